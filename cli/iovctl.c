@@ -1,0 +1,156 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * iovctl: the iovkit command line. Each command is one row of the table below; its
+ * implementation lives in cmd-<name>.c.
+ */
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "iovkit-internal/macro.h"
+
+static const struct cli_command commands[] = {
+	{ "host", "[--check]", "what this host offers for device assignment, with fixes for what is missing",
+	  "  --check   exit with status 3 when a required prerequisite is missing\n", cmd_host },
+};
+
+void cli_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("iovctl: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+struct iov_ctx *cli_ctx_open(const struct cli *cli)
+{
+	struct iov_ctx *ctx;
+	int r = iov_ctx_new(cli->root, &ctx);
+
+	if (r < 0) {
+		cli_error("cannot open host root %s: %s", cli->root ? cli->root : "/", iov_strerror(r));
+		return NULL;
+	}
+	return ctx;
+}
+
+int cli_print_json(json_t *j)
+{
+	int r;
+
+	if (!j) {
+		cli_error("out of memory building JSON output");
+		return EXIT_FAIL;
+	}
+	r = json_dumpf(j, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	json_decref(j);
+	if (r < 0 || fputc('\n', stdout) == EOF)
+		return EXIT_FAIL;
+	return EXIT_OK;
+}
+
+static const struct cli_command *command_find(const char *name)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
+		if (!strcmp(commands[i].name, name))
+			return &commands[i];
+	return NULL;
+}
+
+int cli_usage(const char *cmd, const char *why)
+{
+	const struct cli_command *c = command_find(cmd);
+
+	cli_error("%s: %s", cmd, why);
+	if (c)
+		fprintf(stderr, "usage: iovctl %s %s\n", c->name, c->args);
+	return EXIT_USAGE;
+}
+
+static void usage(FILE *out)
+{
+	fputs("usage: iovctl [--root DIR] [--json] COMMAND [ARGS]\n"
+	      "\n"
+	      "Device assignment and I/O virtualization on Linux/KVM hosts.\n"
+	      "\n"
+	      "Options:\n"
+	      "  --root DIR   read the host from DIR instead of / (a captured sysfs tree)\n"
+	      "  --json       machine-readable output\n"
+	      "  -h, --help   this help; 'iovctl help COMMAND' for a command's own\n"
+	      "  --version    print the version\n"
+	      "\n"
+	      "Commands:\n",
+	      out);
+	for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
+		fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+	fputs("\nExit status: 0 success, 1 failure, 2 usage error, 3 a --check found a problem.\n", out);
+}
+
+static int command_help(const char *name)
+{
+	const struct cli_command *c = command_find(name);
+
+	if (!c) {
+		cli_error("unknown command '%s' (see iovctl --help)", name);
+		return EXIT_USAGE;
+	}
+	printf("usage: iovctl [--root DIR] [--json] %s %s\n\n%s\n", c->name, c->args, c->summary);
+	if (c->help)
+		printf("\n%s", c->help);
+	return EXIT_OK;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "root", required_argument, NULL, 'r' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ 0 },
+	};
+	struct cli cli = { 0 };
+	const struct cli_command *c;
+	int opt;
+
+	/* '+': stop at the command name; the command parses what follows. */
+	while ((opt = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'r':
+			cli.root = optarg;
+			break;
+		case 'j':
+			cli.json = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return EXIT_OK;
+		case 'V':
+			printf("iovctl %s\n", IOVKIT_VERSION);
+			return EXIT_OK;
+		default:
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (!strcmp(argv[optind], "help"))
+		return optind + 1 < argc ? command_help(argv[optind + 1]) : (usage(stdout), EXIT_OK);
+	c = command_find(argv[optind]);
+	if (!c) {
+		cli_error("unknown command '%s' (see iovctl --help)", argv[optind]);
+		return EXIT_USAGE;
+	}
+	cli.argc = argc - optind;
+	cli.argv = argv + optind;
+	optind = 1;   /* commands run getopt on their own argv */
+	return c->run(&cli);
+}

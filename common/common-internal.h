@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: MIT */
+/* What the files of the common library share, and what other iovkit libraries use of it. */
+#ifndef IOVKIT_COMMON_INTERNAL_H
+#define IOVKIT_COMMON_INTERNAL_H
+
+#include <limits.h>
+#include <stdbool.h>
+
+#include "iovkit/common.h"
+#include "iovkit-internal/macro.h"
+
+struct iov_ctx {
+	char *root;     /* as given, for messages */
+	int root_fd;    /* O_PATH directory all lookups start from */
+	iov_log_fn log_fn;
+	void *log_userdata;
+	enum iov_log_level log_level;
+	char reason[512];
+};
+
+/* Sends a message to the context's log hook (for debug and info; errors are returned). */
+void ctx_log(struct iov_ctx *ctx, enum iov_log_level level, const char *fmt, ...) IOV_PRINTF(3, 4);
+
+/*
+ * Records why a call fails and returns @err (a negative errno), so that a failure reads
+ * "return ctx_fail(ctx, -ENODEV, "%s: no such PCI device", bdf);".
+ */
+int ctx_fail(struct iov_ctx *ctx, int err, const char *fmt, ...) IOV_PRINTF(3, 4);
+
+/* Forgets the last reason; called at the start of a public entry point that may set one. */
+void ctx_reason_clear(struct iov_ctx *ctx);
+
+/* Formats a root-relative path into @buf (PATH_MAX). -ENAMETOOLONG if it does not fit. */
+int path_vformat(char *buf, const char *fmt, va_list ap) IOV_PRINTF(2, 0);
+
+/* Opens @path (already formatted) under the root; see iov_path_open(). */
+int root_open(struct iov_ctx *ctx, const char *path, int flags, mode_t mode);
+
+/* Parses an integer as sysfs prints one; see iov_attr_read_u64(). */
+int parse_u64(const char *s, uint64_t *ret);
+int parse_s64(const char *s, int64_t *ret);
+
+/* Reads a whole file from an open fd into @buf, trailing whitespace removed. */
+int fd_read_all(int fd, char *buf, size_t size);
+
+#endif

@@ -1,0 +1,104 @@
+/* SPDX-License-Identifier: MIT */
+/* The library context: host root, log hook, and the reason of the last failure. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "common-internal.h"
+
+IOV_EXPORT int iov_ctx_new(const char *root, struct iov_ctx **ret)
+{
+	_cleanup_free_ struct iov_ctx *ctx = NULL;
+
+	if (!ret)
+		return -EINVAL;
+	if (!root || !*root)
+		root = "/";
+	ctx = calloc(1, sizeof(*ctx));
+	if (!ctx)
+		return -ENOMEM;
+	ctx->root = strdup(root);
+	if (!ctx->root)
+		return -ENOMEM;
+	ctx->root_fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (ctx->root_fd < 0) {
+		int r = negative_errno();
+		free(ctx->root);
+		return r;
+	}
+	ctx->log_level = IOV_LOG_INFO;
+	*ret = TAKE_PTR(ctx);
+	return 0;
+}
+
+IOV_EXPORT void iov_ctx_free(struct iov_ctx *ctx)
+{
+	if (!ctx)
+		return;
+	closep(&ctx->root_fd);
+	free(ctx->root);
+	free(ctx);
+}
+
+IOV_EXPORT const char *iov_ctx_root(const struct iov_ctx *ctx)
+{
+	return ctx->root;
+}
+
+IOV_EXPORT void iov_ctx_set_log(struct iov_ctx *ctx, iov_log_fn fn, void *userdata, enum iov_log_level max_level)
+{
+	ctx->log_fn = fn;
+	ctx->log_userdata = userdata;
+	ctx->log_level = max_level;
+}
+
+IOV_EXPORT const char *iov_ctx_reason(const struct iov_ctx *ctx)
+{
+	return ctx->reason;
+}
+
+void ctx_log(struct iov_ctx *ctx, enum iov_log_level level, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	if (!ctx->log_fn || level > ctx->log_level)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	ctx->log_fn(ctx->log_userdata, level, msg);
+}
+
+int ctx_fail(struct iov_ctx *ctx, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(ctx->reason, sizeof(ctx->reason), fmt, ap);
+	va_end(ap);
+	return err;
+}
+
+void ctx_reason_clear(struct iov_ctx *ctx)
+{
+	ctx->reason[0] = '\0';
+}
+
+IOV_EXPORT const char *iov_strerror(int err)
+{
+	const char *s;
+
+	if (err < 0)
+		err = -err;
+	s = strerrordesc_np(err);
+	return s ? s : "Unknown error";
+}
+
+IOV_EXPORT const char *iov_errno_name(int err)
+{
+	if (err < 0)
+		err = -err;
+	return strerrorname_np(err);
+}

@@ -1,0 +1,350 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The host-root layer: every /sys, /dev and /proc access of every iovkit library comes through
+ * here, relative to the context's root, so that tests and the lab can point a library at a tree
+ * they built. Lookups use openat2(RESOLVE_IN_ROOT): sysfs links are relative and resolve the
+ * same either way, and absolute links in a captured tree resolve inside it instead of on the
+ * build machine.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+
+#include "common-internal.h"
+
+int path_vformat(char *buf, const char *fmt, va_list ap)
+{
+	int n = vsnprintf(buf, PATH_MAX, fmt, ap);
+
+	if (n < 0)
+		return -EINVAL;
+	if (n >= PATH_MAX)
+		return -ENAMETOOLONG;
+	return n;
+}
+
+/* Formats the variadic path of a public helper into a local buffer named "path". */
+#define FORMAT_PATH(fmt)                                    \
+	char path[PATH_MAX];                                \
+	do {                                                \
+		va_list _ap;                                \
+		int _r;                                     \
+		va_start(_ap, fmt);                         \
+		_r = path_vformat(path, fmt, _ap);          \
+		va_end(_ap);                                \
+		if (_r < 0)                                 \
+			return _r;                          \
+	} while (0)
+
+int root_open(struct iov_ctx *ctx, const char *path, int flags, mode_t mode)
+{
+	struct open_how how = {
+		.flags = (uint64_t)(flags | O_CLOEXEC),
+		.mode = (flags & (O_CREAT | O_TMPFILE)) ? mode : 0,
+		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+	};
+	int fd;
+
+	while (*path == '/')
+		path++;
+	if (!*path)
+		path = ".";
+	fd = (int)syscall(SYS_openat2, ctx->root_fd, path, &how, sizeof(how));
+	if (fd < 0 && errno == ENOSYS) {
+		/* Before Linux 5.6: plain openat, which is the same on the real root. */
+		fd = openat(ctx->root_fd, path, flags | O_CLOEXEC, mode);
+	}
+	return fd < 0 ? negative_errno() : fd;
+}
+
+int fd_read_all(int fd, char *buf, size_t size)
+{
+	size_t len = 0;
+
+	if (size == 0)
+		return -ENOBUFS;
+	for (;;) {
+		ssize_t n = read(fd, buf + len, size - 1 - len);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return negative_errno();
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+		if (len == size - 1) {
+			char extra;
+
+			n = read(fd, &extra, 1);
+			if (n > 0)
+				return -ENOBUFS;
+			break;
+		}
+	}
+	while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == ' ' || buf[len - 1] == '\t' || buf[len - 1] == '\0'))
+		len--;
+	buf[len] = '\0';
+	return (int)len;
+}
+
+IOV_EXPORT int iov_attr_read(struct iov_ctx *ctx, char *buf, size_t size, const char *fmt, ...)
+{
+	_cleanup_close_ int fd = -1;
+	FORMAT_PATH(fmt);
+
+	fd = root_open(ctx, path, O_RDONLY, 0);
+	if (fd < 0)
+		return fd;
+	return fd_read_all(fd, buf, size);
+}
+
+int parse_u64(const char *s, uint64_t *ret)
+{
+	unsigned long long v;
+	char *end;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	if (!*s || *s == '-')
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 0);
+	if (errno == ERANGE)
+		return -ERANGE;
+	if (end == s || *end != '\0')
+		return -EINVAL;
+	*ret = v;
+	return 0;
+}
+
+int parse_s64(const char *s, int64_t *ret)
+{
+	long long v;
+	char *end;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	if (!*s)
+		return -EINVAL;
+	errno = 0;
+	v = strtoll(s, &end, 0);
+	if (errno == ERANGE)
+		return -ERANGE;
+	if (end == s || *end != '\0')
+		return -EINVAL;
+	*ret = v;
+	return 0;
+}
+
+/* Reads an integer attribute at an already formatted path with the given parser. */
+static int attr_read_number(struct iov_ctx *ctx, const char *path, void *ret, bool is_signed)
+{
+	_cleanup_close_ int fd = -1;
+	char buf[64];
+	int r;
+
+	fd = root_open(ctx, path, O_RDONLY, 0);
+	if (fd < 0)
+		return fd;
+	r = fd_read_all(fd, buf, sizeof(buf));
+	if (r < 0)
+		return r == -ENOBUFS ? -EINVAL : r;
+	return is_signed ? parse_s64(buf, ret) : parse_u64(buf, ret);
+}
+
+IOV_EXPORT int iov_attr_read_u64(struct iov_ctx *ctx, uint64_t *ret, const char *fmt, ...)
+{
+	uint64_t v;
+	int r;
+	FORMAT_PATH(fmt);
+
+	r = attr_read_number(ctx, path, &v, false);
+	if (r < 0)
+		return r;
+	*ret = v;
+	return 0;
+}
+
+IOV_EXPORT int iov_attr_read_s64(struct iov_ctx *ctx, int64_t *ret, const char *fmt, ...)
+{
+	int64_t v;
+	int r;
+	FORMAT_PATH(fmt);
+
+	r = attr_read_number(ctx, path, &v, true);
+	if (r < 0)
+		return r;
+	*ret = v;
+	return 0;
+}
+
+IOV_EXPORT int iov_attr_write(struct iov_ctx *ctx, const char *value, const char *fmt, ...)
+{
+	_cleanup_close_ int fd = -1;
+	size_t len = strlen(value);
+	ssize_t n;
+	FORMAT_PATH(fmt);
+
+	fd = root_open(ctx, path, O_WRONLY | O_NOCTTY, 0);
+	if (fd < 0)
+		return fd;
+	do {
+		n = write(fd, value, len);
+	} while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return negative_errno();
+	/* sysfs stores take the whole buffer at once; a short write means it refused the rest. */
+	if ((size_t)n != len)
+		return -EIO;
+	return 0;
+}
+
+/* Reads the link at an already formatted path. */
+static int link_read(struct iov_ctx *ctx, const char *path, char *buf, size_t size)
+{
+	_cleanup_close_ int fd = -1;
+	ssize_t n;
+
+	fd = root_open(ctx, path, O_PATH | O_NOFOLLOW, 0);
+	if (fd < 0)
+		return fd;
+	if (size == 0)
+		return -ENOBUFS;
+	n = readlinkat(fd, "", buf, size);
+	if (n < 0)
+		return errno == ENOENT ? -EINVAL : negative_errno();   /* "" on a non-link: ENOENT */
+	if ((size_t)n >= size)
+		return -ENOBUFS;
+	buf[n] = '\0';
+	return (int)n;
+}
+
+IOV_EXPORT int iov_link_read(struct iov_ctx *ctx, char *buf, size_t size, const char *fmt, ...)
+{
+	FORMAT_PATH(fmt);
+	return link_read(ctx, path, buf, size);
+}
+
+IOV_EXPORT int iov_link_basename(struct iov_ctx *ctx, char *buf, size_t size, const char *fmt, ...)
+{
+	char target[PATH_MAX];
+	const char *base;
+	size_t len;
+	int r;
+	FORMAT_PATH(fmt);
+
+	r = link_read(ctx, path, target, sizeof(target));
+	if (r < 0)
+		return r;
+	while (r > 1 && target[r - 1] == '/')
+		target[--r] = '\0';
+	base = strrchr(target, '/');
+	base = base ? base + 1 : target;
+	len = strlen(base);
+	if (len >= size)
+		return -ENOBUFS;
+	memcpy(buf, base, len + 1);
+	return (int)len;
+}
+
+IOV_EXPORT void iov_strv_free(char **strv)
+{
+	if (!strv)
+		return;
+	for (char **s = strv; *s; s++)
+		free(*s);
+	free(strv);
+}
+
+static int compare_natural(const void *a, const void *b)
+{
+	return strverscmp(*(char *const *)a, *(char *const *)b);
+}
+
+IOV_EXPORT int iov_dir_list(struct iov_ctx *ctx, char ***ret, const char *fmt, ...)
+{
+	char **names = NULL;
+	size_t n = 0, cap = 0;
+	struct dirent *de;
+	DIR *dir;
+	int fd, r = 0;
+	FORMAT_PATH(fmt);
+
+	fd = root_open(ctx, path, O_RDONLY | O_DIRECTORY, 0);
+	if (fd < 0)
+		return fd;
+	dir = fdopendir(fd);
+	if (!dir) {
+		r = negative_errno();
+		close(fd);
+		return r;
+	}
+	/* the DIR owns fd now */
+	while ((errno = 0, de = readdir(dir))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (n + 2 > cap) {
+			size_t ncap = cap ? cap * 2 : 16;
+			char **grown = realloc(names, ncap * sizeof(*names));
+
+			if (!grown) {
+				r = -ENOMEM;
+				goto err_free_names;
+			}
+			names = grown;
+			cap = ncap;
+		}
+		names[n] = strdup(de->d_name);
+		if (!names[n]) {
+			r = -ENOMEM;
+			goto err_free_names;
+		}
+		names[++n] = NULL;
+	}
+	if (errno) {
+		r = negative_errno();
+		goto err_free_names;
+	}
+	closedir(dir);
+	if (!names) {
+		names = calloc(1, sizeof(*names));
+		if (!names)
+			return -ENOMEM;
+	}
+	qsort(names, n, sizeof(*names), compare_natural);
+	*ret = names;
+	return (int)n;
+
+err_free_names:
+	if (names)
+		names[n] = NULL;
+	iov_strv_free(names);
+	closedir(dir);
+	return r;
+}
+
+IOV_EXPORT int iov_path_open(struct iov_ctx *ctx, int flags, const char *fmt, ...)
+{
+	FORMAT_PATH(fmt);
+	return root_open(ctx, path, flags, 0);
+}
+
+IOV_EXPORT int iov_path_exists(struct iov_ctx *ctx, const char *fmt, ...)
+{
+	int fd;
+	FORMAT_PATH(fmt);
+
+	fd = root_open(ctx, path, O_PATH | O_NOFOLLOW, 0);
+	if (fd >= 0) {
+		close(fd);
+		return 1;
+	}
+	return fd == -ENOENT || fd == -ENOTDIR ? 0 : fd;
+}

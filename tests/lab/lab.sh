@@ -1,0 +1,172 @@
+#!/bin/bash
+# The nested VT-d lab: boot Debian's kernel under QEMU (TCG) with an emulated Intel IOMMU and
+# the lab's PCI devices, run lab tests inside it, and report them as TAP.
+#
+#   tests/lab/lab.sh [options] [TEST...]
+#     --cache DIR     where the guest kernel is kept (default: $IOVLAB_CACHE or /var/cache/iovkit-lab)
+#     --bin PROGRAM   a program of ours to put in the guest's /bin (repeatable)
+#     --timeout S     limit for the whole boot (default 600) ; --test-timeout S per test (120)
+#     --log FILE      keep the full serial console here (default: a temp file, printed on failure)
+#     --shell         after the tests, give a shell on this terminal instead of powering off
+#     --list          print the tests that exist and stop
+#   TEST is the name of a file in tests/lab/tests without ".sh"; default: all of them.
+#
+# Exit status: 0 all passed or skipped, 1 a test failed, 77 the lab cannot run on this host.
+set -uo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/../.." && pwd)
+cache=${IOVLAB_CACHE:-/var/cache/iovkit-lab}
+bins=() tests=() timeout=600 test_timeout=120 log= shell=0
+
+while [ $# -gt 0 ]; do
+    case $1 in
+    --cache) cache=$2; shift ;;
+    --bin) bins+=("$2"); shift ;;
+    --timeout) timeout=$2; shift ;;
+    --test-timeout) test_timeout=$2; shift ;;
+    --log) log=$2; shift ;;
+    --shell) shell=1 ;;
+    --list) for t in "$here"/tests/*.sh; do basename "$t" .sh; done; exit 0 ;;
+    -h|--help) sed -n '2,/^set /p' "$0" | sed 's/^# \{0,1\}//;/^set /d'; exit 0 ;;
+    -*) echo "lab: unknown option $1 (see --help)" >&2; exit 2 ;;
+    *) tests+=("$1") ;;
+    esac
+    shift
+done
+if [ ${#tests[@]} -eq 0 ]; then
+    for t in "$here"/tests/*.sh; do tests+=("$(basename "$t" .sh)"); done
+fi
+for t in "${tests[@]}"; do
+    [ -f "$here/tests/$t.sh" ] || { echo "lab: no such test: $t (try --list)" >&2; exit 2; }
+done
+
+echo "TAP version 13"
+skip_all() { echo "1..0 # SKIP $*"; exit 77; }
+
+qemu=$(command -v qemu-system-x86_64) || skip_all "qemu-system-x86_64 not found (apt-get install qemu-system-x86)"
+kinfo=$("$here/kernel.sh" "$cache" 2>/tmp/iovlab-kernel.$$)
+rc=$?
+if [ $rc -ne 0 ]; then
+    reason=$(tail -n 1 /tmp/iovlab-kernel.$$); rm -f /tmp/iovlab-kernel.$$
+    [ $rc -eq 77 ] && skip_all "${reason#lab: SKIP: }"
+    echo "Bail out! preparing the guest kernel failed: $reason"; exit 1
+fi
+rm -f /tmp/iovlab-kernel.$$
+kver=$(sed -n 's/^KVER=//p' <<< "$kinfo")
+kroot=$(sed -n 's/^ROOT=//p' <<< "$kinfo")
+
+work=$(mktemp -d /tmp/iovlab.XXXXXX)
+qpid= tpid=
+cleanup() {
+    [ -n "$qpid" ] && kill "$qpid" 2>/dev/null
+    [ -n "$tpid" ] && kill "$tpid" 2>/dev/null
+    rm -rf "$work"
+}
+ms() { echo $(( $(date +%s%N) / 1000000 )); }
+secs() { printf '%d.%03d' $(( $1 / 1000 )) $(( $1 % 1000 )); }
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+[ -n "$log" ] || log=$work/console.log
+
+# What the guest needs: the modules the tests use, our programs, jq for JSON checks, and the
+# tests themselves.
+mods=(vfio vfio_iommu_type1 vfio_pci nvme e1000e virtio_pci virtio_net crc32_generic rdma_rxe kvm_amd)
+args=(-k "$kroot" -v "$kver" -i "$here/init" -o "$work/initrd" -f "$here:/lab")
+for m in "${mods[@]}"; do args+=(-m "$m"); done
+for b in "${bins[@]}" "$(command -v jq)"; do args+=(-b "$b"); done
+[ -f /usr/share/misc/pci.ids ] && args+=(-f /usr/share/misc/pci.ids:/usr/share/misc/pci.ids)
+if ! "$top/guest/mkinitramfs.sh" "${args[@]}" 2> "$work/mkinitramfs.err"; then
+    echo "Bail out! building the initramfs failed: $(tail -n 1 "$work/mkinitramfs.err")"; exit 1
+fi
+
+# The lab's hardware. Keep docs/lab.md and tests/lab/tests/*.sh in step with this list.
+truncate -s 64M "$work/nvme.img"
+lab_cmdline="console=ttyS0 intel_iommu=on panic=-1 loglevel=4 rdinit=/init"
+lab_cmdline+=" iovlab.tests=$(IFS=,; echo "${tests[*]}") iovlab.timeout=$test_timeout"
+[ $shell = 1 ] && lab_cmdline+=" iovlab.shell=1"
+qargs=(
+    -machine q35,kernel-irqchip=split -accel tcg -cpu max -m 1024 -smp 2
+    -nodefaults -display none -no-reboot
+    -kernel "$kroot/vmlinux" -initrd "$work/initrd" -append "$lab_cmdline"
+    -device intel-iommu,intremap=on,caching-mode=on
+    -device edu
+    -device pcie-root-port,id=rp1,chassis=1,slot=1
+    -device pcie-root-port,id=rp2,chassis=2,slot=2
+    -device pcie-root-port,id=rp3,chassis=3,slot=3
+    -drive file="$work/nvme.img",if=none,id=nvmedrive,format=raw
+    -device nvme-subsys,id=subsys0,nqn=nqn.2026-11.io.iovkit:lab
+    -device "nvme,id=nvme0,serial=IOVLAB-NVME-0,subsys=subsys0,bus=rp1,max_ioqpairs=6,msix_qsize=4,sriov_max_vfs=2,sriov_vq_flexible=4,sriov_vi_flexible=2,sriov_max_vq_per_vf=2,sriov_max_vi_per_vf=1"
+    -device nvme-ns,drive=nvmedrive,nsid=1,bus=nvme0
+    # Both NICs sit on one QEMU hub, so the guest can talk to itself and to nothing else.
+    -netdev hubport,id=nic0,hubid=0 -device e1000e,netdev=nic0,bus=rp2,mac=52:54:00:10:00:01
+    -netdev hubport,id=nic1,hubid=0
+    -device virtio-net-pci,netdev=nic1,bus=rp3,mac=52:54:00:10:00:02,iommu_platform=on,disable-legacy=on
+)
+
+start=$(ms)
+if [ $shell = 1 ]; then
+    exec "$qemu" "${qargs[@]}" -serial mon:stdio
+fi
+"$qemu" "${qargs[@]}" -serial "file:$log" -monitor none </dev/null 2>"$work/qemu.err" &
+qpid=$!
+
+# Follow the console until the guest says it is done, QEMU exits, or time runs out.
+deadline=$(( $(date +%s) + timeout ))
+n=0 failed=0 booted= cur= cur_out=
+declare -A result=()
+report() { # NAME STATUS OUTPUT
+    local name=$1 st=$2 out=$3 reason
+    n=$((n + 1))
+    if [ "$st" = 0 ]; then
+        echo "ok $n - $name"
+    elif [ "$st" = 77 ]; then
+        reason=$(grep -m1 '^SKIP: ' <<< "$out" | sed 's/^SKIP: //')
+        echo "ok $n - $name # SKIP ${reason:-no reason given}"
+    else
+        failed=1
+        [ "$st" = 124 ] || [ "$st" = 143 ] && out+=$'\n'"(killed after ${test_timeout}s)"
+        echo "not ok $n - $name (exit $st)"
+        sed 's/^/# /' <<< "$out"
+    fi
+    result[$name]=1
+}
+done_seen=0
+exec 3< <(exec tail -n +1 -F "$log" 2>/dev/null)
+tpid=$!
+alive=1
+while :; do
+    if IFS= read -r -t 1 line <&3; then
+        line=${line%$'\r'}
+        case $line in
+        "@@IOVLAB booted "*) booted=${line#@@IOVLAB booted } ;;
+        "@@IOVLAB ready "*)
+            echo "# guest kernel $kver: user space at ${booted}s guest time, ready at ${line#@@IOVLAB ready }s; $(secs $(( $(ms) - start )))s wall since QEMU start" ;;
+        "@@IOVLAB modfail "*) echo "# module failed to load: ${line#@@IOVLAB modfail }" ;;
+        "@@IOVLAB begin "*) cur=${line#@@IOVLAB begin }; cur_out= ;;
+        "@@IOVLAB end "*)
+            set -- ${line#@@IOVLAB end }
+            report "$1" "$2" "$cur_out"; cur= ;;
+        "@@IOVLAB done"*) done_seen=1; break ;;
+        *) [ -n "$cur" ] && cur_out+="$line"$'\n' ;;
+        esac
+    elif [ $alive = 0 ]; then
+        break       # QEMU is gone and the console has been read to its end
+    fi
+    kill -0 "$qpid" 2>/dev/null || alive=0
+    [ "$(date +%s)" -lt "$deadline" ] || { echo "# lab: timed out after ${timeout}s"; break; }
+done
+wait "$qpid" 2>/dev/null; qpid=
+echo "# lab: $(secs $(( $(ms) - start )))s wall in all"
+
+if [ $done_seen = 0 ]; then
+    failed=1
+    [ -n "$cur" ] && { report "$cur" "died" "$cur_out"; }
+    for t in "${tests[@]}"; do
+        [ -n "${result[$t]:-}" ] || { n=$((n + 1)); echo "not ok $n - $t (the guest stopped before it ran)"; }
+    done
+    echo "# last console lines:"; tail -n 30 "$log" | sed 's/^/#   /'
+    grep -v 'not connected to host network' "$work/qemu.err" | sed 's/^/# qemu: /'
+fi
+echo "1..$n"
+exit $failed

@@ -1,0 +1,48 @@
+# Helpers for lab tests (sourced by each test inside the guest; busybox sh).
+# A test prints what it checks, exits 0 on success, 77 with "SKIP: reason" when the lab lacks
+# what it needs, and anything else on failure. Each failure message names both sides.
+
+fail() { echo "FAIL: $*"; exit 1; }
+skip() { echo "SKIP: $*"; exit 77; }
+note() { echo "  $*"; }
+
+# expect_eq WHAT EXPECTED ACTUAL
+expect_eq() {
+    [ "$2" = "$3" ] || fail "$1: expected '$2', got '$3'"
+    note "ok: $1 = '$3'"
+}
+
+# expect_ge WHAT MIN ACTUAL
+expect_ge() {
+    [ "$3" -ge "$2" ] 2>/dev/null || fail "$1: expected >= $2, got '$3'"
+    note "ok: $1 = $3 (>= $2)"
+}
+
+# PCI functions of the lab, found by vendor:device so tests do not depend on slot numbers.
+pci_find() { # VENDOR DEVICE -> first BDF
+    for d in /sys/bus/pci/devices/*; do
+        [ "$(cat "$d/vendor")" = "$1" ] && [ "$(cat "$d/device")" = "$2" ] && { echo "${d##*/}"; return 0; }
+    done
+    return 1
+}
+EDU_VENDOR=0x1234 EDU_DEVICE=0x11e8
+NVME_VENDOR=0x1b36 NVME_DEVICE=0x0010
+
+# drv_of BDF -> driver name or "none"
+drv_of() {
+    if [ -e "/sys/bus/pci/devices/$1/driver" ]; then
+        basename "$(readlink "/sys/bus/pci/devices/$1/driver")"
+    else
+        echo none
+    fi
+}
+
+# group_of BDF -> IOMMU group number
+group_of() { basename "$(readlink "/sys/bus/pci/devices/$1/iommu_group")"; }
+
+# wait_for PATH [TENTHS] -> 0 once PATH exists
+wait_for() {
+    n=${2:-50}
+    while [ ! -e "$1" ] && [ "$n" -gt 0 ]; do sleep 0.1; n=$((n - 1)); done
+    [ -e "$1" ]
+}

@@ -1,0 +1,213 @@
+/* SPDX-License-Identifier: MIT */
+/* The host-root layer against a tree built in a temporary directory. */
+#include <fcntl.h>
+
+#include "../helpers/unit.h"
+#include "iovkit/common.h"
+#include <limits.h>
+#include <stdint.h>
+#include <unistd.h>
+
+static struct fixture *fx;
+static struct iov_ctx *ctx;
+
+static void setup(void)
+{
+	fx = fx_new();
+	fx_write(fx, "sys/class/net/eth0/mtu", "1500\n");
+	fx_write(fx, "sys/bus/pci/devices/0000:00:01.0/vendor", "0x8086\n");
+	fx_write(fx, "sys/bus/pci/devices/0000:00:01.0/numa_node", "-1\n");
+	fx_write(fx, "sys/bus/pci/devices/0000:00:01.0/label", "  padded  \n\n");
+	fx_write(fx, "sys/bus/pci/devices/0000:00:01.0/garbage", "12abc\n");
+	fx_write(fx, "sys/bus/pci/devices/0000:00:01.0/huge", "99999999999999999999999\n");
+	fx_write(fx, "sys/bus/pci/devices/0000:00:01.0/sriov_numvfs", "0\n");
+	fx_symlink(fx, "sys/bus/pci/devices/0000:00:01.0/driver", "../../../bus/pci/drivers/ixgbe");
+	fx_symlink(fx, "sys/bus/pci/devices/0000:00:01.0/absolute", "/sys/class/net/eth0");
+	fx_symlink(fx, "sys/bus/pci/devices/0000:00:01.0/escape", "../../../../../../../../etc");
+	fx_mkdir(fx, "etc");
+	fx_write(fx, "etc/marker", "inside\n");
+	for (int i = 0; i < 12; i++) {
+		char p[128];
+
+		snprintf(p, sizeof(p), "sys/bus/pci/devices/0000:00:01.0/virtfn%d/x", i);
+		fx_write(fx, p, "%d\n", i);
+	}
+	ASSERT_OK(iov_ctx_new(fx->root, &ctx));
+}
+
+static void teardown(void)
+{
+	iov_ctx_free(ctx);
+	fx_free(fx);
+	ctx = NULL;
+	fx = NULL;
+}
+
+static void test_attr_read_trims(void)
+{
+	char buf[64];
+
+	setup();
+	ASSERT_INT_EQ(iov_attr_read(ctx, buf, sizeof(buf), "sys/class/net/%s/mtu", "eth0"), 4);
+	ASSERT_STR_EQ(buf, "1500");
+	ASSERT_INT_EQ(iov_attr_read(ctx, buf, sizeof(buf), "/sys/bus/pci/devices/0000:00:01.0/label"), 8);
+	ASSERT_STR_EQ(buf, "  padded");
+	teardown();
+}
+
+static void test_attr_read_errors(void)
+{
+	char buf[4];
+	char longpath[PATH_MAX + 16];
+
+	setup();
+	ASSERT_ERR(iov_attr_read(ctx, buf, sizeof(buf), "sys/class/net/eth1/mtu"), ENOENT);
+	/* "1500" needs 5 bytes with its NUL. */
+	ASSERT_ERR(iov_attr_read(ctx, buf, sizeof(buf), "sys/class/net/eth0/mtu"), ENOBUFS);
+	memset(longpath, 'a', sizeof(longpath) - 1);
+	longpath[sizeof(longpath) - 1] = '\0';
+	ASSERT_ERR(iov_attr_read(ctx, buf, sizeof(buf), "%s", longpath), ENAMETOOLONG);
+	teardown();
+}
+
+static void test_attr_read_numbers(void)
+{
+	const char *dev = "sys/bus/pci/devices/0000:00:01.0";
+	uint64_t u = 7;
+	int64_t s = 7;
+
+	setup();
+	ASSERT_OK(iov_attr_read_u64(ctx, &u, "%s/vendor", dev));
+	ASSERT_INT_EQ(u, 0x8086);
+	ASSERT_OK(iov_attr_read_s64(ctx, &s, "%s/numa_node", dev));
+	ASSERT_INT_EQ(s, -1);
+	/* Failures leave the output untouched. */
+	u = 7;
+	ASSERT_ERR(iov_attr_read_u64(ctx, &u, "%s/numa_node", dev), EINVAL);
+	ASSERT_ERR(iov_attr_read_u64(ctx, &u, "%s/garbage", dev), EINVAL);
+	ASSERT_ERR(iov_attr_read_u64(ctx, &u, "%s/huge", dev), ERANGE);
+	ASSERT_ERR(iov_attr_read_u64(ctx, &u, "%s/label", dev), EINVAL);
+	ASSERT_INT_EQ(u, 7);
+	teardown();
+}
+
+static void test_attr_write(void)
+{
+	setup();
+	ASSERT_OK(iov_attr_write(ctx, "4", "sys/bus/pci/devices/0000:00:01.0/sriov_numvfs"));
+	ASSERT_STR_EQ(fx_read(fx, "sys/bus/pci/devices/0000:00:01.0/sriov_numvfs"), "4");
+	/* Never creates a file that is not there. */
+	ASSERT_ERR(iov_attr_write(ctx, "1", "sys/bus/pci/devices/0000:00:01.0/new_attr"), ENOENT);
+	ASSERT_INT_EQ(iov_path_exists(ctx, "sys/bus/pci/devices/0000:00:01.0/new_attr"), 0);
+	teardown();
+}
+
+static void test_links(void)
+{
+	char buf[256];
+
+	setup();
+	ASSERT_INT_EQ(iov_link_basename(ctx, buf, sizeof(buf), "sys/bus/pci/devices/0000:00:01.0/driver"), 5);
+	ASSERT_STR_EQ(buf, "ixgbe");
+	ASSERT_OK(iov_link_read(ctx, buf, sizeof(buf), "sys/bus/pci/devices/0000:00:01.0/driver"));
+	ASSERT_STR_EQ(buf, "../../../bus/pci/drivers/ixgbe");
+	ASSERT_ERR(iov_link_read(ctx, buf, sizeof(buf), "sys/class/net/eth0/mtu"), EINVAL);
+	ASSERT_ERR(iov_link_basename(ctx, buf, sizeof(buf), "sys/bus/pci/devices/0000:00:01.0/nolink"), ENOENT);
+	ASSERT_ERR(iov_link_basename(ctx, buf, 3, "sys/bus/pci/devices/0000:00:01.0/driver"), ENOBUFS);
+	teardown();
+}
+
+static void test_resolution_stays_inside_root(void)
+{
+	char buf[64];
+
+	setup();
+	/* An absolute link resolves inside the tree, as it would on the host it came from. */
+	ASSERT_INT_EQ(iov_attr_read(ctx, buf, sizeof(buf), "sys/bus/pci/devices/0000:00:01.0/absolute/mtu"), 4);
+	ASSERT_STR_EQ(buf, "1500");
+	/* ".." past the root stops at the root: this reads the tree's etc/marker, not the host's. */
+	ASSERT_INT_EQ(iov_attr_read(ctx, buf, sizeof(buf), "sys/bus/pci/devices/0000:00:01.0/escape/marker"), 6);
+	ASSERT_STR_EQ(buf, "inside");
+	ASSERT_INT_EQ(iov_attr_read(ctx, buf, sizeof(buf), "../../../../../../etc/marker"), 6);
+	ASSERT_ERR(iov_attr_read(ctx, buf, sizeof(buf), "../../../../../../etc/hostname"), ENOENT);
+	teardown();
+}
+
+static void test_dir_list_natural_order(void)
+{
+	char **names = NULL;
+	int n;
+
+	setup();
+	n = iov_dir_list(ctx, &names, "sys/bus/pci/devices/%s", "0000:00:01.0");
+	ASSERT_INT_EQ(n, 21);
+	if (n == 21) {
+		ASSERT_STR_EQ(names[0], "absolute");
+		/* virtfn2 before virtfn10, as a person reads them */
+		int i2 = -1, i10 = -1;
+		for (int i = 0; names[i]; i++) {
+			if (!strcmp(names[i], "virtfn2"))
+				i2 = i;
+			if (!strcmp(names[i], "virtfn10"))
+				i10 = i;
+		}
+		ASSERT_TRUE(i2 >= 0 && i10 > i2);
+		ASSERT_TRUE(names[21] == NULL);
+	}
+	iov_strv_free(names);
+	names = NULL;
+	ASSERT_ERR(iov_dir_list(ctx, &names, "sys/nonexistent"), ENOENT);
+	ASSERT_TRUE(names == NULL);
+	ASSERT_ERR(iov_dir_list(ctx, &names, "sys/class/net/eth0/mtu"), ENOTDIR);
+	fx_mkdir(fx, "empty");
+	ASSERT_INT_EQ(iov_dir_list(ctx, &names, "empty"), 0);
+	ASSERT_TRUE(names && names[0] == NULL);
+	iov_strv_free(names);
+	teardown();
+}
+
+static void test_exists_and_open(void)
+{
+	int fd;
+
+	setup();
+	ASSERT_INT_EQ(iov_path_exists(ctx, "sys/class/net/eth0"), 1);
+	ASSERT_INT_EQ(iov_path_exists(ctx, "sys/class/net/eth9"), 0);
+	ASSERT_INT_EQ(iov_path_exists(ctx, "sys/class/net/eth0/mtu/below_a_file"), 0);
+	fx_symlink(fx, "dangling", "nowhere");
+	ASSERT_INT_EQ(iov_path_exists(ctx, "dangling"), 1);
+	fd = iov_path_open(ctx, O_RDONLY, "sys/class/net/eth0/mtu");
+	ASSERT_OK(fd);
+	if (fd >= 0) {
+		ASSERT_TRUE(fcntl(fd, F_GETFD) & FD_CLOEXEC);
+		close(fd);
+	}
+	teardown();
+}
+
+static void test_ctx_errors(void)
+{
+	struct iov_ctx *c = (struct iov_ctx *)0x1;
+
+	ASSERT_ERR(iov_ctx_new("/nonexistent/iovkit-root", &c), ENOENT);
+	ASSERT_TRUE(c == (struct iov_ctx *)0x1);   /* not written on failure */
+	ASSERT_ERR(iov_ctx_new("/etc/hostname", &c), ENOTDIR);
+	ASSERT_OK(iov_ctx_new(NULL, &c));
+	ASSERT_STR_EQ(iov_ctx_root(c), "/");
+	ASSERT_STR_EQ(iov_ctx_reason(c), "");
+	ASSERT_STR_EQ(iov_errno_name(-ENOENT), "ENOENT");
+	ASSERT_STR_EQ(iov_strerror(-ENOENT), "No such file or directory");
+	iov_ctx_free(c);
+	iov_ctx_free(NULL);
+}
+
+UNIT_MAIN("common/hostroot",
+	  UNIT_TEST(test_attr_read_trims),
+	  UNIT_TEST(test_attr_read_errors),
+	  UNIT_TEST(test_attr_read_numbers),
+	  UNIT_TEST(test_attr_write),
+	  UNIT_TEST(test_links),
+	  UNIT_TEST(test_resolution_stays_inside_root),
+	  UNIT_TEST(test_dir_list_natural_order),
+	  UNIT_TEST(test_exists_and_open),
+	  UNIT_TEST(test_ctx_errors))
