@@ -393,7 +393,8 @@ IOV_EXPORT int iov_host_report_json(const struct iov_host_report *r, json_t **re
 	for (unsigned int i = 0; i < r->n_iommu_units; i++)
 		json_array_append_new(units, json_string(r->iommu_units[i]));
 	for (int m = 0; m < IOV_HOST_MOD_COUNT; m++)
-		json_object_set_new(modules, module_names[m], json_string(iov_module_state_name(r->modules[m])));
+		if (m != IOV_HOST_MOD_KVM)
+			json_object_set_new(modules, module_names[m], json_string(iov_module_state_name(r->modules[m])));
 	for (unsigned int i = 0; i < r->n_hugepage_sizes; i++)
 		json_array_append_new(huge, json_pack("{s:I,s:I,s:I}", "size_kib", (json_int_t)r->hugepages[i].size_kib,
 						      "total", (json_int_t)r->hugepages[i].total, "free",
@@ -413,14 +414,15 @@ IOV_EXPORT int iov_host_report_json(const struct iov_host_report *r, json_t **re
 						       r->hints[i].required, "problem", r->hints[i].problem, "fix",
 						       r->hints[i].fix));
 
-	root = json_pack("{s:o,s:o,s:{s:b,s:o,s:o,s:o,s:o,s:i},s:{s:o,s:b,s:b},s:{s:b,s:o},s:o,s:{s:o,s:o,s:b},s:o,s:o}",
+	root = json_pack("{s:o,s:o,s:{s:b,s:o,s:o,s:o,s:o,s:i},s:{s:o,s:b,s:b},s:{s:b,s:o,s:s},s:o,s:{s:o,s:o,s:b},s:o,s:o}",
 			 "kernel", json_str_or_null(r->kernel_release), "cpu_vendor", json_str_or_null(r->cpu_vendor),
 			 "iommu", "present", r->n_iommu_units > 0, "vendor", json_str_or_null(r->iommu_vendor), "units",
 			 units, "domain_type", json_str_or_null(r->iommu_domain_type), "cmdline",
 			 json_str_or_null(r->iommu_cmdline), "groups", r->n_groups,
 			 "vfio", "modules", modules, "container", r->vfio_container, "iommufd", r->iommufd_dev,
 			 "kvm", "present", r->kvm_dev, "api_version",
-			 r->kvm_api_version >= 0 ? json_integer(r->kvm_api_version) : json_null(),
+			 r->kvm_api_version >= 0 ? json_integer(r->kvm_api_version) : json_null(), "module",
+			 iov_module_state_name(r->modules[IOV_HOST_MOD_KVM]),
 			 "hugepages", huge,
 			 "memlock", "soft", json_limit(r->memlock_soft), "hard", json_limit(r->memlock_hard), "cap_ipc_lock",
 			 r->cap_ipc_lock,

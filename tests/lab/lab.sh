@@ -98,10 +98,11 @@ qargs=(
     -device nvme-subsys,id=subsys0,nqn=nqn.2026-11.io.iovkit:lab
     -device "nvme,id=nvme0,serial=IOVLAB-NVME-0,subsys=subsys0,bus=rp1,max_ioqpairs=6,msix_qsize=4,sriov_max_vfs=2,sriov_vq_flexible=4,sriov_vi_flexible=2,sriov_max_vq_per_vf=2,sriov_max_vi_per_vf=1"
     -device nvme-ns,drive=nvmedrive,nsid=1,bus=nvme0
-    # Both NICs sit on one QEMU hub, so the guest can talk to itself and to nothing else.
-    -netdev hubport,id=nic0,hubid=0 -device e1000e,netdev=nic0,bus=rp2,mac=52:54:00:10:00:01
+    # Both NICs sit on one QEMU hub, so the guest can talk to itself and to nothing else. No
+    # option ROMs (romfile=): the guest boots through PVH, and ipxe-qemu need not be installed.
+    -netdev hubport,id=nic0,hubid=0 -device e1000e,netdev=nic0,bus=rp2,mac=52:54:00:10:00:01,romfile=
     -netdev hubport,id=nic1,hubid=0
-    -device virtio-net-pci,netdev=nic1,bus=rp3,mac=52:54:00:10:00:02,iommu_platform=on,disable-legacy=on
+    -device virtio-net-pci,netdev=nic1,bus=rp3,mac=52:54:00:10:00:02,iommu_platform=on,disable-legacy=on,romfile=
 )
 
 start=$(ms)

@@ -150,6 +150,8 @@ static void test_host_ready_for_assignment(void)
 			ASSERT_STR_EQ(json_string_value(json_object_get(json_array_get(json_object_get(j, "sriov"), 1), "bdf")),
 				      "0000:3b:00.1");
 			ASSERT_TRUE(json_is_null(json_object_get(json_object_get(j, "kvm"), "api_version")));
+			ASSERT_STR_EQ(json_string_value(json_object_get(json_object_get(j, "kvm"), "module")), "loaded");
+			ASSERT_TRUE(json_object_get(json_object_get(json_object_get(j, "vfio"), "modules"), "kvm") == NULL);
 			json_decref(j);
 		}
 	}

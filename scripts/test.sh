@@ -1,0 +1,29 @@
+#!/bin/bash
+# Installs what is missing, builds, and runs every test suite:
+#   - unit, in the normal build and in an ASan+UBSan build
+#   - lab, the nested VT-d lab (Debian's kernel under QEMU with an emulated IOMMU)
+# Ends with one line, "N passed, N failed, N skipped", over all of them, and exits non-zero when
+# anything failed. Logs: build*/meson-logs/<suite>.txt.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/deps.sh || exit 1
+status=0
+logs=()
+run_suite() { # BUILDDIR SUITE
+    echo "== meson test --suite $2 ($1)"
+    rm -f "$1/meson-logs/$2.json"
+    meson test -C "$1" --suite "$2" --logbase "$2" --print-errorlogs --no-rebuild || status=1
+    logs+=("$1/meson-logs/$2.json")
+}
+
+scripts/build.sh build || exit 1
+scripts/build.sh build-asan -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug || exit 1
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+
+run_suite build unit
+run_suite build-asan unit
+run_suite build lab
+
+python3 scripts/summary.py "${logs[@]}" || status=1
+exit $status
