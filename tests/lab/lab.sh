@@ -7,6 +7,7 @@
 #     --bin PROGRAM   a program of ours to put in the guest's /bin (repeatable)
 #     --timeout S     limit for the whole boot (default 600) ; --test-timeout S per test (120)
 #     --log FILE      keep the full serial console here (default: a temp file, printed on failure)
+#     --verbose       stream the whole serial console as TAP comments while it runs
 #     --shell         after the tests, give a shell on this terminal instead of powering off
 #     --list          print the tests that exist and stop
 #   TEST is the name of a file in tests/lab/tests without ".sh"; default: all of them.
@@ -17,7 +18,7 @@ set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
 cache=${IOVLAB_CACHE:-/var/cache/iovkit-lab}
-bins=() tests=() timeout=600 test_timeout=120 log= shell=0
+bins=() tests=() timeout=600 test_timeout=120 log= shell=0 verbose=${IOVLAB_VERBOSE:-0}
 
 while [ $# -gt 0 ]; do
     case $1 in
@@ -27,6 +28,7 @@ while [ $# -gt 0 ]; do
     --test-timeout) test_timeout=$2; shift ;;
     --log) log=$2; shift ;;
     --shell) shell=1 ;;
+    -v|--verbose) verbose=1 ;;
     --list) for t in "$here"/tests/*.sh; do basename "$t" .sh; done; exit 0 ;;
     -h|--help) sed -n '2,/^set /p' "$0" | sed 's/^# \{0,1\}//;/^set /d'; exit 0 ;;
     -*) echo "lab: unknown option $1 (see --help)" >&2; exit 2 ;;
@@ -139,6 +141,7 @@ alive=1
 while :; do
     if IFS= read -r -t 1 line <&3; then
         line=${line%$'\r'}
+        [ "$verbose" = 1 ] && echo "# | $line"
         case $line in
         "@@IOVLAB booted "*) booted=${line#@@IOVLAB booted } ;;
         "@@IOVLAB ready "*)

@@ -18,6 +18,13 @@ static struct iov_host_report *report_of(struct fixture *fx, struct iov_ctx **re
 	return r;
 }
 
+static void report_done(struct iov_host_report *r, struct iov_ctx *ctx, struct fixture *fx)
+{
+	iov_host_report_free(r);
+	iov_ctx_free(ctx);
+	fx_free(fx);
+}
+
 static const struct iov_host_hint *find_hint(const struct iov_host_report *r, const char *topic)
 {
 	for (unsigned int i = 0; i < r->n_hints; i++)
@@ -67,9 +74,7 @@ static void test_host_without_iommu(void)
 		h = find_hint(r, "hugepages");
 		ASSERT_TRUE(h && !h->required);
 	}
-	iov_host_report_free(r);
-	iov_ctx_free(ctx);
-	fx_free(fx);
+	report_done(r, ctx, fx);
 }
 
 /* An Intel host with VT-d on, vfio loaded, hugepages, and an SR-IOV NIC with VFs. */
@@ -155,9 +160,7 @@ static void test_host_ready_for_assignment(void)
 			json_decref(j);
 		}
 	}
-	iov_host_report_free(r);
-	iov_ctx_free(ctx);
-	fx_free(fx);
+	report_done(r, ctx, fx);
 }
 
 /* vfio-pci in the module tree but not loaded; kvm's node exists but is not a KVM device. */
@@ -191,9 +194,7 @@ static void test_host_modules_loadable(void)
 		ASSERT_TRUE(h && strstr(h->problem, "cannot be used"));
 		ASSERT_INT_EQ(r->n_hugepage_sizes, 0);
 	}
-	iov_host_report_free(r);
-	iov_ctx_free(ctx);
-	fx_free(fx);
+	report_done(r, ctx, fx);
 }
 
 UNIT_MAIN("common/host",
