@@ -3,6 +3,7 @@
 #ifndef IOVCTL_CLI_H
 #define IOVCTL_CLI_H
 
+#include <getopt.h>
 #include <stdbool.h>
 #include <jansson.h>
 
@@ -43,6 +44,23 @@ int cli_print_json(json_t *j);
 /* Usage error for command @cmd: prints @why and the command's synopsis. Returns EXIT_USAGE. */
 int cli_usage(const char *cmd, const char *why);
 
+/* Every command accepts --json after its name too; put this last but one in its option table. */
+#define CLI_OPT_JSON { "json", no_argument, NULL, 'j' }
+
+/*
+ * getopt_long over the command's arguments, handling --json itself. Returns the next option
+ * of the command's own, -1 at the end, or '?' after printing a usage error for @cmd.
+ */
+int cli_next_opt(struct cli *cli, const char *cmd, const struct option *opts);
+
+/* Prints "<what>: <reason or strerror>" as an error. Returns EXIT_FAIL. */
+int cli_fail(struct iov_ctx *ctx, int err, const char *what);
+
 int cmd_host(struct cli *cli);
+int cmd_devices(struct cli *cli);
+int cmd_groups(struct cli *cli);
+int cmd_group(struct cli *cli);
+int cmd_bind(struct cli *cli);
+int cmd_restore(struct cli *cli);
 
 #endif

@@ -80,7 +80,7 @@ int cmd_host(struct cli *cli)
 {
 	static const struct option opts[] = {
 		{ "check", no_argument, NULL, 'c' },
-		{ "json", no_argument, NULL, 'j' },
+		CLI_OPT_JSON,
 		{ 0 },
 	};
 	_cleanup_(iov_ctx_freep) struct iov_ctx *ctx = NULL;
@@ -88,13 +88,11 @@ int cmd_host(struct cli *cli)
 	bool check = false;
 	int opt, r, status = EXIT_OK;
 
-	while ((opt = getopt_long(cli->argc, cli->argv, "", opts, NULL)) != -1) {
+	while ((opt = cli_next_opt(cli, "host", opts)) != -1) {
 		if (opt == 'c')
 			check = true;
-		else if (opt == 'j')
-			cli->json = true;
 		else
-			return cli_usage("host", "unknown option");
+			return EXIT_USAGE;
 	}
 	if (optind < cli->argc)
 		return cli_usage("host", "takes no arguments");
@@ -103,10 +101,8 @@ int cmd_host(struct cli *cli)
 	if (!ctx)
 		return EXIT_FAIL;
 	r = iov_host_report_new(ctx, &report);
-	if (r < 0) {
-		cli_error("probing %s: %s", iov_ctx_root(ctx), iov_ctx_reason(ctx)[0] ? iov_ctx_reason(ctx) : iov_strerror(r));
-		return EXIT_FAIL;
-	}
+	if (r < 0)
+		return cli_fail(ctx, r, "probing the host");
 	if (check)
 		for (unsigned int i = 0; i < report->n_hints; i++)
 			if (report->hints[i].required)

@@ -14,6 +14,21 @@
 static const struct cli_command commands[] = {
 	{ "host", "[--check]", "what this host offers for device assignment, with fixes for what is missing",
 	  "  --check   exit with status 3 when a required prerequisite is missing\n", cmd_host },
+	{ "devices", "[--class KIND]", "PCI functions with their IOMMU group, driver, SR-IOV role and assignability",
+	  "  --class KIND   only net, storage, gpu, accelerator, bridge or other devices\n", cmd_devices },
+	{ "groups", "", "IOMMU groups: type, viability for VFIO, members", NULL, cmd_groups },
+	{ "group", "GROUP", "one IOMMU group: members, viability, reserved regions, why its devices share it", NULL,
+	  cmd_group },
+	{ "bind", "DEVICE|GROUP [--driver NAME] [--force]",
+	  "bind a whole IOMMU group to vfio-pci, recording the original drivers for restore",
+	  "  --driver NAME  bind to NAME instead of vfio-pci\n"
+	  "  --force        bind even devices the host is using (default route, mounts, console)\n"
+	  "\nA DEVICE (a PCI address, dddd:bb:dd.f or bb:dd.f) means its whole group. If anything fails,\n"
+	  "every device already moved is put back. The journal is <root>/var/lib/iovkit/bind-journal.json.\n",
+	  cmd_bind },
+	{ "restore", "DEVICE|GROUP|--all", "put devices bound by 'iovctl bind' back on their original drivers",
+	  "  --all   every device in the bind journal\n\nRestoring what is already back is not an error.\n",
+	  cmd_restore },
 };
 
 void cli_error(const char *fmt, ...)
@@ -37,6 +52,34 @@ struct iov_ctx *cli_ctx_open(const struct cli *cli)
 		return NULL;
 	}
 	return ctx;
+}
+
+int cli_next_opt(struct cli *cli, const char *cmd, const struct option *opts)
+{
+	for (;;) {
+		int opt = getopt_long(cli->argc, cli->argv, "", opts, NULL);
+
+		if (opt == 'j') {
+			cli->json = true;
+			continue;
+		}
+		if (opt == '?' || opt == ':') {
+			cli_usage(cmd, "bad option");
+			return '?';
+		}
+		return opt;
+	}
+}
+
+int cli_fail(struct iov_ctx *ctx, int err, const char *what)
+{
+	const char *reason = iov_ctx_reason(ctx);
+
+	if (reason[0])
+		cli_error("%s", reason);
+	else
+		cli_error("%s: %s", what, iov_strerror(err));
+	return EXIT_FAIL;
 }
 
 int cli_print_json(json_t *j)

@@ -11,11 +11,19 @@
 
 struct iov_ctx {
 	char *root;     /* as given, for messages */
+	char *state_dir; /* relative to the root */
 	int root_fd;    /* O_PATH directory all lookups start from */
 	iov_log_fn log_fn;
 	void *log_userdata;
 	enum iov_log_level log_level;
 	char reason[512];
+	/*
+	 * The seam where the kernel's sysfs store methods sit. NULL: iov_attr_write() writes the
+	 * file. Tests set a fake that does what the kernel would (tests/unit/helpers/fake_kernel.c);
+	 * it returns 0 or the negative errno the store would.
+	 */
+	int (*attr_store)(void *userdata, struct iov_ctx *ctx, const char *path, const char *value);
+	void *attr_store_userdata;
 };
 
 /* Sends a message to the context's log hook (for debug and info; errors are returned). */

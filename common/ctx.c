@@ -28,6 +28,11 @@ IOV_EXPORT int iov_ctx_new(const char *root, struct iov_ctx **ret)
 		return r;
 	}
 	ctx->log_level = IOV_LOG_INFO;
+	ctx->state_dir = strdup("var/lib/iovkit");
+	if (!ctx->state_dir) {
+		iov_ctx_free(TAKE_PTR(ctx));
+		return -ENOMEM;
+	}
 	*ret = TAKE_PTR(ctx);
 	return 0;
 }
@@ -38,12 +43,32 @@ IOV_EXPORT void iov_ctx_free(struct iov_ctx *ctx)
 		return;
 	closep(&ctx->root_fd);
 	free(ctx->root);
+	free(ctx->state_dir);
 	free(ctx);
 }
 
 IOV_EXPORT const char *iov_ctx_root(const struct iov_ctx *ctx)
 {
 	return ctx->root;
+}
+
+IOV_EXPORT int iov_ctx_set_state_dir(struct iov_ctx *ctx, const char *dir)
+{
+	char *copy;
+
+	while (*dir == '/')
+		dir++;
+	copy = strdup(*dir ? dir : ".");
+	if (!copy)
+		return -ENOMEM;
+	free(ctx->state_dir);
+	ctx->state_dir = copy;
+	return 0;
+}
+
+IOV_EXPORT const char *iov_ctx_state_dir(const struct iov_ctx *ctx)
+{
+	return ctx->state_dir;
 }
 
 IOV_EXPORT void iov_ctx_set_log(struct iov_ctx *ctx, iov_log_fn fn, void *userdata, enum iov_log_level max_level)

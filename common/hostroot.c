@@ -192,6 +192,8 @@ IOV_EXPORT int iov_attr_write(struct iov_ctx *ctx, const char *value, const char
 	ssize_t n;
 	FORMAT_PATH(fmt);
 
+	if (ctx->attr_store)
+		return ctx->attr_store(ctx->attr_store_userdata, ctx, path, value);
 	fd = root_open(ctx, path, O_WRONLY | O_NOCTTY, 0);
 	if (fd < 0)
 		return fd;
@@ -347,4 +349,104 @@ IOV_EXPORT int iov_path_exists(struct iov_ctx *ctx, const char *fmt, ...)
 		return 1;
 	}
 	return fd == -ENOENT || fd == -ENOTDIR ? 0 : fd;
+}
+
+/* mkdir -p of an already formatted root-relative directory path. */
+static int root_mkdir_p(struct iov_ctx *ctx, const char *dir)
+{
+	char partial[PATH_MAX];
+	size_t len = strlen(dir);
+
+	if (len >= sizeof(partial))
+		return -ENAMETOOLONG;
+	memcpy(partial, dir, len + 1);
+	for (char *s = partial + 1;; s++) {
+		if (*s == '/' || *s == '\0') {
+			char saved = *s;
+			_cleanup_close_ int parent = -1;
+			const char *name;
+			char *slash;
+
+			*s = '\0';
+			slash = strrchr(partial, '/');
+			if (slash) {
+				*slash = '\0';
+				parent = root_open(ctx, partial, O_PATH | O_DIRECTORY, 0);
+				*slash = '/';
+				name = slash + 1;
+			} else {
+				parent = root_open(ctx, ".", O_PATH | O_DIRECTORY, 0);
+				name = partial;
+			}
+			if (parent < 0)
+				return parent;
+			if (*name && mkdirat(parent, name, 0755) < 0 && errno != EEXIST)
+				return negative_errno();
+			*s = saved;
+			if (!saved)
+				return 0;
+		}
+	}
+}
+
+IOV_EXPORT int iov_file_replace(struct iov_ctx *ctx, const void *data, size_t len, mode_t mode, const char *fmt, ...)
+{
+	_cleanup_close_ int dir = -1, fd = -1;
+	char tmp[NAME_MAX + 1];
+	const char *name;
+	char *slash;
+	int r;
+	FORMAT_PATH(fmt);
+
+	slash = strrchr(path, '/');
+	if (slash) {
+		*slash = '\0';
+		r = root_mkdir_p(ctx, path);
+		if (r < 0)
+			return r;
+		dir = root_open(ctx, path, O_PATH | O_DIRECTORY, 0);
+		*slash = '/';
+		name = slash + 1;
+	} else {
+		dir = root_open(ctx, ".", O_PATH | O_DIRECTORY, 0);
+		name = path;
+	}
+	if (dir < 0)
+		return dir;
+	if (!*name)
+		return -EISDIR;
+	if (snprintf(tmp, sizeof(tmp), ".%s.tmp.%d", name, (int)getpid()) >= (int)sizeof(tmp))
+		return -ENAMETOOLONG;
+	/* O_PATH fds cannot be fsynced or written through; reopen the directory for that. */
+	_cleanup_close_ int dirw = openat(dir, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dirw < 0)
+		return negative_errno();
+	fd = openat(dirw, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
+	if (fd < 0)
+		return negative_errno();
+	for (size_t off = 0; off < len;) {
+		ssize_t n = write(fd, (const char *)data + off, len - off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			r = negative_errno();
+			goto err_unlink;
+		}
+		off += (size_t)n;
+	}
+	if (fsync(fd) < 0) {
+		r = negative_errno();
+		goto err_unlink;
+	}
+	if (renameat(dirw, tmp, dirw, name) < 0) {
+		r = negative_errno();
+		goto err_unlink;
+	}
+	fsync(dirw);
+	return 0;
+
+err_unlink:
+	unlinkat(dirw, tmp, 0);
+	return r;
 }

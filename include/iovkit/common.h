@@ -17,6 +17,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -61,6 +62,13 @@ const char *iov_ctx_root(const struct iov_ctx *ctx);
  * return values.
  */
 void iov_ctx_set_log(struct iov_ctx *ctx, iov_log_fn fn, void *userdata, enum iov_log_level max_level);
+
+/*
+ * Where iovkit keeps its journals, relative to the host root; default "var/lib/iovkit". The
+ * string is copied. -ENOMEM.
+ */
+int iov_ctx_set_state_dir(struct iov_ctx *ctx, const char *dir);
+const char *iov_ctx_state_dir(const struct iov_ctx *ctx);
 
 /*
  * Why the last failed call on @ctx failed, in words ("0000:03:00.0: no such PCI device"), or
@@ -115,6 +123,15 @@ int iov_dir_list(struct iov_ctx *ctx, char ***ret, const char *fmt, ...) IOV_PRI
 
 /* Frees a NULL-terminated string array; accepts NULL. */
 void iov_strv_free(char **strv);
+
+/*
+ * Replaces a regular file under the root atomically: writes a temporary file beside it, fsyncs
+ * it, renames it over @fmt's path and fsyncs the directory, so a crash leaves the old content or
+ * the new, never a mix. Missing parent directories are created (mode 0755). @mode applies to a
+ * new file.
+ */
+int iov_file_replace(struct iov_ctx *ctx, const void *data, size_t len, mode_t mode, const char *fmt, ...)
+	IOV_PRINTF(5, 6);
 
 /* Opens a path under the root with open(2) @flags (O_CLOEXEC is always added). Returns the fd, which the caller owns. */
 int iov_path_open(struct iov_ctx *ctx, int flags, const char *fmt, ...) IOV_PRINTF(3, 4);

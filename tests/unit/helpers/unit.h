@@ -9,6 +9,7 @@
 #include <CUnit/CUnit.h>
 #include <errno.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -75,6 +76,8 @@ int unit_run(const char *suite, const struct unit_test *tests, size_t n);
 
 struct fixture {
 	char root[4096];
+	size_t n_native;
+	char native[256][2][64];    /* bdf, driver: for the fake kernel's probe */
 };
 
 /* A new empty tree in a temporary directory; removed by fx_free(). Aborts the test program on failure. */
@@ -87,6 +90,70 @@ void fx_mkdir(struct fixture *fx, const char *path);
 void fx_symlink(struct fixture *fx, const char *path, const char *target);
 /* Reads a file of the tree (trailing newline removed) into a static buffer; "" if absent. */
 const char *fx_read(struct fixture *fx, const char *path);
+
+/*
+ * A PCI function as sysfs shows it, with a real config space (capabilities and extended
+ * capabilities at the offsets the PCI spec gives), a resource file, and the links the kernel
+ * makes. Zero fields mean "absent".
+ */
+struct fx_bar {
+	uint64_t base, size;
+	bool io, mem64, prefetch;
+};
+struct fx_pci {
+	const char *bdf;
+	const char *parent;         /* upstream bridge BDF, NULL: root bus */
+	uint16_t vendor, device, subsys_vendor, subsys_device;
+	uint32_t class_code;
+	uint8_t revision;
+	uint8_t header_type;        /* 0 endpoint, 1 bridge */
+	bool multifunction;
+	int group;                  /* -1: no IOMMU group */
+	const char *driver;         /* bound driver, and the one its native probe picks */
+	const char *override;
+	int pcie_type;              /* -1: conventional PCI (no PCIe capability) */
+	bool flr;
+	bool pm, pm_no_soft_reset;
+	unsigned int msi_vectors, msix_vectors;
+	bool acs;
+	uint16_t acs_cap, acs_ctrl;
+	uint16_t sriov_total, sriov_initial, sriov_num, sriov_offset, sriov_stride, sriov_vf_device;
+	const char *pf;             /* for a VF: its PF, and */
+	int vf_index;               /* its index (virtfnN) */
+	struct fx_bar bars[6];
+	int numa_node;
+	bool boot_vga;
+	const char *reset_method;
+	const char *iommu;          /* IOMMU unit, e.g. "dmar0" */
+};
+void fx_pci(struct fixture *fx, const struct fx_pci *p);
+
+/* The native driver fx_pci() recorded for @bdf ("" if none): what an override-free probe binds. */
+const char *fx_native_driver(struct fixture *fx, const char *bdf);
+
+/*
+ * A host with an IOMMU and the topologies that matter for assignment (tests/unit/helpers/
+ * standard_host.c describes each): an SR-IOV NIC PF with VFs, a GPU with its audio function
+ * behind a root port without ACS, a multi-function chipset without ACS, a PCIe-to-PCI bridge
+ * with a device behind it, an NVMe drive, an MSI reserved region and a direct one.
+ */
+void fx_standard_host(struct fixture *fx);
+
+/*
+ * The kernel's side of sysfs writes for binding (driver_override, unbind, drivers_probe,
+ * drivers/X/bind), acting on a fixture tree. Install with fake_kernel_attach().
+ */
+struct fake_kernel {
+	struct fixture *fx;
+	char fail_bdf[16];          /* a probe or bind of this device ... */
+	char fail_driver[64];       /* ... by this driver silently fails, as a failing probe() does */
+	unsigned int writes;
+};
+struct iov_ctx;
+void fake_kernel_attach(struct fake_kernel *fk, struct iov_ctx *ctx);
+
+/* "bdf driver override" per line for every PCI function: compare before and after. Caller frees. */
+char *fx_pci_snapshot(struct fixture *fx);
 
 /*
  * A PCI function laid out as sysfs shows it: sys/devices/pci0000:00/<bdf> with vendor, device,

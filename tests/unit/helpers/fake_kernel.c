@@ -1,0 +1,192 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The kernel's store methods for PCI binding, acting on a fixture tree, at the host-root
+ * layer's attr_store seam (common-internal.h). They follow drivers/pci/pci-sysfs.c and
+ * drivers/base/bus.c: driver_override keeps the name ("(null)" when cleared by "\n");
+ * driver/unbind detaches; drivers_probe attaches the override, else the native driver, if
+ * that driver is loaded; drivers/X/bind fails with -EBUSY if bound and -ENODEV if an override
+ * names another driver.
+ */
+#include <dirent.h>
+#include <stdarg.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../../../common/common-internal.h"
+#include "unit.h"
+
+__attribute__((format(printf, 2, 3))) static bool exists(struct fixture *fx, const char *fmt, ...)
+{
+	char rel[1024], full[4200];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(rel, sizeof(rel), fmt, ap);
+	va_end(ap);
+	snprintf(full, sizeof(full), "%s/%s", fx->root, rel);
+	return access(full, F_OK) == 0;
+}
+
+static void strip(char *s)
+{
+	size_t n = strlen(s);
+
+	while (n && (s[n - 1] == '\n' || s[n - 1] == ' '))
+		s[--n] = '\0';
+}
+
+/* The device's own directory (resolving its bus link), relative to the root. */
+static void dev_path(struct fixture *fx, const char *bdf, char *out, size_t size)
+{
+	char link[1024], path[4200];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "%s/sys/bus/pci/devices/%s", fx->root, bdf);
+	n = readlink(path, link, sizeof(link) - 1);
+	link[n > 0 ? n : 0] = '\0';
+	snprintf(out, size, "sys/%s", strstr(link, "devices/") ? strstr(link, "devices/") : link);
+}
+
+static void attach(struct fixture *fx, const char *bdf, const char *driver)
+{
+	char dir[1024], path[1100], target[1200];
+	size_t used = 0;
+
+	dev_path(fx, bdf, dir, sizeof(dir));
+	snprintf(path, sizeof(path), "%s/driver", dir);
+	for (const char *s = dir + 4; *s; s++)
+		if (*s == '/')
+			used += (size_t)snprintf(target + used, sizeof(target) - used, "../");
+	snprintf(target + used, sizeof(target) - used, "../bus/pci/drivers/%s", driver);
+	fx_symlink(fx, path, target);
+}
+
+static int current_driver(struct fixture *fx, const char *bdf, char *out, size_t size)
+{
+	char dir[1024], path[4200], link[1024];
+	ssize_t n;
+
+	dev_path(fx, bdf, dir, sizeof(dir));
+	snprintf(path, sizeof(path), "%s/%s/driver", fx->root, dir);
+	n = readlink(path, link, sizeof(link) - 1);
+	if (n < 0) {
+		out[0] = '\0';
+		return 0;
+	}
+	link[n] = '\0';
+	snprintf(out, size, "%s", strrchr(link, '/') + 1);
+	return 1;
+}
+
+static int detach(struct fixture *fx, const char *bdf)
+{
+	char dir[1024], path[4200];
+
+	dev_path(fx, bdf, dir, sizeof(dir));
+	snprintf(path, sizeof(path), "%s/%s/driver", fx->root, dir);
+	return unlink(path) == 0 ? 0 : -ENODEV;
+}
+
+static void override_of(struct fixture *fx, const char *bdf, char *out, size_t size)
+{
+	char rel[128];
+
+	snprintf(rel, sizeof(rel), "sys/bus/pci/devices/%s/driver_override", bdf);
+	snprintf(out, size, "%s", fx_read(fx, rel));
+	if (!strcmp(out, "(null)"))
+		out[0] = '\0';
+}
+
+static int store(void *userdata, struct iov_ctx *ctx, const char *path, const char *value)
+{
+	struct fake_kernel *fk = userdata;
+	struct fixture *fx = fk->fx;
+	char bdf[64], drv[64], v[256], cur[64], ovr[64];
+
+	fk->writes++;
+	snprintf(v, sizeof(v), "%s", value);
+	strip(v);
+	if (sscanf(path, "sys/bus/pci/devices/%12[^/]/driver_overrid%1[e]", bdf, drv) == 2) {
+		if (!exists(fx, "sys/bus/pci/devices/%s", bdf))
+			return -ENOENT;
+		char rel[128];
+
+		snprintf(rel, sizeof(rel), "sys/bus/pci/devices/%s/driver_override", bdf);
+		fx_write(fx, rel, "%s\n", v[0] ? v : "(null)");
+		return 0;
+	}
+	if (sscanf(path, "sys/bus/pci/devices/%12[^/]/driver/unbin%1[d]", bdf, drv) == 2) {
+		if (!current_driver(fx, bdf, cur, sizeof(cur)))
+			return -ENOENT;   /* no driver link: the path does not resolve */
+		return strcmp(v, bdf) ? -ENODEV : detach(fx, bdf);
+	}
+	if (!strcmp(path, "sys/bus/pci/drivers_probe")) {
+		const char *want;
+
+		if (!exists(fx, "sys/bus/pci/devices/%s", v))
+			return -ENODEV;
+		if (current_driver(fx, v, cur, sizeof(cur)))
+			return 0;
+		override_of(fx, v, ovr, sizeof(ovr));
+		want = ovr[0] ? ovr : fx_native_driver(fx, v);
+		if (!want[0] || !exists(fx, "sys/bus/pci/drivers/%s", want))
+			return 0;
+		if (!strcmp(v, fk->fail_bdf) && !strcmp(want, fk->fail_driver))
+			return 0;   /* probe() failed: the device stays unbound, the write succeeds */
+		attach(fx, v, want);
+		return 0;
+	}
+	if (sscanf(path, "sys/bus/pci/drivers/%63[^/]/bin%1[d]", drv, bdf) == 2) {
+		if (!exists(fx, "sys/bus/pci/drivers/%s", drv))
+			return -ENOENT;
+		if (!exists(fx, "sys/bus/pci/devices/%s", v))
+			return -ENODEV;
+		if (current_driver(fx, v, cur, sizeof(cur)))
+			return -EBUSY;
+		override_of(fx, v, ovr, sizeof(ovr));
+		if (ovr[0] && strcmp(ovr, drv))
+			return -ENODEV;
+		if (!strcmp(v, fk->fail_bdf) && !strcmp(drv, fk->fail_driver))
+			return -ENODEV;
+		attach(fx, v, drv);
+		return 0;
+	}
+	/* Any other attribute: stored as a plain file, as most sysfs attributes behave. */
+	if (!exists(fx, "%s", path))
+		return -ENOENT;
+	fx_write(fx, path, "%s\n", v);
+	return 0;
+}
+
+void fake_kernel_attach(struct fake_kernel *fk, struct iov_ctx *ctx)
+{
+	ctx->attr_store = store;
+	ctx->attr_store_userdata = fk;
+}
+
+char *fx_pci_snapshot(struct fixture *fx)
+{
+	char path[4200], *out = NULL;
+	size_t size = 0;
+	FILE *f = open_memstream(&out, &size);
+	struct dirent **names;
+	int n;
+
+	snprintf(path, sizeof(path), "%s/sys/bus/pci/devices", fx->root);
+	n = scandir(path, &names, NULL, alphasort);
+	for (int i = 0; i < n; i++) {
+		char cur[64], ovr[64];
+
+		if (names[i]->d_name[0] != '.') {
+			current_driver(fx, names[i]->d_name, cur, sizeof(cur));
+			override_of(fx, names[i]->d_name, ovr, sizeof(ovr));
+			fprintf(f, "%s %s %s\n", names[i]->d_name, cur[0] ? cur : "-", ovr[0] ? ovr : "-");
+		}
+		free(names[i]);
+	}
+	free(names);
+	fclose(f);
+	return out;
+}
