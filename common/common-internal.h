@@ -7,6 +7,7 @@
 #include <stdbool.h>
 
 #include "iovkit/common.h"
+#include "iovkit-internal/ctx.h"
 #include "iovkit-internal/macro.h"
 
 struct iov_ctx {
@@ -25,18 +26,6 @@ struct iov_ctx {
 	int (*attr_store)(void *userdata, struct iov_ctx *ctx, const char *path, const char *value);
 	void *attr_store_userdata;
 };
-
-/* Sends a message to the context's log hook (for debug and info; errors are returned). */
-void ctx_log(struct iov_ctx *ctx, enum iov_log_level level, const char *fmt, ...) IOV_PRINTF(3, 4);
-
-/*
- * Records why a call fails and returns @err (a negative errno), so that a failure reads
- * "return ctx_fail(ctx, -ENODEV, "%s: no such PCI device", bdf);".
- */
-int ctx_fail(struct iov_ctx *ctx, int err, const char *fmt, ...) IOV_PRINTF(3, 4);
-
-/* Forgets the last reason; called at the start of a public entry point that may set one. */
-void ctx_reason_clear(struct iov_ctx *ctx);
 
 /* Formats a root-relative path into @buf (PATH_MAX). -ENAMETOOLONG if it does not fit. */
 int path_vformat(char *buf, const char *fmt, va_list ap) IOV_PRINTF(2, 0);

@@ -83,7 +83,7 @@ IOV_EXPORT const char *iov_ctx_reason(const struct iov_ctx *ctx)
 	return ctx->reason;
 }
 
-void ctx_log(struct iov_ctx *ctx, enum iov_log_level level, const char *fmt, ...)
+IOV_EXPORT void iov_ctx_log(struct iov_ctx *ctx, enum iov_log_level level, const char *fmt, ...)
 {
 	char msg[1024];
 	va_list ap;
@@ -96,7 +96,7 @@ void ctx_log(struct iov_ctx *ctx, enum iov_log_level level, const char *fmt, ...
 	ctx->log_fn(ctx->log_userdata, level, msg);
 }
 
-int ctx_fail(struct iov_ctx *ctx, int err, const char *fmt, ...)
+IOV_EXPORT int iov_ctx_fail(struct iov_ctx *ctx, int err, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -106,7 +106,7 @@ int ctx_fail(struct iov_ctx *ctx, int err, const char *fmt, ...)
 	return err;
 }
 
-void ctx_reason_clear(struct iov_ctx *ctx)
+IOV_EXPORT void iov_ctx_reason_clear(struct iov_ctx *ctx)
 {
 	ctx->reason[0] = '\0';
 }

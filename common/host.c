@@ -342,7 +342,7 @@ IOV_EXPORT int iov_host_report_new(struct iov_ctx *ctx, struct iov_host_report *
 	struct iov_host_report *r;
 	int err;
 
-	ctx_reason_clear(ctx);
+	iov_ctx_reason_clear(ctx);
 	r = calloc(1, sizeof(*r));
 	if (!r)
 		return -ENOMEM;
@@ -359,7 +359,7 @@ IOV_EXPORT int iov_host_report_new(struct iov_ctx *ctx, struct iov_host_report *
 	err = probe_sriov(ctx, r);
 	if (err < 0) {
 		iov_host_report_free(r);
-		return ctx_fail(ctx, err, "listing SR-IOV devices: %s", iov_strerror(err));
+		return iov_ctx_fail(ctx, err, "listing SR-IOV devices: %s", iov_strerror(err));
 	}
 	add_hints(r);
 	*ret = r;

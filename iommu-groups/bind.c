@@ -42,12 +42,12 @@ static int journal_load(struct iov_ctx *ctx, json_t **ret)
 		return *ret ? 0 : -ENOMEM;
 	}
 	if (fd < 0)
-		return ctx_fail(ctx, fd, "reading the bind journal %s/%s: %s", ctx->state_dir, IOV_BIND_JOURNAL, iov_strerror(fd));
+		return iov_ctx_fail(ctx, fd, "reading the bind journal %s/%s: %s", ctx->state_dir, IOV_BIND_JOURNAL, iov_strerror(fd));
 	root = json_loadfd(fd, 0, &err);
 	devices = root ? json_object_get(root, "devices") : NULL;
 	if (!json_is_object(devices)) {
 		json_decref(root);
-		return ctx_fail(ctx, -EBADMSG, "the bind journal %s/%s is damaged (%s); move it aside to continue",
+		return iov_ctx_fail(ctx, -EBADMSG, "the bind journal %s/%s is damaged (%s); move it aside to continue",
 				ctx->state_dir, IOV_BIND_JOURNAL, root ? "no devices object" : err.text);
 	}
 	json_incref(devices);
@@ -66,7 +66,7 @@ static int journal_save(struct iov_ctx *ctx, json_t *devices)
 		return -ENOMEM;
 	r = iov_file_replace(ctx, text, strlen(text), 0600, "%s/" IOV_BIND_JOURNAL, ctx->state_dir);
 	if (r < 0)
-		return ctx_fail(ctx, r, "writing the bind journal %s/%s: %s", ctx->state_dir, IOV_BIND_JOURNAL, iov_strerror(r));
+		return iov_ctx_fail(ctx, r, "writing the bind journal %s/%s: %s", ctx->state_dir, IOV_BIND_JOURNAL, iov_strerror(r));
 	return 0;
 }
 
@@ -100,20 +100,20 @@ static int device_bind(struct iov_ctx *ctx, const char *bdf, const char *current
 
 	r = override_set(ctx, bdf, target);
 	if (r < 0)
-		return ctx_fail(ctx, r, "%s: setting driver_override to %s: %s", bdf, target, iov_strerror(r));
+		return iov_ctx_fail(ctx, r, "%s: setting driver_override to %s: %s", bdf, target, iov_strerror(r));
 	if (current[0]) {
 		r = unbind(ctx, bdf);
 		if (r < 0)
-			return ctx_fail(ctx, r, "%s: unbinding from %s: %s", bdf, current, iov_strerror(r));
+			return iov_ctx_fail(ctx, r, "%s: unbinding from %s: %s", bdf, current, iov_strerror(r));
 	}
 	r = iov_attr_write(ctx, bdf, "sys/bus/pci/drivers_probe");
 	if (r < 0)
-		return ctx_fail(ctx, r, "%s: probing for %s: %s", bdf, target, iov_strerror(r));
+		return iov_ctx_fail(ctx, r, "%s: probing for %s: %s", bdf, target, iov_strerror(r));
 	r = pci_driver_get(ctx, bdf, now, sizeof(now));
 	if (r < 0)
-		return ctx_fail(ctx, r, "%s: reading its driver: %s", bdf, iov_strerror(r));
+		return iov_ctx_fail(ctx, r, "%s: reading its driver: %s", bdf, iov_strerror(r));
 	if (strcmp(now, target))
-		return ctx_fail(ctx, -EIO, "%s: the kernel did not bind it to %s (it is on %s; the kernel log says why)", bdf,
+		return iov_ctx_fail(ctx, -EIO, "%s: the kernel did not bind it to %s (it is on %s; the kernel log says why)", bdf,
 				target, now[0] ? now : "no driver");
 	return 0;
 }
@@ -125,30 +125,30 @@ static int device_put_back(struct iov_ctx *ctx, const char *bdf, const char *dri
 	int r;
 
 	if (iov_path_exists(ctx, PCI_DEV_DIR, bdf) <= 0)
-		return ctx_fail(ctx, -ENODEV, "%s: the device is gone (hot-unplugged, or its VFs were removed)", bdf);
+		return iov_ctx_fail(ctx, -ENODEV, "%s: the device is gone (hot-unplugged, or its VFs were removed)", bdf);
 	r = override_set(ctx, bdf, override);
 	if (r < 0)
-		return ctx_fail(ctx, r, "%s: restoring driver_override: %s", bdf, iov_strerror(r));
+		return iov_ctx_fail(ctx, r, "%s: restoring driver_override: %s", bdf, iov_strerror(r));
 	r = pci_driver_get(ctx, bdf, now, sizeof(now));
 	if (r < 0)
-		return ctx_fail(ctx, r, "%s: reading its driver: %s", bdf, iov_strerror(r));
+		return iov_ctx_fail(ctx, r, "%s: reading its driver: %s", bdf, iov_strerror(r));
 	if (!strcmp(now, driver))
 		return 0;
 	if (now[0]) {
 		r = unbind(ctx, bdf);
 		if (r < 0)
-			return ctx_fail(ctx, r, "%s: unbinding from %s: %s", bdf, now, iov_strerror(r));
+			return iov_ctx_fail(ctx, r, "%s: unbinding from %s: %s", bdf, now, iov_strerror(r));
 	}
 	if (driver[0]) {
 		r = iov_attr_write(ctx, bdf, "sys/bus/pci/drivers/%s/bind", driver);
 		if (r < 0)
-			return ctx_fail(ctx, r, "%s: binding back to %s: %s", bdf, driver, iov_strerror(r));
+			return iov_ctx_fail(ctx, r, "%s: binding back to %s: %s", bdf, driver, iov_strerror(r));
 	}
 	r = pci_driver_get(ctx, bdf, now, sizeof(now));
 	if (r < 0)
-		return ctx_fail(ctx, r, "%s: reading its driver: %s", bdf, iov_strerror(r));
+		return iov_ctx_fail(ctx, r, "%s: reading its driver: %s", bdf, iov_strerror(r));
 	if (strcmp(now, driver))
-		return ctx_fail(ctx, -EIO, "%s: could not put it back on %s (it is on %s)", bdf,
+		return iov_ctx_fail(ctx, -EIO, "%s: could not put it back on %s (it is on %s)", bdf,
 				driver[0] ? driver : "no driver", now[0] ? now : "no driver");
 	return 0;
 }
@@ -250,7 +250,7 @@ IOV_EXPORT int iov_bind_recover(struct iov_ctx *ctx)
 	size_t before, after;
 	int r;
 
-	ctx_reason_clear(ctx);
+	iov_ctx_reason_clear(ctx);
 	r = journal_load(ctx, &devices);
 	if (r < 0)
 		return r;
@@ -265,7 +265,7 @@ IOV_EXPORT int iov_bind_recover(struct iov_ctx *ctx)
 		return r;
 	after = json_object_size(devices);
 	if (before != after)
-		ctx_log(ctx, IOV_LOG_NOTICE, "put back %zu device(s) from an interrupted bind", before - after);
+		iov_ctx_log(ctx, IOV_LOG_NOTICE, "put back %zu device(s) from an interrupted bind", before - after);
 	return (int)(before - after);
 }
 
@@ -274,7 +274,7 @@ IOV_EXPORT int iov_group_restore(struct iov_ctx *ctx, int group, struct iov_bind
 	struct iov_bind_result *res = calloc(1, sizeof(*res));
 	int r;
 
-	ctx_reason_clear(ctx);
+	iov_ctx_reason_clear(ctx);
 	if (!res)
 		return -ENOMEM;
 	res->group = group;
@@ -298,14 +298,14 @@ static int check_not_in_use(struct iov_ctx *ctx, const struct iov_pci_inventory 
 
 	r = iov_inuse_new(ctx, &inuse);
 	if (r < 0)
-		return ctx_fail(ctx, r, "checking what the host uses: %s", iov_strerror(r));
+		return iov_ctx_fail(ctx, r, "checking what the host uses: %s", iov_strerror(r));
 	for (size_t i = 0; i < g->n_members; i++) {
 		const struct iov_pci_dev *d = iov_pci_inventory_find(inv, g->members[i].bdf);
 
 		if (!d || g->members[i].bridge)
 			continue;
 		if (iov_inuse_check(inuse, d, why, sizeof(why)) > 0)
-			return ctx_fail(ctx, -EBUSY, "%s; IOMMU group %d cannot be bound without --force", why, g->id);
+			return iov_ctx_fail(ctx, -EBUSY, "%s; IOMMU group %d cannot be bound without --force", why, g->id);
 	}
 	return 0;
 }
@@ -322,12 +322,12 @@ IOV_EXPORT int iov_group_bind(struct iov_ctx *ctx, int group, const struct iov_b
 	unsigned int bound = 0;
 	int r;
 
-	ctx_reason_clear(ctx);
+	iov_ctx_reason_clear(ctx);
 	if (!opts)
 		opts = &defaults;
 	target = opts->driver && opts->driver[0] ? opts->driver : "vfio-pci";
 	if (strchr(target, '/') || strlen(target) >= 64)
-		return ctx_fail(ctx, -EINVAL, "'%s' is not a driver name", target);
+		return iov_ctx_fail(ctx, -EINVAL, "'%s' is not a driver name", target);
 
 	r = iov_bind_recover(ctx);
 	if (r < 0)
@@ -339,7 +339,7 @@ IOV_EXPORT int iov_group_bind(struct iov_ctx *ctx, int group, const struct iov_b
 	if (r < 0)
 		return r;
 	if (iov_path_exists(ctx, "sys/bus/pci/drivers/%s", target) <= 0)
-		return ctx_fail(ctx, -ENOENT, "driver %s is not loaded (modprobe %s)", target, target);
+		return iov_ctx_fail(ctx, -ENOENT, "driver %s is not loaded (modprobe %s)", target, target);
 	if (!opts->force) {
 		r = check_not_in_use(ctx, inv, g);
 		if (r < 0)
@@ -364,7 +364,7 @@ IOV_EXPORT int iov_group_bind(struct iov_ctx *ctx, int group, const struct iov_b
 		}
 		r = pci_driver_override_get(ctx, m->bdf, override, sizeof(override));
 		if (r < 0)
-			return ctx_fail(ctx, r, "%s: reading driver_override: %s", m->bdf, iov_strerror(r));
+			return iov_ctx_fail(ctx, r, "%s: reading driver_override: %s", m->bdf, iov_strerror(r));
 		json_object_set_new(devices, m->bdf,
 				    json_pack("{s:i,s:o,s:o,s:s,s:s}", "group", group, "driver",
 					      m->driver[0] ? json_string(m->driver) : json_null(), "override",
@@ -393,7 +393,7 @@ IOV_EXPORT int iov_group_bind(struct iov_ctx *ctx, int group, const struct iov_b
 		if (r < 0)
 			goto rollback;
 		if (opts->fail_after && ++bound == opts->fail_after) {
-			r = ctx_fail(ctx, -EIO, "test hook: failing after %u device(s) were bound", bound);
+			r = iov_ctx_fail(ctx, -EIO, "test hook: failing after %u device(s) were bound", bound);
 			goto rollback;
 		}
 	}

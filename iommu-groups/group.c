@@ -65,16 +65,16 @@ IOV_EXPORT int iov_device_group(struct iov_ctx *ctx, const char *bdf)
 	char canon[IOV_BDF_LEN], group[32];
 	int r;
 
-	ctx_reason_clear(ctx);
+	iov_ctx_reason_clear(ctx);
 	if (iov_pci_bdf_parse(bdf, canon) < 0)
-		return ctx_fail(ctx, -EINVAL, "'%s' is not a PCI address (expected dddd:bb:dd.f or bb:dd.f)", bdf ? bdf : "");
+		return iov_ctx_fail(ctx, -EINVAL, "'%s' is not a PCI address (expected dddd:bb:dd.f or bb:dd.f)", bdf ? bdf : "");
 	if (iov_path_exists(ctx, PCI_DEV_DIR, canon) <= 0)
-		return ctx_fail(ctx, -ENODEV, "%s: no such PCI device", canon);
+		return iov_ctx_fail(ctx, -ENODEV, "%s: no such PCI device", canon);
 	r = iov_link_basename(ctx, group, sizeof(group), PCI_DEV_DIR "/iommu_group", canon);
 	if (r == -ENOENT)
-		return ctx_fail(ctx, -ENOENT, "%s is in no IOMMU group (is the IOMMU on?)", canon);
+		return iov_ctx_fail(ctx, -ENOENT, "%s is in no IOMMU group (is the IOMMU on?)", canon);
 	if (r < 0)
-		return ctx_fail(ctx, r, "%s: reading its iommu_group: %s", canon, iov_strerror(r));
+		return iov_ctx_fail(ctx, r, "%s: reading its iommu_group: %s", canon, iov_strerror(r));
 	return atoi(group);
 }
 
@@ -206,14 +206,14 @@ IOV_EXPORT int iov_group_get(struct iov_ctx *ctx, const struct iov_pci_inventory
 	char **names = NULL;
 	int n, r = 0;
 
-	ctx_reason_clear(ctx);
+	iov_ctx_reason_clear(ctx);
 	if (id < 0)
-		return ctx_fail(ctx, -EINVAL, "IOMMU group %d: group numbers are not negative", id);
+		return iov_ctx_fail(ctx, -EINVAL, "IOMMU group %d: group numbers are not negative", id);
 	n = iov_dir_list(ctx, &names, "sys/kernel/iommu_groups/%d/devices", id);
 	if (n == -ENOENT)
-		return ctx_fail(ctx, -ENOENT, "IOMMU group %d does not exist", id);
+		return iov_ctx_fail(ctx, -ENOENT, "IOMMU group %d does not exist", id);
 	if (n < 0)
-		return ctx_fail(ctx, n, "IOMMU group %d: %s", id, iov_strerror(n));
+		return iov_ctx_fail(ctx, n, "IOMMU group %d: %s", id, iov_strerror(n));
 	if (!inv) {
 		r = iov_pci_inventory_new(ctx, &own);
 		if (r < 0) {
@@ -278,7 +278,7 @@ IOV_EXPORT int iov_group_get(struct iov_ctx *ctx, const struct iov_pci_inventory
 err:
 	iov_strv_free(names);
 	iov_group_free(g);
-	return ctx_fail(ctx, r, "IOMMU group %d: %s", id, iov_strerror(r));
+	return iov_ctx_fail(ctx, r, "IOMMU group %d: %s", id, iov_strerror(r));
 }
 
 IOV_EXPORT int iov_group_json(const struct iov_group *g, json_t **ret)

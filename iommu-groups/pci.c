@@ -429,7 +429,7 @@ static int inventory_scan(struct iov_ctx *ctx, struct pci_access *a, const struc
 		inv->n++;   /* counted before the fallible part, so free() sees its modules */
 		r = fill_from_sysfs(ctx, aliases, d);
 		if (r < 0)
-			return ctx_fail(ctx, r, "%s: reading sysfs: %s", d->bdf, iov_strerror(r));
+			return iov_ctx_fail(ctx, r, "%s: reading sysfs: %s", d->bdf, iov_strerror(r));
 	}
 	return 0;
 }
@@ -443,7 +443,7 @@ IOV_EXPORT int iov_pci_inventory_new(struct iov_ctx *ctx, struct iov_pci_invento
 	jmp_buf escape;
 	int r;
 
-	ctx_reason_clear(ctx);
+	iov_ctx_reason_clear(ctx);
 	inv = calloc(1, sizeof(*inv));
 	if (!inv)
 		return -ENOMEM;
@@ -469,7 +469,7 @@ IOV_EXPORT int iov_pci_inventory_new(struct iov_ctx *ctx, struct iov_pci_invento
 	a->method = PCI_ACCESS_SYS_BUS_PCI;
 	libpci_escape = &escape;
 	if (setjmp(escape)) {
-		r = ctx_fail(ctx, -EIO, "libpci: %s", libpci_error);
+		r = iov_ctx_fail(ctx, -EIO, "libpci: %s", libpci_error);
 		goto out;
 	}
 	pci_set_param(a, "sysfs.path", sysfs);

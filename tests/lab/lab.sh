@@ -96,6 +96,10 @@ qargs=(
     -device pcie-root-port,id=rp1,chassis=1,slot=1
     -device pcie-root-port,id=rp2,chassis=2,slot=2
     -device pcie-root-port,id=rp3,chassis=3,slot=3
+    -device pcie-root-port,id=rp4,chassis=4,slot=4
+    # Two more edu devices behind a PCIe-to-PCI bridge: one IOMMU group of three functions.
+    -device pcie-pci-bridge,id=br1,bus=rp4
+    -device edu,bus=br1,addr=1 -device edu,bus=br1,addr=2
     -drive file="$work/nvme.img",if=none,id=nvmedrive,format=raw
     -device nvme-subsys,id=subsys0,nqn=nqn.2026-11.io.iovkit:lab
     -device "nvme,id=nvme0,serial=IOVLAB-NVME-0,subsys=subsys0,bus=rp1,max_ioqpairs=6,msix_qsize=4,sriov_max_vfs=2,sriov_vq_flexible=4,sriov_vi_flexible=2,sriov_max_vq_per_vf=2,sriov_max_vi_per_vf=1"

@@ -46,3 +46,21 @@ wait_for() {
     while [ ! -e "$1" ] && [ "$n" -gt 0 ]; do sleep 0.1; n=$((n - 1)); done
     [ -e "$1" ]
 }
+
+# pci_find_all VENDOR DEVICE -> every BDF, one per line
+pci_find_all() {
+    for d in /sys/bus/pci/devices/*; do
+        [ "$(cat "$d/vendor")" = "$1" ] && [ "$(cat "$d/device")" = "$2" ] && echo "${d##*/}"
+    done
+}
+
+# drivers_snapshot -> "bdf driver override" for every function, to compare before and after
+drivers_snapshot() {
+    for d in /sys/bus/pci/devices/*; do
+        echo "${d##*/} $(drv_of "${d##*/}") $(cat "$d/driver_override")"
+    done
+}
+
+JOURNAL=/var/lib/iovkit/bind-journal.json
+# journal_has BDF -> 0 if the bind journal has an entry for BDF
+journal_has() { [ -f $JOURNAL ] && jq -e --arg b "$1" '.devices | has($b)' $JOURNAL >/dev/null; }
