@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* iovctl devices, groups, group, bind, restore. */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,10 +42,32 @@ struct assign {
 	char why[256];
 };
 
-static void assignability(const struct iov_pci_inventory *inv, struct iov_inuse *inuse, const struct iov_pci_dev *d,
+/* Endpoints per IOMMU group, indexed by group id (for "assign them together"). */
+static unsigned int *endpoints_per_group(const struct iov_pci_inventory *inv, int *ret_max)
+{
+	int max = -1;
+	unsigned int *count;
+
+	for (size_t i = 0; i < iov_pci_inventory_count(inv); i++)
+		if (iov_pci_inventory_get(inv, i)->iommu_group > max)
+			max = iov_pci_inventory_get(inv, i)->iommu_group;
+	count = calloc((size_t)max + 2, sizeof(*count));
+	if (!count)
+		return NULL;
+	for (size_t i = 0; i < iov_pci_inventory_count(inv); i++) {
+		const struct iov_pci_dev *d = iov_pci_inventory_get(inv, i);
+
+		if (d->iommu_group >= 0 && d->header_type == 0)
+			count[d->iommu_group]++;
+	}
+	*ret_max = max;
+	return count;
+}
+
+static void assignability(const unsigned int *group_endpoints, struct iov_inuse *inuse, const struct iov_pci_dev *d,
 			  struct assign *a)
 {
-	size_t peers = 0;
+	size_t peers;
 
 	a->why[0] = '\0';
 	/* Bridges by header type stay with the host; so do host and ISA bridges (class 06h), which
@@ -62,12 +85,7 @@ static void assignability(const struct iov_pci_inventory *inv, struct iov_inuse 
 		a->state = "in-use";
 		return;
 	}
-	for (size_t i = 0; i < iov_pci_inventory_count(inv); i++) {
-		const struct iov_pci_dev *o = iov_pci_inventory_get(inv, i);
-
-		if (o != d && o->iommu_group == d->iommu_group && o->header_type == 0)
-			peers++;
-	}
+	peers = group_endpoints[d->iommu_group] - 1;
 	if (peers) {
 		a->state = "group";
 		snprintf(a->why, sizeof(a->why), "shares IOMMU group %d with %zu other endpoint(s): assign them together",
@@ -94,9 +112,10 @@ int cmd_devices(struct cli *cli)
 	_cleanup_(iov_ctx_freep) struct iov_ctx *ctx = NULL;
 	_cleanup_(iov_pci_inventory_freep) struct iov_pci_inventory *inv = NULL;
 	_cleanup_(iov_inuse_freep) struct iov_inuse *inuse = NULL;
+	_cleanup_free_ unsigned int *group_endpoints = NULL;
 	const char *kind = NULL;
 	json_t *arr = NULL;
-	int opt, r;
+	int opt, r, max_group;
 
 	while ((opt = cli_next_opt(cli, "devices", opts)) != -1) {
 		if (opt != 'c')
@@ -122,6 +141,9 @@ int cmd_devices(struct cli *cli)
 	r = iov_inuse_new(ctx, &inuse);
 	if (r < 0)
 		return cli_fail(ctx, r, "reading routes and mounts");
+	group_endpoints = endpoints_per_group(inv, &max_group);
+	if (!group_endpoints)
+		return cli_fail(ctx, -ENOMEM, "counting group members");
 
 	if (cli->json && !(arr = json_array()))
 		return EXIT_FAIL;
@@ -135,7 +157,7 @@ int cmd_devices(struct cli *cli)
 
 		if (kind && strcmp(kind, iov_pci_class_kind(d->class_code)))
 			continue;
-		assignability(inv, inuse, d, &a);
+		assignability(group_endpoints, inuse, d, &a);
 		if (cli->json) {
 			json_t *j = NULL;
 

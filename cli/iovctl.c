@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "iovkit-internal/macro.h"
@@ -84,17 +85,23 @@ int cli_fail(struct iov_ctx *ctx, int err, const char *what)
 
 int cli_print_json(json_t *j)
 {
-	int r;
+	_cleanup_free_ char *text = NULL;
+	int ok;
 
 	if (!j) {
 		cli_error("out of memory building JSON output");
 		return EXIT_FAIL;
 	}
-	r = json_dumpf(j, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	/* Indented for a person at a terminal, compact for a pipe (scripts, jq). One buffer, one
+	 * write: jansson's stream dumper calls fwrite per token. */
+	text = json_dumps(j, (isatty(STDOUT_FILENO) ? JSON_INDENT(2) : JSON_COMPACT) | JSON_PRESERVE_ORDER);
 	json_decref(j);
-	if (r < 0 || fputc('\n', stdout) == EOF)
+	if (!text) {
+		cli_error("out of memory writing JSON output");
 		return EXIT_FAIL;
-	return EXIT_OK;
+	}
+	ok = fputs(text, stdout) != EOF && fputc('\n', stdout) != EOF;
+	return ok ? EXIT_OK : EXIT_FAIL;
 }
 
 static const struct cli_command *command_find(const char *name)
@@ -194,6 +201,8 @@ int main(int argc, char **argv)
 	}
 	cli.argc = argc - optind;
 	cli.argv = argv + optind;
-	optind = 1;   /* commands run getopt on their own argv */
+	/* Commands run getopt on their own argv. 0, not 1: glibc then forgets the "+" ordering
+	 * above, so options may follow operands ("iovctl group 6 --json"). */
+	optind = 0;
 	return c->run(&cli);
 }

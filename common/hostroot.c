@@ -65,28 +65,28 @@ int root_open(struct iov_ctx *ctx, const char *path, int flags, mode_t mode)
 int fd_read_all(int fd, char *buf, size_t size)
 {
 	size_t len = 0;
+	ssize_t n;
 
-	if (size == 0)
+	if (size < 2)
 		return -ENOBUFS;
-	for (;;) {
-		ssize_t n = read(fd, buf + len, size - 1 - len);
+	/*
+	 * One read: a sysfs attribute's show() fills the whole answer at once (at most a page), and
+	 * a short read of a regular file means its end. Only a full buffer needs a second look.
+	 */
+	do {
+		n = read(fd, buf, size - 1);
+	} while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return negative_errno();
+	len = (size_t)n;
+	while (len == size - 1) {
+		char extra;
 
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return negative_errno();
-		}
-		if (n == 0)
+		n = read(fd, &extra, 1);
+		if (n > 0)
+			return -ENOBUFS;
+		if (n == 0 || errno != EINTR)
 			break;
-		len += (size_t)n;
-		if (len == size - 1) {
-			char extra;
-
-			n = read(fd, &extra, 1);
-			if (n > 0)
-				return -ENOBUFS;
-			break;
-		}
 	}
 	while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == ' ' || buf[len - 1] == '\t' || buf[len - 1] == '\0'))
 		len--;
@@ -234,19 +234,14 @@ IOV_EXPORT int iov_link_read(struct iov_ctx *ctx, char *buf, size_t size, const 
 	return link_read(ctx, path, buf, size);
 }
 
-IOV_EXPORT int iov_link_basename(struct iov_ctx *ctx, char *buf, size_t size, const char *fmt, ...)
+/* Copies the last component of link target @target (@n bytes, NUL-terminated) into @buf. */
+static int target_basename(char *target, size_t n, char *buf, size_t size)
 {
-	char target[PATH_MAX];
 	const char *base;
 	size_t len;
-	int r;
-	FORMAT_PATH(fmt);
 
-	r = link_read(ctx, path, target, sizeof(target));
-	if (r < 0)
-		return r;
-	while (r > 1 && target[r - 1] == '/')
-		target[--r] = '\0';
+	while (n > 1 && target[n - 1] == '/')
+		target[--n] = '\0';
 	base = strrchr(target, '/');
 	base = base ? base + 1 : target;
 	len = strlen(base);
@@ -254,6 +249,49 @@ IOV_EXPORT int iov_link_basename(struct iov_ctx *ctx, char *buf, size_t size, co
 		return -ENOBUFS;
 	memcpy(buf, base, len + 1);
 	return (int)len;
+}
+
+IOV_EXPORT int iov_link_basename(struct iov_ctx *ctx, char *buf, size_t size, const char *fmt, ...)
+{
+	char target[PATH_MAX];
+	int r;
+	FORMAT_PATH(fmt);
+
+	r = link_read(ctx, path, target, sizeof(target));
+	if (r < 0)
+		return r;
+	return target_basename(target, (size_t)r, buf, size);
+}
+
+static bool is_component(const char *name)
+{
+	return name && *name && !strchr(name, '/') && strcmp(name, ".") && strcmp(name, "..");
+}
+
+IOV_EXPORT int iov_attr_read_at(int dirfd, const char *name, char *buf, size_t size)
+{
+	_cleanup_close_ int fd = -1;
+
+	if (!is_component(name))
+		return -EINVAL;
+	fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return negative_errno();
+	return fd_read_all(fd, buf, size);
+}
+
+IOV_EXPORT int iov_link_basename_at(int dirfd, const char *name, char *buf, size_t size)
+{
+	char target[PATH_MAX];
+	ssize_t n;
+
+	if (!is_component(name))
+		return -EINVAL;
+	n = readlinkat(dirfd, name, target, sizeof(target) - 1);
+	if (n < 0)
+		return negative_errno();
+	target[n] = '\0';
+	return target_basename(target, (size_t)n, buf, size);
 }
 
 IOV_EXPORT void iov_strv_free(char **strv)

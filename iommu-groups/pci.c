@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
+#include <inttypes.h>
 #include <pci/pci.h>
 #include <setjmp.h>
 #include <stdio.h>
@@ -315,28 +316,47 @@ static void fill_names(struct pci_access *a, struct iov_pci_dev *d)
 	snprintf(d->class_name, sizeof(d->class_name), "%s", s ? s : "");
 }
 
-/* What libpci does not read: through the host-root layer. */
-static int fill_from_sysfs(struct iov_ctx *ctx, const struct alias_table *aliases, struct iov_pci_dev *d)
+/*
+ * What libpci does not read, relative to the device's directory (one lookup from the root per
+ * device; the attributes are then single names inside it) and the bus directory @bus_dir.
+ */
+static int fill_from_sysfs(struct iov_ctx *ctx, int bus_dir, const struct alias_table *aliases, struct iov_pci_dev *d)
 {
+	_cleanup_close_ int dir = -1;
 	char buf[PATH_MAX], modalias[256];
-	int64_t v;
-	int r;
+	ssize_t n;
 
 	d->iommu_group = -1;
-	if (iov_link_basename(ctx, buf, sizeof(buf), PCI_DEV_DIR "/iommu_group", d->bdf) > 0)
+	d->numa_node = -1;
+	d->vf_index = -1;
+	dir = iov_path_open(ctx, O_PATH | O_DIRECTORY, PCI_DEV_DIR, d->bdf);
+	if (dir < 0)
+		return dir;
+	if (iov_link_basename_at(dir, "iommu_group", buf, sizeof(buf)) > 0)
 		d->iommu_group = atoi(buf);
-	r = pci_driver_get(ctx, d->bdf, d->driver, sizeof(d->driver));
-	if (r < 0)
-		return r;
-	pci_driver_override_get(ctx, d->bdf, d->driver_override, sizeof(d->driver_override));
-	if (iov_attr_read(ctx, d->reset_methods, sizeof(d->reset_methods), PCI_DEV_DIR "/reset_method", d->bdf) < 0)
+	if (iov_link_basename_at(dir, "driver", d->driver, sizeof(d->driver)) < 0)
+		d->driver[0] = '\0';
+	if (iov_attr_read_at(dir, "driver_override", d->driver_override, sizeof(d->driver_override)) < 0 ||
+	    !strcmp(d->driver_override, "(null)"))
+		d->driver_override[0] = '\0';
+	if (iov_attr_read_at(dir, "reset_method", d->reset_methods, sizeof(d->reset_methods)) < 0)
 		d->reset_methods[0] = '\0';
-	d->boot_vga = iov_attr_read_s64(ctx, &v, PCI_DEV_DIR "/boot_vga", d->bdf) == 0 && v == 1;
+	if (iov_attr_read_at(dir, "numa_node", buf, sizeof(buf)) > 0)
+		d->numa_node = atoi(buf);
+	/* boot_vga exists only on VGA-class functions (pci-sysfs.c: pci_dev_attrs_are_visible). */
+	if ((d->class_code >> 8) == 0x0300)
+		d->boot_vga = iov_attr_read_at(dir, "boot_vga", buf, sizeof(buf)) > 0 && !strcmp(buf, "1");
+	d->is_vf = iov_link_basename_at(dir, "physfn", d->pf, sizeof(d->pf)) > 0;
+	if (!d->is_vf)
+		d->pf[0] = '\0';
 
 	/* The parent is the directory above the device in its sysfs path, if that is a function. */
-	if (iov_link_read(ctx, buf, sizeof(buf), PCI_DEV_DIR, d->bdf) > 0) {
-		char *last = strrchr(buf, '/'), *prev;
+	n = readlinkat(bus_dir, d->bdf, buf, sizeof(buf) - 1);
+	if (n > 0) {
+		char *last, *prev;
 
+		buf[n] = '\0';
+		last = strrchr(buf, '/');
 		if (last) {
 			*last = '\0';
 			prev = strrchr(buf, '/');
@@ -345,30 +365,36 @@ static int fill_from_sysfs(struct iov_ctx *ctx, const struct alias_table *aliase
 		}
 	}
 
-	d->vf_index = -1;
-	if (iov_link_basename(ctx, d->pf, sizeof(d->pf), PCI_DEV_DIR "/physfn", d->bdf) > 0) {
-		char **entries = NULL;
-
-		d->is_vf = true;
-		if (iov_dir_list(ctx, &entries, PCI_DEV_DIR, d->pf) > 0) {
-			for (int i = 0; entries[i] && d->vf_index < 0; i++) {
-				char vf[IOV_BDF_LEN + 1];
-
-				if (strncmp(entries[i], "virtfn", 6))
-					continue;
-				if (iov_link_basename(ctx, vf, sizeof(vf), PCI_DEV_DIR "/%s", d->pf, entries[i]) > 0 &&
-				    !strcmp(vf, d->bdf))
-					d->vf_index = atoi(entries[i] + 6);
-			}
-		}
-		iov_strv_free(entries);
-	} else {
-		d->pf[0] = '\0';
-	}
-
-	if (iov_attr_read(ctx, modalias, sizeof(modalias), PCI_DEV_DIR "/modalias", d->bdf) < 0)
-		modalias[0] = '\0';
+	/* The kernel's modalias, built from the same IDs (drivers/pci/pci-sysfs.c, modalias_show). */
+	snprintf(modalias, sizeof(modalias), "pci:v%08Xd%08Xsv%08Xsd%08Xbc%02Xsc%02Xi%02X", d->vendor, d->device,
+		 d->subsys_vendor, d->subsys_device, d->class_code >> 16, (d->class_code >> 8) & 0xff, d->class_code & 0xff);
 	return modules_for(aliases, modalias, d->vendor, &d->modules);
+}
+
+/* Routing ID (PCIe: bus, device, function), for the SR-IOV VF arithmetic. */
+static unsigned int routing_id(const struct iov_pci_dev *d)
+{
+	return (unsigned int)d->bus << 8 | (unsigned int)d->dev << 3 | d->func;
+}
+
+/*
+ * A VF's index from its PF's SR-IOV capability: VF n has routing ID PF + First VF Offset +
+ * n * VF Stride (PCIe 6.0 §9.3.3.9-10), the same arithmetic that names the kernel's virtfnN.
+ */
+static void fill_vf_indexes(struct iov_pci_inventory *inv)
+{
+	for (size_t i = 0; i < inv->n; i++) {
+		struct iov_pci_dev *vf = &inv->devs[i];
+		const struct iov_pci_dev *pf;
+		unsigned int first, rid;
+
+		if (!vf->is_vf || !(pf = iov_pci_inventory_find(inv, vf->pf)) || !pf->sriov || !pf->sriov_stride)
+			continue;
+		first = routing_id(pf) + pf->sriov_offset;
+		rid = routing_id(vf);
+		if (rid >= first && (rid - first) % pf->sriov_stride == 0)
+			vf->vf_index = (int)((rid - first) / pf->sriov_stride);
+	}
 }
 
 static int compare_dev(const void *a, const void *b)
@@ -386,16 +412,24 @@ IOV_EXPORT void iov_pci_inventory_free(struct iov_pci_inventory *inv)
 	free(inv);
 }
 
-/* Reads every device libpci finds into @inv. Runs with libpci_escape set. */
+/*
+ * Reads every device libpci finds into @inv. Runs with libpci_escape set. Each device's config
+ * space is read once and handed to libpci as its cache, so capability walks cost no I/O.
+ */
 static int inventory_scan(struct iov_ctx *ctx, struct pci_access *a, const struct alias_table *aliases,
 			  struct iov_pci_inventory *inv)
 {
+	_cleanup_close_ int bus_dir = -1;
+	uint8_t cfg[4096];
 	size_t cap = 0;
 
+	bus_dir = iov_path_open(ctx, O_PATH | O_DIRECTORY, "sys/bus/pci/devices");
+	if (bus_dir < 0)
+		return iov_ctx_fail(ctx, bus_dir, "opening sys/bus/pci/devices: %s", iov_strerror(bus_dir));
 	pci_scan_bus(a);
 	for (struct pci_dev *p = a->devices; p; p = p->next) {
 		struct iov_pci_dev *d;
-		int r;
+		int r, len = 0;
 
 		if (inv->n == cap) {
 			size_t ncap = cap ? cap * 2 : 64;
@@ -408,9 +442,15 @@ static int inventory_scan(struct iov_ctx *ctx, struct pci_access *a, const struc
 		}
 		d = &inv->devs[inv->n];
 		memset(d, 0, sizeof(*d));
-		pci_fill_info(p, PCI_FILL_IDENT | PCI_FILL_CLASS | PCI_FILL_CLASS_EXT | PCI_FILL_SUBSYS | PCI_FILL_BASES |
-					 PCI_FILL_ROM_BASE | PCI_FILL_SIZES | PCI_FILL_IO_FLAGS | PCI_FILL_CAPS |
-					 PCI_FILL_EXT_CAPS | PCI_FILL_NUMA_NODE);
+
+		/* 4096 bytes for root, 256 or 64 for others (pci-sysfs.c limits what they may read). */
+		for (int try = 4096; try >= 64 && !len; try = try == 4096 ? 256 : try / 4)
+			if (pci_read_block(p, 0, cfg, try))
+				len = try;
+		if (len)
+			pci_setup_cache(p, cfg, len);
+		pci_fill_info(p, PCI_FILL_IDENT | PCI_FILL_CLASS | PCI_FILL_BASES | PCI_FILL_ROM_BASE | PCI_FILL_SIZES |
+					 PCI_FILL_IO_FLAGS | PCI_FILL_CAPS | PCI_FILL_EXT_CAPS);
 		d->domain = (uint16_t)p->domain;
 		d->bus = p->bus;
 		d->dev = p->dev;
@@ -418,16 +458,19 @@ static int inventory_scan(struct iov_ctx *ctx, struct pci_access *a, const struc
 		snprintf(d->bdf, sizeof(d->bdf), "%04x:%02x:%02x.%x", d->domain, d->bus, d->dev, d->func);
 		d->vendor = p->vendor_id;
 		d->device = p->device_id;
-		d->subsys_vendor = p->subsys_vendor_id;
-		d->subsys_device = p->subsys_id;
-		d->class_code = (uint32_t)p->device_class << 8 | p->prog_if;
-		d->revision = p->rev_id;
-		d->numa_node = p->numa_node;
+		/* The class from sysfs (the kernel may have fixed it up); the rest from config space. */
+		d->class_code = (uint32_t)p->device_class << 8 | (len ? cfg[PCI_CLASS_PROG] : 0);
+		d->revision = len ? cfg[PCI_REVISION_ID] : 0;
+		if (len && (cfg[PCI_HEADER_TYPE] & 0x7f) == PCI_HEADER_TYPE_NORMAL) {
+			d->subsys_vendor = (uint16_t)(cfg[PCI_SUBSYSTEM_VENDOR_ID] | cfg[PCI_SUBSYSTEM_VENDOR_ID + 1] << 8);
+			d->subsys_device = (uint16_t)(cfg[PCI_SUBSYSTEM_ID] | cfg[PCI_SUBSYSTEM_ID + 1] << 8);
+		}
 		fill_from_config(p, d);
 		fill_bars(p, d);
 		fill_names(a, d);
+		pci_setup_cache(p, NULL, 0);   /* cfg is reused for the next device */
 		inv->n++;   /* counted before the fallible part, so free() sees its modules */
-		r = fill_from_sysfs(ctx, aliases, d);
+		r = fill_from_sysfs(ctx, bus_dir, aliases, d);
 		if (r < 0)
 			return iov_ctx_fail(ctx, r, "%s: reading sysfs: %s", d->bdf, iov_strerror(r));
 	}
@@ -486,6 +529,7 @@ out:
 	}
 	if (inv->n)
 		qsort(inv->devs, inv->n, sizeof(*inv->devs), compare_dev);
+	fill_vf_indexes(inv);
 	*ret = inv;
 	return 0;
 }
@@ -515,10 +559,19 @@ static json_t *str_or_null(const char *s)
 	return s && *s ? json_string(s) : json_null();
 }
 
+/* Addresses as hex strings: 64-bit values do not survive a trip through a double. */
+static json_t *hex_json(uint64_t v)
+{
+	char buf[24];
+
+	snprintf(buf, sizeof(buf), "0x%" PRIx64, v);
+	return json_string(buf);
+}
+
 static json_t *bar_json(int index, const struct iov_pci_bar *b)
 {
-	return json_pack("{s:i,s:s,s:I,s:I,s:b,s:b}", "index", index, "type", b->io ? "io" : "mem", "base",
-			 (json_int_t)b->base, "size", (json_int_t)b->size, "mem64", b->mem64, "prefetchable",
+	return json_pack("{s:i,s:s,s:o,s:I,s:b,s:b}", "index", index, "type", b->io ? "io" : "mem", "base",
+			 hex_json(b->base), "size", (json_int_t)b->size, "mem64", b->mem64, "prefetchable",
 			 b->prefetchable);
 }
 
@@ -578,7 +631,7 @@ IOV_EXPORT int iov_pci_dev_json(const struct iov_pci_dev *d, json_t **ret)
 		      "multifunction", json_boolean(d->multifunction), "boot_vga", d->boot_vga,
 		      "reset", "flr", d->flr, "pm", d->pm_reset, "methods", str_or_null(d->reset_methods),
 		      "interrupts", "msi", d->msi_vectors, "msix", d->msix_vectors,
-		      "bars", bars, "rom", d->rom.size ? json_pack("{s:I,s:I}", "base", (json_int_t)d->rom.base, "size", (json_int_t)d->rom.size) : json_null(),
+		      "bars", bars, "rom", d->rom.size ? json_pack("{s:o,s:I}", "base", hex_json(d->rom.base), "size", (json_int_t)d->rom.size) : json_null(),
 		      "acs", acs, "sriov", sriov,
 		      "physfn", str_or_null(d->is_vf ? d->pf : NULL),
 		      "vf_index", d->is_vf ? json_integer(d->vf_index) : json_null());

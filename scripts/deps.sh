@@ -7,6 +7,8 @@ set -euo pipefail
 packages=(
     # build
     gcc meson ninja-build pkg-config libjansson-dev
+    # PCI inventory: libpci, and pciutils for pci.ids and lspci (the inventory benchmark's peer)
+    libpci-dev pciutils
     # unit tests
     libcunit1-dev
     # the nested VT-d lab: QEMU, the guest's initramfs tools, jq for JSON checks inside it

@@ -125,6 +125,14 @@ int iov_dir_list(struct iov_ctx *ctx, char ***ret, const char *fmt, ...) IOV_PRI
 void iov_strv_free(char **strv);
 
 /*
+ * The same reads relative to a directory fd from iov_path_open(..., O_PATH | O_DIRECTORY, ...),
+ * for code that reads many attributes of one object. @name is one path component (no '/'), so
+ * the lookup stays where the directory is; -EINVAL otherwise.
+ */
+int iov_attr_read_at(int dirfd, const char *name, char *buf, size_t size);
+int iov_link_basename_at(int dirfd, const char *name, char *buf, size_t size);
+
+/*
  * Replaces a regular file under the root atomically: writes a temporary file beside it, fsyncs
  * it, renames it over @fmt's path and fsyncs the directory, so a crash leaves the old content or
  * the new, never a mix. Missing parent directories are created (mode 0755). @mode applies to a

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The host-root layer against a tree built in a temporary directory. */
 #include <fcntl.h>
+#include <sys/stat.h>
 
 #include "../helpers/unit.h"
 #include "iovkit/common.h"
@@ -201,7 +202,34 @@ static void test_ctx_errors(void)
 	iov_ctx_free(NULL);
 }
 
+static void test_file_replace(void)
+{
+	char **names = NULL;
+	struct stat st;
+	char p[PATH_MAX + 64];
+
+	setup();
+	/* Parents are created; the file appears whole, with the mode asked for. */
+	ASSERT_OK(iov_file_replace(ctx, "first\n", 6, 0600, "var/lib/iovkit/%s", "state.json"));
+	ASSERT_STR_EQ(fx_read(fx, "var/lib/iovkit/state.json"), "first");
+	snprintf(p, sizeof(p), "%s/var/lib/iovkit/state.json", fx->root);
+	ASSERT_OK(stat(p, &st));
+	ASSERT_INT_EQ(st.st_mode & 0777, 0600);
+	/* Replacing a longer file with a shorter one leaves nothing of the old. */
+	ASSERT_OK(iov_file_replace(ctx, "2", 1, 0600, "var/lib/iovkit/state.json"));
+	ASSERT_STR_EQ(fx_read(fx, "var/lib/iovkit/state.json"), "2");
+	/* No temporary file is left beside it. */
+	ASSERT_INT_EQ(iov_dir_list(ctx, &names, "var/lib/iovkit"), 1);
+	iov_strv_free(names);
+	/* A parent that is a file, or a path naming a directory, fails and changes nothing. */
+	ASSERT_ERR(iov_file_replace(ctx, "x", 1, 0600, "sys/class/net/eth0/mtu/below"), ENOTDIR);
+	ASSERT_ERR(iov_file_replace(ctx, "x", 1, 0600, "var/lib/iovkit/"), EISDIR);
+	ASSERT_STR_EQ(fx_read(fx, "sys/class/net/eth0/mtu"), "1500");
+	teardown();
+}
+
 UNIT_MAIN("common/hostroot",
+	  UNIT_TEST(test_file_replace),
 	  UNIT_TEST(test_attr_read_trims),
 	  UNIT_TEST(test_attr_read_errors),
 	  UNIT_TEST(test_attr_read_numbers),

@@ -2,33 +2,35 @@
 /*
  * Writes a fixture host tree into a directory, for shell tests and benchmarks:
  *   mkfixture standard DIR            the standard host (standard_host.c)
- *   mkfixture scale DIR FUNCTIONS GROUPS
- *       FUNCTIONS NIC functions (8 per slot, multi-function) spread over GROUPS groups behind
- *       root ports without ACS, with modules.alias, for the inventory benchmark
+ *   mkfixture scale DIR FUNCTIONS GROUPS     for the inventory benchmark (see scale())
  */
 #include <stdlib.h>
 #include <sys/stat.h>
 
 #include "unit.h"
 
+/*
+ * FUNCTIONS functions in GROUPS groups: each group is a root port without ACS and the
+ * multi-function NIC below it, so FUNCTIONS / GROUPS - 1 endpoints a group. 128 groups a PCI
+ * domain (root ports at dddd:00:00.0-0f.7, each with its own bus 1-128).
+ */
 static void scale(struct fixture *fx, unsigned int functions, unsigned int groups)
 {
-	unsigned int per_group = (functions + groups - 1) / groups, port = 0;
+	unsigned int endpoints = functions / groups - 1;
 	char rp[16], bdf[16];
 
 	fx_write(fx, "proc/sys/kernel/osrelease", "6.1.0-test\n");
 	fx_write(fx, "lib/modules/6.1.0-test/modules.alias",
 		 "alias pci:v00008086d00001572sv*sd*bc*sc*i* i40e\nalias pci:v*d*sv*sd*bc01sc08i02* nvme\n");
 	for (unsigned int g = 0; g < groups; g++) {
-		unsigned int bus = g + 1;   /* one bus per group, below its own root port */
+		unsigned int dom = g / 128, k = g % 128;
 
-		snprintf(rp, sizeof(rp), "%04x:00:%02x.%x", bus / 256, (port / 8) % 32, port % 8);
-		port++;
+		snprintf(rp, sizeof(rp), "%04x:00:%02x.%x", dom, k / 8, k % 8);
 		fx_pci(fx, &(struct fx_pci){ .bdf = rp, .vendor = 0x8086, .device = 0x1901, .class_code = 0x060400,
 					     .header_type = 1, .group = (int)g, .driver = "pcieport", .pcie_type = 4,
 					     .multifunction = true });
-		for (unsigned int f = 0; f < per_group && g * per_group + f < functions; f++) {
-			snprintf(bdf, sizeof(bdf), "%04x:%02x:%02x.%x", bus / 256, bus % 256, f / 8, f % 8);
+		for (unsigned int f = 0; f < endpoints; f++) {
+			snprintf(bdf, sizeof(bdf), "%04x:%02x:%02x.%x", dom, k + 1, f / 8, f % 8);
 			fx_pci(fx, &(struct fx_pci){ .bdf = bdf, .parent = rp, .vendor = 0x8086, .device = 0x1572,
 						     .subsys_vendor = 0x8086, .class_code = 0x020000, .group = (int)g,
 						     .driver = "i40e", .pcie_type = 0, .multifunction = true, .flr = true,

@@ -1,0 +1,71 @@
+#!/bin/bash
+# iovctl devices / groups / group / bind / restore on the standard fixture host: the golden
+# JSON of `devices`, filters, the group report, and usage errors that change nothing.
+#   iovctl-iommu.sh IOVCTL MKFIXTURE GOLDEN_DIR
+set -uo pipefail
+iovctl=$1 mkfixture=$2 golden=$3
+t=$(mktemp -d)
+trap 'rm -rf "$t"' EXIT
+r=$t/root
+"$mkfixture" standard "$r" || { echo "Bail out! mkfixture failed"; exit 1; }
+n=0 failed=0
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
+nok() { n=$((n + 1)); echo "not ok $n - $1"; failed=1; }
+check() { # NAME EXPECTED_STATUS COMMAND...
+    local name=$1 want=$2 got; shift 2
+    "$@" >"$t/out" 2>"$t/err"; got=$?
+    if [ "$got" = "$want" ]; then ok "$name"; else nok "$name: exit $got, expected $want"; sed 's/^/# /' "$t/out" "$t/err"; fi
+}
+has() { # NAME FILE TEXT
+    if grep -qF -- "$3" "$2"; then ok "$1"; else nok "$1: '$3' not in:"; sed 's/^/# /' "$2"; fi
+}
+
+echo "TAP version 13"
+check "devices --json" 0 "$iovctl" --root "$r" devices --json
+# Names come from the machine's pci.ids; everything else is the fixture's and must not drift.
+jq 'map(del(.vendor_name, .device_name, .class_name))' "$t/out" > "$t/devices.json"
+if diff -u "$golden/devices.json" "$t/devices.json" > "$t/diff"; then ok "devices --json matches tests/golden/devices.json"
+else nok "devices --json differs from the golden file"; sed 's/^/# /' "$t/diff" | head -40; fi
+
+check "devices --class gpu" 0 "$iovctl" --root "$r" devices --class gpu --json
+[ "$(jq -r '[.[].bdf] | join(" ")' "$t/out")" = "0000:02:00.0" ] && ok "only the GPU" || nok "gpu filter: $(jq -c '[.[].bdf]' "$t/out")"
+check "devices --class storage (table)" 0 "$iovctl" --root "$r" devices --class storage
+has "table shows the NVMe in use" "$t/out" "04:00.0      144d:a808 storage     nvme"
+[ "$(wc -l < "$t/out")" = 3 ] && ok "header + 2 storage rows" || nok "storage rows: $(cat "$t/out")"
+check "devices --class bogus" 2 "$iovctl" --root "$r" devices --class bogus
+has "bad class is explained" "$t/err" "--class takes net, storage, gpu"
+
+check "groups --json" 0 "$iovctl" --root "$r" --json groups
+[ "$(jq length "$t/out")" = 10 ] && ok "10 groups" || nok "group count $(jq length "$t/out")"
+[ "$(jq -r '[.[] | select(.viable) | .group] | join(",")' "$t/out")" = "0,1,4,7,8" ] && ok "viable groups" ||
+    nok "viable groups: $(jq -c '[.[] | select(.viable) | .group]' "$t/out")"
+
+check "group by device address" 0 "$iovctl" --root "$r" group 02:00.1
+has "group 5 named" "$t/out" "IOMMU group 5: type DMA, IOMMU dmar0"
+has "breaker marked" "$t/out" "0000:02:00.0  nouveau        endpoint  <- breaks viability"
+has "ACS explanation" "$t/out" "0000:00:1c.0 (root port) has no ACS capability"
+check "group 6 --json" 0 "$iovctl" --root "$r" group 6 --json
+[ "$(jq -r '[.reserved_regions[].type] | join(",")' "$t/out")" = "direct,msi" ] && ok "RMRR and MSI regions" ||
+    nok "regions: $(jq -c .reserved_regions "$t/out")"
+
+before=$(cd "$r" && find sys -name driver -o -name driver_override | sort | xargs -I{} sh -c 'echo {} $(readlink {} || cat {})')
+check "group with no argument" 2 "$iovctl" --root "$r" group
+check "group 42" 1 "$iovctl" --root "$r" group 42
+has "group 42 explained" "$t/err" "IOMMU group 42 does not exist"
+check "bind with no argument" 2 "$iovctl" --root "$r" bind
+check "bind of an unknown device" 1 "$iovctl" --root "$r" bind 0000:09:00.0
+has "unknown device named" "$t/err" "0000:09:00.0: no such PCI device"
+check "bind of a malformed address" 1 "$iovctl" --root "$r" bind 3b:00
+check "bind of the NIC carrying the default route" 1 "$iovctl" --root "$r" bind 01:00.0
+has "refusal names the route" "$t/err" "enp1s0f0 carries the default route"
+check "bind of the boot GPU" 1 "$iovctl" --root "$r" bind 5
+has "refusal names the console" "$t/err" "boot VGA device"
+check "restore with a group and --all" 2 "$iovctl" --root "$r" restore 4 --all
+check "restore with nothing journaled" 0 "$iovctl" --root "$r" restore --all
+has "nothing to restore" "$t/out" "Nothing to restore"
+after=$(cd "$r" && find sys -name driver -o -name driver_override | sort | xargs -I{} sh -c 'echo {} $(readlink {} || cat {})')
+[ "$before" = "$after" ] && ok "no driver or override changed" || nok "the fixture's drivers changed"
+[ ! -e "$r/var/lib/iovkit/bind-journal.json" ] && ok "no journal written" || nok "a journal was written"
+
+echo "1..$n"
+exit $failed
