@@ -319,7 +319,7 @@ IOV_EXPORT int iov_group_bind(struct iov_ctx *ctx, int group, const struct iov_b
 	_cleanup_(json_decrefp) json_t *devices = NULL;
 	struct iov_bind_result *res = NULL;
 	const char *target;
-	unsigned int bound = 0;
+	unsigned int total = 0;
 	int r;
 
 	iov_ctx_reason_clear(ctx);
@@ -371,6 +371,8 @@ IOV_EXPORT int iov_group_bind(struct iov_ctx *ctx, int group, const struct iov_b
 					      override[0] ? json_string(override) : json_null(), "target", target, "state",
 					      STATE_BINDING));
 	}
+	for (size_t i = 0; i < g->n_members; i++)
+		total += !g->members[i].bridge && strcmp(g->members[i].driver, target);
 	r = journal_save(ctx, devices);
 	if (r < 0)
 		return r;
@@ -392,9 +394,12 @@ IOV_EXPORT int iov_group_bind(struct iov_ctx *ctx, int group, const struct iov_b
 		r = result_add(res, m->bdf, m->driver, target);
 		if (r < 0)
 			goto rollback;
-		if (opts->fail_after && ++bound == opts->fail_after) {
-			r = iov_ctx_fail(ctx, -EIO, "test hook: failing after %u device(s) were bound", bound);
-			goto rollback;
+		if (opts->progress) {
+			r = opts->progress(opts->userdata, m->bdf, (unsigned int)res->n, total);
+			if (r < 0) {
+				r = iov_ctx_fail(ctx, r, "stopped after %zu of %u device(s): %s", res->n, total, iov_strerror(r));
+				goto rollback;
+			}
 		}
 	}
 

@@ -14,7 +14,7 @@
 struct iov_inuse {
 	struct iov_ctx *ctx;
 	char *routes;       /* "iface flags\n" lines: 'D' default route, 'A' any other route */
-	char *mounts;       /* " major:minor " list */
+	char *mounts;       /* "\nmajor:minor mountpoint" lines */
 	char *swaps;        /* " name " list of swap devices (basename) */
 	char **blocks;      /* sys/class/block entries */
 	char **block_targets;   /* their link targets, same order */
@@ -92,7 +92,7 @@ static int collect_routes(struct iov_ctx *ctx, char **out)
 	return 0;
 }
 
-/* " maj:min " for every mounted filesystem's device (mountinfo field 3). */
+/* "\nmaj:min mountpoint" for every mounted filesystem (mountinfo fields 3 and 5). */
 static int collect_mounts(struct iov_ctx *ctx, char **out)
 {
 	_cleanup_free_ char *info = read_text(ctx, "proc/self/mountinfo");
@@ -105,15 +105,30 @@ static int collect_mounts(struct iov_ctx *ctx, char **out)
 	res = calloc(1, cap);
 	if (!res)
 		return -ENOMEM;
-	res[len++] = ' ';
 	for (char *line = strtok_r(info, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		char majmin[32];
+		char majmin[32], where[4096];
 
-		if (sscanf(line, "%*s %*s %31s", majmin) == 1)
-			len += (size_t)snprintf(res + len, cap - len, "%s ", majmin);
+		if (sscanf(line, "%*s %*s %31s %*s %4095s", majmin, where) == 2)
+			len += (size_t)snprintf(res + len, cap - len, "\n%s %s", majmin, where);
 	}
 	*out = res;
 	return 0;
+}
+
+/* Where device @majmin is mounted (the first mount), into @where; 0 if it is not. */
+static int mount_point(const char *mounts, const char *majmin, char *where, size_t size)
+{
+	char key[40];
+	const char *hit, *end;
+
+	snprintf(key, sizeof(key), "\n%s ", majmin);
+	hit = strstr(mounts, key);
+	if (!hit)
+		return 0;
+	hit += strlen(key);
+	end = strchr(hit, '\n');
+	snprintf(where, size, "%.*s", (int)(end ? (size_t)(end - hit) : strlen(hit)), hit);
+	return 1;
 }
 
 /* " name " for every swap device in proc/swaps ("/dev/nvme0n1p3 partition ..."). */
@@ -232,17 +247,15 @@ static int block_in_use(struct iov_inuse *u, const char *bdf, char *why, size_t 
 
 	snprintf(needle, sizeof(needle), "/%s/", bdf);
 	for (size_t i = 0; u->blocks && u->blocks[i]; i++) {
-		char majmin[32], key[40], **holders = NULL;
+		char majmin[32], key[40], where[256], **holders = NULL;
 		int nh;
 
 		if (!strstr(u->block_targets[i], needle))
 			continue;
-		if (iov_attr_read(u->ctx, majmin, sizeof(majmin), "sys/class/block/%s/dev", u->blocks[i]) > 0) {
-			snprintf(key, sizeof(key), " %s ", majmin);
-			if (strstr(u->mounts, key)) {
-				snprintf(why, size, "%s: its block device %s (%s) is mounted", bdf, u->blocks[i], majmin);
-				return 1;
-			}
+		if (iov_attr_read(u->ctx, majmin, sizeof(majmin), "sys/class/block/%s/dev", u->blocks[i]) > 0 &&
+		    mount_point(u->mounts, majmin, where, sizeof(where))) {
+			snprintf(why, size, "%s: its block device %s is mounted on %s", bdf, u->blocks[i], where);
+			return 1;
 		}
 		snprintf(key, sizeof(key), " %s ", u->blocks[i]);
 		if (strstr(u->swaps, key)) {

@@ -98,10 +98,12 @@ struct iov_bind_opts {
 	const char *driver;         /* NULL: "vfio-pci" */
 	bool force;                 /* bind even devices the host is using */
 	/*
-	 * Test hook: fail with -EIO after this many devices were bound, as a crash half-way would
-	 * (0: never). iovctl sets it from IOVKIT_TEST_BIND_FAIL_AFTER.
+	 * Called on the calling thread after each device is moved (@done of @total). Return 0 to
+	 * go on, or a negative errno to stop: the bind then fails with it and is rolled back.
+	 * NULL: none. iovctl's test hooks use it to fail or to be killed half-way.
 	 */
-	unsigned int fail_after;
+	int (*progress)(void *userdata, const char *bdf, unsigned int done, unsigned int total);
+	void *userdata;
 };
 
 struct iov_bind_change {

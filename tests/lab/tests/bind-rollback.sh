@@ -1,6 +1,8 @@
 # A group of three functions (a PCIe-to-PCI bridge and two edu devices behind it): the group
 # explanation names the bridge; a bind that fails after the first device (test hook) leaves
-# the host exactly as it was; a real bind moves both endpoints and leaves the bridge alone.
+# the host exactly as it was; a bind killed with SIGKILL after the first device leaves the
+# journal mid-transaction, and the next iovctl run puts everything back; a real bind moves
+# both endpoints and leaves the bridge alone.
 . /lab/lib.sh
 
 set -- $(pci_find_all $EDU_VENDOR $EDU_DEVICE)
@@ -22,6 +24,19 @@ grep -q "rolled back" /tmp/err || fail "no rollback message: $(cat /tmp/err)"
 expect_eq "drivers and overrides after the failed bind" "$before" "$(drivers_snapshot)"
 journal_has "$a" && fail "journal keeps $a after rollback"
 journal_has "$b" && fail "journal keeps $b after rollback"
+
+# kill -9 half-way: the first device is on vfio-pci, the journal says "binding" for both.
+IOVKIT_TEST_BIND_KILL_AFTER=1 iovctl bind "$a" 2>/tmp/err
+st=$?
+expect_eq "exit status of the killed bind" 137 "$st"
+expect_eq "journal state of $a after the kill" binding "$(jq -r --arg b "$a" '.devices[$b].state' $JOURNAL)"
+expect_eq "journal state of $b after the kill" binding "$(jq -r --arg b "$b" '.devices[$b].state' $JOURNAL)"
+moved=0
+for d in "$a" "$b"; do [ "$(drv_of "$d")" = vfio-pci ] && moved=$((moved + 1)); done
+expect_eq "devices on vfio-pci when the bind was killed" 1 "$moved"
+iovctl restore --all || fail "restore after the kill exited $?"
+expect_eq "drivers and overrides after recovery" "$before" "$(drivers_snapshot)"
+expect_eq "journal entries after recovery" 0 "$(jq '.devices | length' $JOURNAL)"
 
 iovctl --json bind "$g" > /tmp/bind.json || fail "bind of group $g exited $?"
 expect_eq "devices changed" 2 "$(jq '.changes | length' /tmp/bind.json)"

@@ -126,15 +126,29 @@ static void test_group_with_bridge_keeps_bridge(void)
 	teardown();
 }
 
+/* Stops the bind after the first device, as a failure half-way would. */
+static int stop_after_first(void *userdata, const char *bdf, unsigned int done, unsigned int total)
+{
+	unsigned int *calls = userdata;
+
+	(*calls)++;
+	ASSERT_INT_EQ(total, 2);
+	return done == 1 ? -EIO : 0;
+}
+
 static void test_fail_after_first_rolls_back(void)
 {
 	struct iov_bind_result *res = NULL;
 	char *before, *after;
+	unsigned int calls = 0;
 
 	setup();
 	before = fx_pci_snapshot(fx);
-	ASSERT_ERR(iov_group_bind(ctx, 5, &(struct iov_bind_opts){ .force = true, .fail_after = 1 }, &res), EIO);
+	ASSERT_ERR(iov_group_bind(ctx, 5, &(struct iov_bind_opts){ .force = true, .progress = stop_after_first, .userdata = &calls },
+				  &res), EIO);
+	ASSERT_INT_EQ(calls, 1);
 	ASSERT_TRUE(res == NULL);
+	ASSERT_TRUE(strstr(iov_ctx_reason(ctx), "stopped after 1 of 2 device(s)") != NULL);
 	ASSERT_TRUE(strstr(iov_ctx_reason(ctx), "rolled back") != NULL);
 	after = fx_pci_snapshot(fx);
 	ASSERT_STR_EQ(after, before);

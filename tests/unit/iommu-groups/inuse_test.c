@@ -52,7 +52,7 @@ static void test_standard_host(void)
 	ASSERT_INT_EQ(check("0000:01:00.0", why, sizeof(why)), 1);
 	ASSERT_STR_EQ(why, "0000:01:00.0: its interface enp1s0f0 carries the default route");
 	ASSERT_INT_EQ(check("0000:04:00.0", why, sizeof(why)), 1);
-	ASSERT_STR_EQ(why, "0000:04:00.0: its block device nvme0n1p1 (259:1) is mounted");
+	ASSERT_STR_EQ(why, "0000:04:00.0: its block device nvme0n1p1 is mounted on /");
 	ASSERT_INT_EQ(check("0000:02:00.0", why, sizeof(why)), 1);
 	ASSERT_STR_EQ(why, "0000:02:00.0 is the boot VGA device (the host's console)");
 	/* Link-local IPv6 alone is not "an address the host uses". */
