@@ -88,28 +88,51 @@ IOV_EXPORT void iov_group_free(struct iov_group *g)
 	free(g);
 }
 
-static int read_regions(struct iov_ctx *ctx, struct iov_group *g)
+/* Parses reserved_regions ("start end type" per line, hex) into a new array. */
+static int read_regions(struct iov_ctx *ctx, int id, struct iov_resv_region **ret, size_t *ret_n)
 {
+	struct iov_resv_region *regions = NULL;
 	char buf[4096], *save = NULL;
+	size_t n = 0;
 	int r;
 
-	r = iov_attr_read(ctx, buf, sizeof(buf), "sys/kernel/iommu_groups/%d/reserved_regions", g->id);
+	r = iov_attr_read(ctx, buf, sizeof(buf), "sys/kernel/iommu_groups/%d/reserved_regions", id);
 	if (r == -ENOENT)
-		return 0;
-	if (r < 0)
+		buf[0] = '\0';
+	else if (r < 0)
 		return r;
 	for (char *line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		struct iov_resv_region reg = { 0 }, *grown;
 
 		if (sscanf(line, "%" SCNx64 " %" SCNx64 " %23s", &reg.start, &reg.end, reg.type) != 3)
 			continue;
-		grown = realloc(g->regions, (g->n_regions + 1) * sizeof(*grown));
-		if (!grown)
+		grown = realloc(regions, (n + 1) * sizeof(*grown));
+		if (!grown) {
+			free(regions);
 			return -ENOMEM;
-		g->regions = grown;
-		g->regions[g->n_regions++] = reg;
+		}
+		regions = grown;
+		regions[n++] = reg;
 	}
+	*ret = regions;
+	*ret_n = n;
 	return 0;
+}
+
+IOV_EXPORT int iov_group_reserved_regions(struct iov_ctx *ctx, int id, struct iov_resv_region **ret)
+{
+	struct iov_resv_region *regions = NULL;
+	size_t n = 0;
+	int r;
+
+	iov_ctx_reason_clear(ctx);
+	if (id < 0 || iov_path_exists(ctx, "sys/kernel/iommu_groups/%d", id) <= 0)
+		return iov_ctx_fail(ctx, -ENOENT, "IOMMU group %d does not exist", id);
+	r = read_regions(ctx, id, &regions, &n);
+	if (r < 0)
+		return iov_ctx_fail(ctx, r, "IOMMU group %d: reading reserved_regions: %s", id, iov_strerror(r));
+	*ret = regions;
+	return (int)n;
 }
 
 static int strv_push_unique(char ***strv, const char *s)
@@ -268,7 +291,7 @@ IOV_EXPORT int iov_group_get(struct iov_ctx *ctx, const struct iov_pci_inventory
 		r = -ENOMEM;
 		goto err;
 	}
-	r = read_regions(ctx, g);
+	r = read_regions(ctx, id, &g->regions, &g->n_regions);
 	if (r < 0)
 		goto err;
 	iov_strv_free(names);

@@ -71,6 +71,13 @@ void iov_group_free(struct iov_group *group);
 int iov_group_json(const struct iov_group *group, json_t **ret);
 
 /*
+ * Group @id's reserved regions (sysfs reserved_regions), which no DMA mapping may overlap.
+ * *ret is freed with free(); returns the count (0 when the group lists none).
+ * Errors: -ENOENT no such group.
+ */
+int iov_group_reserved_regions(struct iov_ctx *ctx, int id, struct iov_resv_region **ret);
+
+/*
  * The group of device @bdf (any form iov_pci_bdf_parse() accepts). Returns the group id.
  * Errors: -EINVAL malformed BDF, -ENODEV no such device, -ENOENT the device has no group
  * (no IOMMU). The reason names the device.
