@@ -40,11 +40,43 @@ struct dma_mapping {
 	void *vaddr;
 };
 
+struct vfu_conn;
+
+/*
+ * What differs between the kernel's VFIO and a vfio-user server: each backend implements the
+ * device and DMA operations; container.c and device.c keep the checks and the DMA table that
+ * both share, so a device is used the same way whichever backend reaches it.
+ */
+struct vfio_backend {
+	const char *name;
+	int (*device_open)(struct iov_vfio_container *c, const char *bdf, const char *vf_token, struct iov_vfio_device *d);
+	void (*device_close)(struct iov_vfio_device *d);
+	int (*dma_map)(struct iov_vfio_container *c, uint64_t vaddr, uint64_t len, uint64_t iova, int prot, int fd,
+		       uint64_t fd_offset);
+	int (*dma_unmap)(struct iov_vfio_container *c, uint64_t iova, uint64_t len);
+	/* The region info with its capabilities, malloc'd into *ret (size in *ret_size); the fd to
+	 * mmap it through in *ret_fd (-1: the device fd). */
+	int (*region_info)(struct iov_vfio_device *d, uint32_t index, struct vfio_region_info **ret, size_t *ret_size,
+			   int *ret_fd);
+	ssize_t (*region_rw)(struct iov_vfio_device *d, const struct iov_vfio_region *r, uint64_t offset, void *buf,
+			     size_t len, bool write);
+	int (*irq_info)(struct iov_vfio_device *d, struct vfio_irq_info *info);
+	int (*set_irqs)(struct iov_vfio_device *d, struct vfio_irq_set *set, size_t size, const int *fds, unsigned int nfds);
+	int (*reset)(struct iov_vfio_device *d);
+	void (*container_free)(struct iov_vfio_container *c);
+};
+
+extern const struct vfio_backend vfio_kernel_backend;
+extern const struct vfio_backend vfio_user_backend;
+
 struct iov_vfio_container {
 	struct iov_ctx *ctx;
-	int fd;
-	int model;                    /* VFIO_TYPE1v2_IOMMU / VFIO_TYPE1_IOMMU once set, else 0 */
-	struct vfio_group *groups;
+	const struct vfio_backend *be;
+	int fd;                       /* kernel: the container; -1 for vfio-user */
+	int model;                    /* kernel: VFIO_TYPE1v2_IOMMU / VFIO_TYPE1_IOMMU once set; user: 1 */
+	struct vfio_group *groups;    /* kernel */
+	struct vfu_conn *conn;        /* vfio-user */
+	bool user_device_open;        /* vfio-user: the one device behind the socket is open */
 	struct iov_vfio_iommu_info info;
 	struct iov_resv_region *reserved;   /* of every group that joined */
 	size_t n_reserved;
@@ -54,10 +86,11 @@ struct iov_vfio_container {
 
 struct iov_vfio_device {
 	struct iov_vfio_container *c;
-	struct vfio_group *group;
-	int fd;
-	char bdf[IOV_BDF_LEN];
+	struct vfio_group *group;     /* kernel */
+	int fd;                       /* kernel: the device fd */
+	char bdf[IOV_BDF_LEN];        /* kernel: the address; user: "vfio-user" */
 	struct vfio_device_info info;
+	int region_fds[16];           /* vfio-user: fds the server gave for mmap, by region; -1 none */
 };
 
 /*
@@ -74,10 +107,15 @@ int vfio_ioctl_val(struct iov_ctx *ctx, int fd, unsigned long req, const char *r
 		   unsigned long val);
 #define VFIO_IOCTL_VAL(ctx, fd, req, what, val) vfio_ioctl_val(ctx, fd, req, #req, what, val)
 
-/* Adds @group's reserved regions to the container's (device.c calls it when a group joins). */
+/* Adds @group's reserved regions to the container's (kernel.c calls it when a group joins). */
 int container_add_reserved(struct iov_vfio_container *c, int group);
 
-/* Sets the IOMMU model and reads its info; called when the first group joins. */
-int container_setup_iommu(struct iov_vfio_container *c);
+/* A new container with backend @be; the backend fills in the rest. */
+struct iov_vfio_container *container_alloc(struct iov_ctx *ctx, const struct vfio_backend *be);
+
+/* Walks a VFIO capability chain inside @size bytes of @info, calling @fn for each header that
+ * fits; chains that loop or point backwards end the walk. */
+void vfio_caps_foreach(const void *info, size_t size, uint32_t first,
+		       void (*fn)(const struct vfio_info_cap_header *h, size_t room, void *userdata), void *userdata);
 
 #endif

@@ -8,6 +8,8 @@
  * join it as their devices are opened; a device belongs to the container it was opened in.
  * Free devices before their container. One thread at a time per container.
  *
+ * The same API reaches a device served over vfio-user (iov_vfio_container_new_user).
+ *
  * The iommufd/cdev backend (Linux >= 6.2) is not built yet: the Debian 12 UAPI headers do not
  * describe it. On a host where only iommufd is available, iov_vfio_container_new() fails with
  * -EOPNOTSUPP and says so.
@@ -37,6 +39,20 @@ struct iov_vfio_device;
  * version. The caller owns *ret; the container keeps @ctx, which must outlive it.
  */
 int iov_vfio_container_new(struct iov_ctx *ctx, struct iov_vfio_container **ret);
+
+/*
+ * Connects to a vfio-user server at socket @path and negotiates the protocol (version 0.1).
+ * The container then reaches the one device behind that socket: iov_vfio_device_open() with
+ * any @bdf (NULL is fine) opens it, and every device and DMA call below works as with the
+ * kernel, with these differences: DMA memory must be shareable by fd (iov_vfio_dma_map_fd),
+ * there are no IOMMU groups or reserved regions, and a region is mappable only if the server
+ * hands out an fd for it. Errors: -ECONNREFUSED / -ENOENT no server, -EBUSY the server is
+ * serving another client, -EPROTONOSUPPORT an incompatible version.
+ */
+int iov_vfio_container_new_user(struct iov_ctx *ctx, const char *path, struct iov_vfio_container **ret);
+
+/* "kernel" or "vfio-user". */
+const char *iov_vfio_container_backend(const struct iov_vfio_container *c);
 
 /* Unmaps every DMA mapping still in the table, closes groups and the container; accepts NULL. */
 void iov_vfio_container_free(struct iov_vfio_container *c);
@@ -70,6 +86,14 @@ enum { IOV_DMA_READ = 1 << 0, IOV_DMA_WRITE = 1 << 1 };
  * reason says so), -ENOSPC dma_avail exhausted.
  */
 int iov_vfio_dma_map(struct iov_vfio_container *c, void *vaddr, size_t len, uint64_t iova, int prot);
+
+/*
+ * The same, for memory that is also reachable through @fd at @fd_offset (a memfd, a hugetlbfs
+ * file). The kernel backend pins @vaddr and ignores the fd; a vfio-user server maps the fd, so
+ * vfio-user needs this form (iov_vfio_dma_map gives -EOPNOTSUPP there). The fd stays the caller's.
+ */
+int iov_vfio_dma_map_fd(struct iov_vfio_container *c, void *vaddr, size_t len, uint64_t iova, int prot, int fd,
+			uint64_t fd_offset);
 
 /* Unmaps exactly a mapping made by iov_vfio_dma_map (same iova and len). -ENOENT if none. */
 int iov_vfio_dma_unmap(struct iov_vfio_container *c, uint64_t iova, size_t len);

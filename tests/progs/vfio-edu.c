@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * vfio-edu: drives QEMU's edu device (docs/specs/edu.rst) through vfio-core, against the real
- * kernel VFIO and VT-d of the lab. The device must already be on vfio-pci (iovctl bind).
+ * vfio-edu: drives an edu device (QEMU docs/specs/edu.rst) through vfio-core: QEMU's own edu
+ * through the real kernel VFIO and VT-d of the lab (the device must be on vfio-pci: iovctl
+ * bind), or iovkit's vfu-edu over vfio-user on any machine. The same checks run on both.
  *
  *   vfio-edu BDF
+ *   vfio-edu --vfio-user SOCKET
  *
  * Checks, each printed: device and region info; the ident register through the BAR0 mmap; the
  * liveness register; config space through the config region; a RAM -> device -> RAM DMA round
@@ -20,6 +22,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/types.h>
 #include <unistd.h>
 
 #include "iovkit/vfio.h"
@@ -44,7 +47,8 @@
 #define EDU_DMA_LIMIT (1ull << 28)
 
 static struct iov_ctx *ctx;
-static volatile uint32_t *bar;
+static struct iov_vfio_device *dev;
+static volatile uint32_t *bar;   /* BAR0 mapped, or NULL: through region reads and writes */
 
 static void fail(const char *fmt, ...)
 {
@@ -73,18 +77,27 @@ static void ok(const char *fmt, ...)
 
 static uint32_t rd32(unsigned int off)
 {
-	return bar[off / 4];
+	uint32_t v;
+
+	if (bar)
+		return bar[off / 4];
+	if (iov_vfio_region_read(dev, IOV_VFIO_BAR0, off, &v, 4) != 4)
+		fail("reading BAR0 at 0x%x", off);
+	return v;
 }
 
 static void wr32(unsigned int off, uint32_t v)
 {
-	bar[off / 4] = v;
+	if (bar)
+		bar[off / 4] = v;
+	else if (iov_vfio_region_write(dev, IOV_VFIO_BAR0, off, &v, 4) != 4)
+		fail("writing BAR0 at 0x%x", off);
 }
 
 static void wr64(unsigned int off, uint64_t v)
 {
-	bar[off / 4] = (uint32_t)v;
-	bar[off / 4 + 1] = (uint32_t)(v >> 32);
+	wr32(off, (uint32_t)v);
+	wr32(off + 4, (uint32_t)(v >> 32));
 }
 
 /* Starts a DMA and waits until the engine is idle (edu completes after ~100 ms). */
@@ -100,19 +113,34 @@ static void edu_dma(uint64_t src, uint64_t dst, uint32_t count, uint32_t cmd)
 		fail("the DMA engine did not finish within 5 s");
 }
 
-static void *page(void)
-{
-	void *p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+/* DMA memory: pages of a memfd, so a vfio-user server can map them too. */
+static int mem_fd = -1;
+static uint8_t *mem;
 
-	if (p == MAP_FAILED)
-		fail("mmap of a page: %s", strerror(errno));
-	return p;
+static uint8_t *page(int i)
+{
+	if (!mem) {
+		mem_fd = memfd_create("vfio-edu-dma", MFD_CLOEXEC);
+		if (mem_fd < 0 || ftruncate(mem_fd, 3 * 4096) < 0)
+			fail("memfd: %s", strerror(errno));
+		mem = mmap(NULL, 3 * 4096, PROT_READ | PROT_WRITE, MAP_SHARED, mem_fd, 0);
+		if (mem == MAP_FAILED)
+			fail("mmap of the memfd: %s", strerror(errno));
+	}
+	return mem + i * 4096;
+}
+
+static int map_page(struct iov_vfio_container *c, int i, uint64_t iova, int prot)
+{
+	return iov_vfio_dma_map_fd(c, page(i), 4096, iova, prot, mem_fd, (uint64_t)i * 4096);
 }
 
 int main(int argc, char **argv)
 {
 	struct iov_vfio_container *c = NULL, *c2 = NULL;
 	struct iov_vfio_device *d = NULL, *d2 = NULL;
+	bool user = argc == 3 && !strcmp(argv[1], "--vfio-user");
+	const char *target = user ? argv[2] : argv[1];
 	struct iov_vfio_device_info info;
 	struct iov_vfio_iommu_info iommu;
 	struct iov_vfio_region r;
@@ -123,21 +151,22 @@ int main(int argc, char **argv)
 	void *map;
 	int efd, e;
 
-	if (argc != 2) {
-		fprintf(stderr, "usage: vfio-edu BDF\n");
+	if (!(argc == 2 && argv[1][0] != '-') && !user) {
+		fprintf(stderr, "usage: vfio-edu BDF | vfio-edu --vfio-user SOCKET\n");
 		return 2;
 	}
 	if (iov_ctx_new(NULL, &ctx) < 0)
 		fail("context");
-	if (iov_vfio_container_new(ctx, &c) < 0)
-		fail("opening the VFIO container");
-	if (iov_vfio_device_open(c, argv[1], NULL, &d) < 0)
-		fail("opening %s", argv[1]);
+	if ((user ? iov_vfio_container_new_user(ctx, target, &c) : iov_vfio_container_new(ctx, &c)) < 0)
+		fail("opening the container");
+	if (iov_vfio_device_open(c, user ? NULL : target, NULL, &d) < 0)
+		fail("opening %s", target);
+	dev = d;
 	iov_vfio_device_info(d, &info);
 	if (!info.pci || info.num_regions < 9 || info.num_irqs < 2)
 		fail("device info: pci %d, %u regions, %u irqs", info.pci, info.num_regions, info.num_irqs);
-	ok("opened %s: PCI, %u regions, %u IRQ indexes, reset %s", argv[1], info.num_regions, info.num_irqs,
-	   info.can_reset ? "yes" : "no");
+	ok("opened %s through %s: PCI, %u regions, %u IRQ indexes, reset %s", target, iov_vfio_container_backend(c),
+	   info.num_regions, info.num_irqs, info.can_reset ? "yes" : "no");
 
 	if (iov_vfio_iommu_info(c, &iommu) < 0)
 		fail("IOMMU info");
@@ -145,15 +174,19 @@ int main(int argc, char **argv)
 	   (unsigned long long)iommu.pgsizes, iommu.n_ranges, (unsigned long long)iommu.ranges[0].start,
 	   (unsigned long long)iommu.ranges[0].end, (long long)iommu.dma_avail);
 
-	/* BAR0: 1 MiB of registers, mapped. */
-	if (iov_vfio_region_info(d, IOV_VFIO_BAR0, &r) < 0 || r.size != 1 << 20 || !r.mappable)
-		fail("BAR0 info: size 0x%llx mappable %d", (unsigned long long)r.size, r.mappable);
-	if (iov_vfio_region_mmap(d, IOV_VFIO_BAR0, &map, &bar_len) < 0)
-		fail("mmap of BAR0");
-	bar = map;
+	/* BAR0: 1 MiB of registers, mapped where the backend allows it. */
+	if (iov_vfio_region_info(d, IOV_VFIO_BAR0, &r) < 0 || r.size != 1 << 20)
+		fail("BAR0 info: size 0x%llx", (unsigned long long)r.size);
+	if (r.mappable) {
+		if (iov_vfio_region_mmap(d, IOV_VFIO_BAR0, &map, &bar_len) < 0)
+			fail("mmap of BAR0");
+		bar = map;
+	} else if (iov_vfio_region_mmap(d, IOV_VFIO_BAR0, &map, &bar_len) != -ENOTSUP) {
+		fail("mmap of an unmappable BAR0 was not -ENOTSUP");
+	}
 	if (rd32(EDU_IDENT) != 0x010000ed)
 		fail("ident register 0x%08x, expected 0x010000ed", rd32(EDU_IDENT));
-	ok("ident 0x%08x read through the BAR0 mmap", rd32(EDU_IDENT));
+	ok("ident 0x%08x read through %s", rd32(EDU_IDENT), bar ? "the BAR0 mmap" : "region reads (BAR0 is not mappable)");
 	wr32(EDU_LIVENESS, 0x12345678);
 	if (rd32(EDU_LIVENESS) != ~0x12345678u)
 		fail("liveness: 0x%08x", rd32(EDU_LIVENESS));
@@ -172,34 +205,40 @@ int main(int argc, char **argv)
 	ok("config space: vendor 0x1234, bus master on; a read past the region is refused");
 
 	/* DMA buffers. */
-	src = page();
-	dst = page();
-	ro = page();
+	src = page(0);
+	dst = page(1);
+	ro = page(2);
 	for (int i = 0; i < 4096; i++) {
 		src[i] = (uint8_t)(i * 7 + 3);
 		dst[i] = 0xee;
 		ro[i] = 0x5a;
 	}
-	if (iov_vfio_iova_alloc(c, 4096, EDU_DMA_LIMIT, &iova_src) < 0 || iov_vfio_dma_map(c, src, 4096, iova_src, IOV_DMA_READ) < 0)
+	if (iov_vfio_iova_alloc(c, 4096, EDU_DMA_LIMIT, &iova_src) < 0 || map_page(c, 0, iova_src, IOV_DMA_READ) < 0)
 		fail("mapping the source page");
 	if (iov_vfio_iova_alloc(c, 4096, EDU_DMA_LIMIT, &iova_dst) < 0 ||
-	    iov_vfio_dma_map(c, dst, 4096, iova_dst, IOV_DMA_READ | IOV_DMA_WRITE) < 0)
+	    map_page(c, 1, iova_dst, IOV_DMA_READ | IOV_DMA_WRITE) < 0)
 		fail("mapping the destination page");
-	if (iov_vfio_iova_alloc(c, 4096, EDU_DMA_LIMIT, &iova_ro) < 0 || iov_vfio_dma_map(c, ro, 4096, iova_ro, IOV_DMA_READ) < 0)
+	if (iov_vfio_iova_alloc(c, 4096, EDU_DMA_LIMIT, &iova_ro) < 0 || map_page(c, 2, iova_ro, IOV_DMA_READ) < 0)
 		fail("mapping the read-only page");
 	ok("mapped 3 pages at IOVA 0x%llx, 0x%llx, 0x%llx", (unsigned long long)iova_src, (unsigned long long)iova_dst,
 	   (unsigned long long)iova_ro);
 
 	/* Maps the IOMMU or our own checks must refuse, each leaving nothing mapped. */
-	if ((e = iov_vfio_dma_map(c, src, 4096, iova_src, IOV_DMA_READ)) != -EEXIST)
+	if ((e = map_page(c, 0, iova_src, IOV_DMA_READ)) != -EEXIST)
 		fail("an overlapping map gave %d, not -EEXIST", e);
-	if ((e = iov_vfio_dma_map(c, src + 1, 4096, 0x800000, IOV_DMA_READ)) != -EINVAL)
+	if ((e = iov_vfio_dma_map_fd(c, src + 1, 4096, 0x800000, IOV_DMA_READ, mem_fd, 0)) != -EINVAL)
 		fail("an unaligned map gave %d, not -EINVAL", e);
-	if ((e = iov_vfio_dma_map(c, src, 4096, 0xfee00000, IOV_DMA_READ)) != -EPERM && e != -EINVAL)
-		fail("a map in the MSI window gave %d", e);
+	if (!user) {
+		if ((e = map_page(c, 0, 0xfee00000, IOV_DMA_READ)) != -EPERM && e != -EINVAL)
+			fail("a map in the MSI window gave %d", e);
+		ok("refused: overlap (EEXIST), unaligned (EINVAL), MSI window (%s)", e == -EPERM ? "EPERM" : "EINVAL");
+	} else {
+		if ((e = iov_vfio_dma_map(c, src, 4096, 0x800000, IOV_DMA_READ)) != -EOPNOTSUPP)
+			fail("a vfio-user map without an fd gave %d, not -EOPNOTSUPP", e);
+		ok("refused: overlap (EEXIST), unaligned (EINVAL), memory without an fd (EOPNOTSUPP)");
+	}
 	if (iov_vfio_dma_count(c) != 3)
 		fail("%zu mappings after the refusals, expected 3", iov_vfio_dma_count(c));
-	ok("refused: overlap (EEXIST), unaligned (EINVAL), MSI window (%s); still 3 mappings", e == -EPERM ? "EPERM" : "EINVAL");
 
 	/* The completion interrupt: MSI vector 0 to an eventfd. */
 	efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -234,7 +273,7 @@ int main(int argc, char **argv)
 	for (int i = 0; i < 4096; i++)
 		if (ro[i] != 0x5a)
 			fail("a device write into a read-only mapping changed byte %d", i);
-	ok("a device write into a read-only IOVA was blocked (DMAR fault), memory untouched");
+	ok("a device write into a read-only IOVA was blocked (%s), memory untouched", user ? "by the server's DMA map" : "DMAR fault");
 
 	/* And a mapping that is gone: unmap, then the device writes there. */
 	memset(dst, 0xee, 4096);
@@ -248,20 +287,25 @@ int main(int argc, char **argv)
 			fail("a device write after unmap changed byte %d", i);
 	ok("a device write after unmap was blocked, memory untouched");
 
-	/* The group is ours: a second container cannot take it. */
-	if (iov_vfio_container_new(ctx, &c2) < 0)
-		fail("second container");
-	e = iov_vfio_device_open(c2, argv[1], NULL, &d2);
+	/* The device is ours: a second container cannot take it. */
+	if (user) {
+		e = iov_vfio_container_new_user(ctx, target, &c2);
+	} else {
+		if (iov_vfio_container_new(ctx, &c2) < 0)
+			fail("second container");
+		e = iov_vfio_device_open(c2, target, NULL, &d2);
+		iov_vfio_container_free(c2);
+	}
 	if (e != -EBUSY)
 		fail("opening the device in a second container gave %d, not -EBUSY", e);
 	ok("a second container is refused: %s", iov_ctx_reason(ctx));
-	iov_vfio_container_free(c2);
 
 	e = iov_vfio_device_reset(d);
 	ok("reset: %s", e == 0 ? "done" : iov_ctx_reason(ctx));
 
 	iov_vfio_irq_disable(d, IOV_VFIO_IRQ_MSI);
-	munmap(map, bar_len);
+	if (bar)
+		munmap(map, bar_len);
 	iov_vfio_device_close(d);
 	if (iov_vfio_dma_count(c) != 2)
 		fail("%zu mappings before teardown, expected 2", iov_vfio_dma_count(c));
