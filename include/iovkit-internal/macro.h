@@ -26,13 +26,17 @@ static inline void freep(void *p)
 }
 #define _cleanup_free_ _cleanup_(freep)
 
-/* Closes an fd without disturbing errno; ignores -1. */
+/*
+ * Closes *fd without disturbing errno and sets it to -1, so it serves both as a cleanup
+ * handler and as an explicit "close and forget" (closep(&s->sock)); ignores -1.
+ */
 static inline void closep(int *fd)
 {
 	if (*fd >= 0) {
 		int saved = errno;
 		close(*fd);
 		errno = saved;
+		*fd = -1;
 	}
 }
 #define _cleanup_close_ _cleanup_(closep)

@@ -1,0 +1,299 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The vfio-user server against a hostile client: every malformed command is refused with the
+ * right errno, closes whatever fds came with it, changes nothing, and the server keeps
+ * serving. Driven over a socketpair, one message at a time.
+ */
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "../helpers/unit.h"
+#include "iovkit/vfio-user.h"
+#include "../../../vfio-core/vfio-user-proto.h"
+
+static uint8_t bar[4096];
+
+static ssize_t dev_access(void *dev, uint32_t region, uint64_t offset, void *buf, size_t len, bool write)
+{
+	if (write)
+		memcpy(bar + offset, buf, len);
+	else
+		memcpy(buf, bar + offset, len);
+	return (ssize_t)len;
+}
+
+static const struct iov_vfu_device_ops ops = { .access = dev_access };
+static struct iov_vfu_server *srv;
+static struct iov_ctx *ctx;
+static int cli = -1;
+static uint16_t next_id;
+
+static int open_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	int n = 0;
+
+	while (d && readdir(d))
+		n++;
+	if (d)
+		closedir(d);
+	return n;
+}
+
+static void setup(bool negotiate);
+
+/* Sends a command, lets the server handle it, returns the reply's error (0 = success). */
+static int roundtrip(uint16_t cmd, const void *payload, size_t len, const int *fds, unsigned int nfds, void *out,
+		     size_t out_max, size_t *out_len)
+{
+	struct vu_hdr h = { .id = next_id++, .cmd = cmd };
+	struct vu_msg m;
+	int r;
+
+	if (vu_send(cli, &h, payload, len, fds, nfds) < 0)
+		return -1;
+	r = iov_vfu_server_run_once(srv, 1000);
+	if (r != 0)
+		return -1000 - r;
+	if (vu_recv(cli, &m, VU_MAX_MSG, VU_MAX_FDS) < 0)
+		return -2;
+	if (m.hdr.id != h.id || m.hdr.cmd != cmd || (m.hdr.flags & VU_TYPE_MASK) != VU_TYPE_REPLY) {
+		vu_msg_release(&m);
+		return -3;
+	}
+	r = (m.hdr.flags & VU_F_ERROR) ? (int)m.hdr.error : 0;
+	if (out && m.len <= out_max) {
+		memcpy(out, m.payload, m.len);
+		if (out_len)
+			*out_len = m.len;
+	}
+	vu_msg_release(&m);
+	return r;
+}
+
+static void setup(bool negotiate)
+{
+	struct iov_vfu_device desc = {
+		.regions = { [0] = { sizeof(bar), true, true }, [7] = { 256, true, false } },
+		.irqs = { [1] = 2 },
+		.ops = &ops,
+	};
+	int sv[2];
+
+	ASSERT_OK(iov_ctx_new(NULL, &ctx));
+	ASSERT_OK(iov_vfu_server_new(ctx, &desc, &srv));
+	ASSERT_OK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv));
+	ASSERT_OK(iov_vfu_server_attach(srv, sv[1]));
+	cli = sv[0];
+	next_id = 0;
+	if (negotiate) {
+		uint8_t v[4] = { 0, 0, 1, 0 };
+
+		ASSERT_INT_EQ(roundtrip(VU_VERSION, v, sizeof(v), NULL, 0, NULL, 0, NULL), 0);
+		ASSERT_TRUE(iov_vfu_server_connected(srv));
+	}
+}
+
+static void teardown(void)
+{
+	iov_vfu_server_free(srv);
+	iov_ctx_free(ctx);
+	close(cli);
+	srv = NULL;
+}
+
+static void test_version_rules(void)
+{
+	uint8_t reply[512] = { 0 }, v1[4] = { 1, 0, 0, 0 }, v0[8] = { 0, 0, 7, 0, '{', '}', 0, 0 };
+	struct { uint64_t offset; uint32_t region, count; } rd = { 0, 0, 4 };
+	size_t len = 0;
+	uint16_t minor;
+
+	setup(false);
+	/* Anything before VFIO_USER_VERSION is refused. */
+	ASSERT_INT_EQ(roundtrip(VU_REGION_READ, &rd, sizeof(rd), NULL, 0, NULL, 0, NULL), EINVAL);
+	ASSERT_INT_EQ(roundtrip(VU_VERSION, v1, sizeof(v1), NULL, 0, NULL, 0, NULL), ENOTSUP);
+	ASSERT_INT_EQ(roundtrip(VU_VERSION, v0, 2, NULL, 0, NULL, 0, NULL), EINVAL);   /* too short */
+	ASSERT_FALSE(iov_vfu_server_connected(srv));
+	/* A client proposing minor 7 is answered with ours, 1, and capabilities. */
+	ASSERT_INT_EQ(roundtrip(VU_VERSION, v0, sizeof(v0), NULL, 0, reply, sizeof(reply) - 1, &len), 0);
+	memcpy(&minor, reply + 2, 2);
+	ASSERT_INT_EQ(minor, 1);
+	ASSERT_TRUE(len > 4 && strstr((char *)reply + 4, "\"max_msg_fds\"") != NULL);
+	teardown();
+}
+
+static void test_region_bounds(void)
+{
+	struct { uint64_t offset; uint32_t region, count; } rd;
+	/* 16 bytes of header and 4 of data: 20 bytes on the wire (sizeof would add padding). */
+	struct { uint64_t offset; uint32_t region, count; uint8_t data[4]; } wr = { 8, 0, 4, { 1, 2, 3, 4 } };
+	const size_t wr_len = 20;
+	uint8_t out[64];
+
+	setup(true);
+	rd = (__typeof__(rd)){ 4096 - 4, 0, 4 };
+	ASSERT_INT_EQ(roundtrip(VU_REGION_READ, &rd, sizeof(rd), NULL, 0, out, sizeof(out), NULL), 0);
+	rd = (__typeof__(rd)){ 4096 - 2, 0, 4 };   /* runs past the end */
+	ASSERT_INT_EQ(roundtrip(VU_REGION_READ, &rd, sizeof(rd), NULL, 0, NULL, 0, NULL), EINVAL);
+	rd = (__typeof__(rd)){ UINT64_MAX - 1, 0, 4 };   /* wraps */
+	ASSERT_INT_EQ(roundtrip(VU_REGION_READ, &rd, sizeof(rd), NULL, 0, NULL, 0, NULL), EINVAL);
+	rd = (__typeof__(rd)){ 0, 99, 4 };
+	ASSERT_INT_EQ(roundtrip(VU_REGION_READ, &rd, sizeof(rd), NULL, 0, NULL, 0, NULL), EINVAL);
+	rd = (__typeof__(rd)){ 0, 3, 4 };   /* an absent region */
+	ASSERT_INT_EQ(roundtrip(VU_REGION_READ, &rd, sizeof(rd), NULL, 0, NULL, 0, NULL), EINVAL);
+	rd = (__typeof__(rd)){ 0, 0, 0 };
+	ASSERT_INT_EQ(roundtrip(VU_REGION_READ, &rd, sizeof(rd), NULL, 0, NULL, 0, NULL), EINVAL);
+	rd = (__typeof__(rd)){ 0, 0, VU_MAX_DATA_XFER + 1 };
+	ASSERT_INT_EQ(roundtrip(VU_REGION_READ, &rd, sizeof(rd), NULL, 0, NULL, 0, NULL), EINVAL);
+
+	memset(bar, 0, sizeof(bar));
+	wr.count = 5;   /* says 5, carries 4 */
+	ASSERT_INT_EQ(roundtrip(VU_REGION_WRITE, &wr, wr_len, NULL, 0, NULL, 0, NULL), EINVAL);
+	ASSERT_INT_EQ(bar[8], 0);
+	wr.count = 4;
+	ASSERT_INT_EQ(roundtrip(VU_REGION_WRITE, &wr, sizeof(wr), NULL, 0, NULL, 0, NULL), EINVAL);   /* padding: 24 bytes */
+	wr.region = 7;   /* config space is read-only here */
+	ASSERT_INT_EQ(roundtrip(VU_REGION_WRITE, &wr, wr_len, NULL, 0, NULL, 0, NULL), EACCES);
+	wr.region = 0;
+	ASSERT_INT_EQ(roundtrip(VU_REGION_WRITE, &wr, wr_len, NULL, 0, NULL, 0, NULL), 0);
+	ASSERT_INT_EQ(bar[8], 1);
+	ASSERT_INT_EQ(bar[11], 4);
+	teardown();
+}
+
+static void test_dma_map_rules(void)
+{
+	struct { uint32_t argsz, flags; uint64_t offset, address, size; } map = { 32, 3, 0, 0x10000, 8192 };
+	struct { uint32_t argsz, flags; uint64_t address, size; } unmap = { 24, 0, 0x10000, 8192 };
+	int mfd = memfd_create("t", MFD_CLOEXEC), fds[2];
+	uint8_t byte = 0x42, back = 0;
+	int before;
+
+	setup(true);
+	ASSERT_OK(ftruncate(mfd, 16384));
+	fds[0] = fds[1] = mfd;
+	before = open_fds();
+	ASSERT_INT_EQ(roundtrip(VU_DMA_MAP, &map, sizeof(map), NULL, 0, NULL, 0, NULL), ENOTSUP);    /* no fd */
+	ASSERT_INT_EQ(roundtrip(VU_DMA_MAP, &map, sizeof(map), fds, 2, NULL, 0, NULL), EINVAL);      /* two fds */
+	map.address = 0x10800;
+	ASSERT_INT_EQ(roundtrip(VU_DMA_MAP, &map, sizeof(map), &mfd, 1, NULL, 0, NULL), EINVAL);     /* unaligned */
+	map.address = UINT64_MAX - 4095;
+	ASSERT_INT_EQ(roundtrip(VU_DMA_MAP, &map, sizeof(map), &mfd, 1, NULL, 0, NULL), EINVAL);     /* wraps */
+	map.address = 0x10000;
+	map.flags = 4;
+	ASSERT_INT_EQ(roundtrip(VU_DMA_MAP, &map, sizeof(map), &mfd, 1, NULL, 0, NULL), EINVAL);     /* unknown flag */
+	ASSERT_INT_EQ(open_fds(), before);   /* every received fd was closed */
+
+	map.flags = 1;   /* read-only for the device */
+	ASSERT_INT_EQ(roundtrip(VU_DMA_MAP, &map, sizeof(map), &mfd, 1, NULL, 0, NULL), 0);
+	map.address = 0x11000;
+	ASSERT_INT_EQ(roundtrip(VU_DMA_MAP, &map, sizeof(map), &mfd, 1, NULL, 0, NULL), EEXIST);
+	/* Device DMA through the map: reads work, writes into a read-only window fault, as do
+	 * accesses outside any window or straddling its end. */
+	ASSERT_OK(iov_vfu_server_dma(srv, 0x10000, &back, 1, false));
+	ASSERT_ERR(iov_vfu_server_dma(srv, 0x10000, &byte, 1, true), EFAULT);
+	ASSERT_ERR(iov_vfu_server_dma(srv, 0x20000, &back, 1, false), EFAULT);
+	ASSERT_ERR(iov_vfu_server_dma(srv, 0x11fff, &back, 2, false), EFAULT);
+	unmap.size = 4096;   /* must match a mapping exactly */
+	ASSERT_INT_EQ(roundtrip(VU_DMA_UNMAP, &unmap, sizeof(unmap), NULL, 0, NULL, 0, NULL), ENOENT);
+	unmap.size = 8192;
+	ASSERT_INT_EQ(roundtrip(VU_DMA_UNMAP, &unmap, sizeof(unmap), NULL, 0, NULL, 0, NULL), 0);
+	ASSERT_ERR(iov_vfu_server_dma(srv, 0x10000, &back, 1, false), EFAULT);
+	close(mfd);
+	teardown();
+}
+
+static void test_irqs(void)
+{
+	struct vfio_irq_set_hdr { uint32_t argsz, flags, index, start, count; } set;
+	int efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK), two[2] = { efd, efd }, before;
+	uint64_t v = 0;
+
+	setup(true);
+	before = open_fds();
+	set = (struct vfio_irq_set_hdr){ 20, (1u << 2) | (1u << 5), 9, 0, 1 };   /* EVENTFD|TRIGGER, bad index */
+	ASSERT_INT_EQ(roundtrip(VU_DEVICE_SET_IRQS, &set, sizeof(set), &efd, 1, NULL, 0, NULL), EINVAL);
+	set.index = 1;
+	set.start = 1;
+	set.count = 2;   /* vectors 1..2 of a 2-vector index */
+	ASSERT_INT_EQ(roundtrip(VU_DEVICE_SET_IRQS, &set, sizeof(set), two, 2, NULL, 0, NULL), EINVAL);
+	set.start = 0;
+	set.count = 1;   /* one vector, two fds */
+	ASSERT_INT_EQ(roundtrip(VU_DEVICE_SET_IRQS, &set, sizeof(set), two, 2, NULL, 0, NULL), EINVAL);
+	set.flags = (1u << 1) | (1u << 2) | (1u << 5);   /* two data types at once */
+	ASSERT_INT_EQ(roundtrip(VU_DEVICE_SET_IRQS, &set, sizeof(set), &efd, 1, NULL, 0, NULL), EINVAL);
+	ASSERT_INT_EQ(open_fds(), before);
+	ASSERT_ERR(iov_vfu_server_irq(srv, 1, 0), ENOENT);
+
+	set.flags = (1u << 2) | (1u << 5);
+	ASSERT_INT_EQ(roundtrip(VU_DEVICE_SET_IRQS, &set, sizeof(set), &efd, 1, NULL, 0, NULL), 0);
+	ASSERT_OK(iov_vfu_server_irq(srv, 1, 0));
+	ASSERT_INT_EQ(read(efd, &v, sizeof(v)), 8);
+	ASSERT_INT_EQ(v, 1);
+	ASSERT_ERR(iov_vfu_server_irq(srv, 1, 1), ENOENT);
+	ASSERT_ERR(iov_vfu_server_irq(srv, 1, 7), ENOENT);
+	/* DATA_NONE | TRIGGER with count 0 disables the index. */
+	set = (struct vfio_irq_set_hdr){ 20, (1u << 0) | (1u << 5), 1, 0, 0 };
+	ASSERT_INT_EQ(roundtrip(VU_DEVICE_SET_IRQS, &set, sizeof(set), NULL, 0, NULL, 0, NULL), 0);
+	ASSERT_ERR(iov_vfu_server_irq(srv, 1, 0), ENOENT);
+	close(efd);
+	teardown();
+}
+
+static void test_garbage(void)
+{
+	struct { uint64_t offset; uint32_t region, count; } rd = { 0, 0, 4 };
+	uint8_t junk[64] = { 0 };
+	int fds[20], before;
+
+	setup(true);
+	ASSERT_INT_EQ(roundtrip(200, junk, sizeof(junk), NULL, 0, NULL, 0, NULL), ENOSYS);
+	ASSERT_INT_EQ(roundtrip(VU_DEVICE_GET_INFO, junk, 3, NULL, 0, NULL, 0, NULL), EINVAL);   /* short */
+	ASSERT_INT_EQ(roundtrip(VU_DEVICE_RESET, NULL, 0, NULL, 0, NULL, 0, NULL), ENOTTY);     /* no reset op */
+	ASSERT_INT_EQ(roundtrip(VU_DEVICE_GET_INFO, junk, 16, &cli, 1, NULL, 0, NULL), EINVAL); /* an fd it takes none of */
+
+	/* More fds than a message may carry: refused, all closed, the stream stays in step. */
+	before = open_fds();
+	for (int i = 0; i < 20; i++)
+		fds[i] = cli;
+	{
+		union { char buf[CMSG_SPACE(sizeof(fds))]; struct cmsghdr align; } control;
+		struct vu_hdr h = { .id = 77, .cmd = VU_REGION_READ, .size = 16 + sizeof(rd) };
+		struct iovec iov[2] = { { &h, sizeof(h) }, { &rd, sizeof(rd) } };
+		struct msghdr mh = { .msg_iov = iov, .msg_iovlen = 2, .msg_control = control.buf, .msg_controllen = sizeof(control.buf) };
+		struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(fds));
+		memcpy(CMSG_DATA(cm), fds, sizeof(fds));
+		ASSERT_INT_GE(sendmsg(cli, &mh, 0), 0);
+		ASSERT_INT_EQ(iov_vfu_server_run_once(srv, 1000), 0);
+	}
+	ASSERT_INT_EQ(open_fds(), before);
+	/* ... and it still serves. */
+	ASSERT_INT_EQ(roundtrip(VU_REGION_READ, &rd, sizeof(rd), NULL, 0, junk, sizeof(junk), NULL), 0);
+
+	/* A size it cannot follow ends the connection, not the server. */
+	{
+		struct vu_hdr h = { .id = 1, .cmd = VU_REGION_READ, .size = VU_MAX_MSG + 1 };
+
+		ASSERT_INT_EQ(write(cli, &h, sizeof(h)), (ssize_t)sizeof(h));
+		ASSERT_INT_EQ(iov_vfu_server_run_once(srv, 1000), 1);
+		ASSERT_FALSE(iov_vfu_server_connected(srv));
+	}
+	teardown();
+}
+
+UNIT_MAIN("vfio-core/user-server",
+	  UNIT_TEST(test_version_rules),
+	  UNIT_TEST(test_region_bounds),
+	  UNIT_TEST(test_dma_map_rules),
+	  UNIT_TEST(test_irqs),
+	  UNIT_TEST(test_garbage))
