@@ -26,7 +26,7 @@
 static __thread jmp_buf *libpci_escape;
 static __thread char libpci_error[256];
 
-__attribute__((noreturn)) static void libpci_fatal(char *msg, ...)
+__attribute__((noreturn, format(printf, 1, 2))) static void libpci_fatal(char *msg, ...)
 {
 	va_list ap;
 

@@ -9,8 +9,8 @@ packages=(
     gcc meson ninja-build pkg-config libjansson-dev
     # PCI inventory: libpci, and pciutils for pci.ids and lspci (the inventory benchmark's peer)
     libpci-dev pciutils
-    # unit tests
-    libcunit1-dev
+    # unit tests; the fuzz suite (libFuzzer comes with clang's runtime libraries)
+    libcunit1-dev clang libclang-rt-14-dev
     # the nested VT-d lab: QEMU, the guest's initramfs tools, jq for JSON checks inside it
     qemu-system-x86 busybox-static cpio kmod xz-utils jq
     # test summaries (meson brings python3 too; named so the scripts do not rely on that)

@@ -1,6 +1,7 @@
 #!/bin/bash
 # Installs what is missing, builds, and runs every test suite:
 #   - unit, in the normal build and in an ASan+UBSan build
+#   - fuzz, libFuzzer targets in a clang ASan+UBSan build, each for a bounded number of inputs
 #   - lab, the nested VT-d lab (Debian's kernel under QEMU with an emulated IOMMU)
 # Ends with one line, "N passed, N failed, N skipped", over all of them, and exits non-zero when
 # anything failed. Logs: build*/meson-logs/<suite>.txt.
@@ -19,10 +20,12 @@ run_suite() { # BUILDDIR SUITE
 
 scripts/build.sh build || exit 1
 scripts/build.sh build-asan -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug || exit 1
+CC=clang scripts/build.sh build-fuzz -Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debug || exit 1
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
 run_suite build unit
 run_suite build-asan unit
+run_suite build-fuzz fuzz
 run_suite build lab
 
 python3 scripts/summary.py "${logs[@]}" || status=1

@@ -50,7 +50,7 @@ static struct iov_ctx *ctx;
 static struct iov_vfio_device *dev;
 static volatile uint32_t *bar;   /* BAR0 mapped, or NULL: through region reads and writes */
 
-static void fail(const char *fmt, ...)
+__attribute__((format(printf, 1, 2), noreturn)) static void fail(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -64,7 +64,7 @@ static void fail(const char *fmt, ...)
 	exit(1);
 }
 
-static void ok(const char *fmt, ...)
+__attribute__((format(printf, 1, 2))) static void ok(const char *fmt, ...)
 {
 	va_list ap;
 

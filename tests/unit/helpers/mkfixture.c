@@ -35,8 +35,7 @@ static void scale(struct fixture *fx, unsigned int functions, unsigned int group
 						     .subsys_vendor = 0x8086, .class_code = 0x020000, .group = (int)g,
 						     .driver = "i40e", .pcie_type = 0, .multifunction = true, .flr = true,
 						     .msix_vectors = 129,
-						     .bars = { [0] = { 0x6000000000ull + (uint64_t)(g * 8 + f) * (8 << 20), 8 << 20,
-								       false, true, true } } });
+						     .bars = { [0] = BAR_MEM64_PF(0x6000000000ull + (uint64_t)(g * 8 + f) * (8 << 20), 8 << 20) } });
 		}
 	}
 }

@@ -100,6 +100,11 @@ struct fx_bar {
 	uint64_t base, size;
 	bool io, mem64, prefetch;
 };
+#define BAR_MEM(b, s) { .base = (b), .size = (s) }
+#define BAR_MEM64(b, s) { .base = (b), .size = (s), .mem64 = true }
+#define BAR_MEM64_PF(b, s) { .base = (b), .size = (s), .mem64 = true, .prefetch = true }
+#define BAR_IO(b, s) { .base = (b), .size = (s), .io = true }
+
 struct fx_pci {
 	const char *bdf;
 	const char *parent;         /* upstream bridge BDF, NULL: root bus */
