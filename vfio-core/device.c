@@ -89,6 +89,12 @@ static int region_get(struct iov_vfio_device *d, uint32_t index, struct iov_vfio
 	if (index >= d->info.num_regions)
 		return iov_ctx_fail(d->c->ctx, -EINVAL, "%s: region %u: the device has %u regions", d->bdf, index,
 				    d->info.num_regions);
+	if (index < ARRAY_SIZE(d->regions) && d->region_known[index]) {
+		*ret = d->regions[index];
+		if (ret_fd)
+			*ret_fd = d->region_fds[index];
+		return 0;
+	}
 	e = d->c->be->region_info(d, index, &info, &size, &fd);
 	if (e < 0)
 		return e;
@@ -100,6 +106,10 @@ static int region_get(struct iov_vfio_device *d, uint32_t index, struct iov_vfio
 	if (info->flags & VFIO_REGION_INFO_FLAG_CAPS)
 		vfio_caps_foreach(info, size, info->cap_offset, sparse_cap, &r);
 	free(info);
+	if (index < ARRAY_SIZE(d->regions)) {
+		d->regions[index] = r;
+		d->region_known[index] = true;
+	}
 	*ret = r;
 	if (ret_fd)
 		*ret_fd = fd;

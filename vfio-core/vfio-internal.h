@@ -91,6 +91,9 @@ struct iov_vfio_device {
 	char bdf[IOV_BDF_LEN];        /* kernel: the address; user: "vfio-user" */
 	struct vfio_device_info info;
 	int region_fds[16];           /* vfio-user: fds the server gave for mmap, by region; -1 none */
+	/* Region info is fixed for the life of a device fd: asked once, then cached. */
+	struct iov_vfio_region regions[16];
+	bool region_known[16];
 };
 
 /*
