@@ -237,3 +237,9 @@ IOV_EXPORT int iov_vfio_device_reset(struct iov_vfio_device *d)
 		return iov_ctx_fail(d->c->ctx, -ENOTTY, "%s: the device has no reset method (no FLR, PM or bus reset)", d->bdf);
 	return d->c->be->reset(d);
 }
+
+IOV_EXPORT int iov_vfio_device_hot_reset(struct iov_vfio_device *d)
+{
+	iov_ctx_reason_clear(d->c->ctx);
+	return d->c->be->hot_reset(d);
+}

@@ -351,6 +351,61 @@ static int kernel_reset(struct iov_vfio_device *d)
 	return r < 0 ? r : 0;
 }
 
+/*
+ * Hot reset: the kernel says which devices the reset reaches; each one's group must be ours,
+ * and its fd goes with the request as proof (linux/vfio.h, VFIO_DEVICE_PCI_HOT_RESET).
+ */
+static int kernel_hot_reset(struct iov_vfio_device *d)
+{
+	struct vfio_pci_hot_reset_info probe = { 0 }, *info = NULL;
+	struct vfio_pci_hot_reset *req = NULL;
+	size_t size;
+	int r;
+
+	r = vfio_ioctl(d->c->ctx, d->fd, VFIO_DEVICE_GET_PCI_HOT_RESET_INFO, "VFIO_DEVICE_GET_PCI_HOT_RESET_INFO", d->bdf,
+		       &probe, sizeof(probe));
+	if (r < 0 && r != -ENOSPC)
+		return r;
+	if (!probe.count || probe.count > 256)
+		return iov_ctx_fail(d->c->ctx, -EINVAL, "%s: the kernel names %u devices for a hot reset", d->bdf, probe.count);
+	size = sizeof(*info) + probe.count * sizeof(info->devices[0]);
+	info = calloc(1, size);
+	req = calloc(1, sizeof(*req) + probe.count * sizeof(int32_t));
+	if (!info || !req) {
+		r = -ENOMEM;
+		goto out;
+	}
+	r = VFIO_IOCTL(d->c->ctx, d->fd, VFIO_DEVICE_GET_PCI_HOT_RESET_INFO, d->bdf, info, size);
+	if (r < 0)
+		goto out;
+	for (uint32_t i = 0; i < info->count && i < probe.count; i++) {
+		const struct vfio_pci_dependent_device *dep = &info->devices[i];
+		const struct vfio_group *g = d->c->groups;
+		bool listed = false;
+
+		while (g && g->id != (int)dep->group_id)
+			g = g->next;
+		if (!g) {
+			r = iov_ctx_fail(d->c->ctx, -EBUSY,
+					 "%s: a hot reset would also reset %04x:%02x:%02x.%x (IOMMU group %u), which is not in this "
+					 "container; open it here first",
+					 d->bdf, dep->segment, dep->bus, dep->devfn >> 3, dep->devfn & 7, dep->group_id);
+			goto out;
+		}
+		for (uint32_t k = 0; k < req->count; k++)
+			listed |= req->group_fds[k] == g->fd;
+		if (!listed)
+			req->group_fds[req->count++] = g->fd;
+	}
+	r = VFIO_IOCTL(d->c->ctx, d->fd, VFIO_DEVICE_PCI_HOT_RESET, d->bdf, req, sizeof(*req) + req->count * sizeof(int32_t));
+	if (r > 0)
+		r = 0;
+out:
+	free(info);
+	free(req);
+	return r;
+}
+
 const struct vfio_backend vfio_kernel_backend = {
 	.name = "kernel",
 	.device_open = kernel_device_open,
@@ -362,5 +417,6 @@ const struct vfio_backend vfio_kernel_backend = {
 	.irq_info = kernel_irq_info,
 	.set_irqs = kernel_set_irqs,
 	.reset = kernel_reset,
+	.hot_reset = kernel_hot_reset,
 	.container_free = kernel_container_free,
 };

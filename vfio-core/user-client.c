@@ -345,6 +345,11 @@ static int user_reset(struct iov_vfio_device *d)
 	return call(d->c, VU_DEVICE_RESET, NULL, 0, NULL, 0, NULL, 0, NULL, NULL, 0);
 }
 
+static int user_hot_reset(struct iov_vfio_device *d)
+{
+	return iov_ctx_fail(d->c->ctx, -EOPNOTSUPP, "vfio-user has no hot reset; use the device reset");
+}
+
 const struct vfio_backend vfio_user_backend = {
 	.name = "vfio-user",
 	.device_open = user_device_open,
@@ -356,5 +361,6 @@ const struct vfio_backend vfio_user_backend = {
 	.irq_info = user_irq_info,
 	.set_irqs = user_set_irqs,
 	.reset = user_reset,
+	.hot_reset = user_hot_reset,
 	.container_free = user_container_free,
 };

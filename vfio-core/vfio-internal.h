@@ -63,6 +63,7 @@ struct vfio_backend {
 	int (*irq_info)(struct iov_vfio_device *d, struct vfio_irq_info *info);
 	int (*set_irqs)(struct iov_vfio_device *d, struct vfio_irq_set *set, size_t size, const int *fds, unsigned int nfds);
 	int (*reset)(struct iov_vfio_device *d);
+	int (*hot_reset)(struct iov_vfio_device *d);
 	void (*container_free)(struct iov_vfio_container *c);
 };
 

@@ -192,6 +192,15 @@ int iov_vfio_irq_mask(struct iov_vfio_device *d, uint32_t index, uint32_t vector
 /* Resets the device (FLR or whatever VFIO_DEVICE_RESET picks). -ENOTTY if it has no reset method. */
 int iov_vfio_device_reset(struct iov_vfio_device *d);
 
+/*
+ * Secondary bus (or slot) reset of the device and every device it shares that reset with
+ * (VFIO_DEVICE_GET_PCI_HOT_RESET_INFO, VFIO_DEVICE_PCI_HOT_RESET). Done only when every
+ * affected device's group is in this container: -EBUSY otherwise, naming the device that is
+ * not ours, and nothing is reset. -EINVAL / -ENOTTY when the device has no such reset (on a
+ * root bus, say); -EOPNOTSUPP over vfio-user.
+ */
+int iov_vfio_device_hot_reset(struct iov_vfio_device *d);
+
 #ifdef __cplusplus
 }
 #endif
