@@ -54,65 +54,83 @@ static char *read_text(struct iov_ctx *ctx, const char *path)
 	return buf;
 }
 
-/* Appends "iface kind\n" for each route: kind D for a default route, A for any other. */
-static int collect_routes(struct iov_ctx *ctx, char **out)
+/* A digest of proc files: one short line out per line in, for cheap lookups later. */
+struct digest {
+	char *buf;
+	size_t len, cap;
+};
+
+/*
+ * Appends what @emit makes of each line of @path to @d. @emit writes at most @room bytes and
+ * returns how many it wanted to write (snprintf style); a missing file adds nothing.
+ */
+static int digest_file(struct iov_ctx *ctx, const char *path, struct digest *d,
+		       int (*emit)(char *line, char *out, size_t room))
 {
-	_cleanup_free_ char *v4 = read_text(ctx, "proc/net/route"), *v6 = read_text(ctx, "proc/net/ipv6_route");
-	size_t cap = 1, len = 0;
-	char *save = NULL, *res;
+	_cleanup_free_ char *text = read_text(ctx, path);
+	char *save = NULL, *grown;
 
-	if (!v4 || !v6)
+	if (!text)
 		return -ENOMEM;
-	cap += strlen(v4) + strlen(v6);
-	res = calloc(1, cap);
-	if (!res)
+	grown = realloc(d->buf, d->len + strlen(text) + 2);
+	if (!grown)
 		return -ENOMEM;
-	/* IPv4: "Iface Destination Gateway Flags RefCnt Use Metric Mask ..." with hex fields. */
-	for (char *line = strtok_r(v4, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		char iface[64], dest[16], mask[16] = "";
+	d->buf = grown;
+	d->cap = d->len + strlen(text) + 2;
+	for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		int n = emit(line, d->buf + d->len, d->cap - d->len);
 
-		if (sscanf(line, "%63s %15s %*s %*s %*s %*s %*s %15s", iface, dest, mask) < 2 || !strcmp(iface, "Iface"))
-			continue;
-		len += (size_t)snprintf(res + len, cap - len, "%s %c\n", iface,
-					!strcmp(dest, "00000000") && !strcmp(mask, "00000000") ? 'D' : 'A');
+		if (n > 0)
+			d->len += (size_t)n < d->cap - d->len ? (size_t)n : d->cap - d->len - 1;
 	}
-	/* IPv6: "dest plen src splen next metric ref use flags iface"; link-local and multicast say nothing. */
-	save = NULL;
-	for (char *line = strtok_r(v6, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		char dest[40], iface[64];
-		unsigned int plen;
-
-		if (sscanf(line, "%39s %x %*s %*s %*s %*s %*s %*s %*s %63s", dest, &plen, iface) != 3)
-			continue;
-		if (!strcmp(iface, "lo") || !strncmp(dest, "fe80", 4) || !strncmp(dest, "ff", 2))
-			continue;
-		len += (size_t)snprintf(res + len, cap - len, "%s %c\n", iface, plen == 0 ? 'D' : 'A');
-	}
-	*out = res;
+	d->buf[d->len] = '\0';
 	return 0;
 }
 
-/* "\nmaj:min mountpoint" for every mounted filesystem (mountinfo fields 3 and 5). */
-static int collect_mounts(struct iov_ctx *ctx, char **out)
+/* IPv4 routes ("Iface Destination Gateway Flags RefCnt Use Metric Mask ...", hex fields) as
+ * "iface D\n" for a default route, "iface A\n" for any other. */
+static int emit_route4(char *line, char *out, size_t room)
 {
-	_cleanup_free_ char *info = read_text(ctx, "proc/self/mountinfo");
-	char *save = NULL, *res;
-	size_t cap, len = 0;
+	char iface[64], dest[16], mask[16] = "";
 
-	if (!info)
-		return -ENOMEM;
-	cap = strlen(info) + 2;
-	res = calloc(1, cap);
-	if (!res)
-		return -ENOMEM;
-	for (char *line = strtok_r(info, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		char majmin[32], where[4096];
+	if (sscanf(line, "%63s %15s %*s %*s %*s %*s %*s %15s", iface, dest, mask) < 2 || !strcmp(iface, "Iface"))
+		return 0;
+	return snprintf(out, room, "%s %c\n", iface, !strcmp(dest, "00000000") && !strcmp(mask, "00000000") ? 'D' : 'A');
+}
 
-		if (sscanf(line, "%*s %*s %31s %*s %4095s", majmin, where) == 2)
-			len += (size_t)snprintf(res + len, cap - len, "\n%s %s", majmin, where);
-	}
-	*out = res;
-	return 0;
+/* IPv6 routes ("dest plen src splen next metric ref use flags iface") likewise; link-local and
+ * multicast routes exist on every up interface and say nothing. */
+static int emit_route6(char *line, char *out, size_t room)
+{
+	char dest[40], iface[64];
+	unsigned int plen;
+
+	if (sscanf(line, "%39s %x %*s %*s %*s %*s %*s %*s %*s %63s", dest, &plen, iface) != 3 || !strcmp(iface, "lo") ||
+	    !strncmp(dest, "fe80", 4) || !strncmp(dest, "ff", 2))
+		return 0;
+	return snprintf(out, room, "%s %c\n", iface, plen == 0 ? 'D' : 'A');
+}
+
+/* Mounts (mountinfo fields 3 and 5) as "\nmaj:min mountpoint". */
+static int emit_mount(char *line, char *out, size_t room)
+{
+	char majmin[32], where[4096];
+
+	if (sscanf(line, "%*s %*s %31s %*s %4095s", majmin, where) != 2)
+		return 0;
+	return snprintf(out, room, "\n%s %s", majmin, where);
+}
+
+/* Swap devices ("/dev/nvme0n1p3 partition ...") as "name " after a leading space. */
+static int emit_swap(char *line, char *out, size_t room)
+{
+	char name[256];
+	const char *base;
+
+	if (sscanf(line, "%255s", name) != 1 || !strcmp(name, "Filename"))
+		return 0;
+	base = strrchr(name, '/');
+	return snprintf(out, room, "%s ", base ? base + 1 : name);
 }
 
 /* Where device @majmin is mounted (the first mount), into @where; 0 if it is not. */
@@ -129,33 +147,6 @@ static int mount_point(const char *mounts, const char *majmin, char *where, size
 	end = strchr(hit, '\n');
 	snprintf(where, size, "%.*s", (int)(end ? (size_t)(end - hit) : strlen(hit)), hit);
 	return 1;
-}
-
-/* " name " for every swap device in proc/swaps ("/dev/nvme0n1p3 partition ..."). */
-static int collect_swaps(struct iov_ctx *ctx, char **out)
-{
-	_cleanup_free_ char *text = read_text(ctx, "proc/swaps");
-	char *save = NULL, *res;
-	size_t cap, len = 0;
-
-	if (!text)
-		return -ENOMEM;
-	cap = strlen(text) + 2;
-	res = calloc(1, cap);
-	if (!res)
-		return -ENOMEM;
-	res[len++] = ' ';
-	for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		char name[256];
-		const char *base;
-
-		if (sscanf(line, "%255s", name) != 1 || !strcmp(name, "Filename"))
-			continue;
-		base = strrchr(name, '/');
-		len += (size_t)snprintf(res + len, cap - len, "%s ", base ? base + 1 : name);
-	}
-	*out = res;
-	return 0;
 }
 
 IOV_EXPORT void iov_inuse_free(struct iov_inuse *u)
@@ -178,11 +169,22 @@ IOV_EXPORT int iov_inuse_new(struct iov_ctx *ctx, struct iov_inuse **ret)
 	if (!u)
 		return -ENOMEM;
 	u->ctx = ctx;
-	r = collect_routes(ctx, &u->routes);
-	if (r == 0)
-		r = collect_mounts(ctx, &u->mounts);
-	if (r == 0)
-		r = collect_swaps(ctx, &u->swaps);
+	{
+		struct digest routes = { 0 }, mounts = { 0 }, swaps = { .buf = strdup(" "), .len = 1, .cap = 2 };
+
+		r = swaps.buf ? 0 : -ENOMEM;
+		if (r == 0)
+			r = digest_file(ctx, "proc/net/route", &routes, emit_route4);
+		if (r == 0)
+			r = digest_file(ctx, "proc/net/ipv6_route", &routes, emit_route6);
+		if (r == 0)
+			r = digest_file(ctx, "proc/self/mountinfo", &mounts, emit_mount);
+		if (r == 0)
+			r = digest_file(ctx, "proc/swaps", &swaps, emit_swap);
+		u->routes = routes.buf;
+		u->mounts = mounts.buf;
+		u->swaps = swaps.buf;
+	}
 	if (r < 0)
 		goto err;
 	n = iov_dir_list(ctx, &u->blocks, "sys/class/block");

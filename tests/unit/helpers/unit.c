@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include <CUnit/Basic.h>
+#include <dirent.h>
 #include <ftw.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -21,6 +22,18 @@ void unit_check(bool ok, int line, const char *file, const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	CU_assertImplementation(CU_FALSE, (unsigned int)line, msg, file, "", CU_FALSE);
+}
+
+int unit_open_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	int n = 0;
+
+	while (d && readdir(d))
+		n++;
+	if (d)
+		closedir(d);
+	return n;
 }
 
 int unit_run(const char *suite_name, const struct unit_test *tests, size_t n)

@@ -61,6 +61,9 @@ struct unit_test {
 	void (*fn)(void);
 };
 
+/* How many fds this process has open: compare before and after to catch a leak. */
+int unit_open_fds(void);
+
 /* Runs the tests as one CUnit suite; returns the process exit status (0 when all passed). */
 int unit_run(const char *suite, const struct unit_test *tests, size_t n);
 

@@ -4,7 +4,6 @@
  * each request wrongly in one way per test. Every case gives the caller a clear error, leaks
  * no fd, and leaves the client usable where the protocol allows.
  */
-#include <dirent.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <sys/eventfd.h>
@@ -37,18 +36,6 @@ struct scenario {
 	pthread_t thread;
 	char path[108];
 };
-
-static int open_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	int n = 0;
-
-	while (d && readdir(d))
-		n++;
-	if (d)
-		closedir(d);
-	return n;
-}
 
 static void reply(int sock, const struct vu_msg *req, const void *payload, size_t len, uint32_t err, const int *fds,
 		  unsigned int nfds)
@@ -184,7 +171,7 @@ static void test_handshake_refusals(void)
 	int before;
 
 	ASSERT_OK(iov_ctx_new(NULL, &ctx));
-	before = open_fds();   /* after the context, which holds its root open */
+	before = unit_open_fds();   /* after the context, which holds its root open */
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct scenario *sc = start(cases[i].m);
 		int err;
@@ -197,7 +184,7 @@ static void test_handshake_refusals(void)
 		finish(sc);
 	}
 	ASSERT_ERR(iov_vfio_container_new_user(ctx, "/nonexistent/iovkit.sock", &(struct iov_vfio_container *){ NULL }), ENOENT);
-	ASSERT_INT_EQ(open_fds(), before);
+	ASSERT_INT_EQ(unit_open_fds(), before);
 	iov_ctx_free(ctx);
 }
 
@@ -232,7 +219,7 @@ static void test_replies(void)
 {
 	uint8_t buf[200];
 	char why[512];
-	int before = open_fds();
+	int before = unit_open_fds();
 
 	/* A good server: 200 bytes arrive in pieces of the server's 64-byte limit, in order. */
 	memset(buf, 0xff, sizeof(buf));
@@ -251,7 +238,7 @@ static void test_replies(void)
 	ASSERT_OK(read_through(DMA_READ_FIRST, buf, 8, why, sizeof(why)));
 	/* An fd sent with a region that is not mappable is closed, not kept. */
 	ASSERT_OK(read_through(FD_UNASKED, buf, 8, why, sizeof(why)));
-	ASSERT_INT_EQ(open_fds(), before);
+	ASSERT_INT_EQ(unit_open_fds(), before);
 }
 
 UNIT_MAIN("vfio-core/user-client",

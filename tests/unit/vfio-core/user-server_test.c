@@ -4,7 +4,6 @@
  * right errno, closes whatever fds came with it, changes nothing, and the server keeps
  * serving. Driven over a socketpair, one message at a time.
  */
-#include <dirent.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <sys/eventfd.h>
@@ -32,18 +31,6 @@ static struct iov_vfu_server *srv;
 static struct iov_ctx *ctx;
 static int cli = -1;
 static uint16_t next_id;
-
-static int open_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	int n = 0;
-
-	while (d && readdir(d))
-		n++;
-	if (d)
-		closedir(d);
-	return n;
-}
 
 static void setup(bool negotiate);
 
@@ -178,7 +165,7 @@ static void test_dma_map_rules(void)
 	setup(true);
 	ASSERT_OK(ftruncate(mfd, 16384));
 	fds[0] = fds[1] = mfd;
-	before = open_fds();
+	before = unit_open_fds();
 	ASSERT_INT_EQ(roundtrip(VU_DMA_MAP, &map, sizeof(map), NULL, 0, NULL, 0, NULL), ENOTSUP);    /* no fd */
 	ASSERT_INT_EQ(roundtrip(VU_DMA_MAP, &map, sizeof(map), fds, 2, NULL, 0, NULL), EINVAL);      /* two fds */
 	map.address = 0x10800;
@@ -188,7 +175,7 @@ static void test_dma_map_rules(void)
 	map.address = 0x10000;
 	map.flags = 4;
 	ASSERT_INT_EQ(roundtrip(VU_DMA_MAP, &map, sizeof(map), &mfd, 1, NULL, 0, NULL), EINVAL);     /* unknown flag */
-	ASSERT_INT_EQ(open_fds(), before);   /* every received fd was closed */
+	ASSERT_INT_EQ(unit_open_fds(), before);   /* every received fd was closed */
 
 	map.flags = 1;   /* read-only for the device */
 	ASSERT_INT_EQ(roundtrip(VU_DMA_MAP, &map, sizeof(map), &mfd, 1, NULL, 0, NULL), 0);
@@ -216,7 +203,7 @@ static void test_irqs(void)
 	uint64_t v = 0;
 
 	setup(true);
-	before = open_fds();
+	before = unit_open_fds();
 	set = (struct vfio_irq_set_hdr){ 20, (1u << 2) | (1u << 5), 9, 0, 1 };   /* EVENTFD|TRIGGER, bad index */
 	ASSERT_INT_EQ(roundtrip(VU_DEVICE_SET_IRQS, &set, sizeof(set), &efd, 1, NULL, 0, NULL), EINVAL);
 	set.index = 1;
@@ -228,7 +215,7 @@ static void test_irqs(void)
 	ASSERT_INT_EQ(roundtrip(VU_DEVICE_SET_IRQS, &set, sizeof(set), two, 2, NULL, 0, NULL), EINVAL);
 	set.flags = (1u << 1) | (1u << 2) | (1u << 5);   /* two data types at once */
 	ASSERT_INT_EQ(roundtrip(VU_DEVICE_SET_IRQS, &set, sizeof(set), &efd, 1, NULL, 0, NULL), EINVAL);
-	ASSERT_INT_EQ(open_fds(), before);
+	ASSERT_INT_EQ(unit_open_fds(), before);
 	ASSERT_ERR(iov_vfu_server_irq(srv, 1, 0), ENOENT);
 
 	set.flags = (1u << 2) | (1u << 5);
@@ -259,7 +246,7 @@ static void test_garbage(void)
 	ASSERT_INT_EQ(roundtrip(VU_DEVICE_GET_INFO, junk, 16, &cli, 1, NULL, 0, NULL), EINVAL); /* an fd it takes none of */
 
 	/* More fds than a message may carry: refused, all closed, the stream stays in step. */
-	before = open_fds();
+	before = unit_open_fds();
 	for (int i = 0; i < 20; i++)
 		fds[i] = cli;
 	{
@@ -276,7 +263,7 @@ static void test_garbage(void)
 		ASSERT_INT_GE(sendmsg(cli, &mh, 0), 0);
 		ASSERT_INT_EQ(iov_vfu_server_run_once(srv, 1000), 0);
 	}
-	ASSERT_INT_EQ(open_fds(), before);
+	ASSERT_INT_EQ(unit_open_fds(), before);
 	/* ... and it still serves. */
 	ASSERT_INT_EQ(roundtrip(VU_REGION_READ, &rd, sizeof(rd), NULL, 0, junk, sizeof(junk), NULL), 0);
 
