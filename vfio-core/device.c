@@ -12,6 +12,38 @@
 
 #include "vfio-internal.h"
 
+/* Parses a UUID ("8-4-4-4-12" hex digits) into 16 bytes. */
+static int uuid_parse(const char *s, uint8_t out[16])
+{
+	static const int dash[] = { 8, 13, 18, 23 };
+	size_t k = 0;
+
+	if (!s || strlen(s) != 36)
+		return -EINVAL;
+	for (size_t i = 0; i < 36; i++) {
+		bool is_dash = i == (size_t)dash[0] || i == (size_t)dash[1] || i == (size_t)dash[2] || i == (size_t)dash[3];
+		int v;
+
+		if (is_dash) {
+			if (s[i] != '-')
+				return -EINVAL;
+			continue;
+		}
+		if (s[i] >= '0' && s[i] <= '9')
+			v = s[i] - '0';
+		else if ((s[i] | 0x20) >= 'a' && (s[i] | 0x20) <= 'f')
+			v = (s[i] | 0x20) - 'a' + 10;
+		else
+			return -EINVAL;
+		if (k % 2 == 0)
+			out[k / 2] = (uint8_t)(v << 4);
+		else
+			out[k / 2] |= (uint8_t)v;
+		k++;
+	}
+	return 0;
+}
+
 IOV_EXPORT int iov_vfio_device_open(struct iov_vfio_container *c, const char *bdf, const char *vf_token,
 				    struct iov_vfio_device **ret)
 {
@@ -19,7 +51,7 @@ IOV_EXPORT int iov_vfio_device_open(struct iov_vfio_container *c, const char *bd
 	int r;
 
 	iov_ctx_reason_clear(c->ctx);
-	if (vf_token && (strlen(vf_token) != 36 || strspn(vf_token, "0123456789abcdefABCDEF-") != 36))
+	if (vf_token && uuid_parse(vf_token, (uint8_t[16]){ 0 }) < 0)
 		return iov_ctx_fail(c->ctx, -EINVAL, "'%s' is not a UUID (the VF token)", vf_token);
 	d = calloc(1, sizeof(*d));
 	if (!d)
@@ -242,4 +274,14 @@ IOV_EXPORT int iov_vfio_device_hot_reset(struct iov_vfio_device *d)
 {
 	iov_ctx_reason_clear(d->c->ctx);
 	return d->c->be->hot_reset(d);
+}
+
+IOV_EXPORT int iov_vfio_device_set_vf_token(struct iov_vfio_device *d, const char *uuid)
+{
+	uint8_t bytes[16];
+
+	iov_ctx_reason_clear(d->c->ctx);
+	if (uuid_parse(uuid, bytes) < 0)
+		return iov_ctx_fail(d->c->ctx, -EINVAL, "'%s' is not a UUID (the VF token)", uuid ? uuid : "");
+	return d->c->be->set_vf_token(d, bytes);
 }

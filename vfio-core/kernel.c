@@ -406,6 +406,21 @@ out:
 	return r;
 }
 
+static int kernel_set_vf_token(struct iov_vfio_device *d, const uint8_t uuid[16])
+{
+	struct {
+		struct vfio_device_feature f;
+		uint8_t uuid[16];
+	} feat = { .f.flags = VFIO_DEVICE_FEATURE_SET | VFIO_DEVICE_FEATURE_PCI_VF_TOKEN };
+	int r;
+
+	memcpy(feat.uuid, uuid, 16);
+	r = VFIO_IOCTL(d->c->ctx, d->fd, VFIO_DEVICE_FEATURE, d->bdf, &feat, sizeof(feat));
+	if (r == -EINVAL)
+		return iov_ctx_fail(d->c->ctx, r, "%s: the kernel refused the VF token: is this an SR-IOV PF on vfio-pci?", d->bdf);
+	return r < 0 ? r : 0;
+}
+
 const struct vfio_backend vfio_kernel_backend = {
 	.name = "kernel",
 	.device_open = kernel_device_open,
@@ -418,5 +433,6 @@ const struct vfio_backend vfio_kernel_backend = {
 	.set_irqs = kernel_set_irqs,
 	.reset = kernel_reset,
 	.hot_reset = kernel_hot_reset,
+	.set_vf_token = kernel_set_vf_token,
 	.container_free = kernel_container_free,
 };

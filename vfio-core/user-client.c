@@ -350,6 +350,11 @@ static int user_hot_reset(struct iov_vfio_device *d)
 	return iov_ctx_fail(d->c->ctx, -EOPNOTSUPP, "vfio-user has no hot reset; use the device reset");
 }
 
+static int user_set_vf_token(struct iov_vfio_device *d, const uint8_t uuid[16])
+{
+	return iov_ctx_fail(d->c->ctx, -EOPNOTSUPP, "vfio-user devices have no SR-IOV VF token");
+}
+
 const struct vfio_backend vfio_user_backend = {
 	.name = "vfio-user",
 	.device_open = user_device_open,
@@ -362,5 +367,6 @@ const struct vfio_backend vfio_user_backend = {
 	.set_irqs = user_set_irqs,
 	.reset = user_reset,
 	.hot_reset = user_hot_reset,
+	.set_vf_token = user_set_vf_token,
 	.container_free = user_container_free,
 };

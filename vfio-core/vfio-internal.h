@@ -64,6 +64,7 @@ struct vfio_backend {
 	int (*set_irqs)(struct iov_vfio_device *d, struct vfio_irq_set *set, size_t size, const int *fds, unsigned int nfds);
 	int (*reset)(struct iov_vfio_device *d);
 	int (*hot_reset)(struct iov_vfio_device *d);
+	int (*set_vf_token)(struct iov_vfio_device *d, const uint8_t uuid[16]);
 	void (*container_free)(struct iov_vfio_container *c);
 };
 

@@ -189,6 +189,15 @@ int iov_vfio_irq_disable(struct iov_vfio_device *d, uint32_t index);
 /* Masks / unmasks one vector (INTx is level-triggered: unmask after handling). */
 int iov_vfio_irq_mask(struct iov_vfio_device *d, uint32_t index, uint32_t vector, bool mask);
 
+/*
+ * Sets the VF token of a PF that is on vfio-pci (VFIO_DEVICE_FEATURE_PCI_VF_TOKEN): a shared
+ * secret, a UUID, that users of its VFs must present (iov_vfio_device_open's @vf_token), so
+ * a VF cannot be driven by someone the PF's owner did not trust. Set it before enabling the
+ * VFs (sriov_numvfs; vfio-pci also needs its enable_sriov parameter). -EINVAL for a malformed
+ * UUID; -EOPNOTSUPP over vfio-user.
+ */
+int iov_vfio_device_set_vf_token(struct iov_vfio_device *d, const char *uuid);
+
 /* Resets the device (FLR or whatever VFIO_DEVICE_RESET picks). -ENOTTY if it has no reset method. */
 int iov_vfio_device_reset(struct iov_vfio_device *d);
 
