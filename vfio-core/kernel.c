@@ -408,13 +408,14 @@ out:
 
 static int kernel_set_vf_token(struct iov_vfio_device *d, const uint8_t uuid[16])
 {
-	struct {
+	/* struct vfio_device_feature followed by its data: the 16-byte UUID. */
+	union {
 		struct vfio_device_feature f;
-		uint8_t uuid[16];
+		uint8_t bytes[sizeof(struct vfio_device_feature) + 16];
 	} feat = { .f.flags = VFIO_DEVICE_FEATURE_SET | VFIO_DEVICE_FEATURE_PCI_VF_TOKEN };
 	int r;
 
-	memcpy(feat.uuid, uuid, 16);
+	memcpy(feat.bytes + sizeof(struct vfio_device_feature), uuid, 16);
 	r = VFIO_IOCTL(d->c->ctx, d->fd, VFIO_DEVICE_FEATURE, d->bdf, &feat, sizeof(feat));
 	if (r == -EINVAL)
 		return iov_ctx_fail(d->c->ctx, r, "%s: the kernel refused the VF token: is this an SR-IOV PF on vfio-pci?", d->bdf);
