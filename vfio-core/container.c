@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <search.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -45,20 +46,66 @@ IOV_EXPORT const char *iov_vfio_container_backend(const struct iov_vfio_containe
 	return c->be->name;
 }
 
+/* Orders mappings by IOVA; overlapping ranges compare equal (see struct iov_vfio_container). */
+static int mapping_cmp(const void *a, const void *b)
+{
+	const struct dma_mapping *x = a, *y = b;
+
+	if (x->iova + x->len - 1 < y->iova)
+		return -1;
+	if (y->iova + y->len - 1 < x->iova)
+		return 1;
+	return 0;
+}
+
+/* The mapping that overlaps [iova, iova + len), or NULL. */
+static struct dma_mapping *mapping_find(const struct iov_vfio_container *c, uint64_t iova, uint64_t len)
+{
+	struct dma_mapping key = { .iova = iova, .len = len };
+	void *node = tfind(&key, &c->maps, mapping_cmp);
+
+	return node ? *(struct dma_mapping **)node : NULL;
+}
+
+struct collect {
+	struct dma_mapping **out;
+	size_t n;
+};
+
+static void collect_one(const void *node, VISIT which, void *userdata)
+{
+	struct collect *col = userdata;
+
+	if (which == postorder || which == leaf)
+		col->out[col->n++] = *(struct dma_mapping *const *)node;
+}
+
+/* Every mapping, in IOVA order, into a new array of c->n_maps pointers. */
+static struct dma_mapping **mappings(const struct iov_vfio_container *c)
+{
+	struct collect col = { .out = calloc(c->n_maps + 1, sizeof(*col.out)) };
+
+	if (col.out)
+		twalk_r(c->maps, collect_one, &col);
+	return col.out;
+}
+
 IOV_EXPORT void iov_vfio_container_free(struct iov_vfio_container *c)
 {
+	struct dma_mapping **all;
+
 	if (!c)
 		return;
-	/* Unmap what is left, newest first; the kernel would on close, but say so in the log. */
-	while (c->n_maps) {
-		struct dma_mapping *m = &c->maps[c->n_maps - 1];
-
-		iov_ctx_log(c->ctx, IOV_LOG_DEBUG, "unmapping IOVA 0x%" PRIx64 "+0x%" PRIx64 " at teardown", m->iova, m->len);
-		if (iov_vfio_dma_unmap(c, m->iova, m->len) < 0)
-			c->n_maps--;
+	/* Unmap what is left; the kernel would on close, but say so in the log. */
+	all = mappings(c);
+	for (size_t i = 0; all && i < c->n_maps; i++) {
+		iov_ctx_log(c->ctx, IOV_LOG_DEBUG, "unmapping IOVA 0x%" PRIx64 "+0x%" PRIx64 " at teardown", all[i]->iova,
+			    all[i]->len);
+		c->be->dma_unmap(c, all[i]->iova, all[i]->len);
 	}
+	free(all);
+	tdestroy(c->maps, free);
 	c->be->container_free(c);
-	free(c->maps);
 	free(c->reserved);
 	free(c);
 }
@@ -104,14 +151,17 @@ static uint64_t min_pgsize(const struct iov_vfio_container *c)
 static struct iova_span *busy_spans(const struct iov_vfio_container *c, size_t *ret_n)
 {
 	struct iova_span *busy = calloc(c->n_reserved + c->n_maps + 1, sizeof(*busy));
+	_cleanup_free_ struct dma_mapping **all = mappings(c);
 	size_t n = 0;
 
-	if (!busy)
+	if (!busy || !all) {
+		free(busy);
 		return NULL;
+	}
 	for (size_t i = 0; i < c->n_reserved; i++)
 		busy[n++] = (struct iova_span){ c->reserved[i].start, c->reserved[i].end };
 	for (size_t i = 0; i < c->n_maps; i++)
-		busy[n++] = (struct iova_span){ c->maps[i].iova, c->maps[i].iova + c->maps[i].len - 1 };
+		busy[n++] = (struct iova_span){ all[i]->iova, all[i]->iova + all[i]->len - 1 };
 	*ret_n = n;
 	return busy;
 }
@@ -142,7 +192,7 @@ IOV_EXPORT int iov_vfio_iova_alloc(struct iov_vfio_container *c, size_t len, uin
 IOV_EXPORT int iov_vfio_dma_map_fd(struct iov_vfio_container *c, void *vaddr, size_t len, uint64_t iova, int prot, int fd,
 				   uint64_t fd_offset)
 {
-	struct dma_mapping *grown;
+	struct dma_mapping *m;
 	bool in_range = false;
 	uint64_t pg;
 	int r;
@@ -168,21 +218,32 @@ IOV_EXPORT int iov_vfio_dma_map_fd(struct iov_vfio_container *c, void *vaddr, si
 			return iov_ctx_fail(c->ctx, -EPERM,
 					    "IOVA 0x%" PRIx64 "+0x%zx overlaps the reserved %s region 0x%" PRIx64 "-0x%" PRIx64,
 					    iova, len, c->reserved[i].type, c->reserved[i].start, c->reserved[i].end);
-	for (size_t i = 0; i < c->n_maps; i++)
-		if (iova <= c->maps[i].iova + c->maps[i].len - 1 && c->maps[i].iova <= iova + len - 1)
-			return iov_ctx_fail(c->ctx, -EEXIST, "IOVA 0x%" PRIx64 "+0x%zx overlaps the mapping at 0x%" PRIx64,
-					    iova, len, c->maps[i].iova);
+	{
+		const struct dma_mapping *hit = mapping_find(c, iova, len);
+
+		if (hit)
+			return iov_ctx_fail(c->ctx, -EEXIST, "IOVA 0x%" PRIx64 "+0x%zx overlaps the mapping at 0x%" PRIx64, iova, len,
+					    hit->iova);
+	}
 	if (c->info.dma_avail == 0)
 		return iov_ctx_fail(c->ctx, -ENOSPC, "the IOMMU allows no more DMA mappings");
 
-	grown = realloc(c->maps, (c->n_maps + 1) * sizeof(*grown));
-	if (!grown)
+	m = malloc(sizeof(*m));
+	if (!m)
 		return -ENOMEM;
-	c->maps = grown;
+	*m = (struct dma_mapping){ .iova = iova, .len = len, .vaddr = vaddr };
 	r = c->be->dma_map(c, (uint64_t)(uintptr_t)vaddr, len, iova, prot, fd, fd_offset);
-	if (r < 0)
+	if (r < 0) {
+		free(m);
 		return r;
-	c->maps[c->n_maps++] = (struct dma_mapping){ .iova = iova, .len = len, .vaddr = vaddr };
+	}
+	if (!tsearch(m, &c->maps, mapping_cmp)) {
+		/* Out of memory for the tree node: undo the kernel's mapping, so the table stays true. */
+		c->be->dma_unmap(c, iova, len);
+		free(m);
+		return -ENOMEM;
+	}
+	c->n_maps++;
 	if (c->info.dma_avail > 0)
 		c->info.dma_avail--;
 	return 0;
@@ -195,19 +256,20 @@ IOV_EXPORT int iov_vfio_dma_map(struct iov_vfio_container *c, void *vaddr, size_
 
 IOV_EXPORT int iov_vfio_dma_unmap(struct iov_vfio_container *c, uint64_t iova, size_t len)
 {
+	struct dma_mapping *m;
 	int r;
 
 	iov_ctx_reason_clear(c->ctx);
-	for (size_t i = 0; i < c->n_maps; i++) {
-		if (c->maps[i].iova != iova || c->maps[i].len != len)
-			continue;
-		r = c->be->dma_unmap(c, iova, len);
-		if (r < 0)
-			return r;
-		c->maps[i] = c->maps[--c->n_maps];
-		if (c->info.dma_avail >= 0)
-			c->info.dma_avail++;
-		return 0;
-	}
-	return iov_ctx_fail(c->ctx, -ENOENT, "no DMA mapping of 0x%zx bytes at IOVA 0x%" PRIx64, len, iova);
+	m = len ? mapping_find(c, iova, len) : NULL;
+	if (!m || m->iova != iova || m->len != len)
+		return iov_ctx_fail(c->ctx, -ENOENT, "no DMA mapping of 0x%zx bytes at IOVA 0x%" PRIx64, len, iova);
+	r = c->be->dma_unmap(c, iova, len);
+	if (r < 0)
+		return r;
+	tdelete(m, &c->maps, mapping_cmp);
+	free(m);
+	c->n_maps--;
+	if (c->info.dma_avail >= 0)
+		c->info.dma_avail++;
+	return 0;
 }

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* IOVA allocation: the lowest free, aligned range inside the IOMMU's usable ranges. */
 #include <errno.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "vfio-internal.h"
 
@@ -25,41 +27,62 @@ static bool align_up(uint64_t v, uint64_t align, uint64_t *ret)
 	return true;
 }
 
+static int span_cmp(const void *a, const void *b)
+{
+	const struct iova_span *x = a, *y = b;
+
+	return (x->start > y->start) - (x->start < y->start);
+}
+
 int iova_find(const struct iova_span *ranges, size_t n_ranges, const struct iova_span *busy, size_t n_busy,
 	      uint64_t len, uint64_t align, uint64_t limit, uint64_t *ret)
 {
+	_cleanup_free_ struct iova_span *sorted = NULL;
 	bool found = false;
 	uint64_t best = 0;
 
 	if (!len || !align || (align & (align - 1)))
 		return -EINVAL;
+	/* Busy spans sorted by start, so each range is one sweep: O(n log n), not O(n^2). */
+	if (n_busy) {
+		sorted = malloc(n_busy * sizeof(*sorted));
+		if (!sorted)
+			return -ENOMEM;
+		memcpy(sorted, busy, n_busy * sizeof(*sorted));
+		qsort(sorted, n_busy, sizeof(*sorted), span_cmp);
+	}
 	for (size_t r = 0; r < n_ranges; r++) {
+		size_t i = 0;
 		uint64_t at;
 
 		if (!align_up(ranges[r].start, align, &at))
 			continue;
-		/*
-		 * Walk up from the range's start: whenever the candidate hits a busy span, jump past
-		 * it. Each jump passes a span, so this ends after at most n_busy + 1 steps.
-		 */
-		for (size_t steps = 0; steps <= n_busy; steps++) {
+		for (;;) {
 			uint64_t end = at + len - 1;
-			const struct iova_span *hit = NULL;
+			bool moved = false;
 
 			if (end < at || end > ranges[r].end || (limit && end >= limit))
 				break;
-			for (size_t i = 0; i < n_busy; i++)
-				if (at <= busy[i].end && busy[i].start <= end && (!hit || busy[i].end > hit->end))
-					hit = &busy[i];
-			if (!hit) {
+			/* Spans that end before the candidate no longer matter; the next one that starts
+			 * at or before its end is in the way, so jump past it. */
+			while (i < n_busy && sorted[i].end < at)
+				i++;
+			for (size_t k = i; k < n_busy && sorted[k].start <= end; k++) {
+				if (sorted[k].end >= at) {
+					if (sorted[k].end == UINT64_MAX || !align_up(sorted[k].end + 1, align, &at))
+						goto next_range;
+					moved = true;
+					break;
+				}
+			}
+			if (!moved) {
 				if (!found || at < best)
 					best = at;
 				found = true;
 				break;
 			}
-			if (hit->end == UINT64_MAX || !align_up(hit->end + 1, align, &at))
-				break;
 		}
+next_range:;
 	}
 	if (!found)
 		return -ENOSPC;

@@ -82,7 +82,12 @@ struct iov_vfio_container {
 	struct iov_vfio_iommu_info info;
 	struct iov_resv_region *reserved;   /* of every group that joined */
 	size_t n_reserved;
-	struct dma_mapping *maps;
+	/*
+	 * The DMA mappings: a tsearch(3) tree (red-black in glibc) of struct dma_mapping, ordered
+	 * by IOVA with overlapping intervals comparing equal, so a lookup finds any mapping that
+	 * overlaps a range in O(log n) (the stored mappings never overlap each other).
+	 */
+	void *maps;
 	size_t n_maps;
 };
 

@@ -10,7 +10,8 @@
 #     --verbose       stream the whole serial console as TAP comments while it runs
 #     --shell         after the tests, give a shell on this terminal instead of powering off
 #     --list          print the tests that exist and stop
-#   TEST is the name of a file in tests/lab/tests without ".sh"; default: all of them.
+#   TEST is the name of a file in tests/lab/tests without ".sh"; default: all of them but the
+#   benchmarks (bench-*), which run only when named.
 #
 # Exit status: 0 all passed or skipped, 1 a test failed, 77 the lab cannot run on this host.
 set -uo pipefail
@@ -37,7 +38,10 @@ while [ $# -gt 0 ]; do
     shift
 done
 if [ ${#tests[@]} -eq 0 ]; then
-    for t in "$here"/tests/*.sh; do tests+=("$(basename "$t" .sh)"); done
+    # Benchmarks (bench-*) run only when named.
+    for t in "$here"/tests/*.sh; do
+        case $(basename "$t") in bench-*) ;; *) tests+=("$(basename "$t" .sh)") ;; esac
+    done
 fi
 for t in "${tests[@]}"; do
     [ -f "$here/tests/$t.sh" ] || { echo "lab: no such test: $t (try --list)" >&2; exit 2; }
@@ -90,7 +94,7 @@ lab_cmdline="console=ttyS0 intel_iommu=on panic=-1 loglevel=4 rdinit=/init"
 lab_cmdline+=" iovlab.tests=$(IFS=,; echo "${tests[*]}") iovlab.timeout=$test_timeout"
 [ $shell = 1 ] && lab_cmdline+=" iovlab.shell=1"
 qargs=(
-    -machine q35,kernel-irqchip=split -accel tcg -cpu max -m 1024 -smp 2
+    -machine q35,kernel-irqchip=split -accel tcg -cpu max -m 3072 -smp 2
     -nodefaults -display none -no-reboot
     -kernel "$kroot/vmlinux" -initrd "$work/initrd" -append "$lab_cmdline"
     -device intel-iommu,intremap=on,caching-mode=on
