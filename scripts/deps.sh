@@ -12,7 +12,7 @@ packages=(
     # unit tests; the fuzz suite (libFuzzer comes with clang's runtime libraries)
     libcunit1-dev clang libclang-rt-14-dev
     # the nested VT-d lab: QEMU, the guest's initramfs tools, jq for JSON checks inside it
-    qemu-system-x86 busybox-static cpio kmod xz-utils jq nvme-cli
+    qemu-system-x86 busybox-static cpio kmod xz-utils zstd jq nvme-cli
     # test summaries (meson brings python3 too; named so the scripts do not rely on that)
     python3
 )

@@ -42,12 +42,17 @@ if [ ! -f "$stamp" ]; then
     kver=$(ls "$root/lib/modules")
     depmod -b "$root" "$kver"
 
-    # The bzImage carries the kernel as an xz stream; the first xz magic is the payload.
+    # The bzImage carries the kernel compressed (xz for 6.1, zstd for 6.12): unpack the first
+    # stream of a known kind whose contents are an ELF image.
     bz=$(ls "$root"/boot/vmlinuz-*)
-    off=$(LC_ALL=C grep -obUaP '\xfd7zXZ\x00' "$bz" | head -n 1 | cut -d: -f1)
-    [ -n "$off" ] || skip "no xz payload in $bz (kernel not xz-compressed?)"
-    tail -c +"$((off + 1))" "$bz" | xz -dc 2>/dev/null > "$root/vmlinux" || true
-    head -c 4 "$root/vmlinux" | grep -q 'ELF' || skip "could not unpack vmlinux from $bz"
+    for kind in 'xz:\xfd7zXZ\x00' 'zstd:\x28\xb5\x2f\xfd' 'gzip:\x1f\x8b\x08'; do
+        tool=${kind%%:*}
+        for off in $(LC_ALL=C grep -obUaP "${kind#*:}" "$bz" | head -n 4 | cut -d: -f1); do
+            tail -c +"$((off + 1))" "$bz" | "$tool" -dc 2>/dev/null > "$root/vmlinux" || true
+            head -c 4 "$root/vmlinux" | grep -q 'ELF' && break 2
+        done
+    done
+    head -c 4 "$root/vmlinux" | grep -q 'ELF' || skip "could not unpack vmlinux from $bz (not xz, zstd or gzip?)"
     echo "$kver" > "$stamp"
 fi
 echo "KVER=$(cat "$stamp")"
