@@ -8,6 +8,8 @@
  * names another driver.
  */
 #include <dirent.h>
+#include <ftw.h>
+#include <sys/stat.h>
 #include <stdarg.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -99,6 +101,111 @@ static void override_of(struct fixture *fx, const char *bdf, char *out, size_t s
 		out[0] = '\0';
 }
 
+static unsigned int attr_u(struct fixture *fx, const char *bdf, const char *name)
+{
+	char rel[160];
+
+	snprintf(rel, sizeof(rel), "sys/bus/pci/devices/%s/%s", bdf, name);
+	return (unsigned int)strtoul(fx_read(fx, rel), NULL, 0);
+}
+
+static int rm_tree(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	return remove(path);
+}
+
+/* Removes a path of the fixture, a directory with everything in it. */
+static void fx_remove(struct fixture *fx, const char *rel)
+{
+	char full[4200];
+
+	snprintf(full, sizeof(full), "%s/%s", fx->root, rel);
+	nftw(full, rm_tree, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/*
+ * drivers/pci/iov.c, sriov_numvfs_store(): -EBUSY when changing a non-zero count, -ERANGE
+ * above sriov_totalvfs; VFs at routing IDs PF + offset + n * stride, with physfn/virtfn links,
+ * groups of their own, and a driver when the PF's autoprobe is on.
+ */
+static int sriov_numvfs_store(struct fake_kernel *fk, const char *pf, const char *value)
+{
+	struct fixture *fx = fk->fx;
+	unsigned int n = (unsigned int)strtoul(value, NULL, 10), cur = attr_u(fx, pf, "sriov_numvfs"),
+		     total = attr_u(fx, pf, "sriov_totalvfs"), off = attr_u(fx, pf, "sriov_offset"),
+		     stride = attr_u(fx, pf, "sriov_stride"), vf_dev = attr_u(fx, pf, "sriov_vf_device"),
+		     vendor = attr_u(fx, pf, "vendor"), class_code = attr_u(fx, pf, "class");
+	unsigned int dom, bus, dev, fn;
+	char rel[160], link[1024], full[4200], parent[16] = "";
+	ssize_t len;
+
+	if (n == cur)
+		return 0;
+	if (n && cur)
+		return -EBUSY;
+	if (n > total)
+		return -ERANGE;
+	sscanf(pf, "%x:%x:%x.%x", &dom, &bus, &dev, &fn);
+	/* The PF's parent, from its sysfs path, for the VFs' place in the tree. */
+	snprintf(full, sizeof(full), "%s/sys/bus/pci/devices/%s", fx->root, pf);
+	len = readlink(full, link, sizeof(link) - 1);
+	if (len > 0) {
+		char *last, *prev;
+
+		link[len] = '\0';
+		last = strrchr(link, '/');
+		*last = '\0';
+		prev = strrchr(link, '/');
+		if (prev && strlen(prev + 1) == 12 && prev[5] == ':')
+			snprintf(parent, sizeof(parent), "%s", prev + 1);
+	}
+	if (n == 0) {
+		for (unsigned int i = 0; i < cur; i++) {
+			char vf[64], vdir[1024];
+
+			snprintf(rel, sizeof(rel), "sys/bus/pci/devices/%s/virtfn%u", pf, i);
+			snprintf(full, sizeof(full), "%s/%s", fx->root, rel);
+			len = readlink(full, vdir, sizeof(vdir) - 1);
+			if (len <= 0)
+				continue;
+			vdir[len] = '\0';
+			snprintf(vf, sizeof(vf), "%s", strrchr(vdir, '/') + 1);
+			dev_path(fx, vf, vdir, sizeof(vdir));
+			/* Its group (a VF is alone in one) goes with it. */
+			snprintf(full, sizeof(full), "%s/%s/iommu_group", fx->root, vdir);
+			len = readlink(full, link, sizeof(link) - 1);
+			if (len > 0) {
+				link[len] = '\0';
+				snprintf(rel, sizeof(rel), "sys/kernel/iommu_groups/%s", strrchr(link, '/') + 1);
+				fx_remove(fx, rel);
+			}
+			fx_remove(fx, vdir);
+			snprintf(rel, sizeof(rel), "sys/bus/pci/devices/%s", vf);
+			fx_remove(fx, rel);
+			snprintf(rel, sizeof(rel), "sys/bus/pci/devices/%s/virtfn%u", pf, i);
+			fx_remove(fx, rel);
+		}
+	} else {
+		bool autoprobe = attr_u(fx, pf, "sriov_drivers_autoprobe") != 0;
+		unsigned int rid0 = bus << 8 | dev << 3 | fn;
+
+		for (unsigned int i = 0; i < n; i++) {
+			unsigned int rid = rid0 + off + i * stride;
+			char vf[16];
+
+			snprintf(vf, sizeof(vf), "%04x:%02x:%02x.%x", dom, rid >> 8, (rid >> 3) & 0x1f, rid & 7);
+			fx_pci(fx, &(struct fx_pci){ .bdf = vf, .parent = parent[0] ? parent : NULL, .vendor = (uint16_t)vendor,
+						     .device = (uint16_t)vf_dev, .class_code = class_code,
+						     .group = fk->first_vf_group + (int)i,
+						     .driver = autoprobe ? fk->vf_driver : NULL, .pcie_type = 0, .flr = true,
+						     .pf = pf, .vf_index = (int)i });
+		}
+	}
+	snprintf(rel, sizeof(rel), "sys/bus/pci/devices/%s/sriov_numvfs", pf);
+	fx_write(fx, rel, "%u\n", n);
+	return 0;
+}
+
 static int store(void *userdata, struct iov_ctx *ctx, const char *path, const char *value)
 {
 	struct fake_kernel *fk = userdata;
@@ -153,6 +260,8 @@ static int store(void *userdata, struct iov_ctx *ctx, const char *path, const ch
 		attach(fx, v, drv);
 		return 0;
 	}
+	if (sscanf(path, "sys/bus/pci/devices/%12[^/]/sriov_numvf%1[s]", bdf, drv) == 2)
+		return sriov_numvfs_store(fk, bdf, v);
 	/* Any other attribute: stored as a plain file, as most sysfs attributes behave. */
 	if (!exists(fx, "%s", path))
 		return -ENOENT;

@@ -199,6 +199,12 @@ void fx_pci(struct fixture *fx, const struct fx_pci *p)
 		fx_write(fx, path, "%u\n", p->sriov_num);
 		snprintf(path, sizeof(path), "%s/sriov_drivers_autoprobe", dir);
 		fx_write(fx, path, "1\n");
+		snprintf(path, sizeof(path), "%s/sriov_offset", dir);
+		fx_write(fx, path, "%u\n", p->sriov_offset);
+		snprintf(path, sizeof(path), "%s/sriov_stride", dir);
+		fx_write(fx, path, "%u\n", p->sriov_stride);
+		snprintf(path, sizeof(path), "%s/sriov_vf_device", dir);
+		fx_write(fx, path, "%x\n", p->sriov_vf_device);
 	}
 	/* resource: start end flags, for BARs 0-5, the ROM and the bridge windows (13 lines). */
 	for (int i = 0; i < 13; i++) {

@@ -155,6 +155,8 @@ struct fake_kernel {
 	struct fixture *fx;
 	char fail_bdf[16];          /* a probe or bind of this device ... */
 	char fail_driver[64];       /* ... by this driver silently fails, as a failing probe() does */
+	const char *vf_driver;      /* what new VFs bind to when the PF's autoprobe is on */
+	int first_vf_group;         /* IOMMU group of VF 0 (VF n: + n) */
 	unsigned int writes;
 };
 struct iov_ctx;
