@@ -62,5 +62,6 @@ int cmd_groups(struct cli *cli);
 int cmd_group(struct cli *cli);
 int cmd_bind(struct cli *cli);
 int cmd_restore(struct cli *cli);
+int cmd_sriov(struct cli *cli);
 
 #endif

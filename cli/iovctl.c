@@ -27,6 +27,13 @@ static const struct cli_command commands[] = {
 	  "\nA DEVICE (a PCI address, dddd:bb:dd.f or bb:dd.f) means its whole group. If anything fails,\n"
 	  "every device already moved is put back. The journal is <root>/var/lib/iovkit/bind-journal.json.\n",
 	  cmd_bind },
+	{ "sriov", "[PF] | set PF --numvfs N [--vfio] [--autoprobe on|off]",
+	  "SR-IOV PFs and their VFs; set creates or removes VFs",
+	  "  set PF --numvfs N   make PF have N VFs (a non-zero count is changed through 0, as the\n"
+	  "                      kernel requires); waits until the VFs exist\n"
+	  "  --vfio              bind every VF's IOMMU group to vfio-pci (journaled; iovctl restore)\n"
+	  "  --autoprobe on|off  whether new VFs get host drivers (sriov_drivers_autoprobe)\n",
+	  cmd_sriov },
 	{ "restore", "DEVICE|GROUP|--all", "put devices bound by 'iovctl bind' back on their original drivers",
 	  "  --all   every device in the bind journal\n\nRestoring what is already back is not an error.\n",
 	  cmd_restore },

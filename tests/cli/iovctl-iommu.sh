@@ -67,5 +67,19 @@ after=$(cd "$r" && find sys -name driver -o -name driver_override | sort | xargs
 [ "$before" = "$after" ] && ok "no driver or override changed" || nok "the fixture's drivers changed"
 [ ! -e "$r/var/lib/iovkit/bind-journal.json" ] && ok "no journal written" || nok "a journal was written"
 
+check "sriov lists the PF and its VFs" 0 "$iovctl" --root "$r" sriov
+has "PF line" "$t/out" "0000:01:00.0  8086:1572  i40e       enp1s0f0     VFs 2/64  VF id 154c  autoprobe on"
+has "VF line" "$t/out" "  VF 1   0000:01:02.1  -            group 4"
+check "sriov PF --json" 0 "$iovctl" --root "$r" sriov 01:00.0 --json
+[ "$(jq -r '[.vfs[].iommu_group] | join(",")' "$t/out")" = "3,4" ] && ok "VF groups in JSON" || nok "VF groups: $(cat "$t/out")"
+check "sriov of a device without SR-IOV" 1 "$iovctl" --root "$r" sriov 00:1f.2
+has "explained" "$t/err" "0000:00:1f.2 has no SR-IOV capability"
+check "sriov set without --numvfs" 2 "$iovctl" --root "$r" sriov set 01:00.0
+check "sriov set --numvfs -1" 2 "$iovctl" --root "$r" sriov set 01:00.0 --numvfs -1
+check "sriov set --autoprobe maybe" 2 "$iovctl" --root "$r" sriov set 01:00.0 --numvfs 1 --autoprobe maybe
+check "sriov set above totalvfs" 1 "$iovctl" --root "$r" sriov set 01:00.0 --numvfs 65
+has "limit named" "$t/err" "supports at most 64 VFs; 65 asked"
+[ "$(cat "$r/sys/bus/pci/devices/0000:01:00.0/sriov_numvfs")" = 2 ] && ok "numvfs unchanged" || nok "numvfs changed"
+
 echo "1..$n"
 exit $failed
