@@ -63,5 +63,6 @@ int cmd_group(struct cli *cli);
 int cmd_bind(struct cli *cli);
 int cmd_restore(struct cli *cli);
 int cmd_sriov(struct cli *cli);
+int cmd_vf(struct cli *cli);
 
 #endif

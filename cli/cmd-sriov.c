@@ -144,3 +144,195 @@ int cmd_sriov(struct cli *cli)
 		return sriov_show(cli, ctx, cli->argc - optind == 1 ? cli->argv[optind] : NULL);
 	}
 }
+
+/* ---- iovctl vf ---- */
+
+/* A PF given as an interface name, or as a PCI address meaning its first interface. */
+static int pf_netdev(struct iov_ctx *ctx, const char *arg, char *out, size_t size)
+{
+	char bdf[IOV_BDF_LEN], **net = NULL;
+	int n;
+
+	if (iov_pci_bdf_parse(arg, bdf) < 0) {
+		snprintf(out, size, "%s", arg);
+		return 0;
+	}
+	n = iov_dir_list(ctx, &net, "sys/bus/pci/devices/%s/net", bdf);
+	if (n > 0)
+		snprintf(out, size, "%s", net[0]);
+	iov_strv_free(net);
+	if (n <= 0) {
+		cli_error("%s has no network interface (VF settings go through the PF's netdev)", bdf);
+		return -ENODEV;
+	}
+	return 0;
+}
+
+static const char *link_state_name(enum iov_vf_link_state s)
+{
+	return s == IOV_VF_LINK_ENABLE ? "enable" : s == IOV_VF_LINK_DISABLE ? "disable" : "auto";
+}
+
+static int on_off(const char *v, bool *out)
+{
+	if (!strcmp(v, "on"))
+		*out = true;
+	else if (!strcmp(v, "off"))
+		*out = false;
+	else
+		return -1;
+	return 0;
+}
+
+static int number(const char *v, unsigned long max, unsigned long *out)
+{
+	char *end;
+
+	*out = strtoul(v, &end, 10);
+	return *v && !*end && *v != '-' && *out <= max ? 0 : -1;
+}
+
+static int vf_show(struct cli *cli, struct iov_ctx *ctx, const char *pf, unsigned int vf)
+{
+	struct iov_vf_settings s;
+	char mac[18];
+	int r = iov_vf_get(ctx, pf, vf, &s);
+
+	if (r < 0)
+		return cli_fail(ctx, r, pf);
+	snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", s.mac[0], s.mac[1], s.mac[2], s.mac[3], s.mac[4], s.mac[5]);
+	if (cli->json) {
+		json_t *j = json_pack("{s:s,s:i}", "pf", pf, "vf", vf);
+
+		if (s.fields & IOV_VF_SET_MAC)
+			json_object_set_new(j, "mac", json_string(mac));
+		if (s.fields & IOV_VF_SET_VLAN)
+			json_object_set_new(j, "vlan", json_pack("{s:i,s:i,s:s}", "id", s.vlan, "qos", s.qos, "proto",
+								 s.vlan_proto == 0x88a8 ? "802.1ad" : "802.1Q"));
+		if (s.fields & IOV_VF_SET_SPOOFCHK)
+			json_object_set_new(j, "spoofchk", json_boolean(s.spoofchk));
+		if (s.fields & IOV_VF_SET_TRUST)
+			json_object_set_new(j, "trust", json_boolean(s.trust));
+		if (s.fields & IOV_VF_SET_LINK_STATE)
+			json_object_set_new(j, "link_state", json_string(link_state_name(s.link_state)));
+		if (s.fields & IOV_VF_SET_RATE)
+			json_object_set_new(j, "rate", json_pack("{s:i,s:i}", "min_mbps", s.min_tx_rate, "max_mbps", s.max_tx_rate));
+		return cli_print_json(j);
+	}
+	printf("%s VF %u:", pf, vf);
+	if (s.fields & IOV_VF_SET_MAC)
+		printf(" mac %s", mac);
+	if (s.fields & IOV_VF_SET_VLAN)
+		printf(" vlan %u qos %u %s", s.vlan, s.qos, s.vlan_proto == 0x88a8 ? "802.1ad" : "802.1Q");
+	if (s.fields & IOV_VF_SET_SPOOFCHK)
+		printf(" spoofchk %s", s.spoofchk ? "on" : "off");
+	if (s.fields & IOV_VF_SET_TRUST)
+		printf(" trust %s", s.trust ? "on" : "off");
+	if (s.fields & IOV_VF_SET_LINK_STATE)
+		printf(" link-state %s", link_state_name(s.link_state));
+	if (s.fields & IOV_VF_SET_RATE)
+		printf(" rate %u-%u Mbit/s", s.min_tx_rate, s.max_tx_rate);
+	printf("\n");
+	return EXIT_OK;
+}
+
+int cmd_vf(struct cli *cli)
+{
+	static const struct option opts[] = {
+		{ "mac", required_argument, NULL, 'm' },
+		{ "vlan", required_argument, NULL, 'v' },
+		{ "qos", required_argument, NULL, 'q' },
+		{ "vlan-proto", required_argument, NULL, 'p' },
+		{ "spoofchk", required_argument, NULL, 's' },
+		{ "trust", required_argument, NULL, 't' },
+		{ "link-state", required_argument, NULL, 'l' },
+		{ "min-rate", required_argument, NULL, 'n' },
+		{ "max-rate", required_argument, NULL, 'x' },
+		CLI_OPT_JSON,
+		{ 0 },
+	};
+	_cleanup_(iov_ctx_freep) struct iov_ctx *ctx = NULL;
+	struct iov_vf_settings s = { 0 };
+	unsigned long v, vf;
+	char pf[64];
+	bool set;
+	int opt, r;
+
+	if (cli->argc < 2 || (strcmp(cli->argv[1], "show") && strcmp(cli->argv[1], "set")))
+		return cli_usage("vf", "show or set?");
+	set = !strcmp(cli->argv[1], "set");
+	cli->argc--;
+	cli->argv++;
+	while ((opt = cli_next_opt(cli, "vf", set ? opts : opts + 9)) != -1) {
+		switch (opt) {
+		case 'm':
+			if (iov_vf_mac_parse(optarg, s.mac) < 0)
+				return cli_usage("vf", "--mac takes aa:bb:cc:dd:ee:ff");
+			s.fields |= IOV_VF_SET_MAC;
+			break;
+		case 'v':
+			if (number(optarg, 65535, &v) < 0)
+				return cli_usage("vf", "--vlan takes a number");
+			s.vlan = (uint16_t)v;
+			s.fields |= IOV_VF_SET_VLAN;
+			break;
+		case 'q':
+			if (number(optarg, 255, &v) < 0)
+				return cli_usage("vf", "--qos takes a number");
+			s.qos = (uint8_t)v;
+			break;
+		case 'p':
+			if (strcmp(optarg, "802.1Q") && strcmp(optarg, "802.1ad"))
+				return cli_usage("vf", "--vlan-proto takes 802.1Q or 802.1ad");
+			s.vlan_proto = strcmp(optarg, "802.1ad") ? 0x8100 : 0x88a8;
+			break;
+		case 's':
+			if (on_off(optarg, &s.spoofchk) < 0)
+				return cli_usage("vf", "--spoofchk takes on or off");
+			s.fields |= IOV_VF_SET_SPOOFCHK;
+			break;
+		case 't':
+			if (on_off(optarg, &s.trust) < 0)
+				return cli_usage("vf", "--trust takes on or off");
+			s.fields |= IOV_VF_SET_TRUST;
+			break;
+		case 'l':
+			if (!strcmp(optarg, "auto"))
+				s.link_state = IOV_VF_LINK_AUTO;
+			else if (!strcmp(optarg, "enable"))
+				s.link_state = IOV_VF_LINK_ENABLE;
+			else if (!strcmp(optarg, "disable"))
+				s.link_state = IOV_VF_LINK_DISABLE;
+			else
+				return cli_usage("vf", "--link-state takes auto, enable or disable");
+			s.fields |= IOV_VF_SET_LINK_STATE;
+			break;
+		case 'n':
+		case 'x':
+			if (number(optarg, UINT32_MAX, &v) < 0)
+				return cli_usage("vf", "rates are in Mbit/s");
+			*(opt == 'n' ? &s.min_tx_rate : &s.max_tx_rate) = (uint32_t)v;
+			s.fields |= IOV_VF_SET_RATE;
+			break;
+		default:
+			return EXIT_USAGE;
+		}
+	}
+	if (cli->argc - optind != 2 || number(cli->argv[optind + 1], 65535, &vf) < 0)
+		return cli_usage("vf", "takes a PF (interface or PCI address) and a VF index");
+	if ((s.qos || s.vlan_proto) && !(s.fields & IOV_VF_SET_VLAN))
+		return cli_usage("vf", "--qos and --vlan-proto go with --vlan");
+	ctx = cli_ctx_open(cli);
+	if (!ctx)
+		return EXIT_FAIL;
+	if (pf_netdev(ctx, cli->argv[optind], pf, sizeof(pf)) < 0)
+		return EXIT_FAIL;
+	if (!set)
+		return vf_show(cli, ctx, pf, (unsigned int)vf);
+	if (!s.fields)
+		return cli_usage("vf", "set needs at least one setting");
+	r = iov_vf_set(ctx, pf, (unsigned int)vf, &s);
+	if (r < 0)
+		return cli_fail(ctx, r, pf);
+	return vf_show(cli, ctx, pf, (unsigned int)vf);
+}

@@ -34,6 +34,14 @@ static const struct cli_command commands[] = {
 	  "  --vfio              bind every VF's IOMMU group to vfio-pci (journaled; iovctl restore)\n"
 	  "  --autoprobe on|off  whether new VFs get host drivers (sriov_drivers_autoprobe)\n",
 	  cmd_sriov },
+	{ "vf", "show PF VF | set PF VF [SETTINGS]", "a VF's MAC, VLAN, spoof check, trust, link state and rate (netlink)",
+	  "  PF is the PF's interface name or PCI address; VF its index.\n"
+	  "  --mac aa:bb:cc:dd:ee:ff      administrative MAC (00:00:00:00:00:00 clears it)\n"
+	  "  --vlan N [--qos Q] [--vlan-proto 802.1Q|802.1ad]   port VLAN (0: none), priority 0-7\n"
+	  "  --spoofchk on|off   --trust on|off   --link-state auto|enable|disable\n"
+	  "  --min-rate MBPS --max-rate MBPS     transmit rate limits (0: none)\n"
+	  "Settings the PF's driver does not implement fail with its error; bad values change nothing.\n",
+	  cmd_vf },
 	{ "restore", "DEVICE|GROUP|--all", "put devices bound by 'iovctl bind' back on their original drivers",
 	  "  --all   every device in the bind journal\n\nRestoring what is already back is not an error.\n",
 	  cmd_restore },

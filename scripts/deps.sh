@@ -9,6 +9,8 @@ packages=(
     gcc meson ninja-build pkg-config libjansson-dev
     # PCI inventory: libpci, and pciutils for pci.ids and lspci (the inventory benchmark's peer)
     libpci-dev pciutils
+    # VF settings over rtnetlink
+    libnl-route-3-dev
     # unit tests; the fuzz suite (libFuzzer comes with clang's runtime libraries)
     libcunit1-dev clang libclang-rt-14-dev
     # the nested VT-d lab: QEMU, the guest's initramfs tools, jq for JSON checks inside it

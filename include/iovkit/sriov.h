@@ -73,6 +73,51 @@ struct iov_sriov_set_opts {
  */
 int iov_sriov_set_numvfs(struct iov_ctx *ctx, const char *bdf, unsigned int numvfs, const struct iov_sriov_set_opts *opts);
 
+/* ---- VF settings over netlink (a link change / RTM_GETLINK on the PF, IFLA_VF_*) ---- */
+
+enum iov_vf_link_state {
+	IOV_VF_LINK_AUTO = 0,       /* follows the PF's link (IFLA_VF_LINK_STATE_AUTO) */
+	IOV_VF_LINK_ENABLE = 1,
+	IOV_VF_LINK_DISABLE = 2,
+};
+
+/* Which fields of struct iov_vf_settings to apply, or which the kernel reported. */
+enum {
+	IOV_VF_SET_MAC = 1 << 0,
+	IOV_VF_SET_VLAN = 1 << 1,         /* vlan, qos, vlan_proto */
+	IOV_VF_SET_SPOOFCHK = 1 << 2,
+	IOV_VF_SET_TRUST = 1 << 3,
+	IOV_VF_SET_LINK_STATE = 1 << 4,
+	IOV_VF_SET_RATE = 1 << 5,         /* min_tx_rate, max_tx_rate */
+};
+
+struct iov_vf_settings {
+	unsigned int fields;
+	uint8_t mac[6];                   /* all zero: clear the administrative MAC */
+	uint16_t vlan;                    /* 0: none; 1-4094 */
+	uint8_t qos;                      /* 0-7 */
+	uint16_t vlan_proto;              /* 0x8100 (802.1Q, also when 0) or 0x88a8 (802.1ad) */
+	bool spoofchk, trust;
+	enum iov_vf_link_state link_state;
+	uint32_t min_tx_rate, max_tx_rate;   /* Mbit/s, 0: no limit */
+};
+
+/* Parses "aa:bb:cc:dd:ee:ff". -EINVAL otherwise. */
+int iov_vf_mac_parse(const char *s, uint8_t mac[6]);
+
+/*
+ * Applies @s to VF @vf of the PF whose network interface is @pf_netdev, in one link change.
+ * Checked first, changing nothing when wrong (-EINVAL with the reason): a multicast MAC, a VLAN
+ * above 4094, a QoS above 7, an unknown VLAN protocol, a minimum rate above the maximum;
+ * -ENODEV no such interface; -ERANGE a VF index past the PF's sriov_numvfs. Then the kernel's
+ * answer: -EOPNOTSUPP when the PF's driver does not implement that setting (many drivers lack
+ * min_tx_rate or trust); the reason names the VF and the interface.
+ */
+int iov_vf_set(struct iov_ctx *ctx, const char *pf_netdev, unsigned int vf, const struct iov_vf_settings *s);
+
+/* Reads VF @vf's settings (RTM_GETLINK with the VF filter); ->fields says what the kernel gave. */
+int iov_vf_get(struct iov_ctx *ctx, const char *pf_netdev, unsigned int vf, struct iov_vf_settings *ret);
+
 #ifdef __cplusplus
 }
 #endif

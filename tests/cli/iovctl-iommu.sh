@@ -81,5 +81,17 @@ check "sriov set above totalvfs" 1 "$iovctl" --root "$r" sriov set 01:00.0 --num
 has "limit named" "$t/err" "supports at most 64 VFs; 65 asked"
 [ "$(cat "$r/sys/bus/pci/devices/0000:01:00.0/sriov_numvfs")" = 2 ] && ok "numvfs unchanged" || nok "numvfs changed"
 
+# iovctl vf: bad values are refused before anything reaches the kernel (lo exists everywhere).
+check "vf set with a VLAN out of range" 1 "$iovctl" vf set lo 0 --vlan 5000
+has "VLAN range named" "$t/err" "VLAN 5000 is out of range (0-4094)"
+check "vf set with a multicast MAC" 1 "$iovctl" vf set lo 0 --mac 01:00:5e:00:00:01
+has "multicast named" "$t/err" "is a multicast address"
+check "vf set with nothing to set" 2 "$iovctl" vf set lo 0
+check "vf set with a bad index" 2 "$iovctl" vf set lo x --trust on
+check "vf set --trust maybe" 2 "$iovctl" vf set lo 0 --trust maybe
+check "vf set --qos without --vlan" 2 "$iovctl" vf set lo 0 --qos 3 --trust on
+check "vf show on an interface without SR-IOV" 1 "$iovctl" vf show lo 0
+has "not a PF" "$t/err" "lo is not on an SR-IOV PF"
+
 echo "1..$n"
 exit $failed
