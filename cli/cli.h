@@ -64,5 +64,6 @@ int cmd_bind(struct cli *cli);
 int cmd_restore(struct cli *cli);
 int cmd_sriov(struct cli *cli);
 int cmd_vf(struct cli *cli);
+int cmd_rdma(struct cli *cli);
 
 #endif

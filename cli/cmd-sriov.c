@@ -336,3 +336,52 @@ int cmd_vf(struct cli *cli)
 		return cli_fail(ctx, r, pf);
 	return vf_show(cli, ctx, pf, (unsigned int)vf);
 }
+
+/* ---- iovctl rdma ---- */
+
+int cmd_rdma(struct cli *cli)
+{
+	static const struct option opts[] = { CLI_OPT_JSON, { 0 } };
+	_cleanup_(iov_ctx_freep) struct iov_ctx *ctx = NULL;
+	_cleanup_free_ struct iov_rdma_dev *devs = NULL;
+	json_t *arr;
+	int n;
+
+	if (cli_next_opt(cli, "rdma", opts) != -1)
+		return EXIT_USAGE;
+	if (cli->argc != optind)
+		return cli_usage("rdma", "takes no arguments");
+	ctx = cli_ctx_open(cli);
+	if (!ctx)
+		return EXIT_FAIL;
+	n = iov_rdma_list(ctx, &devs);
+	if (n < 0)
+		return cli_fail(ctx, n, "listing RDMA devices");
+	if (!cli->json) {
+		if (!n)
+			printf("No RDMA devices.\n");
+		for (int i = 0; i < n; i++)
+			printf("%-12s %-12s %-14s %-10s %-10s node GUID %04x:%04x:%04x:%04x%s\n", devs[i].name,
+			       devs[i].bdf[0] ? devs[i].bdf : "-", devs[i].netdev[0] ? devs[i].netdev : "-",
+			       devs[i].link_layer[0] ? devs[i].link_layer : "-", devs[i].state[0] ? devs[i].state : "-",
+			       (unsigned int)(devs[i].node_guid >> 48), (unsigned int)(devs[i].node_guid >> 32) & 0xffff,
+			       (unsigned int)(devs[i].node_guid >> 16) & 0xffff, (unsigned int)devs[i].node_guid & 0xffff,
+			       devs[i].soft ? " (software, on its netdev)" : "");
+		return EXIT_OK;
+	}
+	arr = json_array();
+	for (int i = 0; i < n; i++) {
+		char guid[24];
+
+		snprintf(guid, sizeof(guid), "%04x:%04x:%04x:%04x", (unsigned int)(devs[i].node_guid >> 48),
+			 (unsigned int)(devs[i].node_guid >> 32) & 0xffff, (unsigned int)(devs[i].node_guid >> 16) & 0xffff,
+			 (unsigned int)devs[i].node_guid & 0xffff);
+		json_array_append_new(arr, json_pack("{s:s,s:o,s:o,s:b,s:s,s:i,s:o,s:o}", "name", devs[i].name, "bdf",
+						     devs[i].bdf[0] ? json_string(devs[i].bdf) : json_null(), "netdev",
+						     devs[i].netdev[0] ? json_string(devs[i].netdev) : json_null(), "soft",
+						     devs[i].soft, "node_guid", guid, "ports", devs[i].ports, "link_layer",
+						     devs[i].link_layer[0] ? json_string(devs[i].link_layer) : json_null(), "state",
+						     devs[i].state[0] ? json_string(devs[i].state) : json_null()));
+	}
+	return cli_print_json(arr);
+}

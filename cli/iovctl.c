@@ -42,6 +42,7 @@ static const struct cli_command commands[] = {
 	  "  --min-rate MBPS --max-rate MBPS     transmit rate limits (0: none)\n"
 	  "Settings the PF's driver does not implement fail with its error; bad values change nothing.\n",
 	  cmd_vf },
+	{ "rdma", "", "RDMA devices and the PCI functions (PF or VF) they belong to", NULL, cmd_rdma },
 	{ "restore", "DEVICE|GROUP|--all", "put devices bound by 'iovctl bind' back on their original drivers",
 	  "  --all   every device in the bind journal\n\nRestoring what is already back is not an error.\n",
 	  cmd_restore },

@@ -66,6 +66,10 @@ int vf_settings_check(const struct iov_vf_settings *s, char *why, size_t size)
 		snprintf(why, size, "the minimum rate %u Mbit/s is above the maximum %u", s->min_tx_rate, s->max_tx_rate);
 		return -EINVAL;
 	}
+	if ((s->fields & IOV_VF_SET_IB_GUIDS) && (!s->node_guid || !s->port_guid)) {
+		snprintf(why, size, "InfiniBand VFs need both a node and a port GUID, neither zero");
+		return -EINVAL;
+	}
 	if (!s->fields) {
 		snprintf(why, size, "nothing to set");
 		return -EINVAL;
@@ -112,6 +116,10 @@ int vf_build_setlink(int ifindex, unsigned int vf, const struct iov_vf_settings 
 					   .max_tx_rate = s->max_tx_rate };
 
 		rtnl_link_vf_set_rate(v, &rate);
+	}
+	if (s->fields & IOV_VF_SET_IB_GUIDS) {
+		rtnl_link_vf_set_ib_node_guid(v, s->node_guid);
+		rtnl_link_vf_set_ib_port_guid(v, s->port_guid);
 	}
 	r = rtnl_link_vf_add(changes, v);
 	if (r < 0) {

@@ -89,6 +89,7 @@ enum {
 	IOV_VF_SET_TRUST = 1 << 3,
 	IOV_VF_SET_LINK_STATE = 1 << 4,
 	IOV_VF_SET_RATE = 1 << 5,         /* min_tx_rate, max_tx_rate */
+	IOV_VF_SET_IB_GUIDS = 1 << 6,     /* node_guid, port_guid (InfiniBand VFs; set only) */
 };
 
 struct iov_vf_settings {
@@ -100,7 +101,28 @@ struct iov_vf_settings {
 	bool spoofchk, trust;
 	enum iov_vf_link_state link_state;
 	uint32_t min_tx_rate, max_tx_rate;   /* Mbit/s, 0: no limit */
+	uint64_t node_guid, port_guid;       /* IFLA_VF_IB_NODE_GUID / IFLA_VF_IB_PORT_GUID */
 };
+
+/* ---- RDMA devices of PFs and VFs ---- */
+
+struct iov_rdma_dev {
+	char name[64];              /* "mlx5_0", "rxe0" */
+	char bdf[IOV_BDF_LEN];      /* the PCI function it is, or whose netdev it runs on; "" if none */
+	char netdev[32];            /* its network interface (RoCE, soft-RoCE), "" if none */
+	bool soft;                  /* a software device on a netdev (rxe, siw), not a function's own */
+	uint64_t node_guid;
+	unsigned int ports;
+	char link_layer[16];        /* of port 1: "InfiniBand", "Ethernet" */
+	char state[16];             /* of port 1: "ACTIVE", "DOWN", ... */
+};
+
+/*
+ * The RDMA devices (sys/class/infiniband, what rdma-core's libibverbs enumerates), each matched
+ * to its PCI function: directly through its device link, or through the network interface a
+ * software device (soft-RoCE) runs on. *ret is freed with free(); returns the count.
+ */
+int iov_rdma_list(struct iov_ctx *ctx, struct iov_rdma_dev **ret);
 
 /* Parses "aa:bb:cc:dd:ee:ff". -EINVAL otherwise. */
 int iov_vf_mac_parse(const char *s, uint8_t mac[6]);

@@ -81,8 +81,10 @@ mods=(vfio vfio_iommu_type1 vfio_pci nvme e1000e virtio_pci virtio_net crc32_gen
 args=(-k "$kroot" -v "$kver" -i "$here/init" -o "$work/initrd" -f "$here:/lab")
 for m in "${mods[@]}"; do args+=(-m "$m"); done
 for b in "${bins[@]}" "$(command -v jq)"; do args+=(-b "$b"); done
-# nvme-cli, for NVMe virtualization management of the SR-IOV controller, where installed.
-command -v nvme >/dev/null && args+=(-b "$(command -v nvme)")
+# nvme-cli (NVMe virtualization management) and iproute2's rdma (soft-RoCE links), where installed.
+for tool in nvme rdma; do
+    command -v $tool >/dev/null && args+=(-b "$(command -v $tool)")
+done
 [ -f /usr/share/misc/pci.ids ] && args+=(-f /usr/share/misc/pci.ids:/usr/share/misc/pci.ids)
 if ! "$top/guest/mkinitramfs.sh" "${args[@]}" 2> "$work/mkinitramfs.err"; then
     echo "Bail out! building the initramfs failed: $(tail -n 1 "$work/mkinitramfs.err")"; exit 1

@@ -49,6 +49,8 @@ static void test_check(void)
 	ASSERT_OK(vf_settings_check(&s, why, sizeof(why)));
 	s = (struct iov_vf_settings){ .fields = IOV_VF_SET_LINK_STATE, .link_state = 7 };
 	ASSERT_ERR(vf_settings_check(&s, why, sizeof(why)), EINVAL);
+	s = (struct iov_vf_settings){ .fields = IOV_VF_SET_IB_GUIDS, .node_guid = 1 };
+	ASSERT_ERR(vf_settings_check(&s, why, sizeof(why)), EINVAL);
 	s = (struct iov_vf_settings){ 0 };
 	ASSERT_ERR(vf_settings_check(&s, why, sizeof(why)), EINVAL);
 }
@@ -127,6 +129,21 @@ static void test_build_setlink(void)
 	}
 	ASSERT_TRUE(tb[IFLA_VF_RATE] != NULL);
 	nlmsg_free(msg);
+
+	/* InfiniBand VF GUIDs. */
+	s.fields = IOV_VF_SET_IB_GUIDS;
+	s.node_guid = 0x0002c90300a1b2c3ull;
+	s.port_guid = 0x0002c90300a1b2c4ull;
+	ASSERT_OK(vf_build_setlink(42, 1, &s, &msg));
+	if (msg) {
+		ASSERT_TRUE(vf_info(nlmsg_hdr(msg), tb));
+		ASSERT_TRUE(tb[IFLA_VF_IB_NODE_GUID] && tb[IFLA_VF_IB_PORT_GUID]);
+		if (tb[IFLA_VF_IB_NODE_GUID])
+			ASSERT_INT_EQ(((struct ifla_vf_guid *)nla_data(tb[IFLA_VF_IB_NODE_GUID]))->guid, 0x0002c90300a1b2c3ull);
+		if (tb[IFLA_VF_IB_PORT_GUID])
+			ASSERT_INT_EQ(((struct ifla_vf_guid *)nla_data(tb[IFLA_VF_IB_PORT_GUID]))->vf, 1);
+		nlmsg_free(msg);
+	}
 
 	/* Only what was asked goes into the request. */
 	s.fields = IOV_VF_SET_TRUST;
