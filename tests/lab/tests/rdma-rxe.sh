@@ -7,6 +7,8 @@ command -v rdma >/dev/null || skip "iproute2's rdma tool is not in the guest ima
 nic=$(pci_find 0x8086 0x10d3) || fail "no e1000e"
 ifc=$(ls /sys/bus/pci/devices/$nic/net)
 trap 'rdma link delete rxe0 2>/dev/null' EXIT
+# Earlier tests may have moved the NIC to vfio-pci and back; its interface returns down.
+ip link set "$ifc" up || fail "bringing $ifc up"
 rdma link add rxe0 type rxe netdev "$ifc" || fail "rdma link add (is rdma_rxe loaded with crc32_generic?)"
 for _ in $(seq 100); do grep -q ACTIVE /sys/class/infiniband/rxe0/ports/1/state 2>/dev/null && break; sleep 0.1; done
 

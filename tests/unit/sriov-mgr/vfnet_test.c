@@ -138,10 +138,18 @@ static void test_build_setlink(void)
 	if (msg) {
 		ASSERT_TRUE(vf_info(nlmsg_hdr(msg), tb));
 		ASSERT_TRUE(tb[IFLA_VF_IB_NODE_GUID] && tb[IFLA_VF_IB_PORT_GUID]);
-		if (tb[IFLA_VF_IB_NODE_GUID])
-			ASSERT_INT_EQ(((struct ifla_vf_guid *)nla_data(tb[IFLA_VF_IB_NODE_GUID]))->guid, 0x0002c90300a1b2c3ull);
-		if (tb[IFLA_VF_IB_PORT_GUID])
-			ASSERT_INT_EQ(((struct ifla_vf_guid *)nla_data(tb[IFLA_VF_IB_PORT_GUID]))->vf, 1);
+		/* Attributes are only 4-byte aligned and this one holds a u64: copy it out. */
+		struct ifla_vf_guid g;
+
+		if (tb[IFLA_VF_IB_NODE_GUID]) {
+			memcpy(&g, nla_data(tb[IFLA_VF_IB_NODE_GUID]), sizeof(g));
+			ASSERT_INT_EQ(g.guid, 0x0002c90300a1b2c3ull);
+			ASSERT_INT_EQ(g.vf, 1);
+		}
+		if (tb[IFLA_VF_IB_PORT_GUID]) {
+			memcpy(&g, nla_data(tb[IFLA_VF_IB_PORT_GUID]), sizeof(g));
+			ASSERT_INT_EQ(g.guid, 0x0002c90300a1b2c4ull);
+		}
 		nlmsg_free(msg);
 	}
 
