@@ -121,6 +121,43 @@ static int sriov_set(struct cli *cli, struct iov_ctx *ctx)
 	return sriov_show(cli, ctx, pf);
 }
 
+/* sriov apply FILE|-: a declarative configuration (docs/sriov.md). */
+static int sriov_apply(struct cli *cli, struct iov_ctx *ctx)
+{
+	static const struct option opts[] = { CLI_OPT_JSON, { 0 } };
+	json_error_t err;
+	json_t *cfg, *report = NULL;
+	int r;
+
+	if (cli_next_opt(cli, "sriov", opts) != -1)
+		return EXIT_USAGE;
+	if (cli->argc - optind != 1)
+		return cli_usage("sriov", "apply takes a configuration file (or - for standard input)");
+	cfg = strcmp(cli->argv[optind], "-") ? json_load_file(cli->argv[optind], 0, &err) : json_loadf(stdin, 0, &err);
+	if (!cfg) {
+		cli_error("%s: line %d: %s", cli->argv[optind], err.line, err.text);
+		return EXIT_FAIL;
+	}
+	r = iov_sriov_config_apply(ctx, cfg, &report);
+	json_decref(cfg);
+	if (r < 0)
+		return cli_fail(ctx, r, "applying the configuration");
+	if (cli->json)
+		return cli_print_json(report);
+	if (!json_array_size(report))
+		printf("Nothing to change: every PF is as configured.\n");
+	for (size_t i = 0; i < json_array_size(report); i++) {
+		json_t *e = json_array_get(report, i);
+
+		printf("%s: %lld VF(s)%s%s\n", json_string_value(json_object_get(e, "pf")),
+		       (long long)json_integer_value(json_object_get(e, "numvfs")),
+		       json_is_true(json_object_get(e, "vfio")) ? " on vfio-pci" : "",
+		       json_integer_value(json_object_get(e, "vfs")) ? ", VF settings applied" : "");
+	}
+	json_decref(report);
+	return EXIT_OK;
+}
+
 int cmd_sriov(struct cli *cli)
 {
 	_cleanup_(iov_ctx_freep) struct iov_ctx *ctx = NULL;
@@ -128,11 +165,22 @@ int cmd_sriov(struct cli *cli)
 	ctx = cli_ctx_open(cli);
 	if (!ctx)
 		return EXIT_FAIL;
-	/* "sriov set ..." has its own options; "sriov [PF]" only --json. */
+	/* "sriov set|apply|save ..." have their own arguments; "sriov [PF]" only --json. */
 	if (cli->argc > 1 && !strcmp(cli->argv[1], "set")) {
 		cli->argc--;
 		cli->argv++;
 		return sriov_set(cli, ctx);
+	}
+	if (cli->argc > 1 && !strcmp(cli->argv[1], "apply")) {
+		cli->argc--;
+		cli->argv++;
+		return sriov_apply(cli, ctx);
+	}
+	if (cli->argc == 2 && !strcmp(cli->argv[1], "save")) {
+		json_t *cfg = NULL;
+		int r = iov_sriov_config_save(ctx, &cfg);
+
+		return r < 0 ? cli_fail(ctx, r, "reading the SR-IOV state") : cli_print_json(cfg);
 	}
 	{
 		static const struct option opts[] = { CLI_OPT_JSON, { 0 } };

@@ -73,6 +73,33 @@ struct iov_sriov_set_opts {
  */
 int iov_sriov_set_numvfs(struct iov_ctx *ctx, const char *bdf, unsigned int numvfs, const struct iov_sriov_set_opts *opts);
 
+/* ---- persistence: a declarative configuration ---- */
+
+/*
+ * A PF's stable name: the root-bus port it hangs from and the device.function of each hop
+ * below, "pci-0000:00:01.0/00.0" (as udev's ID_PATH). Unlike a bus number or an IOMMU group,
+ * it survives reboots and added cards. Returns its length.
+ */
+int iov_sriov_pf_path(struct iov_ctx *ctx, const char *bdf, char *buf, size_t size);
+
+/*
+ * Applies a configuration (docs/sriov.md):
+ *   {"version": 1, "pfs": [{"pf": {"path": "pci-0000:00:01.0/00.0"} | {"bdf": "..."},
+ *     "numvfs": N, "autoprobe": bool, "vfio": bool,
+ *     "vfs": [{"index": I, "mac": "..", "vlan": V, "qos": Q, "vlan_proto": "802.1ad",
+ *              "spoofchk": bool, "trust": bool, "link_state": "auto|enable|disable",
+ *              "min_rate": M, "max_rate": M}]}]}
+ * The whole configuration is checked first (types, ranges, every PF found exactly once);
+ * anything wrong fails with -EINVAL and the reason, changing nothing. Then each PF is brought
+ * to its state. Applying is idempotent: what is already so is left alone, so applying again
+ * after a crash or at boot finishes or restores the configuration. *ret_report (may be NULL)
+ * lists what changed: [{"pf": bdf, "numvfs": N, "vfio": bool, "vfs": n}].
+ */
+int iov_sriov_config_apply(struct iov_ctx *ctx, json_t *config, json_t **ret_report);
+
+/* The current state of every PF with VFs, as a configuration apply() takes (PFs by path). */
+int iov_sriov_config_save(struct iov_ctx *ctx, json_t **ret);
+
 /* ---- VF settings over netlink (a link change / RTM_GETLINK on the PF, IFLA_VF_*) ---- */
 
 enum iov_vf_link_state {

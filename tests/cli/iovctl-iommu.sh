@@ -81,6 +81,15 @@ check "sriov set above totalvfs" 1 "$iovctl" --root "$r" sriov set 01:00.0 --num
 has "limit named" "$t/err" "supports at most 64 VFs; 65 asked"
 [ "$(cat "$r/sys/bus/pci/devices/0000:01:00.0/sriov_numvfs")" = 2 ] && ok "numvfs unchanged" || nok "numvfs changed"
 
+check "sriov save" 0 "$iovctl" --root "$r" sriov save
+[ "$(jq -r '.pfs[0].pf.path' "$t/out")" = "pci-0000:00:01.0/00.0" ] && ok "saved by stable path" || nok "save: $(cat "$t/out")"
+check "sriov apply of a missing file" 1 "$iovctl" --root "$r" sriov apply "$t/none.json"
+echo '{"version": 1, "pfs": [{"pf": {"bdf": "01:00.0"}, "numvfs": 99}]}' > "$t/bad.json"
+check "sriov apply of a bad configuration" 1 "$iovctl" --root "$r" sriov apply "$t/bad.json"
+has "refusal names the limit" "$t/err" "supports at most 64 VFs; 99 configured"
+check "sriov apply from standard input" 1 sh -c "'$iovctl' --root '$r' sriov apply - < '$t/bad.json'"
+[ "$(cat "$r/sys/bus/pci/devices/0000:01:00.0/sriov_numvfs")" = 2 ] && ok "numvfs still unchanged" || nok "numvfs changed"
+
 # iovctl vf: bad values are refused before anything reaches the kernel (lo exists everywhere).
 check "vf set with a VLAN out of range" 1 "$iovctl" vf set lo 0 --vlan 5000
 has "VLAN range named" "$t/err" "VLAN 5000 is out of range (0-4094)"
