@@ -53,6 +53,9 @@ int cli_usage(const char *cmd, const char *why);
  */
 int cli_next_opt(struct cli *cli, const char *cmd, const struct option *opts);
 
+/* @v as a whole unsigned number in @base (16 accepts a 0x prefix), at most @max: 0, or -1. */
+int cli_number(const char *v, int base, unsigned long max, unsigned long *out);
+
 /* Prints "<what>: <reason or strerror>" as an error. Returns EXIT_FAIL. */
 int cli_fail(struct iov_ctx *ctx, int err, const char *what);
 
@@ -65,5 +68,6 @@ int cmd_restore(struct cli *cli);
 int cmd_sriov(struct cli *cli);
 int cmd_vf(struct cli *cli);
 int cmd_rdma(struct cli *cli);
+int cmd_pool(struct cli *cli);
 
 #endif

@@ -232,14 +232,6 @@ static int on_off(const char *v, bool *out)
 	return 0;
 }
 
-static int number(const char *v, unsigned long max, unsigned long *out)
-{
-	char *end;
-
-	*out = strtoul(v, &end, 10);
-	return *v && !*end && *v != '-' && *out <= max ? 0 : -1;
-}
-
 static int vf_show(struct cli *cli, struct iov_ctx *ctx, const char *pf, unsigned int vf)
 {
 	struct iov_vf_settings s;
@@ -319,13 +311,13 @@ int cmd_vf(struct cli *cli)
 			s.fields |= IOV_VF_SET_MAC;
 			break;
 		case 'v':
-			if (number(optarg, 65535, &v) < 0)
+			if (cli_number(optarg, 10, 65535, &v) < 0)
 				return cli_usage("vf", "--vlan takes a number");
 			s.vlan = (uint16_t)v;
 			s.fields |= IOV_VF_SET_VLAN;
 			break;
 		case 'q':
-			if (number(optarg, 255, &v) < 0)
+			if (cli_number(optarg, 10, 255, &v) < 0)
 				return cli_usage("vf", "--qos takes a number");
 			s.qos = (uint8_t)v;
 			break;
@@ -357,7 +349,7 @@ int cmd_vf(struct cli *cli)
 			break;
 		case 'n':
 		case 'x':
-			if (number(optarg, UINT32_MAX, &v) < 0)
+			if (cli_number(optarg, 10, UINT32_MAX, &v) < 0)
 				return cli_usage("vf", "rates are in Mbit/s");
 			*(opt == 'n' ? &s.min_tx_rate : &s.max_tx_rate) = (uint32_t)v;
 			s.fields |= IOV_VF_SET_RATE;
@@ -366,7 +358,7 @@ int cmd_vf(struct cli *cli)
 			return EXIT_USAGE;
 		}
 	}
-	if (cli->argc - optind != 2 || number(cli->argv[optind + 1], 65535, &vf) < 0)
+	if (cli->argc - optind != 2 || cli_number(cli->argv[optind + 1], 10, 65535, &vf) < 0)
 		return cli_usage("vf", "takes a PF (interface or PCI address) and a VF index");
 	if ((s.qos || s.vlan_proto) && !(s.fields & IOV_VF_SET_VLAN))
 		return cli_usage("vf", "--qos and --vlan-proto go with --vlan");

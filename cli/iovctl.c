@@ -3,7 +3,9 @@
  * iovctl: the iovkit command line. Each command is one row of the table below; its
  * implementation lives in cmd-<name>.c.
  */
+#include <errno.h>
 #include <getopt.h>
+#include <stdlib.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -45,6 +47,22 @@ static const struct cli_command commands[] = {
 	  "  --min-rate MBPS --max-rate MBPS     transmit rate limits (0: none)\n"
 	  "Settings the PF's driver does not implement fail with its error; bad values change nothing.\n",
 	  cmd_vf },
+	{ "pool", "[list] | define NAME [SELECTORS] [--defaults JSON] | delete NAME | alloc NAME CONSUMER | release VF",
+	  "named pools of VFs; allocate a VF to a consumer, release it reset to the pool's defaults",
+	  "  define NAME   create or replace a pool of the VFs that match every selector given:\n"
+	  "      --vendor ID --device ID   the VF's PCI IDs, in hex     --driver NAME   its driver now\n"
+	  "      --pf ADDRESS --pf-netdev IF   its PF     --link-type ethernet|infiniband   the PF's link\n"
+	  "      --rdma yes|no   the PF or VF has an RDMA device\n"
+	  "      --defaults JSON  the settings a released VF gets, as in a configuration's vfs[]\n"
+	  "                       (docs/sriov.md); default: MAC cleared, VLAN 0, spoof check on,\n"
+	  "                       trust off, link state auto\n"
+	  "  delete NAME   remove a pool that has nothing allocated\n"
+	  "  alloc NAME CONSUMER   give the first free VF to CONSUMER; prints its address\n"
+	  "  release VF    reset the VF to its pool's defaults, then free it (if the reset fails it\n"
+	  "                stays allocated)\n"
+	  "Pools and allocations live in <root>/var/lib/iovkit/pools.json. Membership follows the VFs\n"
+	  "that exist: create VFs (iovctl sriov set) and they join the pools they match.\n",
+	  cmd_pool },
 	{ "rdma", "", "RDMA devices and the PCI functions (PF or VF) they belong to", NULL, cmd_rdma },
 	{ "restore", "DEVICE|GROUP|--all", "put devices bound by 'iovctl bind' back on their original drivers",
 	  "  --all   every device in the bind journal\n\nRestoring what is already back is not an error.\n",
@@ -89,6 +107,15 @@ int cli_next_opt(struct cli *cli, const char *cmd, const struct option *opts)
 		}
 		return opt;
 	}
+}
+
+int cli_number(const char *v, int base, unsigned long max, unsigned long *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtoul(v, &end, base);
+	return *v && !*end && *v != '-' && !errno && *out <= max ? 0 : -1;
 }
 
 int cli_fail(struct iov_ctx *ctx, int err, const char *what)

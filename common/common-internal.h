@@ -25,6 +25,12 @@ struct iov_ctx {
 	 */
 	int (*attr_store)(void *userdata, struct iov_ctx *ctx, const char *path, const char *value);
 	void *attr_store_userdata;
+	/*
+	 * The same seam for VF settings over netlink (sriov-mgr): NULL sends them to the kernel;
+	 * tests record them. Called with settings already checked.
+	 */
+	int (*vf_store)(void *userdata, const char *netdev, unsigned int vf, const void *settings);
+	void *vf_store_userdata;
 };
 
 /* Formats a root-relative path into @buf (PATH_MAX). -ENAMETOOLONG if it does not fit. */

@@ -101,18 +101,24 @@ static int get_uint(json_t *o, const char *key, json_int_t max, unsigned long *o
 	return 0;
 }
 
-/* One VF's settings from the configuration, checked. */
-static int vf_from_json(struct iov_ctx *ctx, const char *pf, json_t *o, unsigned int *index, struct iov_vf_settings *s)
+int vf_settings_from_json(struct iov_ctx *ctx, const char *pf, json_t *o, unsigned int *index, struct iov_vf_settings *s)
 {
+	unsigned int no_index = 0;
 	unsigned long v;
 	bool present, b;
 	const char *str;
 	char why[200];
 
 	*s = (struct iov_vf_settings){ 0 };
-	if (!json_is_object(o) || get_uint(o, "index", 65535, &v, &present) < 0 || !present)
-		return iov_ctx_fail(ctx, -EINVAL, "%s: every VF entry needs an \"index\"", pf);
-	*index = (unsigned int)v;
+	if (!json_is_object(o))
+		return iov_ctx_fail(ctx, -EINVAL, "%s: VF settings are an object", pf);
+	if (index) {
+		if (get_uint(o, "index", 65535, &v, &present) < 0 || !present)
+			return iov_ctx_fail(ctx, -EINVAL, "%s: every VF entry needs an \"index\"", pf);
+		*index = (unsigned int)v;
+	} else {
+		index = &no_index;
+	}
 	if ((str = json_string_value(json_object_get(o, "mac")))) {
 		if (iov_vf_mac_parse(str, s->mac) < 0)
 			return iov_ctx_fail(ctx, -EINVAL, "%s VF %u: \"mac\" '%s' is not aa:bb:cc:dd:ee:ff", pf, *index, str);
@@ -241,7 +247,7 @@ static int plan(struct iov_ctx *ctx, json_t *config, struct pf_plan **ret, size_
 			struct iov_vf_settings s;
 			unsigned int index;
 
-			r = vf_from_json(ctx, p->bdf, vf, &index, &s);
+			r = vf_settings_from_json(ctx, p->bdf, vf, &index, &s);
 			if (r == 0 && index >= p->numvfs)
 				r = iov_ctx_fail(ctx, -EINVAL, "%s: VF %u is configured but numvfs is %lu", p->bdf, index, p->numvfs);
 			if (r == 0 && s.fields && !pf->netdev[0])
@@ -286,7 +292,7 @@ IOV_EXPORT int iov_sriov_config_apply(struct iov_ctx *ctx, json_t *config, json_
 
 			if (r < 0)
 				break;
-			r = vf_from_json(ctx, plans[i].bdf, vf, &index, &s);
+			r = vf_settings_from_json(ctx, plans[i].bdf, vf, &index, &s);
 			if (r == 0 && s.fields) {
 				r = iov_vf_set(ctx, before->netdev, index, &s);
 				applied += r == 0;

@@ -244,6 +244,8 @@ IOV_EXPORT int iov_vf_set(struct iov_ctx *ctx, const char *pf_netdev, unsigned i
 	r = vf_settings_check(s, why, sizeof(why));
 	if (r < 0)
 		return iov_ctx_fail(ctx, r, "VF %u of %s: %s", vf, pf_netdev ? pf_netdev : "?", why);
+	if (ctx->vf_store)
+		return ctx->vf_store(ctx->vf_store_userdata, pf_netdev, vf, s);
 	idx = pf_lookup(ctx, pf_netdev, vf);
 	if (idx < 0)
 		return idx;

@@ -100,6 +100,43 @@ int iov_sriov_config_apply(struct iov_ctx *ctx, json_t *config, json_t **ret_rep
 /* The current state of every PF with VFs, as a configuration apply() takes (PFs by path). */
 int iov_sriov_config_save(struct iov_ctx *ctx, json_t **ret);
 
+/* ---- VF pools ---- */
+
+/*
+ * Named pools of VFs, defined by selectors, from which VFs are allocated to consumers (VMs) and
+ * released. Kept in <state dir>/pools.json, replaced atomically. A selector is a JSON object;
+ * every key given must match a VF:
+ *   "vendor", "device"  the VF's IDs ("8086", "154c")
+ *   "driver"            the VF's current driver ("vfio-pci", "iavf")
+ *   "pf"                the PF's PCI address;   "pf_netdev"  the PF's interface
+ *   "link_type"         the PF interface's type: "ethernet" or "infiniband"
+ *   "rdma"              true: the PF or VF has an RDMA device
+ * "defaults" (optional) are the VF settings a released VF is reset to, as iov_vf_set takes
+ * them in a configuration (docs/sriov.md); without it: MAC cleared, VLAN 0, spoof check on,
+ * trust off, link state auto. Releasing a VF of a PF without a network interface (NVMe, say)
+ * has no settings to reset.
+ */
+int iov_pool_define(struct iov_ctx *ctx, const char *name, json_t *select, json_t *defaults);
+
+/* Removes a pool. -ENOENT no such pool, -EBUSY it has VFs allocated. */
+int iov_pool_delete(struct iov_ctx *ctx, const char *name);
+
+/* {name: {select, defaults, members: [bdf], allocated: {bdf: consumer}, free: n}}. */
+int iov_pool_list(struct iov_ctx *ctx, json_t **ret);
+
+/*
+ * Allocates the first free VF of @pool (in address order) to @consumer and records it.
+ * -ENOENT no such pool, -ENOSPC every matching VF is allocated (or none matches).
+ */
+int iov_pool_alloc(struct iov_ctx *ctx, const char *pool, const char *consumer, char ret[IOV_BDF_LEN]);
+
+/*
+ * Resets VF @bdf to its pool's defaults, so nothing of the last consumer's setup reaches the
+ * next, then frees it. -ENOENT if it is not allocated. If the reset fails the VF stays
+ * allocated and the error says why.
+ */
+int iov_pool_release(struct iov_ctx *ctx, const char *bdf);
+
 /* ---- VF settings over netlink (a link change / RTM_GETLINK on the PF, IFLA_VF_*) ---- */
 
 enum iov_vf_link_state {

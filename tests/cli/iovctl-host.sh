@@ -5,36 +5,20 @@ set -uo pipefail
 iovctl=$1
 t=$(mktemp -d)
 trap 'rm -rf "$t"' EXIT
-n=0 failed=0
-check() { # NAME EXPECTED_STATUS COMMAND...
-    local name=$1 want=$2 got; shift 2
-    "$@" >"$t/out" 2>"$t/err"; got=$?
-    n=$((n + 1))
-    if [ "$got" = "$want" ]; then
-        echo "ok $n - $name"
-    else
-        echo "not ok $n - $name: exit $got, expected $want"; sed 's/^/# /' "$t/out" "$t/err"; failed=1
-    fi
-}
-expect_text() { # NAME FILE TEXT
-    n=$((n + 1))
-    if grep -qF -- "$3" "$2"; then echo "ok $n - $1"; else echo "not ok $n - $1: '$3' not in:"; sed 's/^/# /' "$2"; failed=1; fi
-}
-
-echo "TAP version 13"
+. "$(dirname "$0")/tap.sh"
 check "no command is a usage error" 2 "$iovctl"
 check "unknown command" 2 "$iovctl" frobnicate
-expect_text "unknown command is named" "$t/err" "unknown command 'frobnicate'"
+has "unknown command is named" "$t/err" "unknown command 'frobnicate'"
 check "unknown global option" 2 "$iovctl" --frob host
 check "host takes no arguments" 2 "$iovctl" host extra
-expect_text "usage line shown" "$t/err" "usage: iovctl host [--check]"
+has "usage line shown" "$t/err" "usage: iovctl host [--check]"
 check "--help" 0 "$iovctl" --help
-expect_text "--help lists host" "$t/out" "host       what this host offers"
+has "--help lists host" "$t/out" "host       what this host offers"
 check "help host" 0 "$iovctl" help host
-expect_text "help host documents --check" "$t/out" "--check"
+has "help host documents --check" "$t/out" "--check"
 check "--version" 0 "$iovctl" --version
 check "missing root" 1 "$iovctl" --root "$t/nonexistent" host
-expect_text "missing root is named" "$t/err" "cannot open host root $t/nonexistent"
+has "missing root is named" "$t/err" "cannot open host root $t/nonexistent"
 
 # A host with VT-d, vfio-pci loaded and one SR-IOV NIC.
 r=$t/root
@@ -57,34 +41,27 @@ ln -s ../../../devices/pci0000:00/0000:18:00.0 "$r/sys/bus/pci/devices/0000:18:0
 
 check "host --json on a fixture" 0 "$iovctl" --root "$r" host --json
 cp "$t/out" "$t/host.json"
-n=$((n + 1))
 got=$(jq -c '[.kernel, .iommu.present, .iommu.vendor, .iommu.groups, .iommu.domain_type, .iommu.cmdline,
               .vfio.modules.vfio_pci, .vfio.container, .hugepages[0].total,
               .sriov[0].bdf, .sriov[0].driver, .sriov[0].totalvfs, .sriov[0].numvfs]' "$t/host.json")
 want='["6.1.0-test",true,"intel",1,"DMA-FQ","intel_iommu=on","loaded",true,512,"0000:18:00.0","ice",128,8]'
-if [ "$got" = "$want" ]; then echo "ok $n - fixture report fields"; else echo "not ok $n - fixture report: $got != $want"; failed=1; fi
+if [ "$got" = "$want" ]; then ok "fixture report fields"; else nok "fixture report: $got != $want"; fi
 check "--json after the command equals before it" 0 "$iovctl" --json --root "$r" host
-n=$((n + 1))
-if cmp -s "$t/out" "$t/host.json"; then echo "ok $n - same JSON"; else echo "not ok $n - JSON differs"; failed=1; fi
+if cmp -s "$t/out" "$t/host.json"; then ok "same JSON"; else nok "JSON differs"; fi
 
 # dev/kvm is a plain file here: present but unusable, a required fix, so --check says 3.
 check "host --check with kvm unusable" 3 "$iovctl" --root "$r" host --check
-expect_text "human report names the IOMMU" "$t/out" "present: intel (dmar0), 1 groups, domain type DMA-FQ"
-expect_text "human report shows the PF" "$t/out" "0000:18:00.0   8086:1592   ice               128      8"
-expect_text "human report gives the kvm fix" "$t/out" "[required] kvm: /dev/kvm exists but cannot be used"
+has "human report names the IOMMU" "$t/out" "present: intel (dmar0), 1 groups, domain type DMA-FQ"
+has "human report shows the PF" "$t/out" "0000:18:00.0   8086:1592   ice               128      8"
+has "human report gives the kvm fix" "$t/out" "[required] kvm: /dev/kvm exists but cannot be used"
 rm "$r/dev/kvm"
 check "host --check on a host missing only KVM" 3 "$iovctl" --root "$r" host --check
 
 # With a real KVM node in the tree (root, and a host with /dev/kvm), nothing required is missing.
-n=$((n + 1))
 if [ -c /dev/kvm ] && mknod "$r/dev/kvm" c 10 232 2>/dev/null && [ -c "$r/dev/kvm" ]; then
-    "$iovctl" --root "$r" host --check > "$t/out" 2>&1
-    st=$?
-    if [ $st = 0 ]; then echo "ok $n - host --check passes when everything is there"
-    else echo "not ok $n - host --check exit $st with everything there"; sed 's/^/# /' "$t/out"; failed=1; fi
+    check "host --check passes when everything is there" 0 "$iovctl" --root "$r" host --check
 else
-    echo "ok $n - host --check passes when everything is there # SKIP cannot make a KVM node (not root, or no /dev/kvm)"
+    ok "host --check passes when everything is there # SKIP cannot make a KVM node (not root, or no /dev/kvm)"
 fi
 
-echo "1..$n"
-exit $failed
+tap_end

@@ -8,19 +8,8 @@ t=$(mktemp -d)
 trap 'rm -rf "$t"' EXIT
 r=$t/root
 "$mkfixture" standard "$r" || { echo "Bail out! mkfixture failed"; exit 1; }
-n=0 failed=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-nok() { n=$((n + 1)); echo "not ok $n - $1"; failed=1; }
-check() { # NAME EXPECTED_STATUS COMMAND...
-    local name=$1 want=$2 got; shift 2
-    "$@" >"$t/out" 2>"$t/err"; got=$?
-    if [ "$got" = "$want" ]; then ok "$name"; else nok "$name: exit $got, expected $want"; sed 's/^/# /' "$t/out" "$t/err"; fi
-}
-has() { # NAME FILE TEXT
-    if grep -qF -- "$3" "$2"; then ok "$1"; else nok "$1: '$3' not in:"; sed 's/^/# /' "$2"; fi
-}
+. "$(dirname "$0")/tap.sh"
 
-echo "TAP version 13"
 check "devices --json" 0 "$iovctl" --root "$r" devices --json
 # Names come from the machine's pci.ids; everything else is the fixture's and must not drift.
 jq 'map(del(.vendor_name, .device_name, .class_name))' "$t/out" > "$t/devices.json"
@@ -102,5 +91,4 @@ check "vf set --qos without --vlan" 2 "$iovctl" vf set lo 0 --qos 3 --trust on
 check "vf show on an interface without SR-IOV" 1 "$iovctl" vf show lo 0
 has "not a PF" "$t/err" "lo is not on an SR-IOV PF"
 
-echo "1..$n"
-exit $failed
+tap_end

@@ -275,6 +275,15 @@ void fake_kernel_attach(struct fake_kernel *fk, struct iov_ctx *ctx)
 	ctx->attr_store_userdata = fk;
 }
 
+void fake_sriov_host(struct fixture **fx, struct iov_ctx **ctx, struct fake_kernel *fk)
+{
+	*fx = fx_new();
+	fx_standard_host(*fx);
+	ASSERT_OK(iov_ctx_new((*fx)->root, ctx));
+	*fk = (struct fake_kernel){ .fx = *fx, .vf_driver = "iavf", .first_vf_group = 100 };
+	fake_kernel_attach(fk, *ctx);
+}
+
 char *fx_pci_snapshot(struct fixture *fx)
 {
 	char path[4200], *out = NULL;

@@ -104,6 +104,8 @@ void fx_standard_host(struct fixture *fx)
 	/* Networking: the PF carries the default route; the VF has only link-local IPv6. */
 	fx_mkdir(fx, "sys/devices/pci0000:00/0000:00:01.0/0000:01:00.0/net/enp1s0f0");
 	fx_mkdir(fx, "sys/devices/pci0000:00/0000:00:01.0/0000:01:02.0/net/enp1s0v0");
+	fx_write(fx, "sys/devices/pci0000:00/0000:00:01.0/0000:01:00.0/net/enp1s0f0/type", "1\n");   /* ARPHRD_ETHER */
+	fx_write(fx, "sys/devices/pci0000:00/0000:00:01.0/0000:01:02.0/net/enp1s0v0/type", "1\n");
 	fx_write(fx, "proc/net/route",
 		 "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\n"
 		 "enp1s0f0\t00000000\t0101A8C0\t0003\t0\t0\t100\t00000000\t0\t0\t0\n"

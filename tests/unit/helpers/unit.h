@@ -162,6 +162,12 @@ struct fake_kernel {
 struct iov_ctx;
 void fake_kernel_attach(struct fake_kernel *fk, struct iov_ctx *ctx);
 
+/*
+ * The SR-IOV tests' host: a new standard fixture, a context on it and the fake kernel attached,
+ * new VFs binding to iavf when autoprobe is on and getting IOMMU groups from 100.
+ */
+void fake_sriov_host(struct fixture **fx, struct iov_ctx **ctx, struct fake_kernel *fk);
+
 /* "bdf driver override" per line for every PCI function: compare before and after. Caller frees. */
 char *fx_pci_snapshot(struct fixture *fx);
 

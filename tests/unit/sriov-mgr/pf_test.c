@@ -12,11 +12,7 @@ static struct fake_kernel fk;
 
 static void setup(void)
 {
-	fx = fx_new();
-	fx_standard_host(fx);
-	ASSERT_OK(iov_ctx_new(fx->root, &ctx));
-	fk = (struct fake_kernel){ .fx = fx, .vf_driver = "iavf", .first_vf_group = 100 };
-	fake_kernel_attach(&fk, ctx);
+	fake_sriov_host(&fx, &ctx, &fk);
 }
 
 static void teardown(void)

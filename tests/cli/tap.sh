@@ -1,0 +1,18 @@
+# TAP helpers for the command-line tests, sourced after setting $t (a scratch directory):
+#   ok NAME / nok NAME            a passing / failing test point
+#   check NAME STATUS COMMAND...  run COMMAND (output in $t/out, $t/err); pass if it exits STATUS
+#   has NAME FILE TEXT            pass if FILE contains TEXT
+#   tap_end                       print the plan; exit non-zero if anything failed
+n=0 failed=0
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
+nok() { n=$((n + 1)); echo "not ok $n - $1"; failed=1; }
+check() {
+    local name=$1 want=$2 got; shift 2
+    "$@" >"$t/out" 2>"$t/err"; got=$?
+    if [ "$got" = "$want" ]; then ok "$name"; else nok "$name: exit $got, expected $want"; sed 's/^/# /' "$t/out" "$t/err"; fi
+}
+has() {
+    if grep -qF -- "$3" "$2"; then ok "$1"; else nok "$1: '$3' not in:"; sed 's/^/# /' "$2"; fi
+}
+tap_end() { echo "1..$n"; exit $failed; }
+echo "TAP version 13"
