@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* iovctl sriov: SR-IOV PFs and their VFs; iovctl sriov set: create or remove VFs. */
+#include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,6 +75,24 @@ static int sriov_show(struct cli *cli, struct iov_ctx *ctx, const char *only)
 	return r;
 }
 
+/*
+ * Test hooks, from the environment: IOVKIT_TEST_SRIOV_FAIL_AT=N makes the change fail once the
+ * count N was written to sriov_numvfs (the library rolls back); IOVKIT_TEST_SRIOV_KILL_AT=N kills
+ * this process with SIGKILL there, leaving the SR-IOV journal for `iovctl sriov recover`.
+ */
+static int sriov_progress(void *userdata, const char *pf, unsigned int numvfs)
+{
+	const char *fail = getenv("IOVKIT_TEST_SRIOV_FAIL_AT"), *kill = getenv("IOVKIT_TEST_SRIOV_KILL_AT");
+	char n[16];
+
+	(void)userdata;
+	(void)pf;
+	snprintf(n, sizeof(n), "%u", numvfs);
+	if (kill && !strcmp(kill, n))
+		raise(SIGKILL);
+	return fail && !strcmp(fail, n) ? -EIO : 0;
+}
+
 static int sriov_set(struct cli *cli, struct iov_ctx *ctx)
 {
 	static const struct option opts[] = {
@@ -82,7 +102,7 @@ static int sriov_set(struct cli *cli, struct iov_ctx *ctx)
 		CLI_OPT_JSON,
 		{ 0 },
 	};
-	struct iov_sriov_set_opts so = { 0 };
+	struct iov_sriov_set_opts so = { .progress = sriov_progress };
 	long numvfs = -1;
 	const char *pf;
 	char *end;
@@ -175,6 +195,32 @@ int cmd_sriov(struct cli *cli)
 		cli->argc--;
 		cli->argv++;
 		return sriov_apply(cli, ctx);
+	}
+	if (cli->argc >= 2 && !strcmp(cli->argv[1], "recover")) {
+		static const struct option opts[] = { CLI_OPT_JSON, { 0 } };
+		json_t *report = NULL;
+		int r;
+
+		cli->argc--;
+		cli->argv++;
+		if (cli_next_opt(cli, "sriov", opts) != -1)
+			return EXIT_USAGE;
+		if (cli->argc != optind)
+			return cli_usage("sriov", "recover takes no arguments");
+		r = iov_sriov_recover(ctx, &report);
+		if (cli->json && report)
+			cli_print_json(json_incref(report));
+		else if (!json_array_size(report) && r == 0)
+			printf("No interrupted SR-IOV change.\n");
+		for (size_t i = 0; !cli->json && i < json_array_size(report); i++) {
+			json_t *e = json_array_get(report, i);
+
+			if (json_is_null(json_object_get(e, "error")))
+				printf("%s: finished the change to %lld VF(s)\n", json_string_value(json_object_get(e, "pf")),
+				       (long long)json_integer_value(json_object_get(e, "numvfs")));
+		}
+		json_decref(report);
+		return r < 0 ? cli_fail(ctx, r, "recovering") : EXIT_OK;
 	}
 	if (cli->argc == 2 && !strcmp(cli->argv[1], "save")) {
 		json_t *cfg = NULL;

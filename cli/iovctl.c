@@ -29,7 +29,7 @@ static const struct cli_command commands[] = {
 	  "\nA DEVICE (a PCI address, dddd:bb:dd.f or bb:dd.f) means its whole group. If anything fails,\n"
 	  "every device already moved is put back. The journal is <root>/var/lib/iovkit/bind-journal.json.\n",
 	  cmd_bind },
-	{ "sriov", "[PF] | set PF --numvfs N [--vfio] [--autoprobe on|off] | apply FILE|- | save",
+	{ "sriov", "[PF] | set PF --numvfs N [--vfio] [--autoprobe on|off] | apply FILE|- | save | recover",
 	  "SR-IOV PFs and their VFs; create or remove VFs; apply or save a configuration",
 	  "  set PF --numvfs N   make PF have N VFs (a non-zero count is changed through 0, as the\n"
 	  "                      kernel requires); waits until the VFs exist\n"
@@ -37,7 +37,9 @@ static const struct cli_command commands[] = {
 	  "  --autoprobe on|off  whether new VFs get host drivers (sriov_drivers_autoprobe)\n"
 	  "  apply FILE|-        bring the PFs to a saved configuration (docs/sriov.md); checked whole\n"
 	  "                      first, idempotent, so it also restores a configuration after a reboot\n"
-	  "  save                print the current state as such a configuration (PFs by stable path)\n",
+	  "  save                print the current state as such a configuration (PFs by stable path)\n"
+	  "  recover             finish a 'set' that a crash interrupted (apply does this first);\n"
+	  "                      a 'set' that fails puts the PF back to its old VF count\n",
 	  cmd_sriov },
 	{ "vf", "show PF VF | set PF VF [SETTINGS]", "a VF's MAC, VLAN, spoof check, trust, link state and rate (netlink)",
 	  "  PF is the PF's interface name or PCI address; VF its index.\n"

@@ -29,45 +29,25 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(struct iov_inuse *, iov_inuse_free)
 
 /* ---- the journal ---- */
 
+static const char *const journal_keys[] = { "devices", NULL };
+
 /* The journal's "devices" object (a new reference); an absent journal is an empty one. */
 static int journal_load(struct iov_ctx *ctx, json_t **ret)
 {
-	_cleanup_close_ int fd = -1;
-	json_error_t err;
-	json_t *root, *devices;
+	_cleanup_(json_decrefp) json_t *root = NULL;
+	int r = iov_state_load(ctx, IOV_BIND_JOURNAL, journal_keys, &root);
 
-	fd = iov_path_open(ctx, O_RDONLY, "%s/" IOV_BIND_JOURNAL, ctx->state_dir);
-	if (fd == -ENOENT) {
-		*ret = json_object();
-		return *ret ? 0 : -ENOMEM;
-	}
-	if (fd < 0)
-		return iov_ctx_fail(ctx, fd, "reading the bind journal %s/%s: %s", ctx->state_dir, IOV_BIND_JOURNAL, iov_strerror(fd));
-	root = json_loadfd(fd, 0, &err);
-	devices = root ? json_object_get(root, "devices") : NULL;
-	if (!json_is_object(devices)) {
-		json_decref(root);
-		return iov_ctx_fail(ctx, -EBADMSG, "the bind journal %s/%s is damaged (%s); move it aside to continue",
-				ctx->state_dir, IOV_BIND_JOURNAL, root ? "no devices object" : err.text);
-	}
-	json_incref(devices);
-	json_decref(root);
-	*ret = devices;
+	if (r < 0)
+		return r;
+	*ret = json_incref(json_object_get(root, "devices"));
 	return 0;
 }
 
 static int journal_save(struct iov_ctx *ctx, json_t *devices)
 {
 	_cleanup_(json_decrefp) json_t *root = json_pack("{s:i,s:O}", "version", 1, "devices", devices);
-	_cleanup_free_ char *text = NULL;
-	int r;
 
-	if (!root || !(text = json_dumps(root, JSON_INDENT(2) | JSON_SORT_KEYS)))
-		return -ENOMEM;
-	r = iov_file_replace(ctx, text, strlen(text), 0600, "%s/" IOV_BIND_JOURNAL, ctx->state_dir);
-	if (r < 0)
-		return iov_ctx_fail(ctx, r, "writing the bind journal %s/%s: %s", ctx->state_dir, IOV_BIND_JOURNAL, iov_strerror(r));
-	return 0;
+	return root ? iov_state_save(ctx, IOV_BIND_JOURNAL, root, 0600) : -ENOMEM;
 }
 
 static const char *entry_str(json_t *entry, const char *key)

@@ -277,6 +277,9 @@ IOV_EXPORT int iov_sriov_config_apply(struct iov_ctx *ctx, json_t *config, json_
 	if (!report)
 		return -ENOMEM;
 	r = plan(ctx, config, &plans, &n);
+	/* A change a crash interrupted is finished first, so the host starts from a whole state. */
+	if (r == 0)
+		r = iov_sriov_recover(ctx, NULL);
 	for (size_t i = 0; r == 0 && i < n; i++) {
 		_cleanup_(iov_sriov_pf_freep) struct iov_sriov_pf *before = NULL;
 		json_t *vf;

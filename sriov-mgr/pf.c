@@ -199,22 +199,44 @@ static int write_numvfs(struct iov_ctx *ctx, const char *pf, unsigned int n)
 	return 0;
 }
 
-IOV_EXPORT int iov_sriov_set_numvfs(struct iov_ctx *ctx, const char *bdf, unsigned int numvfs,
-				    const struct iov_sriov_set_opts *opts)
-{
-	static const struct iov_sriov_set_opts defaults = { 0 };
-	_cleanup_(iov_sriov_pf_freep) struct iov_sriov_pf *pf = NULL;
-	unsigned int timeout;
-	int r;
+/* ---- the journal of changes in flight ---- */
 
-	if (!opts)
-		opts = &defaults;
-	timeout = opts->timeout_ms ? opts->timeout_ms : 10000;
-	r = iov_sriov_pf_get(ctx, bdf, &pf);
-	if (r < 0)
+#define SRIOV_JOURNAL "sriov-journal.json"
+
+static const char *const journal_keys[] = { "pending", NULL };
+
+/* Records the change in flight on PF @bdf (@entry, stolen), or with @entry NULL clears it. */
+static int journal_set(struct iov_ctx *ctx, const char *bdf, json_t *entry)
+{
+	_cleanup_(json_decrefp) json_t *root = NULL;
+	int r = iov_state_load(ctx, SRIOV_JOURNAL, journal_keys, &root);
+
+	if (r < 0) {
+		json_decref(entry);
 		return r;
-	if (numvfs > pf->totalvfs)
-		return iov_ctx_fail(ctx, -ERANGE, "%s supports at most %u VFs; %u asked", pf->bdf, pf->totalvfs, numvfs);
+	}
+	if (entry)
+		json_object_set_new(json_object_get(root, "pending"), bdf, entry);
+	else if (json_object_del(json_object_get(root, "pending"), bdf) < 0)
+		return 0;   /* nothing recorded: nothing to write */
+	return iov_state_save(ctx, SRIOV_JOURNAL, root, 0600);
+}
+
+static const char *const autoprobe_names[] = {
+	[IOV_AUTOPROBE_KEEP] = "keep", [IOV_AUTOPROBE_ON] = "on", [IOV_AUTOPROBE_OFF] = "off",
+};
+
+static int written(const struct iov_sriov_set_opts *opts, const char *pf, unsigned int n)
+{
+	return opts->progress ? opts->progress(opts->userdata, pf, n) : 0;
+}
+
+/* The change itself; *@removed says whether the old VFs are gone (so a failure rolls back). */
+static int change_numvfs(struct iov_ctx *ctx, struct iov_sriov_pf *pf, unsigned int numvfs,
+			 const struct iov_sriov_set_opts *opts, bool *removed)
+{
+	unsigned int timeout = opts->timeout_ms ? opts->timeout_ms : 10000;
+	int r;
 
 	if (opts->autoprobe != IOV_AUTOPROBE_KEEP) {
 		r = iov_attr_write(ctx, opts->autoprobe == IOV_AUTOPROBE_ON ? "1" : "0", PCI_DEV "/sriov_drivers_autoprobe",
@@ -222,29 +244,82 @@ IOV_EXPORT int iov_sriov_set_numvfs(struct iov_ctx *ctx, const char *bdf, unsign
 		if (r < 0)
 			return iov_ctx_fail(ctx, r, "%s: setting sriov_drivers_autoprobe: %s", pf->bdf, iov_strerror(r));
 	}
-	if (pf->numvfs != numvfs) {
-		/* The kernel refuses to change a non-zero count directly (-EBUSY): go through 0. */
-		if (pf->numvfs) {
-			r = write_numvfs(ctx, pf->bdf, 0);
-			if (r < 0)
-				return r;
-			/* VFs iovkit had bound are gone: drop their journal entries. */
-			for (size_t i = 0; i < pf->n_vfs; i++) {
-				struct iov_bind_result *res = NULL;
+	if (pf->numvfs == numvfs)
+		return 0;
+	/* The kernel refuses to change a non-zero count directly (-EBUSY): go through 0. */
+	if (pf->numvfs) {
+		r = write_numvfs(ctx, pf->bdf, 0);
+		if (r < 0)
+			return r;
+		*removed = true;
+		/* VFs iovkit had bound are gone: drop their journal entries. */
+		for (size_t i = 0; i < pf->n_vfs; i++) {
+			struct iov_bind_result *res = NULL;
 
-				if (pf->vfs[i].iommu_group >= 0 && iov_group_restore(ctx, pf->vfs[i].iommu_group, &res) == 0)
-					iov_bind_result_free(res);
-			}
+			if (pf->vfs[i].iommu_group >= 0 && iov_group_restore(ctx, pf->vfs[i].iommu_group, &res) == 0)
+				iov_bind_result_free(res);
 		}
-		if (numvfs) {
-			r = write_numvfs(ctx, pf->bdf, numvfs);
-			if (r < 0)
-				return r;
-			r = wait_vfs(ctx, pf->bdf, numvfs, timeout);
-			if (r < 0)
-				return r;
-		}
+		r = written(opts, pf->bdf, 0);
+		if (r < 0)
+			return iov_ctx_fail(ctx, r, "%s: stopped after removing the VFs: %s", pf->bdf, iov_strerror(r));
 	}
+	if (!numvfs)
+		return 0;
+	*removed = true;
+	r = write_numvfs(ctx, pf->bdf, numvfs);
+	if (r == 0)
+		r = wait_vfs(ctx, pf->bdf, numvfs, timeout);
+	if (r == 0 && (r = written(opts, pf->bdf, numvfs)) < 0)
+		return iov_ctx_fail(ctx, r, "%s: stopped after creating the VFs: %s", pf->bdf, iov_strerror(r));
+	return r;
+}
+
+/* After a failed change: back to @old VFs (through 0), the reason saying how that went. */
+static void roll_back(struct iov_ctx *ctx, const char *bdf, unsigned int old)
+{
+	char why[sizeof(ctx->reason)];
+	int r;
+
+	snprintf(why, sizeof(why), "%s", ctx->reason);
+	r = write_numvfs(ctx, bdf, 0);
+	if (r == 0 && old)
+		r = write_numvfs(ctx, bdf, old);
+	if (r == 0)
+		iov_ctx_fail(ctx, -EIO, "%.700s; put back to %u VF(s)", why, old);
+	else
+		iov_ctx_fail(ctx, r, "%.700s; putting back %u VF(s) failed too: %s", why, old, iov_strerror(r));
+}
+
+IOV_EXPORT int iov_sriov_set_numvfs(struct iov_ctx *ctx, const char *bdf, unsigned int numvfs,
+				    const struct iov_sriov_set_opts *opts)
+{
+	static const struct iov_sriov_set_opts defaults = { 0 };
+	_cleanup_(iov_sriov_pf_freep) struct iov_sriov_pf *pf = NULL;
+	bool removed = false;
+	int r;
+
+	if (!opts)
+		opts = &defaults;
+	r = iov_sriov_pf_get(ctx, bdf, &pf);
+	if (r < 0)
+		return r;
+	if (numvfs > pf->totalvfs)
+		return iov_ctx_fail(ctx, -ERANGE, "%s supports at most %u VFs; %u asked", pf->bdf, pf->totalvfs, numvfs);
+	r = journal_set(ctx, pf->bdf, json_pack("{s:i,s:i,s:s,s:b}", "numvfs", numvfs, "from", pf->numvfs, "autoprobe",
+						  autoprobe_names[opts->autoprobe], "vfio", opts->vfio));
+	if (r < 0)
+		return r;
+	r = change_numvfs(ctx, pf, numvfs, opts, &removed);
+	if (r < 0) {
+		if (removed)
+			roll_back(ctx, pf->bdf, pf->numvfs);
+		journal_set(ctx, pf->bdf, NULL);
+		return r;
+	}
+	/* The count is as asked; a vfio-pci bind from here on has its own journal. */
+	r = journal_set(ctx, pf->bdf, NULL);
+	if (r < 0)
+		return r;
 	if (opts->vfio && numvfs) {
 		iov_sriov_pf_free(TAKE_PTR(pf));
 		r = iov_sriov_pf_get(ctx, bdf, &pf);
@@ -266,4 +341,46 @@ IOV_EXPORT int iov_sriov_set_numvfs(struct iov_ctx *ctx, const char *bdf, unsign
 		}
 	}
 	return 0;
+}
+
+IOV_EXPORT int iov_sriov_recover(struct iov_ctx *ctx, json_t **ret_report)
+{
+	_cleanup_(json_decrefp) json_t *root = NULL, *report = json_array();
+	const char *bdf;
+	char first_reason[sizeof(ctx->reason)] = "";
+	json_t *e;
+	int r, first = 0;
+
+	iov_ctx_reason_clear(ctx);
+	r = iov_state_load(ctx, SRIOV_JOURNAL, journal_keys, &root);
+	if (r < 0 || !report)
+		return r < 0 ? r : -ENOMEM;
+	json_object_foreach(json_object_get(root, "pending"), bdf, e) {
+		struct iov_sriov_set_opts so = { .vfio = json_is_true(json_object_get(e, "vfio")) };
+		json_int_t n = json_integer_value(json_object_get(e, "numvfs"));
+		const char *ap = json_string_value(json_object_get(e, "autoprobe"));
+
+		for (size_t i = 0; ap && i < ARRAY_SIZE(autoprobe_names); i++)
+			if (!strcmp(ap, autoprobe_names[i]))
+				so.autoprobe = (enum iov_autoprobe)i;
+		r = iov_path_exists(ctx, PCI_DEV, bdf);
+		if (r == 0) {
+			journal_set(ctx, bdf, NULL);   /* the PF is gone: nothing to finish */
+			json_array_append_new(report, json_pack("{s:s,s:I,s:s}", "pf", bdf, "numvfs", n, "error", "the PF is gone"));
+			continue;
+		}
+		r = n < 0 || n > 65535 ? iov_ctx_fail(ctx, -EBADMSG, "%s: a bad count in the SR-IOV journal", bdf)
+				       : iov_sriov_set_numvfs(ctx, bdf, (unsigned int)n, &so);
+		json_array_append_new(report, json_pack("{s:s,s:I,s:o}", "pf", bdf, "numvfs", n, "error",
+							r < 0 ? json_string(iov_ctx_reason(ctx)) : json_null()));
+		if (r < 0 && !first) {
+			first = r;
+			snprintf(first_reason, sizeof(first_reason), "%s", iov_ctx_reason(ctx));
+		}
+		if (r < 0)
+			journal_set(ctx, bdf, NULL);   /* iov_sriov_set_numvfs rolled back; the report says so */
+	}
+	if (ret_report)
+		*ret_report = TAKE_PTR(report);
+	return first ? iov_ctx_fail(ctx, first, "finishing an interrupted change: %.800s", first_reason) : 0;
 }

@@ -17,37 +17,16 @@
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct iov_sriov_pf *, iov_sriov_pf_free)
 
+static const char *const pools_keys[] = { "pools", "allocations", NULL };
+
 static int load(struct iov_ctx *ctx, json_t **ret)
 {
-	_cleanup_close_ int fd = iov_path_open(ctx, O_RDONLY, "%s/" POOLS_FILE, ctx->state_dir);
-	json_t *root;
-
-	if (fd == -ENOENT) {
-		root = json_pack("{s:i,s:{},s:{}}", "version", 1, "pools", "allocations");
-	} else if (fd < 0) {
-		return iov_ctx_fail(ctx, fd, "reading %s/%s: %s", ctx->state_dir, POOLS_FILE, iov_strerror(fd));
-	} else {
-		root = json_loadfd(fd, 0, NULL);
-		if (!json_is_object(json_object_get(root, "pools")) || !json_is_object(json_object_get(root, "allocations"))) {
-			json_decref(root);
-			return iov_ctx_fail(ctx, -EBADMSG, "%s/%s is damaged; move it aside to continue", ctx->state_dir, POOLS_FILE);
-		}
-	}
-	if (!root)
-		return -ENOMEM;
-	*ret = root;
-	return 0;
+	return iov_state_load(ctx, POOLS_FILE, pools_keys, ret);
 }
 
 static int store(struct iov_ctx *ctx, json_t *root)
 {
-	_cleanup_free_ char *text = json_dumps(root, JSON_INDENT(2) | JSON_SORT_KEYS);
-	int r;
-
-	if (!text)
-		return -ENOMEM;
-	r = iov_file_replace(ctx, text, strlen(text), 0644, "%s/" POOLS_FILE, ctx->state_dir);
-	return r < 0 ? iov_ctx_fail(ctx, r, "writing %s/%s: %s", ctx->state_dir, POOLS_FILE, iov_strerror(r)) : 0;
+	return iov_state_save(ctx, POOLS_FILE, root, 0644);
 }
 
 static const char *const select_keys[] = { "vendor", "device", "driver", "pf", "pf_netdev", "link_type", "rdma" };

@@ -60,6 +60,13 @@ struct iov_sriov_set_opts {
 	enum iov_autoprobe autoprobe;
 	bool vfio;                  /* bind every new VF's IOMMU group to vfio-pci (journaled) */
 	unsigned int timeout_ms;    /* for the VFs to appear; 0: 10 s */
+	/*
+	 * Called after each write to sriov_numvfs with the count written. Return 0 to go on, or a
+	 * negative errno to stop: the change then fails with it and is rolled back. NULL: none.
+	 * iovctl's test hooks use it to fail or to be killed half-way.
+	 */
+	int (*progress)(void *userdata, const char *pf, unsigned int numvfs);
+	void *userdata;
 };
 
 /*
@@ -68,10 +75,24 @@ struct iov_sriov_set_opts {
  * Waits until every new VF's device exists. Errors (nothing changed): -ENODEV, -EOPNOTSUPP as
  * for iov_sriov_pf_get, -ERANGE @numvfs above sriov_totalvfs; then -ETIMEDOUT when the VFs did
  * not appear in time, or the kernel's error writing sriov_numvfs (-ENOENT: the PF's driver
- * cannot create VFs; for vfio-pci its enable_sriov parameter must be set). With @opts->vfio a
- * failure binding a VF leaves the VFs created and says which one failed.
+ * cannot create VFs; for vfio-pci its enable_sriov parameter must be set). If creating the
+ * new VFs fails after the old ones were removed, the PF is put back to its old count (the
+ * reason says whether that worked). With @opts->vfio a failure binding a VF leaves the VFs
+ * created and says which one failed.
+ *
+ * The change is journaled (<state dir>/sriov-journal.json) until it is complete, so a crash
+ * half-way (between removing the old VFs and creating the new) is finished by
+ * iov_sriov_recover().
  */
 int iov_sriov_set_numvfs(struct iov_ctx *ctx, const char *bdf, unsigned int numvfs, const struct iov_sriov_set_opts *opts);
+
+/*
+ * Finishes every change a crash left in the SR-IOV journal, by doing it again. @ret_report
+ * (optional): [{pf, numvfs, error}] for each, "error" null when it was finished. Fails with the
+ * first change's error that could not be finished (the others are still tried); an entry for a
+ * PF that no longer exists is dropped. iov_sriov_config_apply() calls it first.
+ */
+int iov_sriov_recover(struct iov_ctx *ctx, json_t **ret_report);
 
 /* ---- persistence: a declarative configuration ---- */
 

@@ -149,7 +149,74 @@ static void test_vfio_and_back_to_zero(void)
 	teardown();
 }
 
+#define JOURNAL "var/lib/iovkit/sriov-journal.json"
+
+static int fail_at_zero(void *userdata, const char *pf, unsigned int numvfs)
+{
+	(void)pf;
+	++*(unsigned int *)userdata;
+	return numvfs == 0 ? -EIO : 0;
+}
+
+static void test_failure_rolls_back(void)
+{
+	unsigned int calls = 0;
+	struct iov_sriov_pf *pf;
+
+	setup();
+	/* 2 -> 4, stopped once the old VFs are gone: the PF gets its 2 VFs back. */
+	ASSERT_ERR(iov_sriov_set_numvfs(ctx, "01:00.0", 4,
+					&(struct iov_sriov_set_opts){ .progress = fail_at_zero, .userdata = &calls }),
+		   EIO);
+	ASSERT_INT_EQ(calls, 1);
+	ASSERT_TRUE(strstr(iov_ctx_reason(ctx), "stopped after removing the VFs") != NULL);
+	ASSERT_TRUE(strstr(iov_ctx_reason(ctx), "put back to 2 VF(s)") != NULL);
+	pf = pf_get();
+	if (pf)
+		ASSERT_INT_EQ(pf->n_vfs, 2);
+	iov_sriov_pf_free(pf);
+	ASSERT_STR_EQ(fx_read(fx, JOURNAL), "{\n  \"pending\": {},\n  \"version\": 1\n}");
+	teardown();
+}
+
+static void test_recover_finishes_an_interrupted_change(void)
+{
+	struct iov_sriov_pf *pf;
+	json_t *report = NULL;
+
+	setup();
+	/* What a crash between removing 2 VFs and creating 4 leaves: no VFs, and the journal. */
+	ASSERT_OK(iov_sriov_set_numvfs(ctx, "01:00.0", 0, NULL));
+	fx_write(fx, JOURNAL, "{\"version\": 1, \"pending\": {"
+		 "\"0000:01:00.0\": {\"numvfs\": 4, \"from\": 2, \"autoprobe\": \"off\", \"vfio\": false},"
+		 "\"0000:09:00.0\": {\"numvfs\": 1, \"from\": 0, \"autoprobe\": \"keep\", \"vfio\": false}}}");
+	ASSERT_OK(iov_sriov_recover(ctx, &report));
+	pf = pf_get();
+	if (pf) {
+		ASSERT_INT_EQ(pf->n_vfs, 4);
+		ASSERT_FALSE(pf->autoprobe);
+	}
+	iov_sriov_pf_free(pf);
+	ASSERT_INT_EQ(json_array_size(report), 2);
+	ASSERT_TRUE(json_is_null(json_object_get(json_array_get(report, 0), "error")));
+	ASSERT_STR_EQ(json_string_value(json_object_get(json_array_get(report, 1), "error")), "the PF is gone");
+	json_decref(report);
+	ASSERT_TRUE(strstr(fx_read(fx, JOURNAL), "0000:") == NULL);
+	/* Nothing left: recovering again does nothing. */
+	fk.writes = 0;
+	ASSERT_OK(iov_sriov_recover(ctx, NULL));
+	ASSERT_INT_EQ(fk.writes, 0);
+	/* A damaged journal is reported, not guessed at. */
+	fx_write(fx, JOURNAL, "{ broken");
+	ASSERT_ERR(iov_sriov_recover(ctx, NULL), EBADMSG);
+	ASSERT_TRUE(strstr(iov_ctx_reason(ctx), "sriov-journal.json is damaged") != NULL);
+	ASSERT_ERR(iov_sriov_set_numvfs(ctx, "01:00.0", 1, NULL), EBADMSG);
+	teardown();
+}
+
 UNIT_MAIN("sriov-mgr/pf",
+	  UNIT_TEST(test_failure_rolls_back),
+	  UNIT_TEST(test_recover_finishes_an_interrupted_change),
 	  UNIT_TEST(test_read_pf),
 	  UNIT_TEST(test_bad_input_changes_nothing),
 	  UNIT_TEST(test_change_through_zero),
