@@ -227,6 +227,12 @@ static int modules_for(const struct alias_table *t, const char *modalias, uint16
 	return 0;
 }
 
+IOV_EXPORT void iov_pci_serial_format(uint64_t serial, char buf[24])
+{
+	for (int i = 7; i >= 0; i--)
+		snprintf(buf + 3 * (7 - i), 4, i ? "%02x-" : "%02x", (unsigned int)(serial >> (8 * i)) & 0xff);
+}
+
 /* ---- one device ---- */
 
 static void fill_from_config(struct pci_dev *p, struct iov_pci_dev *d)
@@ -260,6 +266,11 @@ static void fill_from_config(struct pci_dev *p, struct iov_pci_dev *d)
 		d->acs = true;
 		d->acs_cap = pci_read_word(p, cap->addr + PCI_ACS_CAP);
 		d->acs_ctrl = pci_read_word(p, cap->addr + PCI_ACS_CTRL);
+	}
+	cap = pci_find_cap(p, PCI_EXT_CAP_ID_DSN, PCI_CAP_EXTENDED);
+	if (cap) {
+		d->has_serial = true;
+		d->serial = (uint64_t)pci_read_long(p, cap->addr + 8) << 32 | pci_read_long(p, cap->addr + 4);
 	}
 	cap = pci_find_cap(p, PCI_EXT_CAP_ID_SRIOV, PCI_CAP_EXTENDED);
 	if (cap) {

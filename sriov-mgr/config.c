@@ -7,11 +7,14 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "../common/common-internal.h"
 #include "iovkit/iommu.h"
 #include "iovkit/sriov.h"
 #include "vfnet-internal.h"
+
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct iov_pci_inventory *, iov_pci_inventory_free)
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct iov_sriov_pf *, iov_sriov_pf_free)
 
@@ -46,32 +49,50 @@ IOV_EXPORT int iov_sriov_pf_path(struct iov_ctx *ctx, const char *bdf, char *buf
 	return (int)used;
 }
 
-/* A PF named in a configuration: {"path": ...} or {"bdf": ...}. */
-static int resolve_pf(struct iov_ctx *ctx, json_t *id, char **pfs, char out[IOV_BDF_LEN])
+/* PF @bdf's Device Serial Number as lspci writes it, or "" if it has none. */
+static void serial_of(const struct iov_pci_inventory *inv, const char *bdf, char buf[24])
+{
+	const struct iov_pci_dev *d = iov_pci_inventory_find(inv, bdf);
+
+	buf[0] = '\0';
+	if (d && d->has_serial)
+		iov_pci_serial_format(d->serial, buf);
+}
+
+/* A PF named in a configuration: {"serial": ...}, {"path": ...} or {"bdf": ...}. */
+static int resolve_pf(struct iov_ctx *ctx, json_t *id, char **pfs, const struct iov_pci_inventory *inv,
+		      char out[IOV_BDF_LEN])
 {
 	const char *path = json_string_value(json_object_get(id, "path")),
-		   *bdf = json_string_value(json_object_get(id, "bdf"));
+		   *bdf = json_string_value(json_object_get(id, "bdf")),
+		   *serial = json_string_value(json_object_get(id, "serial"));
 	int found = 0;
 
-	if (bdf && !path) {
+	if (!!path + !!bdf + !!serial != 1 || json_object_size(id) != 1)
+		return iov_ctx_fail(ctx, -EINVAL, "a PF is named by exactly one of \"serial\", \"path\" or \"bdf\" (a string)");
+	if (bdf) {
 		if (iov_pci_bdf_parse(bdf, out) < 0)
 			return iov_ctx_fail(ctx, -EINVAL, "\"bdf\": '%s' is not a PCI address", bdf);
 		for (char **p = pfs; *p; p++)
 			found += !strcmp(*p, out);
 		return found ? 0 : iov_ctx_fail(ctx, -EINVAL, "no SR-IOV PF at %s", out);
 	}
-	if (!path || bdf)
-		return iov_ctx_fail(ctx, -EINVAL, "a PF is named by exactly one of \"path\" or \"bdf\"");
 	for (char **p = pfs; *p; p++) {
 		char mine[256];
 
-		if (iov_sriov_pf_path(ctx, *p, mine, sizeof(mine)) > 0 && !strcmp(mine, path)) {
+		if (serial)
+			serial_of(inv, *p, mine);
+		else if (iov_sriov_pf_path(ctx, *p, mine, sizeof(mine)) <= 0)
+			continue;
+		if (!strcasecmp(mine, serial ? serial : path)) {
 			snprintf(out, IOV_BDF_LEN, "%s", *p);
 			found++;
 		}
 	}
+	/* Functions of one card share its serial number: then it does not name one PF. */
 	if (found != 1)
-		return iov_ctx_fail(ctx, -EINVAL, "%s PF at path %s", found ? "more than one" : "no SR-IOV", path);
+		return iov_ctx_fail(ctx, -EINVAL, "%s PF %s %s", found ? "more than one" : "no SR-IOV",
+				    serial ? "with serial number" : "at path", serial ? serial : path);
 	return 0;
 }
 
@@ -188,6 +209,7 @@ static int plan(struct iov_ctx *ctx, json_t *config, struct pf_plan **ret, size_
 {
 	json_t *pfs = json_object_get(config, "pfs"), *e;
 	_cleanup_free_ struct pf_plan *plans = NULL;
+	_cleanup_(iov_pci_inventory_freep) struct iov_pci_inventory *inv = NULL;
 	char **all = NULL;
 	size_t i;
 	int r = 0;
@@ -197,6 +219,9 @@ static int plan(struct iov_ctx *ctx, json_t *config, struct pf_plan **ret, size_
 	plans = calloc(json_array_size(pfs) + 1, sizeof(*plans));
 	if (!plans)
 		return -ENOMEM;
+	r = iov_pci_inventory_new(ctx, &inv);
+	if (r < 0)
+		return r;
 	r = iov_sriov_pf_list(ctx, &all);
 	if (r < 0)
 		return r;
@@ -212,7 +237,7 @@ static int plan(struct iov_ctx *ctx, json_t *config, struct pf_plan **ret, size_
 			r = iov_ctx_fail(ctx, -EINVAL, "pfs[%zu]: needs \"pf\": {\"path\": ...}", i);
 			break;
 		}
-		r = resolve_pf(ctx, json_object_get(e, "pf"), all, p->bdf);
+		r = resolve_pf(ctx, json_object_get(e, "pf"), all, inv, p->bdf);
 		if (r < 0)
 			break;
 		for (size_t k2 = 0; k2 < i; k2++)
@@ -315,25 +340,41 @@ IOV_EXPORT int iov_sriov_config_apply(struct iov_ctx *ctx, json_t *config, json_
 
 IOV_EXPORT int iov_sriov_config_save(struct iov_ctx *ctx, json_t **ret)
 {
+	_cleanup_(iov_pci_inventory_freep) struct iov_pci_inventory *inv = NULL;
 	json_t *pfs = json_array(), *config;
 	char **all = NULL;
 	int n;
 
 	iov_ctx_reason_clear(ctx);
-	n = iov_sriov_pf_list(ctx, &all);
-	if (n < 0)
+	n = iov_pci_inventory_new(ctx, &inv);
+	if (n >= 0)
+		n = iov_sriov_pf_list(ctx, &all);
+	if (n < 0) {
+		json_decref(pfs);
 		return n;
+	}
 	for (int i = 0; i < n; i++) {
 		_cleanup_(iov_sriov_pf_freep) struct iov_sriov_pf *pf = NULL;
 		bool vfio = true;
-		char path[256];
+		char path[256], serial[24];
 
 		if (iov_sriov_pf_get(ctx, all[i], &pf) < 0 || !pf->numvfs || iov_sriov_pf_path(ctx, pf->bdf, path, sizeof(path)) < 0)
 			continue;
 		for (size_t k = 0; k < pf->n_vfs; k++)
 			vfio &= !strcmp(pf->vfs[k].driver, "vfio-pci");
-		json_array_append_new(pfs, json_pack("{s:{s:s},s:i,s:b,s:b}", "pf", "path", path, "numvfs", pf->numvfs,
-						     "autoprobe", pf->autoprobe, "vfio", vfio && pf->n_vfs));
+		/* The card's serial number follows it to another slot; the path is the next best. A
+		 * serial shared by two SR-IOV PFs (two ports of one card) names neither: use the path. */
+		serial_of(inv, pf->bdf, serial);
+		for (int k = 0; serial[0] && k < n; k++) {
+			char other[24];
+
+			serial_of(inv, all[k], other);
+			if (k != i && !strcasecmp(other, serial))
+				serial[0] = '\0';
+		}
+		json_array_append_new(pfs, json_pack("{s:{s:s},s:i,s:b,s:b}", "pf", serial[0] ? "serial" : "path",
+						     serial[0] ? serial : path, "numvfs", pf->numvfs, "autoprobe", pf->autoprobe,
+						     "vfio", vfio && pf->n_vfs));
 	}
 	iov_strv_free(all);
 	config = json_pack("{s:i,s:o}", "version", 1, "pfs", pfs);

@@ -85,6 +85,10 @@ struct iov_pci_dev {
 	bool pm_reset;              /* PM capability without No_Soft_Reset */
 	char reset_methods[64];     /* sysfs reset_method ("flr bus"), "" if absent */
 
+	/* PCIe Device Serial Number capability: a card's identity wherever it sits (EUI-64) */
+	bool has_serial;
+	uint64_t serial;
+
 	/* ACS */
 	bool acs;
 	uint16_t acs_cap, acs_ctrl;
@@ -119,6 +123,9 @@ const struct iov_pci_dev *iov_pci_inventory_find(const struct iov_pci_inventory 
  * lower-case form. -EINVAL if malformed (device > 0x1f, function > 7, trailing text).
  */
 int iov_pci_bdf_parse(const char *s, char ret[IOV_BDF_LEN]);
+
+/* A Device Serial Number as lspci writes it, "00-11-22-ff-fe-33-44-55" (most significant first). */
+void iov_pci_serial_format(uint64_t serial, char buf[24]);
 
 /* "net", "storage", "gpu", "bridge", "other": the coarse kind of a class code. */
 const char *iov_pci_class_kind(uint32_t class_code);

@@ -105,7 +105,7 @@ int iov_sriov_pf_path(struct iov_ctx *ctx, const char *bdf, char *buf, size_t si
 
 /*
  * Applies a configuration (docs/sriov.md):
- *   {"version": 1, "pfs": [{"pf": {"path": "pci-0000:00:01.0/00.0"} | {"bdf": "..."},
+ *   {"version": 1, "pfs": [{"pf": {"serial": "..."} | {"path": "pci-0000:00:01.0/00.0"} | {"bdf": "..."},
  *     "numvfs": N, "autoprobe": bool, "vfio": bool,
  *     "vfs": [{"index": I, "mac": "..", "vlan": V, "qos": Q, "vlan_proto": "802.1ad",
  *              "spoofchk": bool, "trust": bool, "link_state": "auto|enable|disable",

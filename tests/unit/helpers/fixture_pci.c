@@ -102,6 +102,12 @@ static void build_config(const struct fx_pci *p, uint8_t *c)
 		put16(c, ext + 6, p->acs_ctrl);
 		ext += 0x40;
 	}
+	if (p->serial) {
+		ext_cap(c, &prev_ext, ext, 0x0003);
+		put32(c, ext + 4, (uint32_t)p->serial);
+		put32(c, ext + 8, (uint32_t)(p->serial >> 32));
+		ext += 0x10;
+	}
 	if (p->sriov_total) {
 		ext_cap(c, &prev_ext, ext, 0x0010);
 		put16(c, ext + 0x0c, p->sriov_initial ? p->sriov_initial : p->sriov_total);

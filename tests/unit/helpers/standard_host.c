@@ -33,6 +33,7 @@ void fx_standard_host(struct fixture *fx)
 		  .subsys_device = 0x0006, .class_code = 0x020000, .revision = 0x02, .group = 2, .driver = "i40e",
 		  .pcie_type = 0, .flr = true, .pm = true, .msi_vectors = 1, .msix_vectors = 129, .sriov_total = 64,
 		  .sriov_num = 2, .sriov_offset = 16, .sriov_stride = 1, .sriov_vf_device = 0x154c,
+		  .serial = 0x3cfdfeffffa1b2c3ull,
 		  .bars = { [0] = BAR_MEM64_PF(0x6000000000, 8 << 20), [3] = BAR_MEM64_PF(0x6000800000, 32 << 10) },
 		  .numa_node = 0, .reset_method = "flr bus", .iommu = "dmar0" },
 		{ .bdf = "0000:01:02.0", .parent = "0000:00:01.0", .vendor = 0x8086, .device = 0x154c, .subsys_vendor = 0x8086,

@@ -126,6 +126,7 @@ struct fx_pci {
 	bool acs;
 	uint16_t acs_cap, acs_ctrl;
 	uint16_t sriov_total, sriov_initial, sriov_num, sriov_offset, sriov_stride, sriov_vf_device;
+	uint64_t serial;            /* non-zero: a Device Serial Number capability */
 	const char *pf;             /* for a VF: its PF, and */
 	int vf_index;               /* its index (virtfnN) */
 	struct fx_bar bars[6];

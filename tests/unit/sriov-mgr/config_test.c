@@ -50,9 +50,10 @@ static void test_save_apply_converge(void)
 	setup();
 	ASSERT_OK(iov_sriov_config_save(ctx, &saved));
 	if (saved) {
+		/* The PF has a Device Serial Number: that names it, wherever the card sits. */
 		ASSERT_STR_EQ(json_string_value(json_object_get(json_object_get(json_array_get(json_object_get(saved, "pfs"), 0), "pf"),
-								"path")),
-			      "pci-0000:00:01.0/00.0");
+								"serial")),
+			      "3c-fd-fe-ff-ff-a1-b2-c3");
 		ASSERT_INT_EQ(json_integer_value(json_object_get(json_array_get(json_object_get(saved, "pfs"), 0), "numvfs")), 2);
 	}
 	/* A new state: 3 VFs on vfio-pci. */
@@ -98,6 +99,9 @@ static void test_bad_configs_change_nothing(void)
 		{ "{\"version\": 1, \"pfs\": [{\"pf\": {\"path\": \"pci-0000:00:09.0/00.0\"}, \"numvfs\": 1}]}", "no SR-IOV PF at path" },
 		{ "{\"version\": 1, \"pfs\": [{\"pf\": {\"bdf\": \"00:1f.2\"}, \"numvfs\": 1}]}", "no SR-IOV PF at 0000:00:1f.2" },
 		{ "{\"version\": 1, \"pfs\": [{\"pf\": {\"bdf\": \"01:00.0\", \"path\": \"x\"}, \"numvfs\": 1}]}", "exactly one" },
+		{ "{\"version\": 1, \"pfs\": [{\"pf\": {\"serial\": 5}, \"numvfs\": 1}]}", "exactly one" },
+		{ "{\"version\": 1, \"pfs\": [{\"pf\": {\"serial\": \"3c-fd-fe-ff-ff-a1-b2-c4\"}, \"numvfs\": 1}]}",
+		  "no SR-IOV PF with serial number 3c-fd-fe-ff-ff-a1-b2-c4" },
 		{ "{\"version\": 1, \"pfs\": [{\"pf\": {\"bdf\": \"01:00.0\"}, \"numvfs\": 65}]}", "at most 64 VFs" },
 		{ "{\"version\": 1, \"pfs\": [{\"pf\": {\"bdf\": \"01:00.0\"}, \"numvfs\": \"4\"}]}", "must be a count" },
 		{ "{\"version\": 1, \"pfs\": [{\"pf\": {\"bdf\": \"01:00.0\"}, \"numvfs\": 4, \"vfio\": \"yes\"}]}", "true or false" },
