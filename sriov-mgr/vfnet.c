@@ -233,45 +233,85 @@ static int nl_err(int e)
 	}
 }
 
-IOV_EXPORT int iov_vf_set(struct iov_ctx *ctx, const char *pf_netdev, unsigned int vf, const struct iov_vf_settings *s)
+/* One RTM_SETLINK request with @s's settings for VF @vf of interface @idx. */
+static int vf_send(struct iov_ctx *ctx, int idx, const char *pf_netdev, unsigned int vf, const struct iov_vf_settings *s)
 {
 	struct nl_sock *sock = NULL;
 	struct nl_msg *msg = NULL;
-	char why[200];
-	int idx, r;
+	int r;
+
+	if (ctx->vf_store)
+		return ctx->vf_store(ctx->vf_store_userdata, pf_netdev, vf, s);
+	r = vf_build_setlink(idx, vf, s, &msg);
+	if (r < 0)
+		return r;
+	sock = nl_socket_alloc();
+	if (!sock || nl_connect(sock, NETLINK_ROUTE) < 0) {
+		r = -EIO;
+	} else {
+		r = nl_send_auto_complete(sock, msg);
+		if (r >= 0)
+			r = nl_wait_for_ack(sock);
+		r = r < 0 ? nl_err(r) : 0;
+	}
+	nlmsg_free(msg);
+	nl_socket_free(sock);
+	return r;
+}
+
+/*
+ * The settings one at a time, in the order the kernel applies them within one request
+ * (do_setvfinfo): it stops at the first a driver refuses, having applied those before, so one
+ * request per setting is no less atomic and says which one the driver lacks.
+ */
+static const struct {
+	enum iov_vf_set_field field;
+	const char *name;
+} vf_steps[] = {
+	{ IOV_VF_SET_MAC, "MAC address" },
+	{ IOV_VF_SET_VLAN, "port VLAN" },
+	{ IOV_VF_SET_RATE, "transmit rate limits" },
+	{ IOV_VF_SET_SPOOFCHK, "spoof check" },
+	{ IOV_VF_SET_LINK_STATE, "link state" },
+	{ IOV_VF_SET_TRUST, "trust" },
+	{ IOV_VF_SET_IB_GUIDS, "InfiniBand GUIDs" },
+};
+
+IOV_EXPORT int iov_vf_set(struct iov_ctx *ctx, const char *pf_netdev, unsigned int vf, const struct iov_vf_settings *s)
+{
+	char why[200], done[160] = "", driver[64] = "";
+	int idx = -1, r;
 
 	iov_ctx_reason_clear(ctx);
 	r = vf_settings_check(s, why, sizeof(why));
 	if (r < 0)
 		return iov_ctx_fail(ctx, r, "VF %u of %s: %s", vf, pf_netdev ? pf_netdev : "?", why);
-	if (ctx->vf_store)
-		return ctx->vf_store(ctx->vf_store_userdata, pf_netdev, vf, s);
-	idx = pf_lookup(ctx, pf_netdev, vf);
-	if (idx < 0)
-		return idx;
-	r = vf_build_setlink(idx, vf, s, &msg);
-	if (r < 0)
-		return iov_ctx_fail(ctx, r, "VF %u of %s: building the request: %s", vf, pf_netdev, iov_strerror(r));
-	sock = nl_socket_alloc();
-	if (!sock || nl_connect(sock, NETLINK_ROUTE) < 0) {
-		r = -EIO;
-		iov_ctx_fail(ctx, r, "VF %u of %s: cannot open an rtnetlink socket", vf, pf_netdev);
-		goto out;
+	if (!ctx->vf_store) {
+		idx = pf_lookup(ctx, pf_netdev, vf);
+		if (idx < 0)
+			return idx;
 	}
-	r = nl_send_auto_complete(sock, msg);
-	if (r >= 0)
-		r = nl_wait_for_ack(sock);
-	if (r < 0) {
-		r = nl_err(r);
-		iov_ctx_fail(ctx, r, "VF %u of %s: the kernel refused the settings: %s%s", vf, pf_netdev, iov_strerror(r),
-			     r == -EOPNOTSUPP ? " (the PF's driver does not implement one of them)" : "");
-	} else {
-		r = 0;
+	for (size_t i = 0; i < ARRAY_SIZE(vf_steps); i++) {
+		struct iov_vf_settings one = *s;
+
+		if (!(s->fields & vf_steps[i].field))
+			continue;
+		one.fields = vf_steps[i].field;
+		r = vf_send(ctx, idx, pf_netdev, vf, &one);
+		if (r == 0) {
+			size_t used = strlen(done);
+
+			snprintf(done + used, sizeof(done) - used, "%s%s", used ? ", " : "", vf_steps[i].name);
+			continue;
+		}
+		iov_link_basename(ctx, driver, sizeof(driver), "sys/class/net/%s/device/driver", pf_netdev);
+		return iov_ctx_fail(ctx, r, "VF %u of %s: %s%s%s %s the %s: %s%s%s%s", vf, pf_netdev,
+				    driver[0] ? "the " : "the PF's driver", driver, driver[0] ? " driver" : "",
+				    r == -EOPNOTSUPP ? "does not support setting" : "refused", vf_steps[i].name,
+				    iov_strerror(r), done[0] ? " (set before it: " : " (nothing was set)", done,
+				    done[0] ? ")" : "");
 	}
-out:
-	nlmsg_free(msg);
-	nl_socket_free(sock);
-	return r;
+	return 0;
 }
 
 IOV_EXPORT int iov_vf_get(struct iov_ctx *ctx, const char *pf_netdev, unsigned int vf, struct iov_vf_settings *ret)

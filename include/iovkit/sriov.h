@@ -167,7 +167,7 @@ enum iov_vf_link_state {
 };
 
 /* Which fields of struct iov_vf_settings to apply, or which the kernel reported. */
-enum {
+enum iov_vf_set_field {
 	IOV_VF_SET_MAC = 1 << 0,
 	IOV_VF_SET_VLAN = 1 << 1,         /* vlan, qos, vlan_proto */
 	IOV_VF_SET_SPOOFCHK = 1 << 2,
@@ -213,12 +213,14 @@ int iov_rdma_list(struct iov_ctx *ctx, struct iov_rdma_dev **ret);
 int iov_vf_mac_parse(const char *s, uint8_t mac[6]);
 
 /*
- * Applies @s to VF @vf of the PF whose network interface is @pf_netdev, in one link change.
- * Checked first, changing nothing when wrong (-EINVAL with the reason): a multicast MAC, a VLAN
+ * Applies @s to VF @vf of the PF whose network interface is @pf_netdev: one link change per
+ * setting, in the kernel's order (MAC, VLAN, rates, spoof check, link state, trust, GUIDs). Checked first, changing nothing when wrong (-EINVAL with the reason): a multicast MAC, a VLAN
  * above 4094, a QoS above 7, an unknown VLAN protocol, a minimum rate above the maximum;
  * -ENODEV no such interface; -ERANGE a VF index past the PF's sriov_numvfs. Then the kernel's
  * answer: -EOPNOTSUPP when the PF's driver does not implement that setting (many drivers lack
- * min_tx_rate or trust); the reason names the VF and the interface.
+ * min_tx_rate or trust), or its error; the reason names the VF, the interface, the driver, the
+ * setting refused and the settings applied before it (the kernel keeps those, as it would
+ * within a single change).
  */
 int iov_vf_set(struct iov_ctx *ctx, const char *pf_netdev, unsigned int vf, const struct iov_vf_settings *s);
 

@@ -275,6 +275,28 @@ void fake_kernel_attach(struct fake_kernel *fk, struct iov_ctx *ctx)
 	ctx->attr_store_userdata = fk;
 }
 
+static int vf_net_store(void *userdata, const char *netdev, unsigned int vf, const void *settings)
+{
+	struct fake_vf_net *fn = userdata;
+	const struct iov_vf_settings *one = settings;
+	unsigned int fields = fn->s.fields;
+
+	fn->requests++;
+	if (one->fields & fn->fail_field)
+		return -EOPNOTSUPP;
+	snprintf(fn->netdev, sizeof(fn->netdev), "%s", netdev);
+	fn->vf = vf;
+	fn->s = *one;
+	fn->s.fields |= fields;
+	return 0;
+}
+
+void fake_vf_net_attach(struct fake_vf_net *fn, struct iov_ctx *ctx)
+{
+	ctx->vf_store = vf_net_store;
+	ctx->vf_store_userdata = fn;
+}
+
 void fake_sriov_host(struct fixture **fx, struct iov_ctx **ctx, struct fake_kernel *fk)
 {
 	*fx = fx_new();

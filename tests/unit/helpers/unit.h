@@ -13,6 +13,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "iovkit/sriov.h"
+
 void unit_check(bool ok, int line, const char *file, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 #define ASSERT_INT_EQ(a, b)                                                                          \
@@ -162,6 +164,19 @@ struct fake_kernel {
 };
 struct iov_ctx;
 void fake_kernel_attach(struct fake_kernel *fk, struct iov_ctx *ctx);
+
+/*
+ * The kernel's side of VF settings (RTM_SETLINK with IFLA_VF_*): each request iov_vf_set
+ * sends is recorded instead, its fields merged into @s. A request carrying @fail_field (or
+ * any, with @fail_field ~0u) fails with -EOPNOTSUPP, as a driver without that setting does.
+ */
+struct fake_vf_net {
+	char netdev[32];
+	unsigned int vf, requests;
+	struct iov_vf_settings s;       /* what was set, over all requests */
+	unsigned int fail_field;
+};
+void fake_vf_net_attach(struct fake_vf_net *fn, struct iov_ctx *ctx);
 
 /*
  * The SR-IOV tests' host: a new standard fixture, a context on it and the fake kernel attached,

@@ -13,30 +13,13 @@ static struct fixture *fx;
 static struct iov_ctx *ctx;
 static struct fake_kernel fk;
 
-/* The last VF settings "sent to the kernel". */
-static struct {
-	char netdev[32];
-	unsigned int vf, calls;
-	struct iov_vf_settings s;
-	int fail;
-} sent;
-
-static int record_vf(void *userdata, const char *netdev, unsigned int vf, const void *settings)
-{
-	sent.calls++;
-	if (sent.fail)
-		return -EOPNOTSUPP;
-	snprintf(sent.netdev, sizeof(sent.netdev), "%s", netdev);
-	sent.vf = vf;
-	sent.s = *(const struct iov_vf_settings *)settings;
-	return 0;
-}
+static struct fake_vf_net sent;
 
 static void setup(void)
 {
 	fake_sriov_host(&fx, &ctx, &fk);
-	ctx->vf_store = record_vf;
 	memset(&sent, 0, sizeof(sent));
+	fake_vf_net_attach(&sent, ctx);
 }
 
 static void teardown(void)
@@ -76,7 +59,7 @@ static void test_alloc_release(void)
 
 	/* Release resets VF 0 of the PF's interface to the safe defaults, then frees it. */
 	ASSERT_OK(iov_pool_release(ctx, "01:02.0"));
-	ASSERT_INT_EQ(sent.calls, 1);
+	ASSERT_INT_EQ(sent.requests, 5);   /* MAC, VLAN, spoof check, link state, trust */
 	ASSERT_STR_EQ(sent.netdev, "enp1s0f0");
 	ASSERT_INT_EQ(sent.vf, 0);
 	ASSERT_TRUE(sent.s.fields & IOV_VF_SET_MAC);
@@ -90,7 +73,7 @@ static void test_alloc_release(void)
 	ASSERT_STR_EQ(c, "0000:01:02.0");
 
 	/* A reset the driver refuses keeps the VF allocated. */
-	sent.fail = 1;
+	sent.fail_field = ~0u;
 	ASSERT_ERR(iov_pool_release(ctx, "01:02.1"), EOPNOTSUPP);
 	ASSERT_TRUE(strstr(iov_ctx_reason(ctx), "0000:01:02.1 stays allocated") != NULL);
 	ASSERT_TRUE(strstr(fx_read(fx, "var/lib/iovkit/pools.json"), "vm-b") != NULL);

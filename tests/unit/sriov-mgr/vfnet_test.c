@@ -230,6 +230,39 @@ static void test_parse_newlink(void)
 	nlmsg_free(msg);
 }
 
+/* One request per setting, in the kernel's order; a refusal names the setting and what was set. */
+static void test_one_request_per_setting(void)
+{
+	struct iov_vf_settings s = {
+		.fields = IOV_VF_SET_MAC | IOV_VF_SET_VLAN | IOV_VF_SET_RATE | IOV_VF_SET_TRUST,
+		.mac = { 0x02, 0, 0, 0, 0, 1 }, .vlan = 7, .min_tx_rate = 100, .max_tx_rate = 1000, .trust = true,
+	};
+	struct fake_vf_net fn = { 0 };
+	struct iov_ctx *ctx;
+
+	ASSERT_OK(iov_ctx_new(NULL, &ctx));
+	fake_vf_net_attach(&fn, ctx);
+	ASSERT_OK(iov_vf_set(ctx, "enp1s0f0", 3, &s));
+	ASSERT_INT_EQ(fn.requests, 4);
+	ASSERT_INT_EQ(fn.s.fields, s.fields);
+	ASSERT_INT_EQ(fn.vf, 3);
+	ASSERT_INT_EQ(fn.s.max_tx_rate, 1000);
+
+	/* A driver without a minimum rate (Intel's): MAC and VLAN are set, then it stops. */
+	memset(&fn, 0, sizeof(fn));
+	fn.fail_field = IOV_VF_SET_RATE;
+	ASSERT_ERR(iov_vf_set(ctx, "enp1s0f0", 3, &s), EOPNOTSUPP);
+	ASSERT_INT_EQ(fn.requests, 3);
+	ASSERT_INT_EQ(fn.s.fields, IOV_VF_SET_MAC | IOV_VF_SET_VLAN);
+	ASSERT_STR_EQ(iov_ctx_reason(ctx), "VF 3 of enp1s0f0: the PF's driver does not support setting the transmit rate "
+					   "limits: Operation not supported (set before it: MAC address, port VLAN)");
+	memset(&fn, 0, sizeof(fn));
+	fn.fail_field = IOV_VF_SET_MAC;
+	ASSERT_ERR(iov_vf_set(ctx, "enp1s0f0", 3, &s), EOPNOTSUPP);
+	ASSERT_TRUE(strstr(iov_ctx_reason(ctx), "(nothing was set)") != NULL);
+	iov_ctx_free(ctx);
+}
+
 static void test_live_refusals(void)
 {
 	struct iov_vf_settings s = { .fields = IOV_VF_SET_TRUST, .trust = true };
@@ -253,4 +286,5 @@ UNIT_MAIN("sriov-mgr/vfnet",
 	  UNIT_TEST(test_check),
 	  UNIT_TEST(test_build_setlink),
 	  UNIT_TEST(test_parse_newlink),
+	  UNIT_TEST(test_one_request_per_setting),
 	  UNIT_TEST(test_live_refusals))
