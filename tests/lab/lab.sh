@@ -110,7 +110,7 @@ qargs=(
     -device edu,bus=br1,addr=1 -device edu,bus=br1,addr=2
     -drive file="$work/nvme.img",if=none,id=nvmedrive,format=raw
     -device nvme-subsys,id=subsys0,nqn=nqn.2026-11.io.iovkit:lab
-    -device "nvme,id=nvme0,serial=IOVLAB-NVME-0,subsys=subsys0,bus=rp1,max_ioqpairs=6,msix_qsize=4,sriov_max_vfs=2,sriov_vq_flexible=4,sriov_vi_flexible=2,sriov_max_vq_per_vf=2,sriov_max_vi_per_vf=1"
+    -device "nvme,id=nvme0,serial=IOVLAB-NVME-0,subsys=subsys0,bus=rp1,max_ioqpairs=10,msix_qsize=6,sriov_max_vfs=4,sriov_vq_flexible=8,sriov_vi_flexible=4,sriov_max_vq_per_vf=2,sriov_max_vi_per_vf=1"
     -device nvme-ns,drive=nvmedrive,nsid=1,bus=nvme0
     # Both NICs sit on one QEMU hub, so the guest can talk to itself and to nothing else. No
     # option ROMs (romfile=): the guest boots through PVH, and ipxe-qemu need not be installed.

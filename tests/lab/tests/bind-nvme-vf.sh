@@ -13,7 +13,7 @@ vf=$(basename "$(readlink $p/virtfn1)")
 iovctl --json devices > /tmp/devs.json || fail "iovctl devices exited $?"
 expect_eq "$vf physfn" "$pf" "$(jq -r --arg b "$vf" '.[] | select(.bdf == $b) | .physfn' /tmp/devs.json)"
 expect_eq "$vf vf_index" 1 "$(jq -r --arg b "$vf" '.[] | select(.bdf == $b) | .vf_index' /tmp/devs.json)"
-expect_eq "$pf sriov.total_vfs" 2 "$(jq -r --arg b "$pf" '.[] | select(.bdf == $b) | .sriov.total_vfs' /tmp/devs.json)"
+expect_eq "$pf sriov.total_vfs" 4 "$(jq -r --arg b "$pf" '.[] | select(.bdf == $b) | .sriov.total_vfs' /tmp/devs.json)"
 expect_eq "$pf sriov.num_vfs" 2 "$(jq -r --arg b "$pf" '.[] | select(.bdf == $b) | .sriov.num_vfs' /tmp/devs.json)"
 expect_eq "$pf sriov.vf_device" 0010 "$(jq -r --arg b "$pf" '.[] | select(.bdf == $b) | .sriov.vf_device' /tmp/devs.json)"
 expect_eq "$pf modules" nvme "$(jq -r --arg b "$pf" '.[] | select(.bdf == $b) | .driver' /tmp/devs.json)"

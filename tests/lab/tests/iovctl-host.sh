@@ -1,6 +1,6 @@
 # `iovctl host --json` inside the lab reports what lab.sh configured: an Intel IOMMU with groups,
 # VFIO loaded with its container node, no iommufd on this kernel, and the NVMe controller as the
-# only SR-IOV device with totalvfs 2.
+# only SR-IOV device with totalvfs 4.
 . /lab/lib.sh
 
 command -v iovctl >/dev/null || skip "iovctl is not in the guest image"
@@ -22,7 +22,7 @@ nvme=$(pci_find $NVME_VENDOR $NVME_DEVICE) || fail "no NVMe controller"
 expect_eq "sriov device count" 1 "$(j '.sriov | length')"
 expect_eq "sriov[0].bdf" "$nvme" "$(j '.sriov[0].bdf')"
 expect_eq "sriov[0].id" "1b36:0010" "$(j '.sriov[0].vendor + ":" + .sriov[0].device')"
-expect_eq "sriov[0].totalvfs" 2 "$(j '.sriov[0].totalvfs')"
+expect_eq "sriov[0].totalvfs" 4 "$(j '.sriov[0].totalvfs')"
 expect_eq "sriov[0].driver" nvme "$(j '.sriov[0].driver')"
 expect_eq "required hints" "" "$(j '[.hints[] | select(.required) | .topic] | join(" ")')"
 

@@ -27,7 +27,7 @@ expect_eq "autoprobe after apply" 0 "$(cat $p/sriov_drivers_autoprobe)"
 before=$(drivers_snapshot)
 iovctl sriov apply /tmp/sriov.json >/dev/null || fail "second apply exited $?"
 expect_eq "a second apply changes nothing" "$before" "$(drivers_snapshot)"
-jq '.pfs[0].numvfs = 3' /tmp/sriov.json > /tmp/bad.json
-iovctl sriov apply /tmp/bad.json 2>/tmp/err && fail "3 VFs accepted"
-grep -q "at most 2 VFs" /tmp/err || fail "wrong refusal: $(cat /tmp/err)"
+jq '.pfs[0].numvfs = 5' /tmp/sriov.json > /tmp/bad.json
+iovctl sriov apply /tmp/bad.json 2>/tmp/err && fail "5 VFs accepted"
+grep -q "at most 4 VFs" /tmp/err || fail "wrong refusal: $(cat /tmp/err)"
 expect_eq "a refused apply changes nothing" "$before" "$(drivers_snapshot)"

@@ -9,7 +9,7 @@ trap 'iovctl restore --all >/dev/null 2>&1; echo 0 > $p/sriov_numvfs; echo 1 > $
 
 iovctl --json sriov > /tmp/s.json || fail "iovctl sriov exited $?"
 expect_eq "PFs listed" "$pf" "$(jq -r '[.[].bdf] | join(" ")' /tmp/s.json)"
-expect_eq "totalvfs" 2 "$(jq -r '.[0].totalvfs' /tmp/s.json)"
+expect_eq "totalvfs" 4 "$(jq -r '.[0].totalvfs' /tmp/s.json)"
 expect_eq "vf_device" 0010 "$(jq -r '.[0].vf_device' /tmp/s.json)"
 
 iovctl sriov set "$pf" --numvfs 2 --autoprobe off >/dev/null 2>&1 || fail "set 2 exited $?"
@@ -32,8 +32,8 @@ for i in 0 1; do
 done
 
 before=$(drivers_snapshot)
-iovctl sriov set "$pf" --numvfs 3 2>/tmp/err && fail "3 VFs accepted"
-grep -q "supports at most 2 VFs" /tmp/err || fail "wrong refusal: $(cat /tmp/err)"
+iovctl sriov set "$pf" --numvfs 5 2>/tmp/err && fail "5 VFs accepted"
+grep -q "supports at most 4 VFs; 5 asked" /tmp/err || fail "wrong refusal: $(cat /tmp/err)"
 edu=$(pci_find $EDU_VENDOR $EDU_DEVICE)
 iovctl sriov set "$edu" --numvfs 1 2>/tmp/err && fail "VFs on edu accepted"
 grep -q "has no SR-IOV capability" /tmp/err || fail "wrong refusal: $(cat /tmp/err)"
