@@ -9,9 +9,12 @@
 #     --log FILE      keep the full serial console here (default: a temp file, printed on failure)
 #     --verbose       stream the whole serial console as TAP comments while it runs
 #     --shell         after the tests, give a shell on this terminal instead of powering off
+#     --in DIR        put DIR's files in the guest at /lab/in (what an earlier boot left)
+#     --out DIR       write the files tests hand back (lab_out in lib.sh) into DIR
 #     --list          print the tests that exist and stop
 #   TEST is the name of a file in tests/lab/tests without ".sh"; default: all of them but the
-#   benchmarks (bench-*), which run only when named.
+#   benchmarks (bench-*) and the boot-to-boot tests (persist-*, run by persist.sh), which run
+#   only when named.
 #
 # Exit status: 0 all passed or skipped, 1 a test failed, 77 the lab cannot run on this host.
 set -uo pipefail
@@ -19,7 +22,7 @@ set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
 cache=${IOVLAB_CACHE:-/var/cache/iovkit-lab}
-bins=() tests=() timeout=600 test_timeout=120 log= shell=0 verbose=${IOVLAB_VERBOSE:-0}
+bins=() tests=() timeout=600 test_timeout=120 log= shell=0 verbose=${IOVLAB_VERBOSE:-0} in_dir= out_dir=
 
 while [ $# -gt 0 ]; do
     case $1 in
@@ -29,6 +32,8 @@ while [ $# -gt 0 ]; do
     --test-timeout) test_timeout=$2; shift ;;
     --log) log=$2; shift ;;
     --shell) shell=1 ;;
+    --in) in_dir=$2; shift ;;
+    --out) out_dir=$2; shift ;;
     -v|--verbose) verbose=1 ;;
     --list) for t in "$here"/tests/*.sh; do basename "$t" .sh; done; exit 0 ;;
     -h|--help) sed -n '2,/^set /p' "$0" | sed 's/^# \{0,1\}//;/^set /d'; exit 0 ;;
@@ -40,7 +45,7 @@ done
 if [ ${#tests[@]} -eq 0 ]; then
     # Benchmarks (bench-*) run only when named.
     for t in "$here"/tests/*.sh; do
-        case $(basename "$t") in bench-*) ;; *) tests+=("$(basename "$t" .sh)") ;; esac
+        case $(basename "$t") in bench-*|persist-*) ;; *) tests+=("$(basename "$t" .sh)") ;; esac
     done
 fi
 for t in "${tests[@]}"; do
@@ -85,6 +90,7 @@ for b in "${bins[@]}" "$(command -v jq)"; do args+=(-b "$b"); done
 for tool in nvme rdma; do
     command -v $tool >/dev/null && args+=(-b "$(command -v $tool)")
 done
+[ -n "$in_dir" ] && args+=(-f "$in_dir:/lab/in")
 [ -f /usr/share/misc/pci.ids ] && args+=(-f /usr/share/misc/pci.ids:/usr/share/misc/pci.ids)
 if ! "$top/guest/mkinitramfs.sh" "${args[@]}" 2> "$work/mkinitramfs.err"; then
     echo "Bail out! building the initramfs failed: $(tail -n 1 "$work/mkinitramfs.err")"; exit 1
@@ -163,6 +169,11 @@ while :; do
         "@@IOVLAB end "*)
             set -- ${line#@@IOVLAB end }
             report "$1" "$2" "$cur_out"; cur= ;;
+        "@@IOVLAB file "*)
+            set -- ${line#@@IOVLAB file }
+            if [ -n "$out_dir" ] && [ "${1#*/}" = "$1" ]; then
+                base64 -d <<< "$2" > "$out_dir/$1" || cur_out+="lab: cannot write $out_dir/$1"$'\n'
+            fi ;;
         "@@IOVLAB done"*) done_seen=1; break ;;
         *) [ -n "$cur" ] && cur_out+="$line"$'\n' ;;
         esac

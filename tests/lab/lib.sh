@@ -6,6 +6,10 @@ fail() { echo "FAIL: $*"; exit 1; }
 skip() { echo "SKIP: $*"; exit 77; }
 note() { echo "  $*"; }
 
+# lab_out NAME FILE: hand FILE back to the host, as NAME in lab.sh's --out directory (a
+# later boot gets it under /lab/in with --in).
+lab_out() { echo "@@IOVLAB file $1 $(base64 -w 0 < "$2")"; }
+
 # expect_eq WHAT EXPECTED ACTUAL
 expect_eq() {
     [ "$2" = "$3" ] || fail "$1: expected '$2', got '$3'"
