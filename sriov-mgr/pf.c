@@ -300,6 +300,8 @@ IOV_EXPORT int iov_sriov_set_numvfs(struct iov_ctx *ctx, const char *bdf, unsign
 
 	if (!opts)
 		opts = &defaults;
+	if ((unsigned int)opts->autoprobe >= ARRAY_SIZE(autoprobe_names))
+		return iov_ctx_fail(ctx, -EINVAL, "autoprobe is keep, on or off");
 	r = iov_sriov_pf_get(ctx, bdf, &pf);
 	if (r < 0)
 		return r;
