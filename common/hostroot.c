@@ -389,6 +389,26 @@ IOV_EXPORT int iov_path_exists(struct iov_ctx *ctx, const char *fmt, ...)
 	return fd == -ENOENT || fd == -ENOTDIR ? 0 : fd;
 }
 
+/*
+ * Opens (O_PATH) the directory that holds root-relative @path and points *@name at @path's
+ * last component. @path is split at its last '/' only while the directory is opened.
+ */
+static int root_open_parent(struct iov_ctx *ctx, char *path, const char **name)
+{
+	char *slash = strrchr(path, '/');
+	int fd;
+
+	if (!slash) {
+		*name = path;
+		return root_open(ctx, ".", O_PATH | O_DIRECTORY, 0);
+	}
+	*slash = '\0';
+	fd = root_open(ctx, path, O_PATH | O_DIRECTORY, 0);
+	*slash = '/';
+	*name = slash + 1;
+	return fd;
+}
+
 /* mkdir -p of an already formatted root-relative directory path. */
 static int root_mkdir_p(struct iov_ctx *ctx, const char *dir)
 {
@@ -403,19 +423,9 @@ static int root_mkdir_p(struct iov_ctx *ctx, const char *dir)
 			char saved = *s;
 			_cleanup_close_ int parent = -1;
 			const char *name;
-			char *slash;
 
 			*s = '\0';
-			slash = strrchr(partial, '/');
-			if (slash) {
-				*slash = '\0';
-				parent = root_open(ctx, partial, O_PATH | O_DIRECTORY, 0);
-				*slash = '/';
-				name = slash + 1;
-			} else {
-				parent = root_open(ctx, ".", O_PATH | O_DIRECTORY, 0);
-				name = partial;
-			}
+			parent = root_open_parent(ctx, partial, &name);
 			if (parent < 0)
 				return parent;
 			if (*name && mkdirat(parent, name, 0755) < 0 && errno != EEXIST)
@@ -440,15 +450,11 @@ IOV_EXPORT int iov_file_replace(struct iov_ctx *ctx, const void *data, size_t le
 	if (slash) {
 		*slash = '\0';
 		r = root_mkdir_p(ctx, path);
+		*slash = '/';
 		if (r < 0)
 			return r;
-		dir = root_open(ctx, path, O_PATH | O_DIRECTORY, 0);
-		*slash = '/';
-		name = slash + 1;
-	} else {
-		dir = root_open(ctx, ".", O_PATH | O_DIRECTORY, 0);
-		name = path;
 	}
+	dir = root_open_parent(ctx, path, &name);
 	if (dir < 0)
 		return dir;
 	if (!*name)
