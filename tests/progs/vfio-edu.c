@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "iovkit/vfio.h"
+#include "prog.h"
 
 /* edu registers */
 #define EDU_IDENT 0x00
@@ -46,23 +47,8 @@
 /* edu's default DMA mask is 28 bits */
 #define EDU_DMA_LIMIT (1ull << 28)
 
-static struct iov_ctx *ctx;
 static struct iov_vfio_device *dev;
 static volatile uint32_t *bar;   /* BAR0 mapped, or NULL: through region reads and writes */
-
-__attribute__((format(printf, 1, 2), noreturn)) static void fail(const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("FAIL: ");
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	if (ctx && iov_ctx_reason(ctx)[0])
-		printf(" (%s)", iov_ctx_reason(ctx));
-	printf("\n");
-	exit(1);
-}
 
 __attribute__((format(printf, 1, 2))) static void ok(const char *fmt, ...)
 {

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "iovkit/vfio.h"
+#include "prog.h"
 
 #define REG_CAP 0x00
 #define REG_CC 0x14
@@ -26,22 +27,7 @@
 #define REG_ACQ 0x30
 #define QDEPTH 16
 
-static struct iov_ctx *ctx;
 static struct iov_vfio_device *dev;
-
-__attribute__((format(printf, 1, 2), noreturn)) static void fail(const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("FAIL: ");
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	if (iov_ctx_reason(ctx)[0])
-		printf(" (%s)", iov_ctx_reason(ctx));
-	printf("\n");
-	exit(1);
-}
 
 static uint32_t rd32(uint64_t off)
 {

@@ -10,30 +10,16 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <unistd.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "iovkit/iommu.h"
 #include "iovkit/vfio.h"
+#include "prog.h"
 
 #define TOKEN "2ab3c4d5-0011-4a22-8b33-c0ffee000001"
 #define WRONG "2ab3c4d5-0011-4a22-8b33-c0ffee000002"
-
-static struct iov_ctx *ctx;
-
-__attribute__((format(printf, 1, 2), noreturn)) static void fail(const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("FAIL: ");
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf(" (%s)\n", iov_ctx_reason(ctx));
-	exit(1);
-}
 
 int main(int argc, char **argv)
 {
