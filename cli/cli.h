@@ -69,5 +69,7 @@ int cmd_sriov(struct cli *cli);
 int cmd_vf(struct cli *cli);
 int cmd_rdma(struct cli *cli);
 int cmd_pool(struct cli *cli);
+int cmd_switch(struct cli *cli);
+int cmd_rpc(struct cli *cli);
 
 #endif

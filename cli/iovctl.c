@@ -66,6 +66,29 @@ static const struct cli_command commands[] = {
 	  "that exist: create VFs (iovctl sriov set) and they join the pools they match.\n",
 	  cmd_pool },
 	{ "rdma", "", "RDMA devices and the PCI functions (PF or VF) they belong to", NULL, cmd_rdma },
+	{ "switch",
+	  "[--socket PATH] [info] | ports | stats [PORT] | add NAME --vhost PATH [--client] | add NAME --dpdk DEVARGS"
+	  " | del NAME | xconnect NAME PEER|--none | pool-assign UPLINK POOL PORT | pool-release UPLINK POOL | pools",
+	  "iovswitch's ports, counters, cross-connects and VMDq pools, over its control socket",
+	  "  --socket PATH      the switch's socket (default $IOVSWITCH_SOCKET, else\n"
+	  "                     /run/iovkit/iovswitch.sock)\n"
+	  "  info               version, ports, mbufs, learned MACs\n"
+	  "  ports              the ports and their state (vhost: waiting, connected, running)\n"
+	  "  stats [PORT]       packets, bytes, flooded frames and drops by reason\n"
+	  "  add NAME --vhost PATH [--client]   a vhost-user port: listen at PATH (a VMM connects),\n"
+	  "                     or with --client connect to a VMM listening there and reconnect\n"
+	  "  add NAME --dpdk DEVARGS            a DPDK port: a PCI address on vfio-pci, net_tap0,...\n"
+	  "      --vlan N       access VLAN (frames on the port untagged); default trunk\n"
+	  "      --mtu N        largest payload accepted from the port (default 1500)\n"
+	  "  del NAME           remove a port\n"
+	  "  xconnect NAME PEER wire two ports together, bypassing learning; --none undoes it\n"
+	  "  pool-assign UPLINK POOL PORT [--mac MAC]... [--vlan N]... [--no-broadcast] [--multicast]\n"
+	  "                     frames arriving on UPLINK for these MACs and VLANs (default VLAN:\n"
+	  "                     untagged) go to PORT alone, as a VMDq pool would\n"
+	  "  pool-release UPLINK POOL          pools     the assignments\n",
+	  cmd_switch },
+	{ "rpc", "[--socket PATH] METHOD [PARAMS]", "call a JSON-RPC method of an iovkit socket and print the result",
+	  "  --socket PATH   default /run/iovkit/iovkitd.sock; rpc.discover lists a socket's methods\n", cmd_rpc },
 	{ "restore", "DEVICE|GROUP|--all", "put devices bound by 'iovctl bind' back on their original drivers",
 	  "  --all   every device in the bind journal\n\nRestoring what is already back is not an error.\n",
 	  cmd_restore },

@@ -2,6 +2,7 @@
 # Installs what is missing, builds, and runs every test suite:
 #   - unit, in the normal build and in an ASan+UBSan build
 #   - fuzz, libFuzzer targets in a clang ASan+UBSan build, each for a bounded number of inputs
+#   - switch, iovswitch against DPDK's testpmd (virtio-user) and hostile clients
 #   - lab, the nested VT-d lab (Debian's kernel under QEMU with an emulated IOMMU)
 # Ends with one line, "N passed, N failed, N skipped", over all of them, and exits non-zero when
 # anything failed. Logs: build*/meson-logs/<suite>.txt.
@@ -26,6 +27,7 @@ export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktra
 run_suite build unit
 run_suite build-asan unit
 run_suite build-fuzz fuzz
+run_suite build switch
 run_suite build lab
 
 python3 scripts/summary.py "${logs[@]}" || status=1

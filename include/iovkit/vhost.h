@@ -1,0 +1,101 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * vhost-user virtio-net backend ports on DPDK's rte_vhost.
+ *
+ * A port is one vhost-user socket: in server mode it listens at the path and a frontend (QEMU,
+ * Cloud Hypervisor, DPDK's virtio-user, iovm) connects; in client mode it connects to a
+ * frontend listening there and, unless told not to, reconnects every second after the
+ * frontend goes away, so a VM survives a restart of the process serving its NIC.
+ *
+ * The data path is polling: guest notifications (kicks) are turned off on every ring, and a
+ * worker thread calls iov_vhost_net_rx/tx in a loop. The frontend's messages, memory table
+ * and rings are handled by rte_vhost on its own thread; this layer tracks the device state
+ * and keeps the worker off a device while rte_vhost tears it down.
+ *
+ * Offloads are negotiated honestly: a port does not offer checksum or segmentation offloads
+ * (the switch forwards frames between ports that may not implement them), so the frontend
+ * sends complete frames and expects complete frames.
+ *
+ * rte_vhost's callbacks carry no user pointer, so the ports of a process are kept in one
+ * process-wide table (rte_vhost itself is process-wide). The EAL must be initialised first.
+ */
+#ifndef IOVKIT_VHOST_H
+#define IOVKIT_VHOST_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct rte_mbuf;
+struct rte_mempool;
+struct iov_vhost_net;
+
+#define IOV_VHOST_MAX_QUEUE_PAIRS 8
+#define IOV_VHOST_MAX_PORTS 64
+
+enum iov_vhost_flags {
+	IOV_VHOST_CLIENT = 1 << 0,       /* connect to the frontend's socket instead of listening */
+	IOV_VHOST_NO_RECONNECT = 1 << 1, /* client mode: give up when the frontend goes away */
+};
+
+struct iov_vhost_net_config {
+	const char *path;               /* the socket; at most 107 bytes */
+	unsigned int flags;             /* enum iov_vhost_flags */
+	unsigned int queue_pairs;       /* offered to the frontend, 1..IOV_VHOST_MAX_QUEUE_PAIRS (0: 1) */
+};
+
+/*
+ * Creates the port and starts it: in server mode the socket exists when this returns (a stale
+ * socket file at the path is replaced; any other file there is an error). Returns 0, or
+ * -EINVAL (bad config), -EEXIST (a port with this path exists), -ENOSPC (too many ports),
+ * -ENOMEM, -EIO (rte_vhost refused: the path's directory, permissions).
+ */
+int iov_vhost_net_new(const struct iov_vhost_net_config *cfg, struct iov_vhost_net **ret);
+
+/*
+ * Stops serving and frees the port; a connected frontend sees the socket close. Waits for
+ * rte_vhost's callbacks on the port to finish. Must not run concurrently with rx/tx on the
+ * same port. Accepts NULL.
+ */
+void iov_vhost_net_free(struct iov_vhost_net *p);
+
+/*
+ * Frames the guest sent on queue pair @qp: up to @n new mbufs from @mp into @pkts, which the
+ * caller owns. 0 when no frontend is ready or the ring is empty. One thread per queue pair.
+ */
+uint16_t iov_vhost_net_rx(struct iov_vhost_net *p, uint16_t qp, struct rte_mempool *mp, struct rte_mbuf **pkts,
+			  uint16_t n);
+
+/*
+ * Copies up to @n frames into the guest's receive ring of queue pair @qp; returns how many
+ * went (the ring may be full, or no frontend ready). The caller still owns and frees all @n.
+ */
+uint16_t iov_vhost_net_tx(struct iov_vhost_net *p, uint16_t qp, struct rte_mbuf **pkts, uint16_t n);
+
+enum iov_vhost_state {
+	IOV_VHOST_WAITING,      /* no frontend connected (server: listening; client: retrying) */
+	IOV_VHOST_CONNECTED,    /* a frontend is connected, the device is not running yet */
+	IOV_VHOST_RUNNING,      /* the frontend started the device: frames flow */
+};
+
+struct iov_vhost_net_info {
+	enum iov_vhost_state state;
+	unsigned int queue_pairs;       /* running: the pairs the frontend set up */
+	uint64_t features;              /* running: the negotiated virtio features */
+	unsigned int connects;          /* connections seen since the port was created */
+	unsigned int starts;            /* times the device started running */
+};
+
+/* A snapshot of the port's state; any thread. */
+void iov_vhost_net_info(struct iov_vhost_net *p, struct iov_vhost_net_info *ret);
+
+/* "waiting", "connected", "running". */
+const char *iov_vhost_state_name(enum iov_vhost_state s);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

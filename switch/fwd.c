@@ -1,0 +1,329 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * iovswitch's forwarding: a VLAN-aware learning switch (802.1Q bridging without STP), explicit
+ * cross-connects, and software VMDq pools on uplinks. Runs on the worker lcore only.
+ *
+ * Frames come from guests and wires and are hostile: lengths are checked before a header is
+ * read, a frame's VLAN comes from its port's configuration or its own outer tag, and a frame
+ * never goes back out of the port it came in on.
+ *
+ * VLANs: an access port (vlan != 0) carries untagged frames of one VLAN: tagged frames from it
+ * are dropped, frames to it leave untagged. A trunk port (vlan == 0) carries frames tagged with
+ * their VLAN and untagged frames, which belong to "VLAN 0", so a switch without VLANs
+ * configured is an ordinary learning switch. Tags are added and removed at the output port.
+ */
+#include <string.h>
+
+#include <rte_byteorder.h>
+#include <rte_cycles.h>
+#include <rte_ether.h>
+#include <rte_mbuf.h>
+
+#include "iovkit/vmdq.h"
+#include "switch-internal.h"
+
+#define STAT_ADD(field, v) __atomic_store_n(&(field), __atomic_load_n(&(field), __ATOMIC_RELAXED) + (v), __ATOMIC_RELAXED)
+
+void sw_init(struct sw *sw, struct rte_mempool *mp, uint64_t tsc_hz)
+{
+	memset(sw->ports, 0, sizeof(sw->ports));
+	memset(sw->fdb, 0, sizeof(sw->fdb));
+	sw->mp = mp;
+	sw->fdb_age_tsc = tsc_hz * SW_FDB_AGE_S;
+	atomic_init(&sw->pause_req, false);
+	atomic_init(&sw->paused, false);
+	atomic_init(&sw->stop, false);
+	atomic_init(&sw->worker_running, false);
+}
+
+/* ---- the learning table: open addressing, bounded probes, stale entries reused in place ---- */
+
+static inline uint64_t fdb_key(uint16_t vlan, const uint8_t m[6])
+{
+	return UINT64_C(1) << 63 | (uint64_t)vlan << 48 | (uint64_t)m[0] << 40 | (uint64_t)m[1] << 32 |
+	       (uint64_t)m[2] << 24 | (uint64_t)m[3] << 16 | (uint64_t)m[4] << 8 | m[5];
+}
+
+static inline size_t fdb_home(uint64_t key)
+{
+	return (size_t)((key * UINT64_C(0x9e3779b97f4a7c15)) >> 51) & (SW_FDB_SLOTS - 1);
+}
+
+static inline bool fdb_stale(const struct sw *sw, const struct sw_fdb_entry *e)
+{
+	return e->port < 0 || sw->now - e->seen > sw->fdb_age_tsc;
+}
+
+static void fdb_learn(struct sw *sw, uint16_t vlan, const uint8_t mac[6], int port)
+{
+	uint64_t key = fdb_key(vlan, mac);
+	struct sw_fdb_entry *free_slot = NULL;
+	size_t i = fdb_home(key);
+
+	for (unsigned int n = 0; n < SW_FDB_PROBE; n++, i = (i + 1) & (SW_FDB_SLOTS - 1)) {
+		struct sw_fdb_entry *e = &sw->fdb[i];
+
+		if (e->key == key) {
+			e->port = port;         /* a station that moved is relearned at once */
+			e->seen = sw->now;
+			return;
+		}
+		if (!e->key || fdb_stale(sw, e)) {
+			if (!free_slot)
+				free_slot = e;
+			if (!e->key)
+				break;
+		}
+	}
+	if (free_slot)
+		*free_slot = (struct sw_fdb_entry){ .key = key, .seen = sw->now, .port = port };
+	/* else the neighbourhood is full of live stations: this one is flooded to until one ages */
+}
+
+int fdb_lookup(const struct sw *sw, uint16_t vlan, const uint8_t mac[6])
+{
+	uint64_t key = fdb_key(vlan, mac);
+	size_t i = fdb_home(key);
+
+	for (unsigned int n = 0; n < SW_FDB_PROBE; n++, i = (i + 1) & (SW_FDB_SLOTS - 1)) {
+		const struct sw_fdb_entry *e = &sw->fdb[i];
+
+		if (!e->key)
+			return -1;
+		if (e->key == key)
+			return fdb_stale(sw, e) ? -1 : e->port;
+	}
+	return -1;
+}
+
+void fdb_forget_port(struct sw *sw, int port)
+{
+	for (size_t i = 0; i < SW_FDB_SLOTS; i++)
+		if (sw->fdb[i].key && sw->fdb[i].port == port)
+			sw->fdb[i].port = -1;
+}
+
+unsigned int fdb_count(const struct sw *sw)
+{
+	unsigned int n = 0;
+
+	for (size_t i = 0; i < SW_FDB_SLOTS; i++)
+		n += sw->fdb[i].key && !fdb_stale(sw, &sw->fdb[i]);
+	return n;
+}
+
+/* ---- output ---- */
+
+static void port_flush(struct sw *sw, struct sw_port *p)
+{
+	uint16_t n = (uint16_t)p->n_txbuf, sent;
+	uint64_t bytes = 0;
+
+	if (!n)
+		return;
+	sent = p->ops->tx(p, p->txbuf, n);
+	for (uint16_t i = 0; i < sent; i++)
+		bytes += rte_pktmbuf_pkt_len(p->txbuf[i]);
+	STAT_ADD(p->stats.tx_packets, sent);
+	STAT_ADD(p->stats.tx_bytes, bytes);
+	if (sent < n)
+		STAT_ADD(p->stats.drops[DROP_TX_FULL], n - sent);
+	if (p->ops->tx_consumes)
+		rte_pktmbuf_free_bulk(p->txbuf + sent, n - sent);
+	else
+		rte_pktmbuf_free_bulk(p->txbuf, n);
+	p->n_txbuf = 0;
+}
+
+void fwd_flush(struct sw *sw)
+{
+	for (int i = 0; i < SW_MAX_PORTS; i++)
+		if (sw->ports[i].used)
+			port_flush(sw, &sw->ports[i]);
+}
+
+static inline bool frame_tagged(const struct rte_mbuf *m)
+{
+	const struct rte_ether_hdr *eh = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
+
+	return rte_pktmbuf_data_len(m) >= sizeof(*eh) + sizeof(struct rte_vlan_hdr) &&
+	       (eh->ether_type == rte_cpu_to_be_16(RTE_ETHER_TYPE_VLAN) ||
+		eh->ether_type == rte_cpu_to_be_16(RTE_ETHER_TYPE_QINQ));
+}
+
+/* Whether port @p carries VLAN @vlan. */
+static inline bool port_in_vlan(const struct sw_port *p, uint16_t vlan)
+{
+	return p->vlan == SW_VLAN_NONE || p->vlan == vlan;
+}
+
+/*
+ * Puts frame @m of VLAN @vlan on port @out's transmit buffer, tagging or untagging it for that
+ * port. Takes @m (frees it when it cannot go). @m must not be shared (refcnt 1).
+ */
+static void emit(struct sw *sw, int out, struct rte_mbuf *m, uint16_t vlan, struct sw_port *in)
+{
+	struct sw_port *p = &sw->ports[out];
+	bool tagged = frame_tagged(m);
+
+	if (p->vlan != SW_VLAN_NONE) {
+		if (tagged && rte_vlan_strip(m) < 0)
+			goto drop;
+	} else if (!tagged && vlan != SW_VLAN_NONE) {
+		m->vlan_tci = vlan;
+		if (rte_vlan_insert(&m) < 0)
+			goto drop;
+	}
+	m->ol_flags = 0;        /* nothing to offload: the frame is complete (vhost.h) */
+	p->txbuf[p->n_txbuf++] = m;
+	if (p->n_txbuf == RTE_DIM(p->txbuf))
+		port_flush(sw, p);
+	return;
+drop:
+	STAT_ADD(in->stats.drops[DROP_NO_MBUF], 1);
+	rte_pktmbuf_free(m);
+}
+
+/* Sends @m to every port in @dests (a bit per port index): copies for all but the last. */
+static void replicate(struct sw *sw, uint64_t dests, struct rte_mbuf *m, uint16_t vlan, struct sw_port *in)
+{
+	if (!dests) {
+		STAT_ADD(in->stats.drops[DROP_NO_DEST], 1);
+		rte_pktmbuf_free(m);
+		return;
+	}
+	while (dests) {
+		int out = __builtin_ctzll(dests);
+		struct rte_mbuf *c = m;
+
+		dests &= dests - 1;
+		if (dests) {
+			/* A deep copy: each output may edit the tag differently. */
+			c = rte_pktmbuf_copy(m, sw->mp, 0, UINT32_MAX);
+			if (!c) {
+				STAT_ADD(in->stats.drops[DROP_NO_MBUF], 1);
+				continue;
+			}
+		}
+		emit(sw, out, c, vlan, in);
+	}
+}
+
+/* The ports a frame of @vlan from port @in is flooded to. */
+static uint64_t flood_set(const struct sw *sw, int in, uint16_t vlan)
+{
+	uint64_t set = 0;
+
+	for (int i = 0; i < SW_MAX_PORTS; i++) {
+		const struct sw_port *p = &sw->ports[i];
+		if (i != in && p->used && p->xconnect < 0 && port_in_vlan(p, vlan))
+			set |= UINT64_C(1) << i;
+	}
+	return set;
+}
+
+static void fwd_one(struct sw *sw, int in_idx, struct rte_mbuf *m)
+{
+	struct sw_port *in = &sw->ports[in_idx];
+	const struct rte_ether_hdr *eh;
+	uint32_t len = rte_pktmbuf_pkt_len(m), max;
+	uint16_t vlan = 0;
+	bool tagged;
+	int out;
+
+	if (rte_pktmbuf_data_len(m) < sizeof(*eh)) {
+		STAT_ADD(in->stats.drops[DROP_RUNT], 1);
+		goto free;
+	}
+	eh = rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
+	tagged = frame_tagged(m);
+	max = (uint32_t)in->mtu + RTE_ETHER_HDR_LEN + (tagged ? RTE_VLAN_HLEN : 0);
+	if (len > max) {
+		STAT_ADD(in->stats.drops[DROP_OVERSIZE], 1);
+		goto free;
+	}
+	if (tagged)
+		vlan = rte_be_to_cpu_16(((const struct rte_vlan_hdr *)(eh + 1))->vlan_tci) & 0xfff;
+	if (in->vlan != SW_VLAN_NONE) {
+		if (tagged) {
+			STAT_ADD(in->stats.drops[DROP_VLAN], 1);
+			goto free;
+		}
+		vlan = in->vlan;
+	}
+
+	if (in->xconnect >= 0) {
+		replicate(sw, UINT64_C(1) << in->xconnect, m, vlan, in);
+		return;
+	}
+	if (rte_is_unicast_ether_addr(&eh->src_addr) && !rte_is_zero_ether_addr(&eh->src_addr))
+		fdb_learn(sw, vlan, eh->src_addr.addr_bytes, in_idx);
+
+	if (in->steer) {
+		/* An uplink with pools: the VMDq table decides, as the NIC would. */
+		uint64_t pools = 0, dests = 0;
+
+		iov_vmdq_classify(in->steer, eh, rte_pktmbuf_data_len(m), &pools, NULL);
+		for (; pools; pools &= pools - 1) {
+			int p = in->pool_port[__builtin_ctzll(pools)];
+			if (p >= 0 && p != in_idx && sw->ports[p].used)
+				dests |= UINT64_C(1) << p;
+		}
+		replicate(sw, dests, m, vlan, in);
+		return;
+	}
+	if (rte_is_unicast_ether_addr(&eh->dst_addr)) {
+		out = fdb_lookup(sw, vlan, eh->dst_addr.addr_bytes);
+		if (out == in_idx) {
+			STAT_ADD(in->stats.drops[DROP_LOOP], 1);
+			goto free;
+		}
+		if (out >= 0 && sw->ports[out].used && sw->ports[out].xconnect < 0) {
+			emit(sw, out, m, vlan, in);
+			return;
+		}
+	}
+	STAT_ADD(in->stats.flooded, 1);
+	replicate(sw, flood_set(sw, in_idx, vlan), m, vlan, in);
+	return;
+free:
+	rte_pktmbuf_free(m);
+}
+
+void fwd_frames(struct sw *sw, int in, struct rte_mbuf **pkts, uint16_t n)
+{
+	struct sw_port *p = &sw->ports[in];
+	uint64_t bytes = 0;
+
+	for (uint16_t i = 0; i < n; i++)
+		bytes += rte_pktmbuf_pkt_len(pkts[i]);
+	STAT_ADD(p->stats.rx_packets, n);
+	STAT_ADD(p->stats.rx_bytes, bytes);
+	for (uint16_t i = 0; i < n; i++) {
+		if (i + 1 < n)
+			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void *));
+		fwd_one(sw, in, pkts[i]);
+	}
+}
+
+unsigned int fwd_poll(struct sw *sw)
+{
+	struct rte_mbuf *pkts[SW_BURST];
+	unsigned int total = 0;
+
+	sw->now = rte_rdtsc();
+	for (int i = 0; i < SW_MAX_PORTS; i++) {
+		struct sw_port *p = &sw->ports[i];
+		uint16_t n;
+
+		if (!p->used)
+			continue;
+		n = p->ops->rx(p, sw->mp, pkts, SW_BURST);
+		if (n) {
+			fwd_frames(sw, i, pkts, n);
+			total += n;
+		}
+	}
+	fwd_flush(sw);
+	return total;
+}

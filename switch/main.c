@@ -1,0 +1,476 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * iovswitch: the data path. Runs DPDK's EAL, forwards between vhost-user and DPDK ports on a
+ * worker lcore, and serves JSON-RPC 2.0 on a Unix socket on the main lcore (docs/switch.md).
+ *
+ * Threat model for the control socket: any local process that can open it (mode 0660) may
+ * send anything; the framing and dispatch (iovkit/jsonrpc.h) bound and check it, a client
+ * whose uid is neither root nor ours may only read, and at most MAX_CLIENTS are served.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_lcore.h>
+#include <rte_mbuf.h>
+#include <rte_pause.h>
+
+#include "iovkit/common.h"
+#include "iovkit/jsonrpc.h"
+#include "switch-rpc.h"
+
+#define MAX_CLIENTS 16
+#define NB_MBUF 16383
+#define MBUF_CACHE 256
+
+static const char usage_text[] =
+	"Usage: iovswitch [OPTIONS] [-- EAL-ARGUMENTS...]\n"
+	"\n"
+	"The iovkit data path: a VLAN-aware learning switch between vhost-user ports (guests'\n"
+	"virtio-net) and DPDK ports (VFs, PFs, net_tap, net_af_packet, ...), driven over JSON-RPC.\n"
+	"\n"
+	"  --socket PATH    control socket (default /run/iovkit/iovswitch.sock)\n"
+	"  --state FILE     save ports, cross-connects and pools to FILE after every change and\n"
+	"                   restore them at start (default: remember nothing)\n"
+	"  --lcores LIST    EAL lcores: the first controls, the second forwards (default 0,1)\n"
+	"  --hugepages      use hugepages (default: none, --no-huge with MEMORY MiB of memfd memory)\n"
+	"  --memory MB      memory without hugepages (default 512)\n"
+	"  --pci            let DPDK scan the PCI bus (default --no-pci; needed for VF/PF ports)\n"
+	"  --verbose        keep DPDK's informational logs\n"
+	"  -h, --help       this text\n"
+	"  --version        the version\n"
+	"\n"
+	"EAL-ARGUMENTS after -- are passed to DPDK as they are, after iovswitch's own.\n"
+	"SIGINT or SIGTERM stops it cleanly: ports closed, the socket removed, exit status 0.\n";
+
+static void sw_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void sw_log(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("iovswitch: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+/* ---- the worker ---- */
+
+void sw_pause(struct sw *sw)
+{
+	if (!atomic_load(&sw->worker_running))
+		return;
+	atomic_store(&sw->pause_req, true);
+	while (!atomic_load(&sw->paused))
+		rte_pause();
+}
+
+void sw_resume(struct sw *sw)
+{
+	if (!atomic_load(&sw->worker_running))
+		return;
+	atomic_store(&sw->pause_req, false);
+	while (atomic_load(&sw->paused))
+		rte_pause();
+}
+
+static int worker_main(void *arg)
+{
+	struct sw *sw = arg;
+
+	while (!atomic_load_explicit(&sw->stop, memory_order_relaxed)) {
+		if (atomic_load_explicit(&sw->pause_req, memory_order_acquire)) {
+			/* fwd_poll() returns with every transmit buffer flushed: a safe point. */
+			atomic_store(&sw->paused, true);
+			while (atomic_load(&sw->pause_req) && !atomic_load(&sw->stop))
+				rte_pause();
+			atomic_store(&sw->paused, false);
+			continue;
+		}
+		fwd_poll(sw);
+	}
+	return 0;
+}
+
+/* ---- state ---- */
+
+/*
+ * The state file is the list of requests that rebuild the switch: port.add for each port,
+ * port.xconnect for each pair, pool.assign for each pool. Restoring replays them through the
+ * same dispatcher a client uses, so a saved state is checked exactly as a request would be.
+ */
+static json_t *state_requests(struct sw_ctl *ctl)
+{
+	json_t *list = json_array(), *by_uplink, *a;
+	const char *uplink, *pool;
+
+	for (int i = 0; i < SW_MAX_PORTS; i++)
+		if (ctl->sw->ports[i].used)
+			json_array_append_new(list, json_pack("{s:s,s:O}", "method", "port.add", "params",
+							      ctl->sw->ports[i].spec));
+	for (int i = 0; i < SW_MAX_PORTS; i++) {
+		const struct sw_port *p = &ctl->sw->ports[i];
+		if (p->used && p->xconnect > i)
+			json_array_append_new(list, json_pack("{s:s,s:{s:s,s:s}}", "method", "port.xconnect", "params",
+							      "name", p->name, "peer", ctl->sw->ports[p->xconnect].name));
+	}
+	json_object_foreach(ctl->pools, uplink, by_uplink)
+		json_object_foreach(by_uplink, pool, a)
+			json_array_append_new(list, json_pack("{s:s,s:O}", "method", "pool.assign", "params", a));
+	return list;
+}
+
+static bool restoring;
+
+void ctl_save(struct sw_ctl *ctl)
+{
+	json_t *root;
+	char *text;
+	int r = -ENOMEM;
+
+	if (!ctl->state_path || restoring)
+		return;
+	root = json_pack("{s:i,s:o}", "version", 1, "requests", state_requests(ctl));
+	text = root ? json_dumps(root, JSON_INDENT(2)) : NULL;
+	if (text)
+		r = iov_file_replace(ctl->ctx, text, strlen(text), 0600, "%s", ctl->state_path);
+	if (r < 0)
+		sw_log("saving %s: %s (the running switch is unchanged; a restart would not restore it)",
+		       ctl->state_path, iov_strerror(r));
+	free(text);
+	json_decref(root);
+}
+
+static void state_restore(struct sw_ctl *ctl)
+{
+	json_error_t jerr;
+	json_t *root, *reqs, *req;
+	size_t i;
+	unsigned int ok = 0, failed = 0;
+
+	root = json_load_file(ctl->state_path, 0, &jerr);
+	if (!root) {
+		if (access(ctl->state_path, F_OK) == 0)
+			sw_log("%s is unreadable (%s): starting empty; move it aside to keep it", ctl->state_path,
+			       jerr.text);
+		return;
+	}
+	reqs = json_object_get(root, "requests");
+	restoring = true;
+	json_array_foreach(reqs, i, req) {
+		json_t *call = json_pack("{s:s,s:O?,s:O?,s:I}", "jsonrpc", "2.0", "method", json_object_get(req, "method"),
+					 "params", json_object_get(req, "params"), "id", (json_int_t)i);
+		char *line = call ? json_dumps(call, JSON_COMPACT) : NULL, *reply = NULL;
+		json_t *answer;
+
+		if (line && iov_rpc_dispatch(&sw_service, ctl, true, line, strlen(line), &reply) == 0 && reply) {
+			answer = json_loads(reply, 0, NULL);
+			if (json_object_get(answer, "error")) {
+				failed++;
+				sw_log("restoring %s: %s", line,
+				       json_string_value(json_object_get(json_object_get(answer, "error"), "message")));
+			} else {
+				ok++;
+			}
+			json_decref(answer);
+		}
+		free(reply);
+		free(line);
+		json_decref(call);
+	}
+	restoring = false;
+	json_decref(root);
+	sw_log("restored %u of %u saved requests from %s", ok, ok + failed, ctl->state_path);
+	ctl_save(ctl);
+}
+
+/* ---- the control socket ---- */
+
+struct client {
+	int fd;
+	bool may_mutate;
+	struct iov_rpc_reader rd;
+};
+
+static int listen_on(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd, probe;
+
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
+	strcpy(sa.sun_path, path);
+	/* A socket left by an iovswitch that died is replaced; a live one is not. */
+	probe = iov_rpc_connect(path);
+	if (probe >= 0) {
+		close(probe);
+		return -EADDRINUSE;
+	}
+	unlink(path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -errno;
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || chmod(path, 0660) < 0 || listen(fd, 16) < 0) {
+		int r = -errno;
+		close(fd);
+		return r;
+	}
+	return fd;
+}
+
+static void client_close(struct client *c)
+{
+	close(c->fd);
+	iov_rpc_reader_free(&c->rd);
+	c->fd = -1;
+}
+
+static void client_accept(int lfd, struct client *clients)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	struct client *c = NULL;
+	int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+
+	if (fd < 0)
+		return;
+	for (int i = 0; i < MAX_CLIENTS && !c; i++)
+		if (clients[i].fd < 0)
+			c = &clients[i];
+	if (!c) {
+		iov_rpc_send_line(fd, "{\"jsonrpc\":\"2.0\",\"error\":{\"code\":-32003,\"message\":\"too many clients\"},"
+				      "\"id\":null}");
+		close(fd);
+		return;
+	}
+	c->fd = fd;
+	c->may_mutate = getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 &&
+			(cred.uid == 0 || cred.uid == geteuid());
+	iov_rpc_reader_init(&c->rd, 0);
+}
+
+static void client_serve(struct sw_ctl *ctl, struct client *c)
+{
+	char *line, *reply;
+	size_t len;
+	int r = iov_rpc_reader_fill(&c->rd, c->fd);
+
+	if (r == -EAGAIN || r == -EINTR)
+		return;
+	if (r <= 0) {
+		client_close(c);
+		return;
+	}
+	while ((r = iov_rpc_reader_next(&c->rd, &line, &len)) != 0) {
+		reply = NULL;
+		if (r < 0)
+			reply = iov_rpc_reply_too_large(c->rd.limit);
+		else if (iov_rpc_dispatch(&sw_service, ctl, c->may_mutate, line, len, &reply) < 0)
+			reply = strdup("{\"jsonrpc\":\"2.0\",\"error\":{\"code\":-32603,\"message\":\"out of memory\"},"
+				       "\"id\":null}");
+		if (reply && iov_rpc_send_line(c->fd, reply) < 0) {
+			free(reply);
+			client_close(c);
+			return;
+		}
+		free(reply);
+	}
+}
+
+static int serve(struct sw_ctl *ctl, int lfd, int sfd)
+{
+	struct client clients[MAX_CLIENTS];
+	struct pollfd pfd[2 + MAX_CLIENTS];
+
+	for (int i = 0; i < MAX_CLIENTS; i++)
+		clients[i].fd = -1;
+	for (;;) {
+		nfds_t n = 2;
+
+		pfd[0] = (struct pollfd){ .fd = lfd, .events = POLLIN };
+		pfd[1] = (struct pollfd){ .fd = sfd, .events = POLLIN };
+		for (int i = 0; i < MAX_CLIENTS; i++)
+			pfd[2 + i] = (struct pollfd){ .fd = clients[i].fd, .events = POLLIN };
+		n += MAX_CLIENTS;
+		if (poll(pfd, n, -1) < 0 && errno != EINTR)
+			return -errno;
+		if (pfd[1].revents)
+			break;
+		if (pfd[0].revents)
+			client_accept(lfd, clients);
+		for (int i = 0; i < MAX_CLIENTS; i++)
+			if (clients[i].fd >= 0 && pfd[2 + i].revents && pfd[2 + i].fd == clients[i].fd)
+				client_serve(ctl, &clients[i]);
+	}
+	for (int i = 0; i < MAX_CLIENTS; i++)
+		if (clients[i].fd >= 0)
+			client_close(&clients[i]);
+	return 0;
+}
+
+/* ---- start and stop ---- */
+
+struct options {
+	const char *socket, *state, *lcores;
+	bool hugepages, pci, verbose;
+	int memory_mb;
+};
+
+static int parse_options(int argc, char **argv, struct options *o, int *ret_eal_first)
+{
+	static const struct option longopts[] = {
+		{ "socket", required_argument, NULL, 's' }, { "state", required_argument, NULL, 'S' },
+		{ "lcores", required_argument, NULL, 'l' }, { "hugepages", no_argument, NULL, 'H' },
+		{ "memory", required_argument, NULL, 'm' }, { "pci", no_argument, NULL, 'P' },
+		{ "verbose", no_argument, NULL, 'v' },      { "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },      { NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	*o = (struct options){ .socket = "/run/iovkit/iovswitch.sock", .lcores = "0,1", .memory_mb = 512 };
+	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 's': o->socket = optarg; break;
+		case 'S': o->state = optarg; break;
+		case 'l': o->lcores = optarg; break;
+		case 'H': o->hugepages = true; break;
+		case 'P': o->pci = true; break;
+		case 'v': o->verbose = true; break;
+		case 'm': {
+			char *end;
+			long v = strtol(optarg, &end, 10);
+			if (*end || v < 64 || v > 65536) {
+				fprintf(stderr, "iovswitch: --memory %s: a number of MiB, 64..65536\n", optarg);
+				return 2;
+			}
+			o->memory_mb = (int)v;
+			break;
+		}
+		case 'h': fputs(usage_text, stdout); return 0;
+		case 'V': printf("iovswitch %s\n", IOVKIT_VERSION); return 0;
+		default: fputs("Try 'iovswitch --help'.\n", stderr); return 2;
+		}
+	}
+	*ret_eal_first = optind;
+	return -1;
+}
+
+int main(int argc, char **argv)
+{
+	static struct sw sw;
+	struct options o;
+	struct sw_ctl ctl = { .sw = &sw };
+	char prefix[48], mem[16], *eal[64];
+	int eal_first, n = 0, r, lfd, sfd;
+	unsigned int worker;
+	sigset_t mask;
+
+	r = parse_options(argc, argv, &o, &eal_first);
+	if (r >= 0)
+		return r;
+	if (argc - eal_first > 40) {
+		sw_log("too many EAL arguments");
+		return 2;
+	}
+	/* Each iovswitch is its own DPDK primary: no shared runtime files with other DPDK
+	 * processes (testpmd, another switch). */
+	snprintf(prefix, sizeof(prefix), "--file-prefix=iovswitch-%d", (int)getpid());
+	snprintf(mem, sizeof(mem), "%d", o.memory_mb);
+	eal[n++] = argv[0];
+	eal[n++] = (char *)"-l";
+	eal[n++] = (char *)o.lcores;
+	eal[n++] = prefix;
+	if (o.hugepages) {
+		eal[n++] = (char *)"--in-memory";
+	} else {
+		/* memfd-backed memory: shareable, and HugePages_Free is left alone. */
+		eal[n++] = (char *)"--no-huge";
+		eal[n++] = (char *)"-m";
+		eal[n++] = mem;
+		eal[n++] = (char *)"--no-shconf";
+	}
+	if (!o.pci)
+		eal[n++] = (char *)"--no-pci";
+	eal[n++] = (char *)"--no-telemetry";
+	if (!o.verbose)
+		eal[n++] = (char *)"--log-level=*:warning";
+	for (int i = eal_first; i < argc; i++)
+		eal[n++] = argv[i];
+	eal[n] = NULL;
+
+	/* Blocked before the EAL starts its threads, so they inherit the mask and the signals
+	 * reach only the signalfd the control loop reads. */
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	if (rte_eal_init(n, eal) < 0) {
+		sw_log("DPDK's EAL did not start: %s", rte_strerror(rte_errno));
+		return 1;
+	}
+	worker = rte_get_next_lcore(rte_get_main_lcore(), 1, 0);
+	if (worker >= RTE_MAX_LCORE) {
+		sw_log("--lcores %s gives no worker: one lcore controls, another forwards (e.g. 0,1)", o.lcores);
+		rte_eal_cleanup();
+		return 2;
+	}
+	sw_init(&sw, rte_pktmbuf_pool_create("iovswitch", NB_MBUF, MBUF_CACHE, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+					     (int)rte_socket_id()),
+		rte_get_tsc_hz());
+	if (!sw.mp) {
+		sw_log("no memory for %d mbufs: %s (raise --memory)", NB_MBUF, rte_strerror(rte_errno));
+		rte_eal_cleanup();
+		return 1;
+	}
+	ctl.worker_lcore = worker;
+	ctl.pools = json_object();
+	ctl.state_path = o.state;
+	if (iov_ctx_new("/", &ctl.ctx) < 0)
+		return 1;
+
+	sfd = signalfd(-1, &mask, SFD_CLOEXEC);
+	lfd = listen_on(o.socket);
+	if (lfd < 0) {
+		sw_log("%s: %s", o.socket,
+		       lfd == -EADDRINUSE ? "another iovswitch is serving there" : iov_strerror(lfd));
+		rte_eal_cleanup();
+		return 1;
+	}
+	if (o.state)
+		state_restore(&ctl);
+	atomic_store(&sw.worker_running, true);
+	rte_eal_remote_launch(worker_main, &sw, worker);
+	sw_log("ready: control socket %s, forwarding on lcore %u, %s", o.socket, worker,
+	       rte_eal_has_hugepages() ? "hugepages" : "no hugepages");
+
+	r = serve(&ctl, lfd, sfd);
+
+	sw_log("stopping");
+	atomic_store(&sw.stop, true);
+	rte_eal_mp_wait_lcore();
+	atomic_store(&sw.worker_running, false);
+	for (int i = 0; i < SW_MAX_PORTS; i++)
+		if (sw.ports[i].used)
+			port_del(&sw, i);
+	close(lfd);
+	unlink(o.socket);
+	json_decref(ctl.pools);
+	iov_ctx_free(ctl.ctx);
+	rte_eal_cleanup();
+	return r < 0 ? 1 : 0;
+}

@@ -1,0 +1,56 @@
+#!/bin/bash
+# Two DPDK testpmd frontends (virtio-user, a vhost-user frontend nobody here wrote) on two
+# switch ports exchange frames through iovswitch; counters on both sides must agree, and the
+# switch must not touch hugepages.
+#   interop.sh IOVSWITCH IOVCTL
+source "$(dirname "$0")/lib.sh"
+need_testpmd
+
+# Reserve a few hugepages so that "untouched" means something on a machine that has none.
+if [ "$(id -u)" = 0 ] && [ "$(cat /proc/sys/vm/nr_hugepages)" = 0 ]; then
+    hugepages_restore=0
+    echo 16 >/proc/sys/vm/nr_hugepages
+fi
+huge_before=$(awk '/HugePages_Free/ { print $2 }' /proc/meminfo)
+
+switch_start || { nok "iovswitch starts"; tap_end; }
+ok "iovswitch starts without hugepages"
+check "switch info says no hugepages" 0 sw info
+has "memfd memory" "$t/out" "no hugepages"
+check "add port a" 0 sw add a --vhost "$t/a.sock"
+check "add port b" 0 sw add b --vhost "$t/b.sock"
+
+# flowgen sends from a fixed source MAC on both sides, so this is flooding, both ways.
+frontend A "$t/a.sock" 02:00:00:00:00:0a 02:00:00:00:00:0b flowgen
+frontend B "$t/b.sock" 02:00:00:00:00:0b 02:00:00:00:00:0a flowgen
+if wait_state a running && wait_state b running; then ok "both frontends connected and running"; else nok "frontends running"; fi
+feat=$(swj ports | jq -r '.[0].features')
+# No checksum or segmentation offload was negotiated (bits 0, 1, 7-14).
+if [ -n "$feat" ] && [ $((feat & 0x7f83)) = 0 ]; then ok "no offloads negotiated ($feat)"; else nok "offloads negotiated: $feat"; fi
+sleep 4
+huge_during=$(awk '/HugePages_Free/ { print $2 }' /proc/meminfo)
+frontend_stop A
+frontend_stop B
+sleep 0.5
+
+cmp_ok "A received frames from B" "$A_rx" -gt 0
+cmp_ok "B received frames from A" "$B_rx" -gt 0
+a_rx=$(stat a .rx_packets) b_rx=$(stat b .rx_packets) a_tx=$(stat a .tx_packets) b_tx=$(stat b .tx_packets)
+cmp_ok "the switch took no more from A than A sent" "$a_rx" -le "$A_tx"
+cmp_ok "the switch took most of what A sent" "$((a_rx * 10))" -ge "$((A_tx * 9))"
+cmp_ok "B got no more than the switch gave it" "$B_rx" -le "$b_tx"
+cmp_ok "A got no more than the switch gave it" "$A_rx" -le "$a_tx"
+# Conservation: every frame from a went out to b or was dropped, counted by reason.
+b_full=$(stat b .drops.tx_full) a_other=$(stat a '.drops.total - .drops.tx_full')
+cmp_ok "a's frames: delivered to b + dropped = received" "$((b_tx + b_full + a_other))" -eq "$a_rx"
+a_full=$(stat a .drops.tx_full) b_other=$(stat b '.drops.total - .drops.tx_full')
+cmp_ok "b's frames: delivered to a + dropped = received" "$((a_tx + a_full + b_other))" -eq "$b_rx"
+cmp_ok "HugePages_Free untouched while running" "$huge_during" -eq "$huge_before"
+check "ports go back to waiting when the frontends leave" 0 wait_state a waiting
+check "port.del a" 0 sw del a
+if [ ! -e "$t/a.sock" ]; then ok "a's socket removed"; else nok "a's socket left behind"; fi
+
+kill -TERM "$swpid"; wait "$swpid"; st=$?
+cmp_ok "SIGTERM stops iovswitch cleanly (exit status)" "$st" -eq 0
+if [ ! -e "$t/ctl.sock" ] && [ ! -e "$t/b.sock" ]; then ok "sockets removed at exit"; else nok "sockets left at exit"; fi
+tap_end

@@ -1,0 +1,302 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * vhost-user virtio-net backend ports on rte_vhost (include/iovkit/vhost.h).
+ *
+ * Threat model: the frontend is a guest's VMM and may be hostile or broken. rte_vhost parses
+ * its messages and validates ring addresses and descriptor chains against the memory table it
+ * was given; what this layer adds is state tracking that never lets the data path touch a
+ * device rte_vhost is tearing down (a frontend may disconnect at any moment).
+ *
+ * Device lifetime, per port, as rte_vhost's callbacks report it (they run on rte_vhost's
+ * event thread):
+ *   WAITING   --new_connection-->     CONNECTED
+ *   CONNECTED --new_device-->         RUNNING    (all rings set up; the worker may use the vid)
+ *   RUNNING   --destroy_device-->     CONNECTED  (returns only once the worker has let go)
+ *   CONNECTED --destroy_connection--> WAITING
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <linux/virtio_net.h>
+#include <rte_mbuf.h>
+#include <rte_pause.h>
+#include <rte_vhost.h>
+
+#include "iovkit/vhost.h"
+#include "iovkit-internal/macro.h"
+
+struct iov_vhost_net {
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	unsigned int flags;
+	unsigned int queue_pairs;       /* what we poll at most */
+
+	atomic_int vid;                 /* valid while running */
+	atomic_bool running;
+	atomic_int busy;                /* data-path calls inside rte_vhost on this port */
+	atomic_int state;               /* enum iov_vhost_state */
+	atomic_uint active_pairs;
+	atomic_ullong features;
+	atomic_uint connects, starts;
+};
+
+/* rte_vhost's callbacks carry only a vid, which names the socket path: find the port by it. */
+static pthread_mutex_t ports_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct iov_vhost_net *ports[IOV_VHOST_MAX_PORTS];
+
+static struct iov_vhost_net *port_of_vid(int vid)
+{
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	struct iov_vhost_net *p = NULL;
+
+	if (rte_vhost_get_ifname(vid, path, sizeof(path)) < 0)
+		return NULL;
+	pthread_mutex_lock(&ports_lock);
+	for (size_t i = 0; i < ARRAY_SIZE(ports) && !p; i++)
+		if (ports[i] && !strcmp(ports[i]->path, path))
+			p = ports[i];
+	pthread_mutex_unlock(&ports_lock);
+	return p;
+}
+
+static int on_new_connection(int vid)
+{
+	struct iov_vhost_net *p = port_of_vid(vid);
+
+	if (!p)
+		return -1;
+	atomic_fetch_add(&p->connects, 1);
+	atomic_store(&p->state, IOV_VHOST_CONNECTED);
+	return 0;
+}
+
+static int on_new_device(int vid)
+{
+	struct iov_vhost_net *p = port_of_vid(vid);
+	uint64_t features = 0;
+	uint16_t vrings;
+
+	if (!p)
+		return -1;
+	vrings = rte_vhost_get_vring_num(vid);
+	/* We poll: the guest need not kick (virtio 1.2 §2.7.10, VRING_USED_F_NO_NOTIFY). */
+	for (uint16_t i = 0; i < vrings; i++)
+		rte_vhost_enable_guest_notification(vid, i, 0);
+	rte_vhost_get_negotiated_features(vid, &features);
+	atomic_store(&p->features, features);
+	atomic_store(&p->active_pairs, vrings / 2 < p->queue_pairs ? vrings / 2 : p->queue_pairs);
+	atomic_store(&p->vid, vid);
+	atomic_store(&p->running, true);
+	atomic_fetch_add(&p->starts, 1);
+	atomic_store(&p->state, IOV_VHOST_RUNNING);
+	return 0;
+}
+
+static void on_destroy_device(int vid)
+{
+	struct iov_vhost_net *p = port_of_vid(vid);
+
+	if (!p)
+		return;
+	/* rte_vhost frees the rings when this returns: wait until the data path has let go. The
+	 * store and the load are sequentially consistent, pairing with enter() below. */
+	atomic_store(&p->running, false);
+	while (atomic_load(&p->busy))
+		rte_pause();
+	atomic_store(&p->active_pairs, 0);
+	atomic_store(&p->state, IOV_VHOST_CONNECTED);
+}
+
+static void on_destroy_connection(int vid)
+{
+	struct iov_vhost_net *p = port_of_vid(vid);
+
+	if (p)
+		atomic_store(&p->state, IOV_VHOST_WAITING);
+}
+
+static const struct rte_vhost_device_ops ops = {
+	.new_device = on_new_device,
+	.destroy_device = on_destroy_device,
+	.new_connection = on_new_connection,
+	.destroy_connection = on_destroy_connection,
+};
+
+/* The data path's way in: false when the device is not running (then nothing was entered). */
+static inline bool enter(struct iov_vhost_net *p, uint16_t qp)
+{
+	atomic_fetch_add(&p->busy, 1);
+	if (atomic_load(&p->running) && qp < atomic_load_explicit(&p->active_pairs, memory_order_relaxed))
+		return true;
+	atomic_fetch_sub_explicit(&p->busy, 1, memory_order_release);
+	return false;
+}
+
+static inline void leave(struct iov_vhost_net *p)
+{
+	atomic_fetch_sub_explicit(&p->busy, 1, memory_order_release);
+}
+
+IOV_EXPORT uint16_t iov_vhost_net_rx(struct iov_vhost_net *p, uint16_t qp, struct rte_mempool *mp,
+				     struct rte_mbuf **pkts, uint16_t n)
+{
+	uint16_t got;
+
+	if (!enter(p, qp))
+		return 0;
+	/* The guest's transmit ring of pair qp is vring 2 * qp + 1 (virtio 1.2 §5.1.2). */
+	got = rte_vhost_dequeue_burst(atomic_load_explicit(&p->vid, memory_order_relaxed), (uint16_t)(2 * qp + 1), mp,
+				      pkts, n);
+	leave(p);
+	return got;
+}
+
+IOV_EXPORT uint16_t iov_vhost_net_tx(struct iov_vhost_net *p, uint16_t qp, struct rte_mbuf **pkts, uint16_t n)
+{
+	uint16_t sent;
+
+	if (!enter(p, qp))
+		return 0;
+	sent = rte_vhost_enqueue_burst(atomic_load_explicit(&p->vid, memory_order_relaxed), (uint16_t)(2 * qp), pkts, n);
+	leave(p);
+	return sent;
+}
+
+/*
+ * Server mode: a socket file left by a process that died would make bind() fail. Remove it if
+ * nobody listens there; refuse if someone does, or if the path is not a socket.
+ */
+static int clear_stale_socket(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	_cleanup_close_ int fd = -1;
+	struct stat st;
+
+	if (lstat(path, &st) < 0)
+		return errno == ENOENT ? 0 : negative_errno();
+	if (!S_ISSOCK(st.st_mode))
+		return -EEXIST;
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return negative_errno();
+	strcpy(sa.sun_path, path);
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
+		return -EADDRINUSE;
+	if (errno != ECONNREFUSED)
+		return negative_errno();
+	return unlink(path) < 0 ? negative_errno() : 0;
+}
+
+/* Checksum and segmentation offloads: not offered (see the header). */
+static const uint64_t offloads = 1ULL << VIRTIO_NET_F_CSUM | 1ULL << VIRTIO_NET_F_GUEST_CSUM |
+				 1ULL << VIRTIO_NET_F_GUEST_TSO4 | 1ULL << VIRTIO_NET_F_GUEST_TSO6 |
+				 1ULL << VIRTIO_NET_F_GUEST_ECN | 1ULL << VIRTIO_NET_F_GUEST_UFO |
+				 1ULL << VIRTIO_NET_F_HOST_TSO4 | 1ULL << VIRTIO_NET_F_HOST_TSO6 |
+				 1ULL << VIRTIO_NET_F_HOST_ECN | 1ULL << VIRTIO_NET_F_HOST_UFO;
+
+static void registry_remove(struct iov_vhost_net *p)
+{
+	pthread_mutex_lock(&ports_lock);
+	for (size_t i = 0; i < ARRAY_SIZE(ports); i++)
+		if (ports[i] == p)
+			ports[i] = NULL;
+	pthread_mutex_unlock(&ports_lock);
+}
+
+IOV_EXPORT int iov_vhost_net_new(const struct iov_vhost_net_config *cfg, struct iov_vhost_net **ret)
+{
+	struct iov_vhost_net *p;
+	uint64_t flags = RTE_VHOST_USER_NET_COMPLIANT_OL_FLAGS;
+	size_t slot = ARRAY_SIZE(ports);
+	unsigned int qps = cfg->queue_pairs ? cfg->queue_pairs : 1;
+	int r;
+
+	if (!cfg->path || !cfg->path[0] || strlen(cfg->path) >= sizeof(p->path) || qps > IOV_VHOST_MAX_QUEUE_PAIRS ||
+	    (cfg->flags & ~(unsigned int)(IOV_VHOST_CLIENT | IOV_VHOST_NO_RECONNECT)))
+		return -EINVAL;
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	strcpy(p->path, cfg->path);
+	p->flags = cfg->flags;
+	p->queue_pairs = qps;
+	atomic_init(&p->vid, -1);
+	atomic_init(&p->state, IOV_VHOST_WAITING);
+
+	pthread_mutex_lock(&ports_lock);
+	r = 0;
+	for (size_t i = 0; i < ARRAY_SIZE(ports); i++) {
+		if (ports[i] && !strcmp(ports[i]->path, p->path))
+			r = -EEXIST;
+		if (!ports[i] && slot == ARRAY_SIZE(ports))
+			slot = i;
+	}
+	if (!r && slot == ARRAY_SIZE(ports))
+		r = -ENOSPC;
+	if (!r)
+		ports[slot] = p;
+	pthread_mutex_unlock(&ports_lock);
+	if (r < 0)
+		goto err_free;
+
+	if (cfg->flags & IOV_VHOST_CLIENT) {
+		flags |= RTE_VHOST_USER_CLIENT;
+		if (cfg->flags & IOV_VHOST_NO_RECONNECT)
+			flags |= RTE_VHOST_USER_NO_RECONNECT;
+	} else {
+		r = clear_stale_socket(p->path);
+		if (r < 0)
+			goto err_unlist;
+	}
+	r = -EIO;
+	if (rte_vhost_driver_register(p->path, flags) < 0)
+		goto err_unlist;
+	if (rte_vhost_driver_disable_features(p->path, offloads | (qps == 1 ? 1ULL << VIRTIO_NET_F_MQ : 0)) < 0 ||
+	    rte_vhost_driver_callback_register(p->path, &ops) < 0 || rte_vhost_driver_start(p->path) < 0)
+		goto err_unregister;
+	*ret = p;
+	return 0;
+
+err_unregister:
+	rte_vhost_driver_unregister(p->path);
+err_unlist:
+	registry_remove(p);
+err_free:
+	free(p);
+	return r;
+}
+
+IOV_EXPORT void iov_vhost_net_free(struct iov_vhost_net *p)
+{
+	if (!p)
+		return;
+	/* Closes the listening socket or the connection; a running device is destroyed first
+	 * (on_destroy_device). rte_vhost waits out its own callbacks on the port. */
+	rte_vhost_driver_unregister(p->path);
+	registry_remove(p);
+	free(p);
+}
+
+IOV_EXPORT void iov_vhost_net_info(struct iov_vhost_net *p, struct iov_vhost_net_info *ret)
+{
+	*ret = (struct iov_vhost_net_info){
+		.state = atomic_load(&p->state),
+		.queue_pairs = atomic_load(&p->active_pairs),
+		.features = atomic_load(&p->running) ? atomic_load(&p->features) : 0,
+		.connects = atomic_load(&p->connects),
+		.starts = atomic_load(&p->starts),
+	};
+}
+
+IOV_EXPORT const char *iov_vhost_state_name(enum iov_vhost_state s)
+{
+	static const char *const names[] = { "waiting", "connected", "running" };
+
+	return (unsigned int)s < ARRAY_SIZE(names) ? names[s] : "unknown";
+}
