@@ -129,10 +129,13 @@ static int m_port_xconnect(void *userdata, json_t *params, json_t **ret, struct 
 	struct sw_ctl *ctl = userdata;
 	const char *name, *peer = NULL;
 	struct sw_port *ports = ctl->sw->ports;
-	int a, b = -1, r = iov_rpc_params(e, params, "{s:s,s:s*}", "name", &name, "peer", &peer);
+	json_t *jpeer;
+	int a, b = -1, r = iov_rpc_params(e, params, "{s:s,s:o}", "name", &name, "peer", &jpeer);
 
 	if (r < 0)
 		return r;
+	if (!json_is_null(jpeer) && !(peer = json_string_value(jpeer)))
+		return iov_rpc_fail(e, IOV_RPC_INVALID_PARAMS, 0, "peer is a port name, or null to disconnect");
 	if ((a = find_port(ctl, e, name)) < 0)
 		return a;
 	if (peer && (b = find_port(ctl, e, peer)) < 0)
@@ -280,6 +283,7 @@ static int m_pool_assign(void *userdata, json_t *params, json_t **ret, struct io
 	}
 	ports[up].pool_port[pool] = pi;
 	ports[pi].pool_of = up;
+	sw_resume(ctl->sw);
 	pool_record(ctl, uplink, pool, params, !vlans);
 	ctl_save(ctl);
 	return 0;
