@@ -8,6 +8,7 @@
  * whose uid is neither root nor ours may only read, and at most MAX_CLIENTS are served.
  */
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <poll.h>
@@ -195,6 +196,14 @@ static void state_restore(struct sw_ctl *ctl)
 	restoring = false;
 	json_decref(root);
 	sw_log("restored %u of %u saved requests from %s", ok, ok + failed, ctl->state_path);
+	if (failed) {
+		/* The next save drops what failed (a device that is not back yet, say): keep the
+		 * whole old file beside it for whoever wants to replay it by hand. */
+		char prev[PATH_MAX];
+		snprintf(prev, sizeof(prev), "%s.prev", ctl->state_path);
+		if (rename(ctl->state_path, prev) == 0)
+			sw_log("the saved state as it was is in %s", prev);
+	}
 	ctl_save(ctl);
 }
 

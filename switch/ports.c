@@ -83,7 +83,7 @@ static int vhost_open(struct sw_port *p, const char *path, const char *mode, int
 	struct iov_vhost_net_config cfg = { .path = path, .queue_pairs = 1 };
 	int r;
 
-	if (!path)
+	if (!path || !path[0])
 		return FAIL(-EINVAL, "a vhost port needs \"path\", its socket");
 	if (mode && strcmp(mode, "server") && strcmp(mode, "client"))
 		return FAIL(-EINVAL, "mode \"%s\": use \"server\" (listen) or \"client\" (connect, reconnect)", mode);
