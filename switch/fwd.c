@@ -151,6 +151,18 @@ static inline bool frame_tagged(const struct rte_mbuf *m)
 		eh->ether_type == rte_cpu_to_be_16(RTE_ETHER_TYPE_QINQ));
 }
 
+/*
+ * Removes the outer tag, 802.1Q or 802.1ad (rte_vlan_strip knows only 802.1Q): the MAC
+ * addresses move up over it. frame_tagged() checked the first segment holds it.
+ */
+static inline void tag_strip(struct rte_mbuf *m)
+{
+	uint8_t *d = rte_pktmbuf_mtod(m, uint8_t *);
+
+	memmove(d + RTE_VLAN_HLEN, d, 2 * RTE_ETHER_ADDR_LEN);
+	rte_pktmbuf_adj(m, RTE_VLAN_HLEN);
+}
+
 /* Whether port @p carries VLAN @vlan. */
 static inline bool port_in_vlan(const struct sw_port *p, uint16_t vlan)
 {
@@ -167,8 +179,8 @@ static void emit(struct sw *sw, int out, struct rte_mbuf *m, uint16_t vlan, stru
 	bool tagged = frame_tagged(m);
 
 	if (p->vlan != SW_VLAN_NONE) {
-		if (tagged && rte_vlan_strip(m) < 0)
-			goto drop;
+		if (tagged)
+			tag_strip(m);
 	} else if (!tagged && vlan != SW_VLAN_NONE) {
 		m->vlan_tci = vlan;
 		if (rte_vlan_insert(&m) < 0)
