@@ -17,6 +17,7 @@
 #include <rte_byteorder.h>
 #include <rte_cycles.h>
 #include <rte_ether.h>
+#include <rte_branch_prediction.h>
 #include <rte_mbuf.h>
 
 #include "iovkit/vmdq.h"
@@ -34,6 +35,7 @@ void sw_init(struct sw *sw, struct rte_mempool *mp, uint64_t tsc_hz)
 	atomic_init(&sw->paused, false);
 	atomic_init(&sw->stop, false);
 	atomic_init(&sw->worker_running, false);
+	sw_ports_changed(sw);
 }
 
 /* ---- the learning table: open addressing, bounded probes, stale entries reused in place ---- */
@@ -137,9 +139,23 @@ static void port_flush(struct sw *sw, struct sw_port *p)
 
 void fwd_flush(struct sw *sw)
 {
-	for (int i = 0; i < SW_MAX_PORTS; i++)
-		if (sw->ports[i].used)
-			port_flush(sw, &sw->ports[i]);
+	for (unsigned int k = 0; k < sw->n_active; k++)
+		port_flush(sw, &sw->ports[sw->active[k]]);
+}
+
+void sw_ports_changed(struct sw *sw)
+{
+	sw->n_active = 0;
+	sw->flood_trunks = 0;
+	for (int i = 0; i < SW_MAX_PORTS; i++) {
+		const struct sw_port *p = &sw->ports[i];
+
+		if (!p->used)
+			continue;
+		sw->active[sw->n_active++] = (uint8_t)i;
+		if (p->xconnect < 0 && p->vlan == SW_VLAN_NONE)
+			sw->flood_trunks |= UINT64_C(1) << i;
+	}
 }
 
 static inline bool frame_tagged(const struct rte_mbuf *m)
@@ -221,17 +237,19 @@ static void replicate(struct sw *sw, uint64_t dests, struct rte_mbuf *m, uint16_
 	}
 }
 
-/* The ports a frame of @vlan from port @in is flooded to. */
+/* The ports a frame of @vlan from port @in is flooded to: every unwired trunk, and the
+ * unwired access ports of that VLAN. */
 static uint64_t flood_set(const struct sw *sw, int in, uint16_t vlan)
 {
-	uint64_t set = 0;
+	uint64_t set = sw->flood_trunks;
 
-	for (int i = 0; i < SW_MAX_PORTS; i++) {
-		const struct sw_port *p = &sw->ports[i];
-		if (i != in && p->used && p->xconnect < 0 && port_in_vlan(p, vlan))
-			set |= UINT64_C(1) << i;
-	}
-	return set;
+	if (vlan != SW_VLAN_NONE)
+		for (unsigned int k = 0; k < sw->n_active; k++) {
+			const struct sw_port *p = &sw->ports[sw->active[k]];
+			if (p->vlan == vlan && p->xconnect < 0)
+				set |= UINT64_C(1) << sw->active[k];
+		}
+	return set & ~(UINT64_C(1) << in);
 }
 
 static void fwd_one(struct sw *sw, int in_idx, struct rte_mbuf *m)
@@ -302,6 +320,36 @@ free:
 	rte_pktmbuf_free(m);
 }
 
+/*
+ * A cross-connect between ports that need no tag changes (the same access VLAN, or both
+ * trunks): frames go through untouched but for the length check, in one pass.
+ */
+static void fwd_wire(struct sw *sw, struct sw_port *in, struct sw_port *out, struct rte_mbuf **pkts, uint16_t n)
+{
+	uint32_t max = (uint32_t)in->mtu + RTE_ETHER_HDR_LEN;
+
+	for (uint16_t i = 0; i < n; i++) {
+		struct rte_mbuf *m = pkts[i];
+		uint32_t len = rte_pktmbuf_pkt_len(m);
+
+		/* Over MTU + header only if untagged: look at the tag only then. */
+		if (unlikely(len > max) && (len > max + RTE_VLAN_HLEN || !frame_tagged(m))) {
+			STAT_ADD(in->stats.drops[DROP_OVERSIZE], 1);
+			rte_pktmbuf_free(m);
+			continue;
+		}
+		if (unlikely(rte_pktmbuf_data_len(m) < RTE_ETHER_HDR_LEN) ||
+		    (in->vlan != SW_VLAN_NONE && frame_tagged(m))) {
+			fwd_one(sw, (int)(in - sw->ports), m);  /* the slow path counts it */
+			continue;
+		}
+		m->ol_flags = 0;
+		out->txbuf[out->n_txbuf++] = m;
+		if (out->n_txbuf == RTE_DIM(out->txbuf))
+			port_flush(sw, out);
+	}
+}
+
 void fwd_frames(struct sw *sw, int in, struct rte_mbuf **pkts, uint16_t n)
 {
 	struct sw_port *p = &sw->ports[in];
@@ -311,11 +359,12 @@ void fwd_frames(struct sw *sw, int in, struct rte_mbuf **pkts, uint16_t n)
 		bytes += rte_pktmbuf_pkt_len(pkts[i]);
 	STAT_ADD(p->stats.rx_packets, n);
 	STAT_ADD(p->stats.rx_bytes, bytes);
-	for (uint16_t i = 0; i < n; i++) {
-		if (i + 1 < n)
-			rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 1], void *));
-		fwd_one(sw, in, pkts[i]);
+	if (p->xconnect >= 0 && sw->ports[p->xconnect].vlan == p->vlan) {
+		fwd_wire(sw, p, &sw->ports[p->xconnect], pkts, n);
+		return;
 	}
+	for (uint16_t i = 0; i < n; i++)
+		fwd_one(sw, in, pkts[i]);
 }
 
 unsigned int fwd_poll(struct sw *sw)
@@ -324,13 +373,11 @@ unsigned int fwd_poll(struct sw *sw)
 	unsigned int total = 0;
 
 	sw->now = rte_rdtsc();
-	for (int i = 0; i < SW_MAX_PORTS; i++) {
+	for (unsigned int k = 0; k < sw->n_active; k++) {
+		int i = sw->active[k];
 		struct sw_port *p = &sw->ports[i];
-		uint16_t n;
+		uint16_t n = p->ops->rx(p, sw->mp, pkts, SW_BURST);
 
-		if (!p->used)
-			continue;
-		n = p->ops->rx(p, sw->mp, pkts, SW_BURST);
 		if (n) {
 			fwd_frames(sw, i, pkts, n);
 			total += n;

@@ -23,6 +23,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <rte_cycles.h>
 #include <rte_eal.h>
 #include <rte_errno.h>
 #include <rte_lcore.h>
@@ -102,7 +103,13 @@ static int worker_main(void *arg)
 			atomic_store(&sw->paused, false);
 			continue;
 		}
-		fwd_poll(sw);
+		uint64_t t0 = rte_rdtsc();
+		unsigned int n = fwd_poll(sw);
+		if (n) {
+			__atomic_store_n(&sw->busy_cycles, sw->busy_cycles + (rte_rdtsc() - t0), __ATOMIC_RELAXED);
+			__atomic_store_n(&sw->busy_packets, sw->busy_packets + n, __ATOMIC_RELAXED);
+			__atomic_store_n(&sw->busy_rounds, sw->busy_rounds + 1, __ATOMIC_RELAXED);
+		}
 	}
 	return 0;
 }

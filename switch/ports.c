@@ -200,6 +200,7 @@ int port_add(struct sw *sw, json_t *params, char *errbuf, size_t errlen)
 	}
 	p->spec = json_deep_copy(params);
 	p->used = true;
+	sw_ports_changed(sw);
 	return slot;
 }
 
@@ -230,6 +231,7 @@ void port_del(struct sw *sw, int i)
 	iov_vmdq_steer_free(p->steer);
 	json_decref(p->spec);
 	*p = (struct sw_port){ .used = false };
+	sw_ports_changed(sw);
 }
 
 json_t *port_describe(const struct sw *sw, int i)

@@ -13,6 +13,7 @@
 
 #include <rte_ether.h>
 
+#include <rte_cycles.h>
 #include <rte_eal.h>
 #include <rte_lcore.h>
 #include <rte_mempool.h>
@@ -46,10 +47,15 @@ static int m_info(void *userdata, json_t *params, json_t **ret, struct iov_rpc_e
 	sw_pause(ctl->sw);
 	fdb = fdb_count(ctl->sw);
 	sw_resume(ctl->sw);
-	*ret = json_pack("{s:s,s:i,s:i,s:i,s:b,s:{s:i,s:i},s:i,s:i,s:s?}", "version", IOVKIT_VERSION, "pid", (int)getpid(),
-			 "ports", n_ports, "max_ports", SW_MAX_PORTS, "hugepages", rte_eal_has_hugepages(), "mbufs",
-			 "total", (int)ctl->sw->mp->size, "free", (int)rte_mempool_avail_count(ctl->sw->mp), "fdb_entries",
-			 fdb, "worker_lcore", (int)ctl->worker_lcore, "state_file", ctl->state_path);
+	*ret = json_pack("{s:s,s:i,s:i,s:i,s:b,s:{s:i,s:i},s:i,s:i,s:s?,s:{s:I,s:I,s:I,s:I}}", "version", IOVKIT_VERSION,
+			 "pid", (int)getpid(), "ports", n_ports, "max_ports", SW_MAX_PORTS, "hugepages",
+			 rte_eal_has_hugepages(), "mbufs", "total", (int)ctl->sw->mp->size, "free",
+			 (int)rte_mempool_avail_count(ctl->sw->mp), "fdb_entries", fdb, "worker_lcore",
+			 (int)ctl->worker_lcore, "state_file", ctl->state_path, "worker", "busy_cycles",
+			 (json_int_t)__atomic_load_n(&ctl->sw->busy_cycles, __ATOMIC_RELAXED), "busy_packets",
+			 (json_int_t)__atomic_load_n(&ctl->sw->busy_packets, __ATOMIC_RELAXED), "busy_rounds",
+			 (json_int_t)__atomic_load_n(&ctl->sw->busy_rounds, __ATOMIC_RELAXED), "tsc_hz",
+			 (json_int_t)rte_get_tsc_hz());
 	return *ret ? 0 : -ENOMEM;
 }
 
@@ -157,6 +163,7 @@ static int m_port_xconnect(void *userdata, json_t *params, json_t **ret, struct 
 	fdb_forget_port(ctl->sw, a);
 	if (b >= 0)
 		fdb_forget_port(ctl->sw, b);
+	sw_ports_changed(ctl->sw);
 	sw_resume(ctl->sw);
 	ctl_save(ctl);
 	return 0;

@@ -90,11 +90,20 @@ struct sw_fdb_entry {
 struct sw {
 	struct sw_port ports[SW_MAX_PORTS];
 	struct rte_mempool *mp;
+	/* Derived from the port table by sw_ports_changed(), so a poll round touches only what
+	 * is in use: the used ports in order, and the trunks that take flooded frames. */
+	uint8_t active[SW_MAX_PORTS];
+	unsigned int n_active;
+	uint64_t flood_trunks;
 	struct sw_fdb_entry fdb[SW_FDB_SLOTS];
 	uint64_t fdb_age_tsc;
 	uint64_t now;                   /* TSC at the start of this poll round */
 
 	atomic_bool pause_req, paused, stop, worker_running;
+
+	/* The worker's load, as testpmd's --record-core-cycles counts it: TSC cycles spent in
+	 * poll rounds that received something, and the frames those rounds received. */
+	uint64_t busy_cycles, busy_packets, busy_rounds;
 };
 
 /* fwd.c: one round over every port: receive a burst, decide, buffer, flush. Returns frames
@@ -104,6 +113,9 @@ unsigned int fwd_poll(struct sw *sw);
 void fwd_frames(struct sw *sw, int in, struct rte_mbuf **pkts, uint16_t n);
 /* Sends what is buffered for every port. */
 void fwd_flush(struct sw *sw);
+/* Recomputes what the worker derives from the port table; call after every change to it
+ * (ports, VLANs, cross-connects), with the worker paused. */
+void sw_ports_changed(struct sw *sw);
 /* Forgets what was learned on port @port (it is going away or changed VLAN). */
 void fdb_forget_port(struct sw *sw, int port);
 /* The port that (@vlan, @mac) was last seen on, or -1. */

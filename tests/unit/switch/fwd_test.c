@@ -68,6 +68,7 @@ static void setup(void)
 		n_out[i] = 0;
 		tx_room[i] = -1;
 	}
+	sw_ports_changed(&sw);
 	sw.now = 1000;
 }
 
@@ -167,6 +168,7 @@ static void test_vlans(void)
 	sw.ports[0].vlan = 10;
 	sw.ports[1].vlan = 20;
 	sw.ports[3].vlan = 10;
+	sw_ports_changed(&sw);
 	/* Untagged broadcast on access port 0 (VLAN 10): to trunk 2 tagged 10, to 3 untagged,
 	 * not to 1 (VLAN 20). */
 	send1(0, frame(bcast, mac_a, -1, 0, 60));
@@ -225,6 +227,7 @@ static void test_tx_full_and_no_mbuf_leak(void)
 	tx_room[1] = 1;
 	sw.ports[0].xconnect = 1;
 	sw.ports[1].xconnect = 0;
+	sw_ports_changed(&sw);
 	struct rte_mbuf *burst[5];
 	for (int i = 0; i < 5; i++)
 		burst[i] = frame(mac_b, mac_a, -1, 0, 60);
@@ -241,6 +244,7 @@ static void test_xconnect(void)
 	setup();
 	sw.ports[0].xconnect = 2;
 	sw.ports[2].xconnect = 0;
+	sw_ports_changed(&sw);
 	send1(0, frame(mac_b, mac_a, -1, 0, 60));
 	send1(0, frame(bcast, mac_a, -1, 0, 60));
 	ASSERT_INT_EQ(n_out[2], 2);
@@ -250,6 +254,33 @@ static void test_xconnect(void)
 	send1(1, frame(bcast, mac_b, -1, 0, 60));
 	ASSERT_INT_EQ(n_out[3], 1);
 	ASSERT_INT_EQ(n_out[0] + n_out[2], 2);
+	/* The wire checks lengths as the switch does: a runt, an untagged frame over the MTU and
+	 * a tagged one within it. */
+	sw.ports[0].mtu = 100;
+	send1(0, frame(mac_b, mac_a, -1, 0, 8));
+	send1(0, frame(mac_b, mac_a, -1, 0, 115));
+	send1(0, frame(mac_b, mac_a, 7, RTE_ETHER_TYPE_VLAN, 118));
+	send1(0, frame(mac_b, mac_a, 7, RTE_ETHER_TYPE_VLAN, 119));
+	ASSERT_INT_EQ(sw.ports[0].stats.drops[DROP_RUNT], 1);
+	ASSERT_INT_EQ(sw.ports[0].stats.drops[DROP_OVERSIZE], 2);
+	ASSERT_INT_EQ(n_out[2], 3);
+	ASSERT_INT_EQ(out_vlan(2, 2), 7);
+	/* An access port wired to a trunk: its frames get their tag, tagged ones are dropped. */
+	sw.ports[0].vlan = 10;
+	sw_ports_changed(&sw);
+	send1(0, frame(mac_b, mac_a, -1, 0, 60));
+	send1(0, frame(mac_b, mac_a, 10, RTE_ETHER_TYPE_VLAN, 64));
+	ASSERT_INT_EQ(n_out[2], 4);
+	ASSERT_INT_EQ(out_vlan(2, 3), 10);
+	ASSERT_INT_EQ(sw.ports[0].stats.drops[DROP_VLAN], 1);
+	/* Both on access VLAN 10: the wire's fast path, which still refuses tagged frames. */
+	sw.ports[2].vlan = 10;
+	sw_ports_changed(&sw);
+	send1(0, frame(mac_b, mac_a, -1, 0, 60));
+	send1(0, frame(mac_b, mac_a, 10, RTE_ETHER_TYPE_VLAN, 64));
+	ASSERT_INT_EQ(n_out[2], 5);
+	ASSERT_INT_EQ(out_vlan(2, 4), -1);
+	ASSERT_INT_EQ(sw.ports[0].stats.drops[DROP_VLAN], 2);
 	teardown();
 }
 
