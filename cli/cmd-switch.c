@@ -51,7 +51,7 @@ static json_int_t num(json_t *o, const char *key)
 
 static void print_info(json_t *res)
 {
-	json_t *mbufs = json_object_get(res, "mbufs");
+	json_t *mbufs = json_object_get(res, "mbufs"), *w = json_object_get(res, "worker");
 
 	printf("iovswitch %s, pid %" JSON_INTEGER_FORMAT "\n", str(res, "version"), num(res, "pid"));
 	printf("ports:         %" JSON_INTEGER_FORMAT " of %" JSON_INTEGER_FORMAT "\n", num(res, "ports"),
@@ -61,6 +61,9 @@ static void print_info(json_t *res)
 	printf("mbufs:         %" JSON_INTEGER_FORMAT " free of %" JSON_INTEGER_FORMAT "\n", num(mbufs, "free"),
 	       num(mbufs, "total"));
 	printf("learned MACs:  %" JSON_INTEGER_FORMAT "\n", num(res, "fdb_entries"));
+	if (num(w, "busy_packets"))
+		printf("worker:        %.1f cycles/packet over %" JSON_INTEGER_FORMAT " packets\n",
+		       (double)num(w, "busy_cycles") / (double)num(w, "busy_packets"), num(w, "busy_packets"));
 	printf("state file:    %s\n", str(res, "state_file"));
 }
 
