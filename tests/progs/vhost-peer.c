@@ -1,0 +1,307 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * vhost-peer: a virtio-net device's driver and VMM in one process, on iovkit's vhost-user
+ * frontend library: guest memory in a memfd, split rings (virtio 1.2 §2.7) built here, frames
+ * sent and received through a vhost-user backend. Its hostile modes post what a broken or
+ * malicious guest would, one case per connection.
+ *
+ *   vhost-peer SOCK send N DSTMAC [SIZE]    send N frames of SIZE bytes (default 60), wait until
+ *                                           the backend has taken them all
+ *   vhost-peer SOCK recv N SECONDS          receive until N frames arrived or time is up
+ *   vhost-peer SOCK reconnect N DSTMAC      send N, wait for the backend to go away and come
+ *                                           back, reconnect, send N more
+ *   vhost-peer SOCK hostile CASE            post one bad transmit chain, then say whether the
+ *                                           backend consumed it or stalled the ring:
+ *                                           outside | wrap | loop | long | oversize | empty
+ * Prints one line "<what> <count>" and exits 0 when it did what was asked, 1 otherwise.
+ */
+#include <errno.h>
+#include <linux/virtio_config.h>
+#include <linux/virtio_net.h>
+#include <linux/virtio_ring.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "iovkit/vhost-front.h"
+#include <stdarg.h>
+
+#define MEM_SIZE (8u << 20)
+#define QSZ 256
+#define HDR 12                  /* struct virtio_net_hdr_mrg_rxbuf: VERSION_1 always has it */
+#define BUF 2048
+/* Guest-physical layout: the two rings, then 256 receive and 256 transmit buffers. */
+#define RXQ 0x0000
+#define TXQ 0x8000
+#define RXBUF 0x10000
+#define TXBUF (RXBUF + QSZ * BUF)
+#define BIGBUF (TXBUF + QSZ * BUF)      /* 16 KiB for the oversize case */
+
+struct vq {
+	struct vring_desc *desc;
+	struct vring_avail *avail;
+	struct vring_used *used;
+	uint16_t avail_idx, last_used;
+	int kick;
+	uint64_t gpa;
+};
+
+static uint8_t *mem;
+static int memfd;
+static struct vq rx, tx;
+static struct iov_vhost_front *front;
+
+/* Prints "FAIL: <message>: <strerror(-err)>" and exits 1. */
+__attribute__((format(printf, 2, 3), noreturn)) static void die(int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("FAIL: ", stdout);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf(": %s\n", strerror(-err));
+	exit(1);
+}
+
+static void vq_init(struct vq *q, uint64_t gpa)
+{
+	q->gpa = gpa;
+	q->desc = (struct vring_desc *)(mem + gpa);
+	q->avail = (struct vring_avail *)(mem + gpa + 0x1000);
+	q->used = (struct vring_used *)(mem + gpa + 0x2000);
+	q->kick = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (q->kick < 0)
+		die(-errno, "eventfd");
+}
+
+static int vq_start(unsigned int index, struct vq *q, uint16_t base)
+{
+	struct iov_vhost_vring v = { .num = QSZ, .desc_gpa = q->gpa, .avail_gpa = q->gpa + 0x1000,
+				     .used_gpa = q->gpa + 0x2000, .base = base, .kick_fd = q->kick, .call_fd = -1 };
+
+	return iov_vhost_front_vring_start(front, index, &v);
+}
+
+/* Makes head @head available and notifies unless the backend said it polls. */
+static void vq_push(struct vq *q, uint16_t head)
+{
+	q->avail->ring[q->avail_idx % QSZ] = head;
+	q->avail_idx++;
+	__atomic_store_n(&q->avail->idx, q->avail_idx, __ATOMIC_RELEASE);
+	if (!(__atomic_load_n(&q->used->flags, __ATOMIC_ACQUIRE) & VRING_USED_F_NO_NOTIFY)) {
+		uint64_t one = 1;
+		if (write(q->kick, &one, sizeof(one)) < 0 && errno != EAGAIN)
+			die(-errno, "kick");
+	}
+}
+
+/* The next used element, or -1. */
+static int vq_pop(struct vq *q, uint32_t *len)
+{
+	struct vring_used_elem e;
+
+	if (__atomic_load_n(&q->used->idx, __ATOMIC_ACQUIRE) == q->last_used)
+		return -1;
+	e = q->used->ring[q->last_used % QSZ];
+	q->last_used++;
+	*len = e.len;
+	return (int)e.id;
+}
+
+static void setup(const char *sock)
+{
+	struct iov_vhost_region r;
+	uint64_t want = 1ULL << VIRTIO_F_VERSION_1;
+	int err;
+
+	memfd = memfd_create("vhost-peer", MFD_CLOEXEC);
+	if (memfd < 0 || ftruncate(memfd, MEM_SIZE) < 0)
+		die(-errno, "guest memory");
+	mem = mmap(NULL, MEM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
+	if (mem == MAP_FAILED)
+		die(-errno, "mmap");
+	r = (struct iov_vhost_region){ .guest_phys_addr = 0, .size = MEM_SIZE, .host_addr = mem, .fd = memfd };
+	vq_init(&rx, RXQ);
+	vq_init(&tx, TXQ);
+	/* Every receive buffer posted: descriptor i is buffer i, device-writable. */
+	for (uint16_t i = 0; i < QSZ; i++) {
+		rx.desc[i] = (struct vring_desc){ .addr = RXBUF + (uint64_t)i * BUF, .len = BUF, .flags = VRING_DESC_F_WRITE };
+		rx.avail->ring[i] = i;
+	}
+	rx.avail_idx = QSZ;
+	rx.avail->idx = QSZ;
+
+	err = iov_vhost_front_connect(sock, &front);
+	if (err < 0)
+		die(err, "connecting to %s", sock);
+	if (!(iov_vhost_front_backend_features(front) & want))
+		die(-ENOTSUP, "the backend does not offer VIRTIO_F_VERSION_1");
+	if ((err = iov_vhost_front_set_features(front, want)) < 0 || (err = iov_vhost_front_set_mem_table(front, &r, 1)) < 0 ||
+	    (err = vq_start(0, &rx, 0)) < 0 || (err = vq_start(1, &tx, 0)) < 0)
+		die(err, "setting up the device");
+}
+
+static double now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void parse_mac(const char *s, uint8_t mac[6])
+{
+	if (sscanf(s, "%hhx:%hhx:%hhx:%hhx:%hhx:%hhx", &mac[0], &mac[1], &mac[2], &mac[3], &mac[4], &mac[5]) != 6)
+		die(-EINVAL, "not a MAC address: %s", s);
+}
+
+/* Sends @n frames of @size bytes to @dst; returns how many the backend took within 10 s. */
+static unsigned int send_frames(unsigned int n, const uint8_t dst[6], unsigned int size, unsigned int seq0)
+{
+	static const uint8_t src[6] = { 0x02, 0, 0, 0, 0, 0x99 };
+	unsigned int sent = 0, done = 0, inflight = 0;
+	double deadline = now() + 10;
+	uint32_t len;
+
+	while (done < n && now() < deadline) {
+		while (sent < n && inflight < QSZ) {
+			uint16_t d = (uint16_t)(tx.avail_idx % QSZ);
+			uint8_t *b = mem + TXBUF + (uint64_t)d * BUF;
+
+			memset(b, 0, HDR);
+			memcpy(b + HDR, dst, 6);
+			memcpy(b + HDR + 6, src, 6);
+			b[HDR + 12] = 0x88;     /* local experimental ethertype 0x88b5 */
+			b[HDR + 13] = 0xb5;
+			memset(b + HDR + 14, 0, size - 14);
+			memcpy(b + HDR + 14, &(uint32_t){ seq0 + sent }, 4);
+			tx.desc[d] = (struct vring_desc){ .addr = TXBUF + (uint64_t)d * BUF, .len = HDR + size };
+			vq_push(&tx, d);
+			sent++;
+			inflight++;
+		}
+		while (vq_pop(&tx, &len) >= 0) {
+			done++;
+			inflight--;
+		}
+		if (done < sent)
+			usleep(100);
+	}
+	return done;
+}
+
+static int cmd_recv(unsigned int n, double secs)
+{
+	double deadline = now() + secs;
+	unsigned int got = 0;
+	uint32_t len;
+	int id;
+
+	while (got < n && now() < deadline) {
+		while ((id = vq_pop(&rx, &len)) >= 0) {
+			if (id < QSZ && len > HDR)
+				got++;
+			vq_push(&rx, (uint16_t)id);     /* the buffer goes back */
+		}
+		usleep(200);
+	}
+	printf("received %u\n", got);
+	return got >= n ? 0 : 1;
+}
+
+/* Posts one bad chain at descriptor 0 and watches the used ring for a second. */
+static int cmd_hostile(const char *what)
+{
+	uint32_t len;
+
+	memset(tx.desc, 0, QSZ * sizeof(*tx.desc));
+	if (!strcmp(what, "outside")) {          /* a buffer beyond guest memory */
+		tx.desc[0] = (struct vring_desc){ .addr = 0x7f0000000000ULL, .len = 100 };
+	} else if (!strcmp(what, "wrap")) {      /* starts inside, runs past the end */
+		tx.desc[0] = (struct vring_desc){ .addr = MEM_SIZE - 16, .len = 4096 };
+	} else if (!strcmp(what, "loop")) {      /* 0 -> 1 -> 0 -> ... */
+		tx.desc[0] = (struct vring_desc){ .addr = TXBUF, .len = 64, .flags = VRING_DESC_F_NEXT, .next = 1 };
+		tx.desc[1] = (struct vring_desc){ .addr = TXBUF + BUF, .len = 64, .flags = VRING_DESC_F_NEXT, .next = 0 };
+	} else if (!strcmp(what, "long")) {      /* a chain through every descriptor, then a bad next */
+		for (uint16_t i = 0; i < QSZ; i++)
+			tx.desc[i] = (struct vring_desc){ .addr = TXBUF, .len = 8, .flags = VRING_DESC_F_NEXT,
+							  .next = (uint16_t)(i + 1) };
+	} else if (!strcmp(what, "oversize")) {  /* valid memory, a 9000-byte frame */
+		uint8_t *b = mem + BIGBUF;
+		memset(b, 0, HDR + 9000);
+		memset(b + HDR, 0xff, 6);
+		tx.desc[0] = (struct vring_desc){ .addr = BIGBUF, .len = HDR + 9000 };
+	} else if (!strcmp(what, "empty")) {     /* a header and no frame */
+		memset(mem + TXBUF, 0, HDR);
+		tx.desc[0] = (struct vring_desc){ .addr = TXBUF, .len = HDR };
+	} else {
+		die(-EINVAL, "unknown case %s", what);
+	}
+	vq_push(&tx, 0);
+	for (double deadline = now() + 1; now() < deadline; usleep(1000))
+		if (vq_pop(&tx, &len) >= 0) {
+			printf("consumed %s\n", what);
+			return 0;
+		}
+	printf("stalled %s\n", what);
+	return 0;
+}
+
+static int cmd_reconnect(unsigned int n, const uint8_t dst[6])
+{
+	unsigned int first = send_frames(n, dst, 60, 0), second;
+	struct pollfd p = { .fd = iov_vhost_front_fd(front), .events = POLLIN };
+	double deadline;
+	int err = -ECONNREFUSED;
+
+	/* Wait for the backend to go away (its socket closes)... */
+	if (poll(&p, 1, 30000) <= 0)
+		die(-ETIMEDOUT, "the backend did not go away");
+	/* ...and to come back. */
+	for (deadline = now() + 30; now() < deadline; usleep(100000)) {
+		err = iov_vhost_front_reconnect(front);
+		if (err == 0)
+			break;
+	}
+	if (err < 0)
+		die(err, "reconnecting");
+	second = send_frames(n, dst, 60, n);
+	printf("sent %u then %u\n", first, second);
+	return first == n && second == n ? 0 : 1;
+}
+
+int main(int argc, char **argv)
+{
+	uint8_t dst[6];
+
+	if (argc < 3) {
+		fprintf(stderr, "usage: vhost-peer SOCK send N DSTMAC [SIZE] | recv N SECONDS | reconnect N DSTMAC | "
+				"hostile CASE\n");
+		return 2;
+	}
+	setup(argv[1]);
+	if (!strcmp(argv[2], "send") && argc >= 5) {
+		unsigned int n = (unsigned int)atoi(argv[3]), size = argc > 5 ? (unsigned int)atoi(argv[5]) : 60, done;
+		if (size < 60 || size > BUF - HDR)
+			die(-EINVAL, "SIZE is 60..%d", BUF - HDR);
+		parse_mac(argv[4], dst);
+		done = send_frames(n, dst, size, 0);
+		printf("sent %u\n", done);
+		return done == n ? 0 : 1;
+	}
+	if (!strcmp(argv[2], "recv") && argc == 5)
+		return cmd_recv((unsigned int)atoi(argv[3]), atof(argv[4]));
+	if (!strcmp(argv[2], "reconnect") && argc == 5) {
+		parse_mac(argv[4], dst);
+		return cmd_reconnect((unsigned int)atoi(argv[3]), dst);
+	}
+	if (!strcmp(argv[2], "hostile") && argc == 4)
+		return cmd_hostile(argv[3]);
+	fprintf(stderr, "vhost-peer: bad arguments\n");
+	return 2;
+}
