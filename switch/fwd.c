@@ -179,12 +179,6 @@ static inline void tag_strip(struct rte_mbuf *m)
 	rte_pktmbuf_adj(m, RTE_VLAN_HLEN);
 }
 
-/* Whether port @p carries VLAN @vlan. */
-static inline bool port_in_vlan(const struct sw_port *p, uint16_t vlan)
-{
-	return p->vlan == SW_VLAN_NONE || p->vlan == vlan;
-}
-
 /*
  * Puts frame @m of VLAN @vlan on port @out's transmit buffer, tagging or untagging it for that
  * port. Takes @m (frees it when it cannot go). @m must not be shared (refcnt 1).
