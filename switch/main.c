@@ -130,6 +130,9 @@ static json_t *state_requests(struct sw_ctl *ctl)
 		if (ctl->sw->ports[i].used)
 			json_array_append_new(list, json_pack("{s:s,s:O}", "method", "port.add", "params",
 							      ctl->sw->ports[i].spec));
+	for (int i = 0; i < SW_MAX_BLK; i++)
+		if (ctl->blk[i].used)
+			json_array_append_new(list, json_pack("{s:s,s:O}", "method", "blk.add", "params", ctl->blk[i].spec));
 	for (int i = 0; i < SW_MAX_PORTS; i++) {
 		const struct sw_port *p = &ctl->sw->ports[i];
 		if (p->used && p->xconnect > i)
@@ -483,6 +486,7 @@ int main(int argc, char **argv)
 	for (int i = 0; i < SW_MAX_PORTS; i++)
 		if (sw.ports[i].used)
 			port_del(&sw, i);
+	ctl_blk_free_all(&ctl);
 	close(lfd);
 	unlink(o.socket);
 	json_decref(ctl.pools);

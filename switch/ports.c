@@ -63,7 +63,7 @@ int port_find(const struct sw *sw, const char *name)
 	return -1;
 }
 
-static bool name_valid(const char *s)
+bool port_name_valid(const char *s)
 {
 	size_t n = strlen(s);
 
@@ -167,7 +167,7 @@ int port_add(struct sw *sw, json_t *params, char *errbuf, size_t errlen)
 			   "type", &type, "path", &path, "mode", &mode, "queues", &queues, "devargs", &devargs, "vlan",
 			   &vlan, "mtu", &mtu) < 0)
 		return FAIL(-EINVAL, "invalid params: %s", jerr.text);
-	if (!name_valid(name))
+	if (!port_name_valid(name))
 		return FAIL(-EINVAL, "port name \"%s\": 1 to %d of A-Z a-z 0-9 _ . -", name, SW_NAME_MAX - 1);
 	if (port_find(sw, name) >= 0)
 		return FAIL(-EEXIST, "a port named %s exists", name);

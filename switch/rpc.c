@@ -6,6 +6,7 @@
  * with the same ports, cross-connects and pools.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,7 @@
 
 #include "iovkit/common.h"
 #include "iovkit/jsonrpc.h"
+#include "iovkit/vhost.h"
 #include "iovkit/vmdq.h"
 #include "switch-rpc.h"
 
@@ -334,6 +336,124 @@ static int m_pool_list(void *userdata, json_t *params, json_t **ret, struct iov_
 	return *ret ? 0 : -ENOMEM;
 }
 
+/* ---- virtio-blk devices ---- */
+
+static int find_blk(struct sw_ctl *ctl, const char *name)
+{
+	for (int i = 0; i < SW_MAX_BLK; i++)
+		if (ctl->blk[i].used && !strcmp(ctl->blk[i].name, name))
+			return i;
+	return -1;
+}
+
+static json_t *blk_describe(struct sw_ctl *ctl, int i)
+{
+	struct iov_vhost_blk_info bi;
+	const struct sw_blk *d = &ctl->blk[i];
+	const char *mode = json_string_value(json_object_get(d->spec, "mode"));
+
+	iov_vhost_blk_info(d->dev, &bi);
+	return json_pack("{s:s,s:O,s:O,s:s,s:s,s:b,s:I,s:i,s:{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}}", "name", d->name, "path",
+			 json_object_get(d->spec, "path"), "image", json_object_get(d->spec, "image"), "mode",
+			 mode ? mode : "server", "state", iov_vhost_state_name(bi.state), "readonly", bi.readonly,
+			 "sectors", (json_int_t)bi.sectors, "connects", (int)bi.connects, "stats", "reads",
+			 (json_int_t)bi.reads, "writes", (json_int_t)bi.writes, "flushes", (json_int_t)bi.flushes,
+			 "discards", (json_int_t)bi.discards, "read_bytes", (json_int_t)bi.read_bytes,
+			 "written_bytes", (json_int_t)bi.written_bytes, "errors", (json_int_t)bi.errors,
+			 "bad_requests", (json_int_t)bi.bad_requests);
+}
+
+static int m_blk_add(void *userdata, json_t *params, json_t **ret, struct iov_rpc_error *e)
+{
+	struct sw_ctl *ctl = userdata;
+	const char *name, *path, *image, *mode = "server", *serial = NULL;
+	int readonly = 0, slot = -1, fd, r;
+
+	r = iov_rpc_params(e, params, "{s:s,s:s,s:s,s?s,s?b,s?s}", "name", &name, "path", &path, "image", &image,
+			   "mode", &mode, "readonly", &readonly, "serial", &serial);
+	if (r < 0)
+		return r;
+	if (!port_name_valid(name))
+		return iov_rpc_fail(e, IOV_RPC_INVALID_PARAMS, 0, "name \"%s\": 1 to %d of A-Z a-z 0-9 _ . -", name,
+				    SW_NAME_MAX - 1);
+	if (strcmp(mode, "server") && strcmp(mode, "client"))
+		return iov_rpc_fail(e, IOV_RPC_INVALID_PARAMS, 0, "mode \"%s\": \"server\" or \"client\"", mode);
+	if (serial && strlen(serial) > 20)
+		return iov_rpc_fail(e, IOV_RPC_INVALID_PARAMS, 0, "serial: at most 20 bytes");
+	if (find_blk(ctl, name) >= 0)
+		return iov_rpc_fail(e, IOV_RPC_FAILED, EEXIST, "a blk device named %s exists", name);
+	for (int i = 0; i < SW_MAX_BLK && slot < 0; i++)
+		if (!ctl->blk[i].used)
+			slot = i;
+	if (slot < 0)
+		return iov_rpc_fail(e, IOV_RPC_FAILED, ENOSPC, "iovswitch serves %d blk devices, its limit", SW_MAX_BLK);
+	fd = open(image, (readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+	if (fd < 0)
+		return iov_rpc_fail(e, IOV_RPC_FAILED, errno, "%s: %s", image, iov_strerror(-errno));
+	struct iov_vhost_blk_config cfg = { .path = path, .image_fd = fd, .readonly = readonly, .serial = serial,
+					    .flags = !strcmp(mode, "client") ? IOV_VHOST_CLIENT : 0 };
+	r = iov_vhost_blk_new(&cfg, &ctl->blk[slot].dev);
+	if (r < 0) {
+		close(fd);
+		if (r == -EINVAL)
+			return iov_rpc_fail(e, IOV_RPC_INVALID_PARAMS, r, "%s: not a regular file or block device, or a bad path",
+					    image);
+		return iov_rpc_fail(e, IOV_RPC_FAILED, r, "%s: cannot serve vhost-user here: %s", path,
+				    r == -EADDRINUSE ? "another process listens there" :
+				    r == -EEXIST	 ? "exists and is not a socket, or is in use" : iov_strerror(r));
+	}
+	ctl->blk[slot].used = true;
+	snprintf(ctl->blk[slot].name, sizeof(ctl->blk[slot].name), "%s", name);
+	ctl->blk[slot].spec = json_deep_copy(params);
+	ctl_save(ctl);
+	*ret = blk_describe(ctl, slot);
+	return 0;
+}
+
+static void blk_free(struct sw_blk *d)
+{
+	iov_vhost_blk_free(d->dev);
+	json_decref(d->spec);
+	*d = (struct sw_blk){ .used = false };
+}
+
+void ctl_blk_free_all(struct sw_ctl *ctl)
+{
+	for (int i = 0; i < SW_MAX_BLK; i++)
+		if (ctl->blk[i].used)
+			blk_free(&ctl->blk[i]);
+}
+
+static int m_blk_del(void *userdata, json_t *params, json_t **ret, struct iov_rpc_error *e)
+{
+	struct sw_ctl *ctl = userdata;
+	const char *name;
+	int i, r = iov_rpc_params(e, params, "{s:s}", "name", &name);
+
+	if (r < 0)
+		return r;
+	i = find_blk(ctl, name);
+	if (i < 0)
+		return iov_rpc_fail(e, IOV_RPC_FAILED, ENOENT, "no blk device named %s (blk.list)", name);
+	blk_free(&ctl->blk[i]);
+	ctl_save(ctl);
+	return 0;
+}
+
+static int m_blk_list(void *userdata, json_t *params, json_t **ret, struct iov_rpc_error *e)
+{
+	struct sw_ctl *ctl = userdata;
+	int r = iov_rpc_params(e, params, "{}");
+
+	if (r < 0)
+		return r;
+	*ret = json_array();
+	for (int i = 0; i < SW_MAX_BLK && *ret; i++)
+		if (ctl->blk[i].used)
+			json_array_append_new(*ret, blk_describe(ctl, i));
+	return *ret ? 0 : -ENOMEM;
+}
+
 static const char port_add_schema[] =
 	"{\"type\":\"object\",\"required\":[\"name\",\"type\"],\"additionalProperties\":false,\"properties\":{"
 	"\"name\":{\"type\":\"string\",\"pattern\":\"^[A-Za-z0-9_.-]{1,31}$\"},"
@@ -367,6 +487,14 @@ static const struct iov_rpc_method methods[] = {
 	{ "pool.release", m_pool_release, IOV_RPC_MUTATES, "takes a pool back",
 	  "{\"type\":\"object\",\"required\":[\"uplink\",\"pool\"]}" },
 	{ "pool.list", m_pool_list, 0, "pool assignments by uplink", NULL },
+	{ "blk.add", m_blk_add, IOV_RPC_MUTATES, "serves a raw image as a vhost-user virtio-blk device",
+	  "{\"type\":\"object\",\"required\":[\"name\",\"path\",\"image\"],\"properties\":{"
+	  "\"name\":{\"type\":\"string\"},\"path\":{\"type\":\"string\"},\"image\":{\"type\":\"string\"},"
+	  "\"mode\":{\"enum\":[\"server\",\"client\"]},\"readonly\":{\"type\":\"boolean\"},"
+	  "\"serial\":{\"type\":\"string\",\"maxLength\":20}}}" },
+	{ "blk.del", m_blk_del, IOV_RPC_MUTATES, "stops serving a blk device",
+	  "{\"type\":\"object\",\"required\":[\"name\"]}" },
+	{ "blk.list", m_blk_list, 0, "blk devices with their state and I/O counters", NULL },
 };
 
 const struct iov_rpc_service sw_service = { "iovswitch", IOVKIT_VERSION, methods, RTE_DIM(methods) };

@@ -130,6 +130,8 @@ void sw_resume(struct sw *sw);
 /* ports.c */
 extern const struct sw_port_ops sw_vhost_ops, sw_eth_ops;
 int port_find(const struct sw *sw, const char *name);
+/* 1 to 31 of A-Z a-z 0-9 _ . - */
+bool port_name_valid(const char *s);
 /* Creates a port from port.add's params; fills @err (a message) on failure. */
 int port_add(struct sw *sw, json_t *params, char *err, size_t errlen);
 void port_del(struct sw *sw, int i);

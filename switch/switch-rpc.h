@@ -8,6 +8,17 @@
 #include "switch-internal.h"
 
 struct iov_ctx;
+struct iov_vhost_blk;
+
+#define SW_MAX_BLK 32
+
+/* A virtio-blk device iovswitch serves (blk.add): not a switch port, no frames. */
+struct sw_blk {
+	bool used;
+	char name[SW_NAME_MAX];
+	struct iov_vhost_blk *dev;
+	json_t *spec;                   /* the blk.add params (saved in state) */
+};
 
 struct sw_ctl {
 	struct sw *sw;
@@ -15,7 +26,11 @@ struct sw_ctl {
 	json_t *pools;                  /* {uplink: {"pool": pool.assign params}} */
 	const char *state_path;         /* NULL: nothing is saved */
 	struct iov_ctx *ctx;            /* for writing the state file */
+	struct sw_blk blk[SW_MAX_BLK];
 };
+
+/* Frees every blk device (at exit). */
+void ctl_blk_free_all(struct sw_ctl *ctl);
 
 /* Writes the configuration (ports, cross-connects, pools) to the state file, atomically. A
  * failure is logged, not returned: the switch keeps forwarding. */

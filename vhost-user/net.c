@@ -15,14 +15,9 @@
  *   CONNECTED --destroy_connection--> WAITING
  */
 #include <errno.h>
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
-#include <unistd.h>
 
 #include <linux/virtio_net.h>
 #include <rte_mbuf.h>
@@ -31,9 +26,10 @@
 
 #include "iovkit/vhost.h"
 #include "iovkit-internal/macro.h"
+#include "vhost-internal.h"
 
 struct iov_vhost_net {
-	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	struct vhost_sock sock;         /* path; listed while the port exists */
 	unsigned int flags;
 	unsigned int queue_pairs;       /* what we poll at most */
 
@@ -46,23 +42,9 @@ struct iov_vhost_net {
 	atomic_uint connects, starts;
 };
 
-/* rte_vhost's callbacks carry only a vid, which names the socket path: find the port by it. */
-static pthread_mutex_t ports_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct iov_vhost_net *ports[IOV_VHOST_MAX_PORTS];
-
 static struct iov_vhost_net *port_of_vid(int vid)
 {
-	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
-	struct iov_vhost_net *p = NULL;
-
-	if (rte_vhost_get_ifname(vid, path, sizeof(path)) < 0)
-		return NULL;
-	pthread_mutex_lock(&ports_lock);
-	for (size_t i = 0; i < ARRAY_SIZE(ports) && !p; i++)
-		if (ports[i] && !strcmp(ports[i]->path, path))
-			p = ports[i];
-	pthread_mutex_unlock(&ports_lock);
-	return p;
+	return vhost_sock_owner(vid);
 }
 
 static int on_new_connection(int vid)
@@ -168,31 +150,6 @@ IOV_EXPORT uint16_t iov_vhost_net_tx(struct iov_vhost_net *p, uint16_t qp, struc
 	return sent;
 }
 
-/*
- * Server mode: a socket file left by a process that died would make bind() fail. Remove it if
- * nobody listens there; refuse if someone does, or if the path is not a socket.
- */
-static int clear_stale_socket(const char *path)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	_cleanup_close_ int fd = -1;
-	struct stat st;
-
-	if (lstat(path, &st) < 0)
-		return errno == ENOENT ? 0 : negative_errno();
-	if (!S_ISSOCK(st.st_mode))
-		return -EEXIST;
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return negative_errno();
-	strcpy(sa.sun_path, path);
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
-		return -EADDRINUSE;
-	if (errno != ECONNREFUSED)
-		return negative_errno();
-	return unlink(path) < 0 ? negative_errno() : 0;
-}
-
 /* Checksum and segmentation offloads: not offered (see the header). */
 static const uint64_t offloads = 1ULL << VIRTIO_NET_F_CSUM | 1ULL << VIRTIO_NET_F_GUEST_CSUM |
 				 1ULL << VIRTIO_NET_F_GUEST_TSO4 | 1ULL << VIRTIO_NET_F_GUEST_TSO6 |
@@ -200,48 +157,26 @@ static const uint64_t offloads = 1ULL << VIRTIO_NET_F_CSUM | 1ULL << VIRTIO_NET_
 				 1ULL << VIRTIO_NET_F_HOST_TSO4 | 1ULL << VIRTIO_NET_F_HOST_TSO6 |
 				 1ULL << VIRTIO_NET_F_HOST_ECN | 1ULL << VIRTIO_NET_F_HOST_UFO;
 
-static void registry_remove(struct iov_vhost_net *p)
-{
-	pthread_mutex_lock(&ports_lock);
-	for (size_t i = 0; i < ARRAY_SIZE(ports); i++)
-		if (ports[i] == p)
-			ports[i] = NULL;
-	pthread_mutex_unlock(&ports_lock);
-}
-
 IOV_EXPORT int iov_vhost_net_new(const struct iov_vhost_net_config *cfg, struct iov_vhost_net **ret)
 {
 	struct iov_vhost_net *p;
 	uint64_t flags = RTE_VHOST_USER_NET_COMPLIANT_OL_FLAGS;
-	size_t slot = ARRAY_SIZE(ports);
 	unsigned int qps = cfg->queue_pairs ? cfg->queue_pairs : 1;
 	int r;
 
-	if (!cfg->path || !cfg->path[0] || strlen(cfg->path) >= sizeof(p->path) || qps > IOV_VHOST_MAX_QUEUE_PAIRS ||
+	if (!cfg->path || !cfg->path[0] || strlen(cfg->path) >= sizeof(p->sock.path) || qps > IOV_VHOST_MAX_QUEUE_PAIRS ||
 	    (cfg->flags & ~(unsigned int)(IOV_VHOST_CLIENT | IOV_VHOST_NO_RECONNECT)))
 		return -EINVAL;
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return -ENOMEM;
-	strcpy(p->path, cfg->path);
+	strcpy(p->sock.path, cfg->path);
+	p->sock.owner = p;
 	p->flags = cfg->flags;
 	p->queue_pairs = qps;
 	atomic_init(&p->vid, -1);
 	atomic_init(&p->state, IOV_VHOST_WAITING);
-
-	pthread_mutex_lock(&ports_lock);
-	r = 0;
-	for (size_t i = 0; i < ARRAY_SIZE(ports); i++) {
-		if (ports[i] && !strcmp(ports[i]->path, p->path))
-			r = -EEXIST;
-		if (!ports[i] && slot == ARRAY_SIZE(ports))
-			slot = i;
-	}
-	if (!r && slot == ARRAY_SIZE(ports))
-		r = -ENOSPC;
-	if (!r)
-		ports[slot] = p;
-	pthread_mutex_unlock(&ports_lock);
+	r = vhost_sock_add(&p->sock);
 	if (r < 0)
 		goto err_free;
 
@@ -250,23 +185,23 @@ IOV_EXPORT int iov_vhost_net_new(const struct iov_vhost_net_config *cfg, struct 
 		if (cfg->flags & IOV_VHOST_NO_RECONNECT)
 			flags |= RTE_VHOST_USER_NO_RECONNECT;
 	} else {
-		r = clear_stale_socket(p->path);
+		r = vhost_clear_stale_socket(p->sock.path);
 		if (r < 0)
 			goto err_unlist;
 	}
 	r = -EIO;
-	if (rte_vhost_driver_register(p->path, flags) < 0)
+	if (rte_vhost_driver_register(p->sock.path, flags) < 0)
 		goto err_unlist;
-	if (rte_vhost_driver_disable_features(p->path, offloads | (qps == 1 ? 1ULL << VIRTIO_NET_F_MQ : 0)) < 0 ||
-	    rte_vhost_driver_callback_register(p->path, &ops) < 0 || rte_vhost_driver_start(p->path) < 0)
+	if (rte_vhost_driver_disable_features(p->sock.path, offloads | (qps == 1 ? 1ULL << VIRTIO_NET_F_MQ : 0)) < 0 ||
+	    rte_vhost_driver_callback_register(p->sock.path, &ops) < 0 || rte_vhost_driver_start(p->sock.path) < 0)
 		goto err_unregister;
 	*ret = p;
 	return 0;
 
 err_unregister:
-	rte_vhost_driver_unregister(p->path);
+	rte_vhost_driver_unregister(p->sock.path);
 err_unlist:
-	registry_remove(p);
+	vhost_sock_remove(&p->sock);
 err_free:
 	free(p);
 	return r;
@@ -278,8 +213,8 @@ IOV_EXPORT void iov_vhost_net_free(struct iov_vhost_net *p)
 		return;
 	/* Closes the listening socket or the connection; a running device is destroyed first
 	 * (on_destroy_device). rte_vhost waits out its own callbacks on the port. */
-	rte_vhost_driver_unregister(p->path);
-	registry_remove(p);
+	rte_vhost_driver_unregister(p->sock.path);
+	vhost_sock_remove(&p->sock);
 	free(p);
 }
 

@@ -95,6 +95,40 @@ void iov_vhost_net_info(struct iov_vhost_net *p, struct iov_vhost_net_info *ret)
 /* "waiting", "connected", "running". */
 const char *iov_vhost_state_name(enum iov_vhost_state s);
 
+/*
+ * virtio-blk backend ports: a raw image served over vhost-user to QEMU's vhost-user-blk-pci,
+ * iovm or any frontend. Requests (read, write, flush, discard, write zeroes, get ID) are
+ * processed by a thread of the port's own, woken by the guest's kicks. Split rings only; one
+ * request queue.
+ */
+struct iov_vhost_blk;
+
+struct iov_vhost_blk_config {
+	const char *path;               /* the socket, as for net ports */
+	unsigned int flags;             /* enum iov_vhost_flags */
+	int image_fd;                   /* a regular file or block device; the port owns it after success */
+	bool readonly;                  /* offer VIRTIO_BLK_F_RO and refuse writes */
+	const char *serial;             /* GET_ID's answer, at most 20 bytes (default "iovkit") */
+};
+
+/* -EINVAL (bad config, not a file or block device), -EEXIST, -ENOSPC, -ENOMEM, -EIO as for net ports. */
+int iov_vhost_blk_new(const struct iov_vhost_blk_config *cfg, struct iov_vhost_blk **ret);
+
+/* Stops serving, waits for the request thread, closes the image. Accepts NULL. */
+void iov_vhost_blk_free(struct iov_vhost_blk *b);
+
+struct iov_vhost_blk_info {
+	enum iov_vhost_state state;
+	unsigned int connects;
+	uint64_t sectors;               /* capacity in 512-byte sectors */
+	bool readonly;
+	uint64_t reads, writes, flushes, discards, read_bytes, written_bytes;
+	uint64_t errors;                /* requests completed with a status other than OK */
+	uint64_t bad_requests;          /* malformed chains (outside memory, no header or status) */
+};
+
+void iov_vhost_blk_info(struct iov_vhost_blk *b, struct iov_vhost_blk_info *ret);
+
 #ifdef __cplusplus
 }
 #endif

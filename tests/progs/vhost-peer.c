@@ -10,16 +10,22 @@
  *   vhost-peer SOCK recv N SECONDS          receive until N frames arrived or time is up
  *   vhost-peer SOCK reconnect N DSTMAC      send N, wait for the backend to go away and come
  *                                           back, reconnect, send N more
+ *   vhost-peer SOCK blk CAPACITY SERIAL     a virtio-blk device's driver: read the capacity and
+ *                                           check it, write, flush, read back, get the ID, and
+ *                                           the error paths (past the end, a header outside
+ *                                           memory, an unknown request), discard, write zeroes
  *   vhost-peer SOCK hostile CASE            post one bad transmit chain, then say whether the
  *                                           backend consumed it or stalled the ring:
  *                                           outside | wrap | loop | long | oversize | empty
  * Prints one line "<what> <count>" and exits 0 when it did what was asked, 1 otherwise.
  */
 #include <errno.h>
+#include <linux/virtio_blk.h>
 #include <linux/virtio_config.h>
 #include <linux/virtio_net.h>
 #include <linux/virtio_ring.h>
 #include <poll.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -114,10 +120,11 @@ static int vq_pop(struct vq *q, uint32_t *len)
 	return (int)e.id;
 }
 
-static void setup(const char *sock)
+/* Guest memory, the connection, features @want, the memory table; with @net, both rings
+ * started and every receive buffer posted. */
+static void setup(const char *sock, uint64_t want, bool net)
 {
 	struct iov_vhost_region r;
-	uint64_t want = 1ULL << VIRTIO_F_VERSION_1;
 	int err;
 
 	memfd = memfd_create("vhost-peer", MFD_CLOEXEC);
@@ -129,22 +136,24 @@ static void setup(const char *sock)
 	r = (struct iov_vhost_region){ .guest_phys_addr = 0, .size = MEM_SIZE, .host_addr = mem, .fd = memfd };
 	vq_init(&rx, RXQ);
 	vq_init(&tx, TXQ);
-	/* Every receive buffer posted: descriptor i is buffer i, device-writable. */
+
+	err = iov_vhost_front_connect(sock, &front);
+	if (err < 0)
+		die(err, "connecting to %s", sock);
+	if ((iov_vhost_front_backend_features(front) & want) != want)
+		die(-ENOTSUP, "the backend does not offer features 0x%llx", (unsigned long long)want);
+	if ((err = iov_vhost_front_set_features(front, want)) < 0 || (err = iov_vhost_front_set_mem_table(front, &r, 1)) < 0)
+		die(err, "setting up the device");
+	if (!net)
+		return;
 	for (uint16_t i = 0; i < QSZ; i++) {
 		rx.desc[i] = (struct vring_desc){ .addr = RXBUF + (uint64_t)i * BUF, .len = BUF, .flags = VRING_DESC_F_WRITE };
 		rx.avail->ring[i] = i;
 	}
 	rx.avail_idx = QSZ;
 	rx.avail->idx = QSZ;
-
-	err = iov_vhost_front_connect(sock, &front);
-	if (err < 0)
-		die(err, "connecting to %s", sock);
-	if (!(iov_vhost_front_backend_features(front) & want))
-		die(-ENOTSUP, "the backend does not offer VIRTIO_F_VERSION_1");
-	if ((err = iov_vhost_front_set_features(front, want)) < 0 || (err = iov_vhost_front_set_mem_table(front, &r, 1)) < 0 ||
-	    (err = vq_start(0, &rx, 0)) < 0 || (err = vq_start(1, &tx, 0)) < 0)
-		die(err, "setting up the device");
+	if ((err = vq_start(0, &rx, 0)) < 0 || (err = vq_start(1, &tx, 0)) < 0)
+		die(err, "starting the rings");
 }
 
 static double now(void)
@@ -275,6 +284,95 @@ static int cmd_reconnect(unsigned int n, const uint8_t dst[6])
 	return first == n && second == n ? 0 : 1;
 }
 
+/* ---- virtio-blk ---- */
+
+static int blk_checks_failed;
+
+static void blk_check(bool ok, const char *what)
+{
+	printf("%s %s\n", ok ? "ok" : "FAIL:", what);
+	if (!ok)
+		blk_checks_failed++;
+}
+
+/*
+ * One request on queue 0 (the "rx" ring's memory): a header, @n data buffers of @len bytes at
+ * @data (device-writable when @in), a status byte. Returns the status, or -1 on no answer.
+ */
+static int blk_request(uint32_t type, uint64_t sector, uint64_t data, uint32_t len, unsigned int n, bool in,
+		       uint64_t hdr_gpa)
+{
+	uint64_t hdr = BIGBUF, status = BIGBUF + 64;
+	struct virtio_blk_outhdr *h = (struct virtio_blk_outhdr *)(mem + hdr);
+	uint16_t k = 0;
+	uint32_t l;
+
+	*h = (struct virtio_blk_outhdr){ .type = type, .sector = sector };
+	mem[status] = 0xee;
+	rx.desc[k] = (struct vring_desc){ .addr = hdr_gpa ? hdr_gpa : hdr, .len = sizeof(*h), .flags = VRING_DESC_F_NEXT,
+					  .next = (uint16_t)(k + 1) };
+	k++;
+	for (unsigned int i = 0; i < n; i++, k++)
+		rx.desc[k] = (struct vring_desc){ .addr = data + (uint64_t)i * len, .len = len,
+						  .flags = (uint16_t)(VRING_DESC_F_NEXT | (in ? VRING_DESC_F_WRITE : 0)),
+						  .next = (uint16_t)(k + 1) };
+	rx.desc[k] = (struct vring_desc){ .addr = status, .len = 1, .flags = VRING_DESC_F_WRITE };
+	vq_push(&rx, 0);
+	for (double deadline = now() + 5; now() < deadline; usleep(100))
+		if (vq_pop(&rx, &l) >= 0)
+			return mem[status];
+	return -1;
+}
+
+static int cmd_blk(uint64_t capacity, const char *serial)
+{
+	uint64_t cap = 0, wbuf = RXBUF, rbuf = RXBUF + 0x20000;
+	struct virtio_blk_discard_write_zeroes *seg = (struct virtio_blk_discard_write_zeroes *)(mem + TXBUF);
+	int err;
+
+	err = iov_vhost_front_get_config(front, 0, &cap, sizeof(cap));
+	blk_check(err == 0 && cap == capacity, "the capacity in config space is the image's size");
+	printf("capacity %llu\n", (unsigned long long)cap);
+	/* The request queue lives in the "rx" ring's memory. */
+	if ((err = vq_start(0, &rx, 0)) < 0)
+		die(err, "starting the request queue");
+
+	for (unsigned int i = 0; i < 0x10000; i++)
+		mem[wbuf + i] = (uint8_t)(i * 7 + 3);
+	blk_check(blk_request(VIRTIO_BLK_T_OUT, 8, wbuf, 0x8000, 2, false, 0) == VIRTIO_BLK_S_OK, "write 64 KiB at sector 8");
+	blk_check(blk_request(VIRTIO_BLK_T_FLUSH, 0, 0, 0, 0, false, 0) == VIRTIO_BLK_S_OK, "flush");
+	memset(mem + rbuf, 0, 0x10000);
+	blk_check(blk_request(VIRTIO_BLK_T_IN, 8, rbuf, 0x4000, 4, true, 0) == VIRTIO_BLK_S_OK, "read it back");
+	blk_check(!memcmp(mem + wbuf, mem + rbuf, 0x10000), "the bytes read are the bytes written");
+	memset(mem + rbuf, 0, 32);
+	blk_check(blk_request(VIRTIO_BLK_T_GET_ID, 0, rbuf, 20, 1, true, 0) == VIRTIO_BLK_S_OK &&
+			  !strncmp((char *)mem + rbuf, serial, 20),
+		  "get ID answers the serial");
+	blk_check(blk_request(VIRTIO_BLK_T_IN, capacity - 1, rbuf, 1024, 1, true, 0) == VIRTIO_BLK_S_IOERR,
+		  "a read past the end fails with IOERR");
+	blk_check(blk_request(VIRTIO_BLK_T_IN, 0, rbuf, 100, 1, true, 0) == VIRTIO_BLK_S_IOERR,
+		  "a read of part of a sector fails with IOERR");
+	blk_check(blk_request(VIRTIO_BLK_T_IN, 0, rbuf, 512, 1, true, 0x7f0000000000ULL) == VIRTIO_BLK_S_IOERR,
+		  "a header outside guest memory fails with IOERR, and the queue goes on");
+	blk_check(blk_request(99, 0, rbuf, 512, 1, true, 0) == VIRTIO_BLK_S_UNSUPP, "an unknown request is UNSUPP");
+	blk_check(blk_request(VIRTIO_BLK_T_OUT, 8, rbuf, 512, 1, true, 0) == VIRTIO_BLK_S_IOERR,
+		  "a write with device-writable data fails");
+	*seg = (struct virtio_blk_discard_write_zeroes){ .sector = 8, .num_sectors = 16 };
+	blk_check(blk_request(VIRTIO_BLK_T_WRITE_ZEROES, 0, TXBUF, sizeof(*seg), 1, false, 0) == VIRTIO_BLK_S_OK,
+		  "write zeroes over sectors 8-23");
+	memset(mem + rbuf, 0xaa, 0x2000);
+	blk_check(blk_request(VIRTIO_BLK_T_IN, 8, rbuf, 0x2000, 1, true, 0) == VIRTIO_BLK_S_OK &&
+			  mem[rbuf] == 0 && !memcmp(mem + rbuf, mem + rbuf + 1, 0x2000 - 1),
+		  "they read back as zeroes");
+	*seg = (struct virtio_blk_discard_write_zeroes){ .sector = 24, .num_sectors = 8 };
+	blk_check(blk_request(VIRTIO_BLK_T_DISCARD, 0, TXBUF, sizeof(*seg), 1, false, 0) == VIRTIO_BLK_S_OK, "discard");
+	*seg = (struct virtio_blk_discard_write_zeroes){ .sector = capacity, .num_sectors = 8 };
+	blk_check(blk_request(VIRTIO_BLK_T_DISCARD, 0, TXBUF, sizeof(*seg), 1, false, 0) == VIRTIO_BLK_S_UNSUPP,
+		  "a discard past the end is refused");
+	printf("blk %s\n", blk_checks_failed ? "failed" : "ok");
+	return blk_checks_failed ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	uint8_t dst[6];
@@ -284,7 +382,15 @@ int main(int argc, char **argv)
 				"hostile CASE\n");
 		return 2;
 	}
-	setup(argv[1]);
+	if (!strcmp(argv[2], "blk")) {
+		/* setup() dies when the backend lacks one of these; the test says which. */
+		setup(argv[1], 1ULL << VIRTIO_F_VERSION_1 | 1ULL << VIRTIO_BLK_F_FLUSH | 1ULL << VIRTIO_BLK_F_DISCARD |
+				       1ULL << VIRTIO_BLK_F_WRITE_ZEROES | 1ULL << VIRTIO_BLK_F_BLK_SIZE |
+				       1ULL << VIRTIO_BLK_F_SEG_MAX,
+		      false);
+		return argc == 5 ? cmd_blk(strtoull(argv[3], NULL, 0), argv[4]) : 2;
+	}
+	setup(argv[1], 1ULL << VIRTIO_F_VERSION_1, true);
 	if (!strcmp(argv[2], "send") && argc >= 5) {
 		unsigned int n = (unsigned int)atoi(argv[3]), size = argc > 5 ? (unsigned int)atoi(argv[5]) : 60, done;
 		if (size < 60 || size > BUF - HDR)
