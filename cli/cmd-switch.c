@@ -131,7 +131,25 @@ static void print_pools(json_t *res)
 		}
 }
 
-enum { OPT_SOCKET = 1000, OPT_VHOST, OPT_CLIENT, OPT_DPDK, OPT_VLAN, OPT_MTU, OPT_MAC, OPT_NONE, OPT_NO_BCAST, OPT_MCAST };
+static void print_blks(json_t *res)
+{
+	size_t i;
+	json_t *b;
+
+	printf("%-12s %-10s %10s %-3s %8s %8s %7s %6s  %s\n", "NAME", "STATE", "SIZE-MIB", "RO", "READS", "WRITES", "FLUSHES",
+	       "ERRORS", "IMAGE (SOCKET)");
+	json_array_foreach(res, i, b) {
+		json_t *st = json_object_get(b, "stats");
+		printf("%-12s %-10s %10" JSON_INTEGER_FORMAT " %-3s %8" JSON_INTEGER_FORMAT " %8" JSON_INTEGER_FORMAT
+		       " %7" JSON_INTEGER_FORMAT " %6" JSON_INTEGER_FORMAT "  %s (%s, %s)\n",
+		       str(b, "name"), str(b, "state"), num(b, "sectors") / 2048,
+		       json_is_true(json_object_get(b, "readonly")) ? "yes" : "no", num(st, "reads"), num(st, "writes"),
+		       num(st, "flushes"), num(st, "errors"), str(b, "image"), str(b, "path"), str(b, "mode"));
+	}
+}
+
+enum { OPT_SOCKET = 1000, OPT_VHOST, OPT_CLIENT, OPT_DPDK, OPT_VLAN, OPT_MTU, OPT_MAC, OPT_NONE, OPT_NO_BCAST, OPT_MCAST,
+       OPT_IMAGE, OPT_READONLY, OPT_SERIAL };
 
 int cmd_switch(struct cli *cli)
 {
@@ -141,11 +159,13 @@ int cmd_switch(struct cli *cli)
 		{ "vlan", required_argument, NULL, OPT_VLAN },     { "mtu", required_argument, NULL, OPT_MTU },
 		{ "mac", required_argument, NULL, OPT_MAC },       { "none", no_argument, NULL, OPT_NONE },
 		{ "no-broadcast", no_argument, NULL, OPT_NO_BCAST }, { "multicast", no_argument, NULL, OPT_MCAST },
+		{ "image", required_argument, NULL, OPT_IMAGE },   { "readonly", no_argument, NULL, OPT_READONLY },
+		{ "serial", required_argument, NULL, OPT_SERIAL },
 		CLI_OPT_JSON,                                      { NULL, 0, NULL, 0 },
 	};
-	const char *sock = getenv("IOVSWITCH_SOCKET"), *vhost = NULL, *dpdk = NULL, *sub;
+	const char *sock = getenv("IOVSWITCH_SOCKET"), *vhost = NULL, *dpdk = NULL, *image = NULL, *serial = NULL, *sub;
 	json_t *vlans = json_array(), *macs = json_array(), *params = NULL, *res = NULL;
-	bool client = false, none = false, bcast = true, mcast = false;
+	bool client = false, none = false, bcast = true, mcast = false, readonly = false;
 	unsigned long mtu = 0, v;
 	char **args;
 	int opt, nargs, st;
@@ -161,6 +181,9 @@ int cmd_switch(struct cli *cli)
 		case OPT_NONE: none = true; break;
 		case OPT_NO_BCAST: bcast = false; break;
 		case OPT_MCAST: mcast = true; break;
+		case OPT_IMAGE: image = optarg; break;
+		case OPT_READONLY: readonly = true; break;
+		case OPT_SERIAL: serial = optarg; break;
 		case OPT_MAC: json_array_append_new(macs, json_string(optarg)); break;
 		case OPT_VLAN:
 			if (cli_number(optarg, 10, 4094, &v) < 0)
@@ -235,6 +258,24 @@ int cmd_switch(struct cli *cli)
 			goto out;
 		}
 		st = call(sock, "pool.release", json_pack("{s:s,s:i}", "uplink", args[0], "pool", (int)v), &res);
+	} else if (!strcmp(sub, "blk-add") && nargs == 1) {
+		if (!vhost || !image) {
+			st = cli_usage("switch", "blk-add NAME takes --vhost PATH and --image FILE");
+			goto out;
+		}
+		params = json_pack("{s:s,s:s,s:s,s:s,s:b}", "name", args[0], "path", vhost, "image", image, "mode",
+				   client ? "client" : "server", "readonly", readonly);
+		if (serial)
+			json_object_set_new(params, "serial", json_string(serial));
+		st = call(sock, "blk.add", params, &res);
+		if (st == EXIT_OK && !cli->json)
+			print_blks(res = json_pack("[o]", res));
+	} else if (!strcmp(sub, "blk-del") && nargs == 1) {
+		st = call(sock, "blk.del", json_pack("{s:s}", "name", args[0]), &res);
+	} else if (!strcmp(sub, "blks") && nargs == 0) {
+		st = call(sock, "blk.list", NULL, &res);
+		if (st == EXIT_OK && !cli->json)
+			print_blks(res);
 	} else if (!strcmp(sub, "pools") && nargs == 0) {
 		st = call(sock, "pool.list", NULL, &res);
 		if (st == EXIT_OK && !cli->json)

@@ -68,7 +68,8 @@ static const struct cli_command commands[] = {
 	{ "rdma", "", "RDMA devices and the PCI functions (PF or VF) they belong to", NULL, cmd_rdma },
 	{ "switch",
 	  "[--socket PATH] [info] | ports | stats [PORT] | add NAME --vhost PATH [--client] | add NAME --dpdk DEVARGS"
-	  " | del NAME | xconnect NAME PEER|--none | pool-assign UPLINK POOL PORT | pool-release UPLINK POOL | pools",
+	  " | del NAME | xconnect NAME PEER|--none | pool-assign UPLINK POOL PORT | pool-release UPLINK POOL | pools"
+	  " | blk-add NAME --vhost PATH --image FILE | blk-del NAME | blks",
 	  "iovswitch's ports, counters, cross-connects and VMDq pools, over its control socket",
 	  "  --socket PATH      the switch's socket (default $IOVSWITCH_SOCKET, else\n"
 	  "                     /run/iovkit/iovswitch.sock)\n"
@@ -85,7 +86,11 @@ static const struct cli_command commands[] = {
 	  "  pool-assign UPLINK POOL PORT [--mac MAC]... [--vlan N]... [--no-broadcast] [--multicast]\n"
 	  "                     frames arriving on UPLINK for these MACs and VLANs (default VLAN:\n"
 	  "                     untagged) go to PORT alone, as a VMDq pool would\n"
-	  "  pool-release UPLINK POOL          pools     the assignments\n",
+	  "  pool-release UPLINK POOL          pools     the assignments\n"
+	  "  blk-add NAME --vhost PATH --image FILE [--readonly] [--serial ID] [--client]\n"
+	  "                     serve a raw image (file or block device) as a vhost-user virtio-blk\n"
+	  "                     device (QEMU vhost-user-blk-pci, iovm)\n"
+	  "  blk-del NAME       stop serving it          blks      the blk devices, with I/O counters\n",
 	  cmd_switch },
 	{ "rpc", "[--socket PATH] METHOD [PARAMS]", "call a JSON-RPC method of an iovkit socket and print the result",
 	  "  --socket PATH   default /run/iovkit/iovkitd.sock; rpc.discover lists a socket's methods\n", cmd_rpc },

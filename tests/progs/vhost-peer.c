@@ -14,6 +14,8 @@
  *                                           check it, write, flush, read back, get the ID, and
  *                                           the error paths (past the end, a header outside
  *                                           memory, an unknown request), discard, write zeroes
+ *   vhost-peer SOCK blk-ro                  a read-only blk device: it offers VIRTIO_BLK_F_RO,
+ *                                           reads work, writes fail
  *   vhost-peer SOCK hostile CASE            post one bad transmit chain, then say whether the
  *                                           backend consumed it or stalled the ring:
  *                                           outside | wrap | loop | long | oversize | empty
@@ -373,6 +375,23 @@ static int cmd_blk(uint64_t capacity, const char *serial)
 	return blk_checks_failed ? 1 : 0;
 }
 
+/* A read-only device: it says so, reads work, writes, discards and zeroes fail. */
+static int cmd_blk_ro(void)
+{
+	struct virtio_blk_discard_write_zeroes *seg = (struct virtio_blk_discard_write_zeroes *)(mem + TXBUF);
+	int err = vq_start(0, &rx, 0);
+
+	if (err < 0)
+		die(err, "starting the request queue");
+	blk_check(blk_request(VIRTIO_BLK_T_IN, 0, RXBUF, 4096, 1, true, 0) == VIRTIO_BLK_S_OK, "reads work");
+	blk_check(blk_request(VIRTIO_BLK_T_OUT, 0, RXBUF, 4096, 1, false, 0) == VIRTIO_BLK_S_IOERR, "a write fails");
+	*seg = (struct virtio_blk_discard_write_zeroes){ .sector = 0, .num_sectors = 8 };
+	blk_check(blk_request(VIRTIO_BLK_T_WRITE_ZEROES, 0, TXBUF, sizeof(*seg), 1, false, 0) == VIRTIO_BLK_S_IOERR,
+		  "write zeroes fails");
+	printf("blk-ro %s\n", blk_checks_failed ? "failed" : "ok");
+	return blk_checks_failed ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	uint8_t dst[6];
@@ -389,6 +408,10 @@ int main(int argc, char **argv)
 				       1ULL << VIRTIO_BLK_F_SEG_MAX,
 		      false);
 		return argc == 5 ? cmd_blk(strtoull(argv[3], NULL, 0), argv[4]) : 2;
+	}
+	if (!strcmp(argv[2], "blk-ro")) {
+		setup(argv[1], 1ULL << VIRTIO_F_VERSION_1 | 1ULL << VIRTIO_BLK_F_RO, false);
+		return cmd_blk_ro();
 	}
 	setup(argv[1], 1ULL << VIRTIO_F_VERSION_1, true);
 	if (!strcmp(argv[2], "send") && argc >= 5) {

@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * libFuzzer target: the virtio-blk backend's request processing (vhost-user/blk.c) on guest
+ * memory the input fills — descriptor table, available ring and buffers, all the guest's to
+ * write. Every request must complete inside guest memory: no read or write outside it, no
+ * loop, and the used ring advanced exactly once per available entry.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+
+#include "../../vhost-user/blk.c"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+#define GUEST (64u << 10)
+#define QSIZE 64
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static uint8_t *guest;
+	static int image = -1;
+	static struct rte_vhost_memory *mem;
+	struct iov_vhost_blk b = { .vid = -1, .stop_fd = -1 };
+	uint16_t n_avail;
+
+	if (!guest) {
+		guest = aligned_alloc(4096, GUEST);
+		image = memfd_create("blk-fuzz", MFD_CLOEXEC);
+		if (!guest || image < 0 || ftruncate(image, 1 << 20) < 0)
+			abort();
+		mem = calloc(1, sizeof(*mem) + sizeof(mem->regions[0]));
+		mem->nregions = 1;
+		/* Guest-physical 0x100000, so a zero address is outside guest memory. */
+		mem->regions[0] = (struct rte_vhost_mem_region){ .guest_phys_addr = 0x100000,
+								 .host_user_addr = (uint64_t)(uintptr_t)guest,
+								 .size = GUEST };
+	}
+	if (size < 2)
+		return 0;
+	memset(guest, 0, GUEST);
+	memcpy(guest, data + 1, size - 1 < GUEST ? size - 1 : GUEST);
+	b.image = image;
+	b.sectors = (1 << 20) / SECTOR;
+	b.readonly = data[0] & 1;
+	b.mem = mem;
+	b.vring = (struct rte_vhost_vring){ .desc = (struct vring_desc *)guest,
+					    .avail = (struct vring_avail *)(guest + 16 * QSIZE),
+					    .used = (struct vring_used *)(guest + 16 * QSIZE + 4096),
+					    .size = QSIZE };
+	/* At most 64 requests per input, to keep each run short. */
+	n_avail = b.vring.avail->idx % 65;
+	b.vring.avail->idx = n_avail;
+	b.vring.used->idx = 0;
+	process(&b);
+	if (b.last_avail != n_avail || b.vring.used->idx != n_avail)
+		abort();
+	return 0;
+}

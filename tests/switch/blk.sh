@@ -1,0 +1,51 @@
+#!/bin/bash
+# iovswitch's virtio-blk devices with iovkit's frontend library as the driver: capacity from
+# config space, write/flush/read back, get ID, discard, write zeroes, the error paths; the data
+# lands in the image; a read-only device refuses writes; bad blk.add requests change nothing;
+# the device survives a switch restart through the state file.
+#   blk.sh IOVSWITCH IOVCTL VHOST_PEER
+source "$(dirname "$0")/lib.sh"
+PEER=$3
+
+truncate -s 8M "$t/disk.img"
+switch_start --state "$t/state.json" || { nok "iovswitch starts"; tap_end; }
+check "blk-add d0" 0 sw blk-add d0 --vhost "$t/d0.sock" --image "$t/disk.img" --serial IOV-TEST-0001
+has "8 MiB, waiting" "$t/out" "waiting"
+check "the frontend's checks pass (write, flush, read back, get ID, errors, discard, zeroes)" 0 \
+    "$PEER" "$t/d0.sock" blk 16384 IOV-TEST-0001
+has "every check" "$t/out" "blk ok"
+sed 's/^/# /' "$t/out"
+# Sectors 8-23 were zeroed, 24-31 discarded; sectors 32-135 still hold the pattern written.
+python3 - "$t/disk.img" >"$t/pattern" <<'EOP'
+import sys
+d = open(sys.argv[1], "rb").read()
+want = bytes((i * 7 + 3) & 0xff for i in range(0x10000))
+print("image holds the pattern" if d[8 * 512 + 0x2000 + 0x1000:8 * 512 + 0x10000] == want[0x3000:] else "image differs")
+EOP
+has "the writes reached the image file" "$t/pattern" "image holds the pattern"
+cmp_ok "blk.list counts the writes" "$(swj blks | jq '.[0].stats.writes')" -eq 1
+cmp_ok "and the bad request" "$(swj blks | jq '.[0].stats.bad_requests')" -eq 1
+
+check "a missing image is refused" 1 sw blk-add d1 --vhost "$t/d1.sock" --image "$t/nosuch.img"
+has "naming it" "$t/err" "nosuch.img"
+check "a directory as image is refused" 1 sw blk-add d1 --vhost "$t/d1.sock" --image "$t"
+check "a duplicate name is refused" 1 sw blk-add d0 --vhost "$t/d2.sock" --image "$t/disk.img"
+check "blk-add without --image" 2 sw blk-add d1 --vhost "$t/d1.sock"
+cmp_ok "only d0 exists" "$(swj blks | jq length)" -eq 1
+
+cp "$t/disk.img" "$t/ro.img"
+check "a read-only device" 0 sw blk-add ro --vhost "$t/ro.sock" --image "$t/ro.img" --readonly
+check "does not offer write zeroes and discard" 1 "$PEER" "$t/ro.sock" blk 16384 iovkit
+has "the driver says so" "$t/out" "does not offer features"
+check "it offers read-only; reads work, writes fail" 0 "$PEER" "$t/ro.sock" blk-ro
+has "all of that" "$t/out" "blk-ro ok"
+cmp -s "$t/disk.img" "$t/ro.img" && ok "the read-only image is unchanged" || nok "the read-only image changed"
+
+kill -9 "$swpid"; wait "$swpid" 2>/dev/null
+switch_start --state "$t/state.json" || nok "iovswitch restarts"
+cmp_ok "both blk devices are back" "$(swj blks | jq length)" -eq 2
+check "and serve again" 0 "$PEER" "$t/d0.sock" blk 16384 IOV-TEST-0001
+check "blk-del ro" 0 sw blk-del ro
+check "blk-del of an unknown name" 1 sw blk-del ro
+if [ ! -e "$t/ro.sock" ]; then ok "its socket is gone"; else nok "its socket is left"; fi
+tap_end
