@@ -149,7 +149,7 @@ static void print_blks(json_t *res)
 }
 
 enum { OPT_SOCKET = 1000, OPT_VHOST, OPT_CLIENT, OPT_DPDK, OPT_VLAN, OPT_MTU, OPT_MAC, OPT_NONE, OPT_NO_BCAST, OPT_MCAST,
-       OPT_IMAGE, OPT_READONLY, OPT_SERIAL };
+       OPT_IMAGE, OPT_READONLY, OPT_SERIAL, OPT_VMDQ };
 
 int cmd_switch(struct cli *cli)
 {
@@ -160,13 +160,13 @@ int cmd_switch(struct cli *cli)
 		{ "mac", required_argument, NULL, OPT_MAC },       { "none", no_argument, NULL, OPT_NONE },
 		{ "no-broadcast", no_argument, NULL, OPT_NO_BCAST }, { "multicast", no_argument, NULL, OPT_MCAST },
 		{ "image", required_argument, NULL, OPT_IMAGE },   { "readonly", no_argument, NULL, OPT_READONLY },
-		{ "serial", required_argument, NULL, OPT_SERIAL },
+		{ "serial", required_argument, NULL, OPT_SERIAL }, { "vmdq-pools", required_argument, NULL, OPT_VMDQ },
 		CLI_OPT_JSON,                                      { NULL, 0, NULL, 0 },
 	};
 	const char *sock = getenv("IOVSWITCH_SOCKET"), *vhost = NULL, *dpdk = NULL, *image = NULL, *serial = NULL, *sub;
 	json_t *vlans = json_array(), *macs = json_array(), *params = NULL, *res = NULL;
 	bool client = false, none = false, bcast = true, mcast = false, readonly = false;
-	unsigned long mtu = 0, v;
+	unsigned long mtu = 0, vmdq = 0, v;
 	char **args;
 	int opt, nargs, st;
 
@@ -184,6 +184,12 @@ int cmd_switch(struct cli *cli)
 		case OPT_IMAGE: image = optarg; break;
 		case OPT_READONLY: readonly = true; break;
 		case OPT_SERIAL: serial = optarg; break;
+		case OPT_VMDQ:
+			if (cli_number(optarg, 10, 64, &vmdq) < 0 || vmdq == 0) {
+				st = cli_usage("switch", "--vmdq-pools takes 8, 16, 32 or 64");
+				goto out;
+			}
+			break;
 		case OPT_MAC: json_array_append_new(macs, json_string(optarg)); break;
 		case OPT_VLAN:
 			if (cli_number(optarg, 10, 4094, &v) < 0)
@@ -234,6 +240,8 @@ int cmd_switch(struct cli *cli)
 			json_object_set(params, "vlan", json_array_get(vlans, 0));
 		if (mtu)
 			json_object_set_new(params, "mtu", json_integer((json_int_t)mtu));
+		if (vmdq)
+			json_object_set_new(params, "vmdq_pools", json_integer((json_int_t)vmdq));
 		st = call(sock, "port.add", params, &res);
 		if (st == EXIT_OK && !cli->json)
 			print_ports(res = json_pack("[o]", res));

@@ -16,11 +16,13 @@
 
 #include <rte_byteorder.h>
 #include <rte_cycles.h>
+#include <rte_ethdev.h>
 #include <rte_ether.h>
 #include <rte_branch_prediction.h>
 #include <rte_mbuf.h>
 
 #include "iovkit/vmdq.h"
+#include "iovkit/vmdq-hw.h"
 #include "switch-internal.h"
 
 #define STAT_ADD(field, v) __atomic_store_n(&(field), __atomic_load_n(&(field), __ATOMIC_RELAXED) + (v), __ATOMIC_RELAXED)
@@ -361,6 +363,36 @@ void fwd_frames(struct sw *sw, int in, struct rte_mbuf **pkts, uint16_t n)
 		fwd_one(sw, in, pkts[i]);
 }
 
+/*
+ * An uplink with hardware VMDq: the NIC has put each pool's frames on its own queue, so they go
+ * to the pool's port as they are; queues of pools nobody holds are not polled (the NIC drops
+ * into them only frames for MACs no pool has, which it does not, as no default pool is set).
+ */
+static unsigned int fwd_hw_pools(struct sw *sw, int in)
+{
+	struct sw_port *p = &sw->ports[in];
+	struct rte_mbuf *pkts[SW_BURST];
+	unsigned int total = 0;
+
+	for (unsigned int pool = 0; pool < p->hw->n_pools; pool++) {
+		int out = p->pool_port[pool];
+		uint16_t n;
+
+		if (out < 0)
+			continue;
+		n = rte_eth_rx_burst(p->eth_port, iov_vmdq_hw_pool_queue(p->hw, pool), pkts, SW_BURST);
+		if (!n)
+			continue;
+		total += n;
+		STAT_ADD(p->stats.rx_packets, n);
+		for (uint16_t k = 0; k < n; k++) {
+			STAT_ADD(p->stats.rx_bytes, rte_pktmbuf_pkt_len(pkts[k]));
+			replicate(sw, UINT64_C(1) << out, pkts[k], 0, p);
+		}
+	}
+	return total;
+}
+
 unsigned int fwd_poll(struct sw *sw)
 {
 	struct rte_mbuf *pkts[SW_BURST];
@@ -370,8 +402,13 @@ unsigned int fwd_poll(struct sw *sw)
 	for (unsigned int k = 0; k < sw->n_active; k++) {
 		int i = sw->active[k];
 		struct sw_port *p = &sw->ports[i];
-		uint16_t n = p->ops->rx(p, sw->mp, pkts, SW_BURST);
+		uint16_t n;
 
+		if (p->hw) {
+			total += fwd_hw_pools(sw, i);
+			continue;
+		}
+		n = p->ops->rx(p, sw->mp, pkts, SW_BURST);
 		if (n) {
 			fwd_frames(sw, i, pkts, n);
 			total += n;

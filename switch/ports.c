@@ -7,6 +7,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <rte_dev.h>
@@ -16,6 +17,7 @@
 #include "iovkit/common.h"
 #include "iovkit/vhost.h"
 #include "iovkit/vmdq.h"
+#include "iovkit/vmdq-hw.h"
 #include "switch-internal.h"
 
 #define ETH_RX_DESC 512
@@ -103,7 +105,8 @@ static int vhost_open(struct sw_port *p, const char *path, const char *mode, int
 	return 0;
 }
 
-static int eth_open(struct sw_port *p, struct rte_mempool *mp, const char *devargs, char *errbuf, size_t errlen)
+static int eth_open(struct sw_port *p, struct rte_mempool *mp, const char *devargs, int vmdq_pools, char *errbuf,
+		    size_t errlen)
 {
 	struct rte_eth_conf conf = { .rxmode.mtu = p->mtu };
 	struct rte_eth_dev_info info;
@@ -136,13 +139,43 @@ static int eth_open(struct sw_port *p, struct rte_mempool *mp, const char *devar
 		r = FAIL(-EINVAL, "mtu %u: %s takes %u to %u", p->mtu, name, info.min_mtu, info.max_mtu);
 		goto err_close;
 	}
+	uint16_t nb_rxq = 1;
+	if (vmdq_pools) {
+		struct iov_vmdq_hw hw;
+
+		r = iov_vmdq_hw_plan(port, &info, (unsigned int)vmdq_pools, &conf, &hw);
+		if (r == -EOPNOTSUPP) {
+			FAIL(r, "%s has no VMDq (its max_vmdq_pools is 0): leave vmdq_pools out and give it software "
+				"pools with pool.assign", name);
+			goto err_close;
+		}
+		if (r < 0) {
+			FAIL(r, "vmdq_pools %d: %s has up to %u pools; use 8, 16, 32 or 64", vmdq_pools, name,
+			     info.max_vmdq_pools);
+			goto err_close;
+		}
+		p->hw = malloc(sizeof(*p->hw));
+		if (!p->hw) {
+			r = FAIL(-ENOMEM, "out of memory");
+			goto err_close;
+		}
+		*p->hw = hw;
+		nb_rxq = hw.nb_rx_queues;
+	}
 	const char *step = "configure";
-	if ((r = rte_eth_dev_configure(port, 1, 1, &conf)) < 0 ||
+	if ((r = rte_eth_dev_configure(port, nb_rxq, 1, &conf)) < 0 ||
 	    (step = "descriptors", r = rte_eth_dev_adjust_nb_rx_tx_desc(port, &nb_rx, &nb_tx)) < 0 ||
-	    (step = "rx queue", r = rte_eth_rx_queue_setup(port, 0, nb_rx, rte_eth_dev_socket_id(port), NULL, mp)) < 0 ||
-	    (step = "tx queue", r = rte_eth_tx_queue_setup(port, 0, nb_tx, rte_eth_dev_socket_id(port), NULL)) < 0 ||
-	    (step = "start", r = rte_eth_dev_start(port)) < 0) {
+	    (step = "tx queue", r = rte_eth_tx_queue_setup(port, 0, nb_tx, rte_eth_dev_socket_id(port), NULL)) < 0) {
 		FAIL(r, "%s: %s: %s", name, step, iov_strerror(r));
+		goto err_close;
+	}
+	for (uint16_t q = 0; q < nb_rxq; q++)
+		if ((r = rte_eth_rx_queue_setup(port, q, nb_rx, rte_eth_dev_socket_id(port), NULL, mp)) < 0) {
+			FAIL(r, "%s: rx queue %u: %s", name, q, iov_strerror(r));
+			goto err_close;
+		}
+	if ((r = rte_eth_dev_start(port)) < 0) {
+		FAIL(r, "%s: start: %s", name, iov_strerror(r));
 		goto err_close;
 	}
 	/* A switch port takes every frame (a PMD that cannot is still useful for its own MAC). */
@@ -151,6 +184,8 @@ static int eth_open(struct sw_port *p, struct rte_mempool *mp, const char *devar
 	return 0;
 
 err_close:
+	free(p->hw);
+	p->hw = NULL;
 	rte_eth_dev_close(port);
 	rte_eal_hotplug_remove(strchr(name, ':') ? "pci" : "vdev", name);
 	return r;
@@ -159,13 +194,13 @@ err_close:
 int port_add(struct sw *sw, json_t *params, char *errbuf, size_t errlen)
 {
 	const char *name, *type, *path = NULL, *mode = NULL, *devargs = NULL;
-	int queues = 1, vlan = 0, mtu = 1500, slot = -1, r;
+	int queues = 1, vlan = 0, mtu = 1500, vmdq_pools = 0, slot = -1, r;
 	json_error_t jerr;
 	struct sw_port *p;
 
-	if (json_unpack_ex(params, &jerr, JSON_STRICT, "{s:s, s:s, s?:s, s?:s, s?:i, s?:s, s?:i, s?:i}", "name", &name,
-			   "type", &type, "path", &path, "mode", &mode, "queues", &queues, "devargs", &devargs, "vlan",
-			   &vlan, "mtu", &mtu) < 0)
+	if (json_unpack_ex(params, &jerr, JSON_STRICT, "{s:s, s:s, s?:s, s?:s, s?:i, s?:s, s?:i, s?:i, s?:i}", "name",
+			   &name, "type", &type, "path", &path, "mode", &mode, "queues", &queues, "devargs", &devargs,
+			   "vlan", &vlan, "mtu", &mtu, "vmdq_pools", &vmdq_pools) < 0)
 		return FAIL(-EINVAL, "invalid params: %s", jerr.text);
 	if (!port_name_valid(name))
 		return FAIL(-EINVAL, "port name \"%s\": 1 to %d of A-Z a-z 0-9 _ . -", name, SW_NAME_MAX - 1);
@@ -181,6 +216,8 @@ int port_add(struct sw *sw, json_t *params, char *errbuf, size_t errlen)
 		return FAIL(-EINVAL, "\"devargs\" is for dpdk ports");
 	if (!strcmp(type, "dpdk") && (path || mode))
 		return FAIL(-EINVAL, "\"path\" and \"mode\" are for vhost ports");
+	if (vmdq_pools && strcmp(type, "dpdk"))
+		return FAIL(-EINVAL, "\"vmdq_pools\" is for dpdk ports (a NIC's hardware VMDq)");
 	for (int i = 0; i < SW_MAX_PORTS && slot < 0; i++)
 		if (!sw->ports[i].used)
 			slot = i;
@@ -193,7 +230,7 @@ int port_add(struct sw *sw, json_t *params, char *errbuf, size_t errlen)
 		p->pool_port[i] = -1;
 	snprintf(p->name, sizeof(p->name), "%s", name);
 	r = !strcmp(type, "vhost") ? vhost_open(p, path, mode, queues, errbuf, errlen)
-				   : eth_open(p, sw->mp, devargs, errbuf, errlen);
+				   : eth_open(p, sw->mp, devargs, vmdq_pools, errbuf, errlen);
 	if (r < 0) {
 		*p = (struct sw_port){ .used = false };
 		return r;
@@ -229,6 +266,7 @@ void port_del(struct sw *sw, int i)
 		rte_eal_hotplug_remove(strchr(p->eth_name, ':') ? "pci" : "vdev", p->eth_name);
 	}
 	iov_vmdq_steer_free(p->steer);
+	free(p->hw);
 	json_decref(p->spec);
 	*p = (struct sw_port){ .used = false };
 	sw_ports_changed(sw);
@@ -268,6 +306,8 @@ json_t *port_describe(const struct sw *sw, int i)
 		json_object_set_new(o, "state", json_string(link.link_status ? "up" : "down"));
 		json_object_set_new(o, "speed_mbps", json_integer(link.link_status ? (json_int_t)link.link_speed : 0));
 		json_object_set_new(o, "mac", json_string(macs));
+		if (p->hw)
+			json_object_set_new(o, "vmdq_pools", json_integer(p->hw->n_pools));
 	}
 	json_object_set_new(o, "xconnect", p->xconnect >= 0 ? json_string(sw->ports[p->xconnect].name) : json_null());
 	json_object_set_new(o, "pool_of", p->pool_of >= 0 ? json_string(sw->ports[p->pool_of].name) : json_null());

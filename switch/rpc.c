@@ -23,6 +23,7 @@
 #include "iovkit/jsonrpc.h"
 #include "iovkit/vhost.h"
 #include "iovkit/vmdq.h"
+#include "iovkit/vmdq-hw.h"
 #include "switch-rpc.h"
 
 static void pool_forget_port(struct sw_ctl *ctl, int i);
@@ -153,7 +154,7 @@ static int m_port_xconnect(void *userdata, json_t *params, json_t **ret, struct 
 	if (b >= 0 && ports[b].xconnect >= 0 && ports[b].xconnect != a)
 		return iov_rpc_fail(e, IOV_RPC_FAILED, EBUSY, "%s is cross-connected to %s; disconnect it first", peer,
 				    ports[ports[b].xconnect].name);
-	if (ports[a].steer || (b >= 0 && ports[b].steer))
+	if (ports[a].steer || ports[a].hw || (b >= 0 && (ports[b].steer || ports[b].hw)))
 		return iov_rpc_fail(e, IOV_RPC_FAILED, EBUSY, "an uplink with pools cannot be cross-connected");
 	sw_pause(ctl->sw);
 	if (ports[a].xconnect >= 0)
@@ -179,9 +180,15 @@ static void pool_unprogram(struct sw_port *up, unsigned int pool, json_t *assign
 
 	json_array_foreach(json_object_get(assignment, "macs"), k, v) {
 		struct rte_ether_addr mac;
-		if (rte_ether_unformat_addr(json_string_value(v), &mac) == 0)
+		if (rte_ether_unformat_addr(json_string_value(v), &mac) < 0)
+			continue;
+		if (up->hw)
+			iov_vmdq_hw_pool_mac(up->hw, pool, mac.addr_bytes, false);
+		else
 			iov_vmdq_pool_mac(up->steer, pool, mac.addr_bytes, false);
 	}
+	if (up->hw)
+		return;
 	json_array_foreach(json_object_get(assignment, "vlans"), k, v)
 		iov_vmdq_pool_vlan(up->steer, pool, (uint16_t)json_integer_value(v), false);
 	iov_vmdq_pool_flags(up->steer, pool, 0);
@@ -247,7 +254,7 @@ static int m_pool_assign(void *userdata, json_t *params, json_t **ret, struct io
 		return iov_rpc_fail(e, IOV_RPC_INVALID_PARAMS, 0, "macs and vlans are arrays");
 	if (ports[up].xconnect >= 0 || ports[pi].xconnect >= 0)
 		return iov_rpc_fail(e, IOV_RPC_FAILED, EBUSY, "cross-connected ports take no pools");
-	if (ports[up].steer && ports[up].pool_port[pool] >= 0)
+	if (ports[up].pool_port[pool] >= 0)
 		return iov_rpc_fail(e, IOV_RPC_FAILED, EBUSY, "pool %d of %s is %s's; pool.release it first", pool,
 				    uplink, ports[ports[up].pool_port[pool]].name);
 	if (ports[pi].pool_of >= 0)
@@ -265,6 +272,37 @@ static int m_pool_assign(void *userdata, json_t *params, json_t **ret, struct io
 			return iov_rpc_fail(e, IOV_RPC_INVALID_PARAMS, 0, "vlans[%zu]: 0 (untagged) .. %d", k,
 					    IOV_VMDQ_MAX_VLAN);
 
+	if (ports[up].hw) {
+		/* The NIC's VMDq: untagged and broadcast frames, MAC filters per pool. */
+		json_t *v0 = json_array_get(vlans, 0);
+		if ((unsigned int)pool >= ports[up].hw->n_pools)
+			return iov_rpc_fail(e, IOV_RPC_INVALID_PARAMS, 0, "pool %d: %s has %u hardware pools", pool,
+					    uplink, ports[up].hw->n_pools);
+		if ((vlans && (json_array_size(vlans) != 1 || json_integer_value(v0) != 0)) || !bcast || mcast)
+			return iov_rpc_fail(e, IOV_RPC_INVALID_PARAMS, 0,
+					    "%s's hardware pools take untagged frames and broadcast, no more and no less "
+					    "(software pools on a port without vmdq_pools can do VLANs and multicast)",
+					    uplink);
+		sw_pause(ctl->sw);
+		r = 0;
+		json_array_foreach(macs, k, v) {
+			struct rte_ether_addr mac;
+			rte_ether_unformat_addr(json_string_value(v), &mac);
+			if (r == 0)
+				r = iov_vmdq_hw_pool_mac(ports[up].hw, (unsigned int)pool, mac.addr_bytes, true);
+		}
+		if (r < 0) {
+			pool_unprogram(&ports[up], (unsigned int)pool, params);
+			sw_resume(ctl->sw);
+			return iov_rpc_fail(e, IOV_RPC_FAILED, r, "%s's MAC filters: %s", uplink, iov_strerror(r));
+		}
+		ports[up].pool_port[pool] = pi;
+		ports[pi].pool_of = up;
+		sw_resume(ctl->sw);
+		pool_record(ctl, uplink, pool, params, !vlans);
+		ctl_save(ctl);
+		return 0;
+	}
 	sw_pause(ctl->sw);
 	if (!ports[up].steer && (r = iov_vmdq_steer_new(IOV_VMDQ_MAX_POOLS, &ports[up].steer)) < 0) {
 		sw_resume(ctl->sw);
@@ -463,7 +501,8 @@ static const char port_add_schema[] =
 	"\"queues\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":1,\"default\":1},"
 	"\"devargs\":{\"type\":\"string\",\"description\":\"dpdk: EAL device arguments\"},"
 	"\"vlan\":{\"type\":\"integer\",\"minimum\":0,\"maximum\":4094,\"default\":0},"
-	"\"mtu\":{\"type\":\"integer\",\"minimum\":68,\"maximum\":9600,\"default\":1500}}}";
+	"\"mtu\":{\"type\":\"integer\",\"minimum\":68,\"maximum\":9600,\"default\":1500},"
+	"\"vmdq_pools\":{\"enum\":[8,16,32,64],\"description\":\"dpdk: use the NIC's hardware VMDq\"}}}";
 
 static const struct iov_rpc_method methods[] = {
 	{ "switch.info", m_info, 0, "version, ports, mbufs, learning-table size, hugepages in use", NULL },

@@ -20,6 +20,7 @@
 struct rte_mbuf;
 struct rte_mempool;
 struct iov_vmdq_steer;
+struct iov_vmdq_hw;
 struct iov_vhost_net;
 
 #define SW_MAX_PORTS 64
@@ -73,6 +74,7 @@ struct sw_port {
 	uint16_t mtu;
 	int xconnect;                   /* the peer port's index, or -1: learning switch */
 	struct iov_vmdq_steer *steer;   /* uplinks with software VMDq: the pool table */
+	struct iov_vmdq_hw *hw;         /* uplinks with hardware VMDq: the NIC steers into pool queues */
 	int pool_port[64];              /* uplinks: the port of each pool, -1 none */
 	int pool_of;                    /* pool members: the uplink's index, or -1 */
 

@@ -32,6 +32,12 @@ has "says it is not a socket" "$t/err" "not a socket"
 check "the same socket twice is refused" 1 sw add e --vhost "$t/a.sock"
 check "a DPDK device that does not exist" 1 sw add f --dpdk net_nosuchdriver0
 has "says DPDK could not probe it" "$t/err" "could not probe"
+check "hardware VMDq on a port without it is refused" 1 sw add n --dpdk net_null0 --vmdq-pools 8
+has "says so, though DPDK's configure would take it" "$t/err" "has no VMDq (its max_vmdq_pools is 0)"
+check "and the port is not left behind: it can be added plainly" 0 sw add n --dpdk net_null0
+check "where software pools work" 0 sw pool-assign n 1 a --mac 02:00:00:00:00:0a
+check "pool-release" 0 sw pool-release n 1
+check "del n" 0 sw del n
 check "add needs --vhost or --dpdk" 2 sw add g
 check "an unknown subcommand" 2 sw frob
 check "del of an unknown port" 1 sw del nosuch
