@@ -11,10 +11,12 @@
 #     --shell         after the tests, give a shell on this terminal instead of powering off
 #     --in DIR        put DIR's files in the guest at /lab/in (what an earlier boot left)
 #     --out DIR       write the files tests hand back (lab_out in lib.sh) into DIR
+#     --qemu-arg ARG  one more QEMU argument (repeatable): devices a host-side test provides,
+#                     such as vhost-user devices served by a process on the host
 #     --list          print the tests that exist and stop
 #   TEST is the name of a file in tests/lab/tests without ".sh"; default: all of them but the
-#   benchmarks (bench-*) and the boot-to-boot tests (persist-*, run by persist.sh), which run
-#   only when named.
+#   benchmarks (bench-*), the boot-to-boot tests (persist-*, run by persist.sh) and the tests
+#   of devices the host serves (vhost-*, run by vhost.sh), which run only when named.
 #
 # Exit status: 0 all passed or skipped, 1 a test failed, 77 the lab cannot run on this host.
 set -uo pipefail
@@ -22,7 +24,7 @@ set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
 cache=${IOVLAB_CACHE:-/var/cache/iovkit-lab}
-bins=() tests=() timeout=600 test_timeout=120 log= shell=0 verbose=${IOVLAB_VERBOSE:-0} in_dir= out_dir=
+bins=() tests=() timeout=600 test_timeout=120 log= shell=0 verbose=${IOVLAB_VERBOSE:-0} in_dir= out_dir= extra=()
 
 while [ $# -gt 0 ]; do
     case $1 in
@@ -34,6 +36,7 @@ while [ $# -gt 0 ]; do
     --shell) shell=1 ;;
     --in) in_dir=$2; shift ;;
     --out) out_dir=$2; shift ;;
+    --qemu-arg) extra+=("$2"); shift ;;
     -v|--verbose) verbose=1 ;;
     --list) for t in "$here"/tests/*.sh; do basename "$t" .sh; done; exit 0 ;;
     -h|--help) sed -n '2,/^set /p' "$0" | sed 's/^# \{0,1\}//;/^set /d'; exit 0 ;;
@@ -45,7 +48,7 @@ done
 if [ ${#tests[@]} -eq 0 ]; then
     # Benchmarks (bench-*) run only when named.
     for t in "$here"/tests/*.sh; do
-        case $(basename "$t") in bench-*|persist-*) ;; *) tests+=("$(basename "$t" .sh)") ;; esac
+        case $(basename "$t") in bench-*|persist-*|vhost-*) ;; *) tests+=("$(basename "$t" .sh)") ;; esac
     done
 fi
 for t in "${tests[@]}"; do
@@ -82,7 +85,7 @@ trap 'exit 130' INT TERM
 
 # What the guest needs: the modules the tests use, our programs, jq for JSON checks, and the
 # tests themselves.
-mods=(vfio vfio_iommu_type1 vfio_pci nvme e1000e virtio_pci virtio_net crc32_generic rdma_rxe kvm_amd)
+mods=(vfio vfio_iommu_type1 vfio_pci nvme e1000e virtio_pci virtio_net virtio_blk crc32_generic rdma_rxe kvm_amd)
 args=(-k "$kroot" -v "$kver" -i "$here/init" -o "$work/initrd" -f "$here:/lab")
 for m in "${mods[@]}"; do args+=(-m "$m"); done
 for b in "${bins[@]}" "$(command -v jq)"; do args+=(-b "$b"); done
@@ -102,7 +105,9 @@ lab_cmdline="console=ttyS0 intel_iommu=on panic=-1 loglevel=4 rdinit=/init"
 lab_cmdline+=" iovlab.tests=$(IFS=,; echo "${tests[*]}") iovlab.timeout=$test_timeout"
 [ $shell = 1 ] && lab_cmdline+=" iovlab.shell=1"
 qargs=(
-    -machine q35,kernel-irqchip=split -accel tcg -cpu max -m 3072 -smp 2
+    # Guest RAM in a shareable memfd, so a vhost-user backend on the host can map it.
+    -object memory-backend-memfd,id=ram,size=3072M,share=on
+    -machine q35,kernel-irqchip=split,memory-backend=ram -accel tcg -cpu max -m 3072 -smp 2
     -nodefaults -display none -no-reboot
     -kernel "$kroot/vmlinux" -initrd "$work/initrd" -append "$lab_cmdline"
     -device intel-iommu,intremap=on,caching-mode=on
@@ -123,6 +128,7 @@ qargs=(
     -netdev hubport,id=nic0,hubid=0 -device e1000e,netdev=nic0,bus=rp2,mac=52:54:00:10:00:01,romfile=
     -netdev hubport,id=nic1,hubid=0
     -device virtio-net-pci,netdev=nic1,bus=rp3,mac=52:54:00:10:00:02,iommu_platform=on,disable-legacy=on,romfile=
+    "${extra[@]}"
 )
 
 start=$(ms)

@@ -1,0 +1,64 @@
+#!/bin/bash
+# QEMU as a vhost-user frontend nobody here wrote, against iovswitch: the lab guest gets a
+# virtio-blk disk (vhost-user-blk-pci) and a virtio-net NIC (-netdev vhost-user) that an
+# iovswitch on the host serves; inside, tests/vhost-qemu.sh reads the host's bytes, writes its
+# own and sends frames; here we check the image file and the switch's counters.
+#   tests/lab/vhost.sh IOVSWITCH IOVCTL VHOST_PEER [lab.sh options...]
+# Exit status: 0 passed, 1 failed, 77 the lab cannot run on this host.
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+IOVSWITCH=$1 IOVCTL=$2 PEER=$3
+shift 3
+t=$(mktemp -d /tmp/iovlab-vhost.XXXXXX)
+export IOVSWITCH_SOCKET=$t/ctl.sock
+pids=()
+trap 'for p in "${pids[@]}"; do kill -9 $p 2>/dev/null; done; wait 2>/dev/null; rm -rf "$t"' EXIT
+echo "TAP version 13"
+n=0 failed=0
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
+nok() { n=$((n + 1)); echo "not ok $n - $1"; failed=1; }
+
+truncate -s 8M "$t/disk.img"
+printf 'IOVKIT-VHOST-BLK' | dd of="$t/disk.img" conv=notrunc 2>/dev/null
+"$IOVSWITCH" --socket "$t/ctl.sock" >"$t/switch.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 100); do "$IOVCTL" switch info >/dev/null 2>&1 && break; sleep 0.1; done
+"$IOVCTL" switch blk-add disk --vhost "$t/blk.sock" --image "$t/disk.img" --serial IOV-LAB-BLK >/dev/null &&
+    "$IOVCTL" switch add guest --vhost "$t/guest.sock" >/dev/null &&
+    "$IOVCTL" switch add listener --vhost "$t/listener.sock" >/dev/null || { echo "Bail out! iovswitch setup failed"; exit 1; }
+"$PEER" "$t/listener.sock" recv 3 600 >"$t/listener.log" 2>&1 &
+listener=$!
+pids+=($listener)
+
+# vectors=0 (INTx) on the NIC: QEMU 7.2 under TCG segfaults in msix_set_vector_notifiers when
+# a vhost-user net device starts with MSI-X (vhost_net_start; seen 2026-11-23). The blk device
+# is not affected.
+qa=()
+for a in -chardev "socket,id=vblk,path=$t/blk.sock" -device vhost-user-blk-pci,chardev=vblk,num-queues=1 \
+         -chardev "socket,id=vnet,path=$t/guest.sock" -netdev vhost-user,id=vnet0,chardev=vnet \
+         -device virtio-net-pci,netdev=vnet0,mac=52:54:00:20:00:01,romfile=,vectors=0; do
+    qa+=(--qemu-arg "$a")
+done
+out=$("$here/lab.sh" "$@" "${qa[@]}" vhost-qemu 2>&1); st=$?
+if [ $st = 77 ]; then
+    echo "1..0 # SKIP $(sed -n 's/^1\.\.0 # SKIP //p' <<< "$out")"; exit 77
+fi
+if [ $st = 0 ] && grep -q "^ok 1 - vhost-qemu\$" <<< "$out"; then ok "the guest's checks on the vhost-user disk and NIC"; else nok "the guest's checks"; fi
+sed 's/^/# /' <<< "$out"
+
+if [ "$(dd if="$t/disk.img" bs=512 skip=100 count=1 2>/dev/null | head -c 16)" = WRITTEN-BY-GUEST ]; then
+    ok "the guest's write is in the image file"
+else
+    nok "the guest's write is not in the image file"
+fi
+w=$("$IOVCTL" --json switch blks | jq '.[0].stats.writes')
+[ "${w:-0}" -ge 1 ] && ok "iovswitch counted the guest's writes ($w)" || nok "no writes counted"
+g=$("$IOVCTL" --json switch stats guest | jq .rx_packets)
+[ "${g:-0}" -ge 3 ] && ok "iovswitch received the guest's frames ($g)" || nok "the guest's frames did not arrive ($g)"
+# The listener stops at 3 frames; give it a moment after the guest is gone, then stop it.
+for _ in $(seq 50); do kill -0 $listener 2>/dev/null || break; sleep 0.1; done
+kill -TERM $listener 2>/dev/null; wait $listener 2>/dev/null
+grep -q "^received" "$t/listener.log" && [ "$(awk '/^received/ { print $2 }' "$t/listener.log")" -ge 3 ] &&
+    ok "and flooded them to the host's listener ($(cat "$t/listener.log"))" || nok "the listener got $(cat "$t/listener.log")"
+echo "1..$n"
+exit $failed
