@@ -54,7 +54,16 @@ int root_open(struct iov_ctx *ctx, const char *path, int flags, mode_t mode)
 		path++;
 	if (!*path)
 		path = ".";
-	fd = (int)syscall(SYS_openat2, ctx->root_fd, path, &how, sizeof(how));
+	/*
+	 * RESOLVE_IN_ROOT fails a lookup through ".." with EAGAIN when any rename or mount happened
+	 * anywhere on the system meanwhile (the kernel cannot prove it stayed inside the root);
+	 * sysfs links are full of "..", so retry: a rename storm lasts microseconds, not forever.
+	 */
+	for (int tries = 0; tries < 1000; tries++) {
+		fd = (int)syscall(SYS_openat2, ctx->root_fd, path, &how, sizeof(how));
+		if (fd >= 0 || errno != EAGAIN)
+			break;
+	}
 	if (fd < 0 && errno == ENOSYS) {
 		/* Before Linux 5.6: plain openat, which is the same on the real root. */
 		fd = openat(ctx->root_fd, path, flags | O_CLOEXEC, mode);

@@ -6,6 +6,9 @@
 #include "../helpers/unit.h"
 #include "iovkit/common.h"
 #include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <unistd.h>
 
@@ -228,6 +231,51 @@ static void test_file_replace(void)
 	teardown();
 }
 
+static atomic_bool renaming;
+
+static void *rename_storm(void *arg)
+{
+	char a[4200], b[4200];
+
+	snprintf(a, sizeof(a), "%s/storm.a", (const char *)arg);
+	snprintf(b, sizeof(b), "%s/storm.b", (const char *)arg);
+	close(open(a, O_CREAT | O_WRONLY, 0600));
+	while (atomic_load(&renaming)) {
+		rename(a, b);
+		rename(b, a);
+	}
+	return NULL;
+}
+
+/*
+ * RESOLVE_IN_ROOT answers EAGAIN for a lookup through ".." while any rename happens anywhere on
+ * the system (state files are replaced by rename all the time): the layer retries, so a
+ * lookup through a sysfs link never fails because of what another process did.
+ */
+static void test_lookup_survives_renames(void)
+{
+	char buf[64];
+	pthread_t t;
+	int failed = 0, last = 0;
+
+	setup();
+	atomic_store(&renaming, true);
+	ASSERT_INT_EQ(pthread_create(&t, NULL, rename_storm, fx->root), 0);
+	for (int i = 0; i < 20000; i++) {
+		int r = iov_attr_read(ctx, buf, sizeof(buf), "sys/bus/pci/devices/0000:00:01.0/escape/marker");
+
+		if (r != 6) {
+			failed++;
+			last = r;
+		}
+	}
+	atomic_store(&renaming, false);
+	pthread_join(t, NULL);
+	ASSERT_INT_EQ(last, 0);
+	ASSERT_INT_EQ(failed, 0);
+	teardown();
+}
+
 UNIT_MAIN("common/hostroot",
 	  UNIT_TEST(test_file_replace),
 	  UNIT_TEST(test_attr_read_trims),
@@ -236,6 +284,7 @@ UNIT_MAIN("common/hostroot",
 	  UNIT_TEST(test_attr_write),
 	  UNIT_TEST(test_links),
 	  UNIT_TEST(test_resolution_stays_inside_root),
+	  UNIT_TEST(test_lookup_survives_renames),
 	  UNIT_TEST(test_dir_list_natural_order),
 	  UNIT_TEST(test_exists_and_open),
 	  UNIT_TEST(test_ctx_errors))
