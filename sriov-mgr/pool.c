@@ -250,8 +250,11 @@ static int vf_location(struct iov_ctx *ctx, const char *bdf, char *netdev, size_
 	char pfbdf[IOV_BDF_LEN];
 	int r;
 
-	if (iov_link_basename(ctx, pfbdf, sizeof(pfbdf), "sys/bus/pci/devices/%s/physfn", bdf) < 0)
+	r = iov_link_basename(ctx, pfbdf, sizeof(pfbdf), "sys/bus/pci/devices/%s/physfn", bdf);
+	if (r == -ENOENT)
 		return iov_ctx_fail(ctx, -ENODEV, "%s is not a VF (any more?)", bdf);
+	if (r < 0)   /* only a VF that is gone is freed without a reset */
+		return iov_ctx_fail(ctx, r, "%s: reading its physfn link: %s", bdf, iov_strerror(r));
 	r = iov_sriov_pf_get(ctx, pfbdf, &pf);
 	if (r < 0)
 		return r;
