@@ -1,0 +1,914 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * iovm's test guest: a freestanding 64-bit program (no libc, no interrupts) with just enough
+ * of a modern virtio-pci driver for virtio-net and virtio-blk. It runs the commands on its
+ * command line, prints what it measured on the serial port, and exits with 0 (all good) or 1
+ * through iovm's exit port. It polls its queues while there is work and sleeps in HLT when
+ * there is none, woken by the queues' MSI-X interrupts (or a 10 ms LAPIC timer tick, so
+ * timeouts hold when nothing arrives): a guest that spins would take a core from the switch.
+ *
+ * Commands (key=value words; several may be given):
+ *   net=ping peer=MAC count=N        frames one at a time to MAC, each waiting for its echo:
+ *                                    round-trip min/avg/max
+ *   net=send peer=MAC count=N [size=B] [window=W]
+ *                                    N frames of B bytes (60-1514), at most W unanswered,
+ *                                    each echoed back: throughput
+ *   net=echo count=N                 send back the first N test frames received
+ *   blk=verify [blocks=N]            write a pattern to N 512-byte sectors, flush, read back
+ *   timeout=S                        give up after S seconds (default 20)
+ *   poll=busy                        spin instead of sleeping when there is nothing to do
+ * With no command it lists the devices it found.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "iovkit/iovm-boot.h"
+
+#define ETH_TEST 0x88b5         /* IEEE local experimental ethertype */
+#define NET_HDR 12              /* struct virtio_net_hdr_v1 */
+#define QSIZE 256
+#define BUF_SIZE 2048
+#define PROBE 0xffffffffu       /* the sequence number of net_wait_peer()'s frames */
+
+/* ---- the machine ---- */
+
+static inline void outb(uint16_t port, uint8_t v) { __asm__ volatile("outb %0, %1" : : "a"(v), "Nd"(port)); }
+static inline void outl(uint16_t port, uint32_t v) { __asm__ volatile("outl %0, %1" : : "a"(v), "Nd"(port)); }
+static inline uint32_t inl(uint16_t port)
+{
+	uint32_t v;
+
+	__asm__ volatile("inl %1, %0" : "=a"(v) : "Nd"(port));
+	return v;
+}
+static inline uint64_t rdtsc(void)
+{
+	uint32_t lo, hi;
+
+	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+	return (uint64_t)hi << 32 | lo;
+}
+#define barrier() __asm__ volatile("" ::: "memory")
+#define R8(a) (*(volatile uint8_t *)(uintptr_t)(a))
+#define R16(a) (*(volatile uint16_t *)(uintptr_t)(a))
+#define R32(a) (*(volatile uint32_t *)(uintptr_t)(a))
+
+void guest_exit(int status);
+void guest_fault(uint64_t top);
+int guest_main(const struct iovm_boot_info *bi);
+extern char irq_stub[], fault_stub[];
+
+void guest_exit(int status)
+{
+	outl(IOVM_EXIT_PORT, (uint32_t)status);
+	for (;;)
+		__asm__ volatile("cli; hlt");
+}
+
+/*
+ * The compiler may call these for struct copies; string instructions keep them out of its
+ * idioms. Eight bytes at a time: where KVM is emulated in software (the build machines), each
+ * iteration of a guest loop costs about as much as a native microsecond.
+ */
+void *memset(void *d, int c, size_t n);
+void *memcpy(void *d, const void *s, size_t n);
+int memcmp(const void *a, const void *b, size_t n);
+
+void *memset(void *d, int c, size_t n)
+{
+	void *p = d;
+	size_t q = n / 8, r = n % 8;
+	uint64_t v = 0x0101010101010101ULL * (uint8_t)c;
+
+	__asm__ volatile("rep stosq" : "+D"(p), "+c"(q) : "a"(v) : "memory");
+	__asm__ volatile("rep stosb" : "+D"(p), "+c"(r) : "a"(v) : "memory");
+	return d;
+}
+
+void *memcpy(void *d, const void *s, size_t n)
+{
+	void *p = d;
+	size_t q = n / 8, r = n % 8;
+
+	__asm__ volatile("rep movsq" : "+D"(p), "+S"(s), "+c"(q) : : "memory");
+	__asm__ volatile("rep movsb" : "+D"(p), "+S"(s), "+c"(r) : : "memory");
+	return d;
+}
+
+int memcmp(const void *a, const void *b, size_t n)
+{
+	const uint8_t *p = a, *q = b;
+
+	for (; n >= 8 && *(const uint64_t *)p == *(const uint64_t *)q; n -= 8, p += 8, q += 8)
+		;
+	for (; n; n--, p++, q++)
+		if (*p != *q)
+			return *p - *q;
+	return 0;
+}
+
+/* ---- serial output ---- */
+
+static void putc_serial(char c)
+{
+	outb(0x3f8, (uint8_t)c);
+}
+
+static void put_u(uint64_t v, unsigned int base, int width)
+{
+	char buf[24];
+	int n = 0;
+
+	do {
+		buf[n++] = "0123456789abcdef"[v % base];
+		v /= base;
+	} while (v);
+	while (n < width)
+		buf[n++] = '0';
+	while (n)
+		putc_serial(buf[--n]);
+}
+
+/* %s %d %u %x %02x %lu %llu %lx: what the reports need. */
+static void print(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	for (; *fmt; fmt++) {
+		int width = 0, lng = 0;
+
+		if (*fmt != '%') {
+			putc_serial(*fmt);
+			continue;
+		}
+		fmt++;
+		if (*fmt == '0')
+			width = fmt[1] - '0', fmt += 2;
+		while (*fmt == 'l')
+			lng = 1, fmt++;
+		switch (*fmt) {
+		case 's':
+			for (const char *s = va_arg(ap, const char *); *s; s++)
+				putc_serial(*s);
+			break;
+		case 'd': {
+			int64_t v = lng ? va_arg(ap, int64_t) : va_arg(ap, int);
+
+			if (v < 0)
+				putc_serial('-'), v = -v;
+			put_u((uint64_t)v, 10, width);
+			break;
+		}
+		case 'u': put_u(lng ? va_arg(ap, uint64_t) : va_arg(ap, unsigned int), 10, width); break;
+		case 'x': put_u(lng ? va_arg(ap, uint64_t) : va_arg(ap, unsigned int), 16, width); break;
+		default: putc_serial(*fmt); break;
+		}
+	}
+	va_end(ap);
+}
+
+/* ---- memory and time ---- */
+
+extern char _end[];
+static uintptr_t heap;
+static uint64_t ram_size, tsc_khz;
+
+static void *alloc(size_t size, size_t align)
+{
+	uintptr_t p = (heap + align - 1) & ~(uintptr_t)(align - 1);
+
+	if (p + size > ram_size) {
+		print("guest: out of memory\n");
+		guest_exit(1);
+	}
+	heap = p + size;
+	return memset((void *)p, 0, size);
+}
+
+static uint64_t us_since(uint64_t t0)
+{
+	return (rdtsc() - t0) * 1000 / tsc_khz;
+}
+
+/* ---- interrupts: an IDT whose handlers only wake HLT, the local APIC and its timer ---- */
+
+#define LAPIC 0xfee00000UL
+#define VEC_QUEUE 0x40
+#define VEC_TIMER 0x41
+
+struct idt_entry {
+	uint16_t off0, sel;
+	uint8_t ist, type;
+	uint16_t off1;
+	uint32_t off2, zero;
+};
+
+static struct idt_entry idt[256];
+
+void guest_fault(uint64_t top)
+{
+	print("guest: CPU exception (stack top %lx)\n", top);
+	guest_exit(4);
+}
+
+static void irq_init(void)
+{
+	struct {
+		uint16_t limit;
+		uint64_t base;
+	} __attribute__((packed)) idtr = { sizeof(idt) - 1, (uint64_t)(uintptr_t)idt };
+
+	for (int v = 0; v < 256; v++) {
+		uint64_t h = (uint64_t)(uintptr_t)(v < 32 ? fault_stub : irq_stub);
+
+		idt[v] = (struct idt_entry){ (uint16_t)h, 8, 0, 0x8e, (uint16_t)(h >> 16), (uint32_t)(h >> 32), 0 };
+	}
+	__asm__ volatile("lidt %0" : : "m"(idtr));
+	R32(LAPIC + 0xf0) = 0x1ff;                      /* enabled, spurious vector 0xff */
+	R32(LAPIC + 0x3e0) = 0xb;                       /* timer divides by 1 */
+	R32(LAPIC + 0x320) = 1u << 17 | VEC_TIMER;      /* periodic */
+	R32(LAPIC + 0x380) = 10000000;                  /* 10 ms at KVM's 1 GHz APIC bus */
+}
+
+/* Nothing to do: sleep until an interrupt (the STI shadow covers HLT, so none is missed). */
+static int busy_poll;
+
+static void idle(void)
+{
+	if (busy_poll)
+		__asm__ volatile("pause");
+	else
+		__asm__ volatile("sti; hlt; cli" ::: "memory");
+}
+
+/* ---- the command line ---- */
+
+static const char *cmdline;
+
+/* The value of "key=" on the command line, or NULL; *len gets its length. */
+static const char *arg(const char *key, size_t *len)
+{
+	size_t klen = 0;
+
+	while (key[klen])
+		klen++;
+	for (const char *p = cmdline; *p;) {
+		while (*p == ' ')
+			p++;
+		if (!memcmp(p, key, klen) && p[klen] == '=') {
+			const char *v = p + klen + 1;
+
+			for (*len = 0; v[*len] && v[*len] != ' '; (*len)++)
+				;
+			return v;
+		}
+		while (*p && *p != ' ')
+			p++;
+	}
+	return NULL;
+}
+
+static int arg_is(const char *key, const char *want)
+{
+	size_t len, n = 0;
+	const char *v = arg(key, &len);
+
+	while (want[n])
+		n++;
+	return v && len == n && !memcmp(v, want, n);
+}
+
+static uint64_t arg_num(const char *key, uint64_t dflt)
+{
+	size_t len;
+	const char *v = arg(key, &len);
+	uint64_t n = 0;
+
+	if (!v)
+		return dflt;
+	for (size_t i = 0; i < len; i++) {
+		if (v[i] < '0' || v[i] > '9') {
+			print("guest: %s= wants a number\n", key);
+			guest_exit(2);
+		}
+		n = n * 10 + (uint64_t)(v[i] - '0');
+	}
+	return n;
+}
+
+static int hexval(char c)
+{
+	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+static int arg_mac(const char *key, uint8_t mac[6])
+{
+	size_t len;
+	const char *v = arg(key, &len);
+
+	if (!v || len != 17)
+		return -1;
+	for (int i = 0; i < 6; i++) {
+		int hi = hexval(v[3 * i]), lo = hexval(v[3 * i + 1]);
+
+		if (hi < 0 || lo < 0 || (i < 5 && v[3 * i + 2] != ':'))
+			return -1;
+		mac[i] = (uint8_t)(hi << 4 | lo);
+	}
+	return 0;
+}
+
+/* ---- PCI configuration, mechanism #1 ---- */
+
+static uint32_t cfg_read(unsigned int slot, unsigned int off)
+{
+	outl(0xcf8, 0x80000000u | slot << 11 | (off & 0xfc));
+	return inl(0xcfc);
+}
+
+static void cfg_write(unsigned int slot, unsigned int off, uint32_t v)
+{
+	outl(0xcf8, 0x80000000u | slot << 11 | (off & 0xfc));
+	outl(0xcfc, v);
+}
+
+/* ---- virtio-pci and split virtqueues ---- */
+
+struct desc {
+	uint64_t addr;
+	uint32_t len;
+	uint16_t flags, next;
+};
+#define DESC_NEXT 1
+#define DESC_WRITE 2
+
+struct vq {
+	uint16_t size, index, last_used, avail_idx;
+	struct desc *desc;
+	volatile uint16_t *avail;       /* flags, idx, ring[size] */
+	volatile uint8_t *used;         /* flags, idx, {id u32, len u32}[size] */
+	uintptr_t notify;
+	uint8_t *bufs;
+};
+
+struct vdev {
+	unsigned int slot;
+	uint16_t type;
+	uintptr_t common, notify_base, device, msix_table;
+	uint32_t notify_mult;
+	uint8_t msix_cap;
+	struct vq q[2];
+};
+
+static void vq_kick(struct vq *q)
+{
+	R16(q->notify) = q->index;
+}
+
+/* Makes descriptor @id available (its chain is already written). */
+static void vq_push(struct vq *q, uint16_t id)
+{
+	q->avail[2 + q->avail_idx % q->size] = id;
+	barrier();
+	q->avail_idx++;
+	q->avail[1] = q->avail_idx;
+	barrier();
+}
+
+/* The next used entry, or -1 when there is none: its id, *len its length. */
+static int vq_pop(struct vq *q, uint32_t *len)
+{
+	uint16_t used_idx = *(volatile uint16_t *)(q->used + 2);
+	const volatile uint8_t *e;
+	uint32_t id;
+
+	if (used_idx == q->last_used)
+		return -1;
+	barrier();
+	e = q->used + 4 + 8 * (q->last_used % q->size);
+	id = *(const volatile uint32_t *)e;
+	*len = *(const volatile uint32_t *)(e + 4);
+	q->last_used++;
+	return (int)id;
+}
+
+static int vdev_find(uint16_t type, struct vdev *d)
+{
+	for (unsigned int slot = 0; slot < 32; slot++) {
+		uint32_t id = cfg_read(slot, 0);
+		uint8_t cap;
+
+		if ((id & 0xffff) != 0x1af4 || id >> 16 != 0x1040u + type)
+			continue;
+		memset(d, 0, sizeof(*d));
+		d->slot = slot;
+		d->type = type;
+		cfg_write(slot, 4, cfg_read(slot, 4) | 0x6);    /* memory decoding, bus master */
+		for (cap = (uint8_t)cfg_read(slot, 0x34); cap; cap = (uint8_t)(cfg_read(slot, cap) >> 8)) {
+			uint32_t head = cfg_read(slot, cap);
+			unsigned int bar = cfg_read(slot, cap + 4) & 0xff;
+			uintptr_t base = (uintptr_t)(cfg_read(slot, 0x10 + 4 * bar) & ~0xfu) + cfg_read(slot, cap + 8);
+
+			if ((head & 0xff) == 0x11) {       /* MSI-X: table offset and BIR */
+				uint32_t t = cfg_read(slot, cap + 4);
+
+				d->msix_cap = cap;
+				d->msix_table = (uintptr_t)(cfg_read(slot, 0x10 + 4 * (t & 7)) & ~0xfu) + (t & ~7u);
+				continue;
+			}
+			if ((head & 0xff) != 0x09)
+				continue;
+			switch ((head >> 24) & 0xff) {
+			case 1: d->common = base; break;
+			case 2: d->notify_base = base; d->notify_mult = cfg_read(slot, cap + 16); break;
+			case 4: d->device = base; break;
+			}
+		}
+		if (d->common && d->notify_base && d->msix_table)
+			return 0;
+	}
+	return -1;
+}
+
+/* Virtio 1.2 section 3.1.1: reset, negotiate @want (VERSION_1 always), set up @nq queues. */
+static int vdev_init(struct vdev *d, uint64_t want, unsigned int nq)
+{
+	uintptr_t c = d->common;
+	uint64_t offered;
+
+	R8(c + 0x14) = 0;
+	while (R8(c + 0x14))
+		;
+	R8(c + 0x14) = 1 | 2;   /* ACKNOWLEDGE, DRIVER */
+	R32(c + 0x00) = 0;
+	offered = R32(c + 0x04);
+	R32(c + 0x00) = 1;
+	offered |= (uint64_t)R32(c + 0x04) << 32;
+	want |= 1ULL << 32;
+	if ((offered & want) != want) {
+		print("guest: device %u offers features %lx, the test needs %lx\n", d->slot, offered, want);
+		return -1;
+	}
+	R32(c + 0x08) = 0;
+	R32(c + 0x0c) = (uint32_t)want;
+	R32(c + 0x08) = 1;
+	R32(c + 0x0c) = (uint32_t)(want >> 32);
+	R8(c + 0x14) = 1 | 2 | 8;
+	if (!(R8(c + 0x14) & 8)) {
+		print("guest: device %u refused FEATURES_OK\n", d->slot);
+		return -1;
+	}
+	/* Every queue interrupts on its own MSI-X vector, all to the same CPU vector. */
+	cfg_write(d->slot, d->msix_cap, cfg_read(d->slot, d->msix_cap) | 0x80000000u);
+	for (unsigned int i = 0; i < nq; i++) {
+		struct vq *q = &d->q[i];
+		uint16_t max;
+
+		R32(d->msix_table + 16 * i) = (uint32_t)LAPIC;
+		R32(d->msix_table + 16 * i + 4) = 0;
+		R32(d->msix_table + 16 * i + 8) = VEC_QUEUE;
+		R32(d->msix_table + 16 * i + 12) = 0;   /* unmasked */
+		R16(c + 0x16) = (uint16_t)i;
+		max = R16(c + 0x18);
+		if (!max)
+			return -1;
+		q->size = max < QSIZE ? max : QSIZE;
+		q->index = (uint16_t)i;
+		R16(c + 0x18) = q->size;
+		R16(c + 0x1a) = (uint16_t)i;
+		if (R16(c + 0x1a) != i) {
+			print("guest: device %u has no MSI-X vector for queue %u\n", d->slot, i);
+			return -1;
+		}
+		q->desc = alloc(16u * q->size, 4096);
+		q->avail = alloc(6u + 2u * q->size, 4096);
+		q->used = alloc(6u + 8u * q->size, 4096);
+		q->bufs = alloc((size_t)BUF_SIZE * q->size, 4096);
+		q->notify = d->notify_base + (uintptr_t)R16(c + 0x1e) * d->notify_mult;
+		R32(c + 0x20) = (uint32_t)(uintptr_t)q->desc;
+		R32(c + 0x24) = 0;
+		R32(c + 0x28) = (uint32_t)(uintptr_t)q->avail;
+		R32(c + 0x2c) = 0;
+		R32(c + 0x30) = (uint32_t)(uintptr_t)q->used;
+		R32(c + 0x34) = 0;
+		R16(c + 0x1c) = 1;
+	}
+	R8(c + 0x14) = 1 | 2 | 8 | 4;   /* DRIVER_OK */
+	if (R8(c + 0x14) & 0x40) {
+		print("guest: device %u needs a reset right after DRIVER_OK (its backend refused)\n", d->slot);
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- virtio-net ---- */
+
+static struct vdev net;
+static uint8_t mac[6];
+static uint16_t tx_inflight;
+static uint64_t deadline;
+
+static int expired(void)
+{
+	return rdtsc() > deadline;
+}
+
+static int net_init(void)
+{
+	struct vq *rx = &net.q[0];
+
+	if (vdev_find(1, &net) < 0) {
+		print("guest: no virtio-net device\n");
+		return -1;
+	}
+	if (vdev_init(&net, 1ULL << 5 /* MAC */, 2) < 0)
+		return -1;
+	for (int i = 0; i < 6; i++)
+		mac[i] = R8(net.device + (uintptr_t)i);
+	for (uint16_t i = 0; i < rx->size; i++) {
+		rx->desc[i] = (struct desc){ (uint64_t)(uintptr_t)(rx->bufs + (size_t)BUF_SIZE * i), BUF_SIZE, DESC_WRITE, 0 };
+		vq_push(rx, i);
+	}
+	vq_kick(rx);
+	/* Every transmit buffer gets the payload pattern once. */
+	for (uint32_t i = 0; i < 1514; i++)
+		net.q[1].bufs[NET_HDR + i] = (uint8_t)(i * 13);
+	for (uint16_t i = 1; i < net.q[1].size; i++)
+		memcpy(net.q[1].bufs + (size_t)BUF_SIZE * i, net.q[1].bufs, BUF_SIZE);
+	print("net: slot %u mac %02x:%02x:%02x:%02x:%02x:%02x\n", net.slot, mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
+	return 0;
+}
+
+/* Reclaims finished transmissions. */
+static void tx_reap(void)
+{
+	uint32_t len;
+
+	while (vq_pop(&net.q[1], &len) >= 0)
+		tx_inflight--;
+}
+
+/*
+ * The next free transmit buffer (its frame, after the zeroed virtio header), or NULL while the
+ * ring is full. Buffers go round in order, so a frame written into slot n stays there: the
+ * generated frames are written once and only their sequence numbers change.
+ */
+static uint8_t *tx_slot(void)
+{
+	struct vq *tx = &net.q[1];
+
+	tx_reap();
+	if (tx_inflight == tx->size)
+		return NULL;
+	return tx->bufs + (size_t)BUF_SIZE * (tx->avail_idx % tx->size) + NET_HDR;
+}
+
+/* Sends the frame written into tx_slot()'s buffer; kicks when @kick. */
+static void tx_commit(uint32_t len, int kick)
+{
+	struct vq *tx = &net.q[1];
+	uint16_t id = tx->avail_idx % tx->size;
+
+	tx->desc[id] = (struct desc){ (uint64_t)(uintptr_t)(tx->bufs + (size_t)BUF_SIZE * id), NET_HDR + len, 0, 0 };
+	vq_push(tx, id);
+	tx_inflight++;
+	if (kick)
+		vq_kick(tx);
+}
+
+/* The next received frame (header stripped), or NULL; give it back with net_rx_done(). */
+static uint8_t *net_rx(uint32_t *len, int *id)
+{
+	struct vq *rx = &net.q[0];
+
+	*id = vq_pop(rx, len);
+	if (*id < 0)
+		return NULL;
+	if (*id >= rx->size || *len < NET_HDR + 14 || *len > BUF_SIZE) {
+		print("guest: the device returned rx buffer %d with length %u\n", *id, *len);
+		guest_exit(1);
+	}
+	*len -= NET_HDR;
+	return rx->bufs + (size_t)BUF_SIZE * (unsigned int)*id + NET_HDR;
+}
+
+static void net_rx_done(int id)
+{
+	vq_push(&net.q[0], (uint16_t)id);
+}
+
+/* Writes test frame @seq to @dst into the next transmit buffer: -1 while the ring is full. */
+static int send_frame(const uint8_t dst[6], uint32_t seq, uint32_t size, int kick)
+{
+	uint8_t *f = tx_slot();
+
+	if (!f)
+		return -1;
+	memcpy(f, dst, 6);
+	memcpy(f + 6, mac, 6);
+	f[12] = ETH_TEST >> 8;
+	f[13] = ETH_TEST & 0xff;
+	memcpy(f + 14, &seq, 4);
+	tx_commit(size, kick);  /* the payload is whatever the buffer held: net_init() filled it */
+	return 0;
+}
+
+/* A test frame from @peer for us: its sequence number, or -1. */
+static int64_t test_frame(const uint8_t *f, uint32_t len, const uint8_t peer[6])
+{
+	uint32_t seq;
+
+	if (len < 18 || memcmp(f, mac, 6) || (peer && memcmp(f + 6, peer, 6)) || f[12] != ETH_TEST >> 8 || f[13] != (ETH_TEST & 0xff))
+		return -1;
+	memcpy(&seq, f + 14, 4);
+	return seq;
+}
+
+/*
+ * Until @peer answers a probe (every 100 ms): the switch port and the peer's queues may come up
+ * after ours, and frames sent before then are lost, which is not what a test measures.
+ */
+static int net_wait_peer(const uint8_t peer[6])
+{
+	while (!expired()) {
+		uint64_t t0 = rdtsc();
+
+		send_frame(peer, PROBE, 60, 1);
+		while (us_since(t0) < 100000 && !expired()) {
+			uint32_t len;
+			int id, answered;
+			uint8_t *f = net_rx(&len, &id);
+
+			if (!f) {
+				idle();
+				continue;
+			}
+			answered = test_frame(f, len, peer) == PROBE;
+			net_rx_done(id);
+			vq_kick(&net.q[0]);
+			if (answered)
+				return 0;
+		}
+	}
+	print("net: no answer from the peer\n");
+	return -1;
+}
+
+static int net_ping(const uint8_t peer[6], uint32_t count)
+{
+	uint64_t min = ~0ULL, max = 0, sum = 0;
+	uint32_t answered = 0;
+
+	for (uint32_t seq = 0; seq < count && !expired(); seq++) {
+		uint64_t t0 = rdtsc(), rtt;
+		int got = 0;
+
+		while (send_frame(peer, seq, 60, 1) < 0 && !expired())
+			idle();
+		while (!got && !expired() && us_since(t0) < 1000000) {
+			uint32_t len;
+			int id;
+			uint8_t *f = net_rx(&len, &id);
+
+			if (!f) {
+				idle();
+				continue;
+			}
+			got = test_frame(f, len, peer) == seq;
+			net_rx_done(id);
+		}
+		vq_kick(&net.q[0]);
+		if (!got)
+			continue;
+		rtt = us_since(t0);
+		answered++;
+		sum += rtt;
+		min = rtt < min ? rtt : min;
+		max = rtt > max ? rtt : max;
+	}
+	print("net: ping %u sent %u answered rtt_us min %lu avg %lu max %lu\n", count, answered,
+	      answered ? min : 0, answered ? sum / answered : 0, max);
+	return answered == count ? 0 : 1;
+}
+
+static int net_send(const uint8_t peer[6], uint32_t count, uint32_t size, uint32_t window)
+{
+	uint32_t sent = 0, answered = 0;
+	uint64_t t0 = rdtsc(), us;
+
+	while (answered < count && !expired()) {
+		uint32_t len, batch = 0;
+		int id;
+		uint8_t *f;
+
+		while (sent < count && sent - answered < window && send_frame(peer, sent, size, 0) == 0) {
+			sent++;
+			batch++;
+		}
+		if (batch)
+			vq_kick(&net.q[1]);
+		for (batch = 0; (f = net_rx(&len, &id)); batch++) {
+			int64_t seq = test_frame(f, len, peer);
+
+			answered += seq >= 0 && seq != PROBE;   /* a late answer to a probe is not one */
+			net_rx_done(id);
+		}
+		if (batch)
+			vq_kick(&net.q[0]);
+		else if (sent == count || sent - answered >= window)
+			idle();         /* waiting for answers */
+	}
+	us = us_since(t0);
+	if (!us)
+		us = 1;
+	print("net: send %u: %u sent, %u answered in %lu us: %lu frames/s %lu Mbit/s (%u-byte frames, both ways)\n", count,
+	      sent, answered, us, (uint64_t)answered * 1000000 / us, (uint64_t)answered * size * 8 * 2 / us, size);
+	return answered == count ? 0 : 1;
+}
+
+static int net_echo(uint32_t count)
+{
+	uint32_t echoed = 0;
+
+	while (echoed < count && !expired()) {
+		uint32_t len;
+		int id, n = 0, popped = 0;
+		uint8_t *f;
+
+		while ((f = net_rx(&len, &id))) {
+			int64_t seq = test_frame(f, len, NULL);
+
+			popped++;
+			uint8_t *back;
+
+			if (seq >= 0 && len <= 1514) {
+				while (!(back = tx_slot()) && !expired()) {
+					vq_kick(&net.q[1]);
+					idle();
+				}
+				if (!back)
+					break;
+				memcpy(back, f + 6, 6);         /* to whoever sent it */
+				memcpy(back + 6, mac, 6);
+				memcpy(back + 12, f + 12, len - 12);
+				tx_commit(len, 0);
+				echoed += seq != PROBE;     /* probes are answered, not counted */
+				n++;
+			}
+			net_rx_done(id);
+		}
+		if (n)
+			vq_kick(&net.q[1]);
+		if (popped)
+			vq_kick(&net.q[0]);
+		else
+			idle();
+	}
+	/* Let the last answers leave before the guest goes. */
+	while (tx_inflight && !expired()) {
+		tx_reap();
+		if (tx_inflight)
+			idle();
+	}
+	print("net: echo %u echoed %u\n", count, echoed);
+	return echoed == count ? 0 : 1;
+}
+
+/* ---- virtio-blk ---- */
+
+struct blk_req {
+	uint32_t type, reserved;
+	uint64_t sector;
+};
+
+static int blk_io(struct vdev *d, uint32_t type, uint64_t sector, void *data, uint32_t len)
+{
+	struct vq *q = &d->q[0];
+	struct blk_req *req = (struct blk_req *)q->bufs;
+	volatile uint8_t *status = q->bufs + 64;
+	uint32_t used_len;
+	int id;
+
+	*req = (struct blk_req){ type, 0, sector };
+	*status = 0xff;
+	q->desc[0] = (struct desc){ (uint64_t)(uintptr_t)req, sizeof(*req), DESC_NEXT, 1 };
+	if (len) {
+		q->desc[1] = (struct desc){ (uint64_t)(uintptr_t)data, len, (uint16_t)(DESC_NEXT | (type == 0 ? DESC_WRITE : 0)), 2 };
+		q->desc[2] = (struct desc){ (uint64_t)(uintptr_t)status, 1, DESC_WRITE, 0 };
+	} else {
+		q->desc[0].next = 2;
+		q->desc[2] = (struct desc){ (uint64_t)(uintptr_t)status, 1, DESC_WRITE, 0 };
+	}
+	vq_push(q, 0);
+	vq_kick(q);
+	while ((id = vq_pop(q, &used_len)) < 0) {
+		if (expired())
+			return -1;
+		idle();
+	}
+	return *status;
+}
+
+static int blk_verify(uint32_t blocks)
+{
+	struct vdev blk;
+	uint8_t *buf, *back;
+	uint64_t capacity;
+	uint32_t bytes = blocks * 512;
+	int s;
+
+	if (vdev_find(2, &blk) < 0) {
+		print("guest: no virtio-blk device\n");
+		return 1;
+	}
+	if (vdev_init(&blk, 0, 1) < 0)
+		return 1;
+	capacity = R32(blk.device) | (uint64_t)R32(blk.device + 4) << 32;
+	print("blk: slot %u capacity %lu sectors\n", blk.slot, capacity);
+	if (!blocks || blocks > capacity || bytes > (1u << 20)) {
+		print("blk: blocks=%u does not fit (the disk has %lu sectors; at most 2048 per run)\n", blocks, capacity);
+		return 1;
+	}
+	buf = alloc(bytes, 4096);
+	back = alloc(bytes, 4096);
+	for (uint32_t i = 0; i < bytes; i++)
+		buf[i] = (uint8_t)(i * 7 + (i >> 9));
+	s = blk_io(&blk, 1 /* OUT */, 0, buf, bytes);
+	if (s == 0)
+		s = blk_io(&blk, 4 /* FLUSH */, 0, NULL, 0);
+	if (s == 0)
+		s = blk_io(&blk, 0 /* IN */, 0, back, bytes);
+	if (s != 0) {
+		print("blk: a request failed with status %d\n", s);
+		return 1;
+	}
+	if (memcmp(buf, back, bytes)) {
+		print("blk: what was read back differs from what was written\n");
+		return 1;
+	}
+	print("blk: verify %u blocks ok\n", blocks);
+	return 0;
+}
+
+int guest_main(const struct iovm_boot_info *bi)
+{
+	uint8_t peer[6];
+	int status = 0;
+
+	if (bi->magic != IOVM_BOOT_MAGIC)
+		return 3;
+	cmdline = bi->cmdline;
+	ram_size = bi->ram_size;
+	tsc_khz = bi->tsc_khz ? bi->tsc_khz : 2000000;
+	heap = (uintptr_t)_end;
+	deadline = rdtsc() + arg_num("timeout", 20) * 1000 * tsc_khz;
+	irq_init();
+	busy_poll = arg_is("poll", "busy");
+	print("iovm test guest: %lu MiB, command line \"%s\"\n", ram_size >> 20, cmdline);
+
+	if (arg("net", &(size_t){ 0 })) {
+		uint32_t count = (uint32_t)arg_num("count", 100);
+
+		if (net_init() < 0)
+			return 1;
+		if (arg_is("net", "echo")) {
+			status |= net_echo(count);
+		} else if (arg_mac("peer", peer) < 0) {
+			print("guest: net=ping and net=send need peer=aa:bb:cc:dd:ee:ff\n");
+			return 2;
+		} else if (net_wait_peer(peer) < 0) {
+			status = 1;
+		} else if (arg_is("net", "ping")) {
+			status |= net_ping(peer, count);
+		} else if (arg_is("net", "send")) {
+			uint32_t size = (uint32_t)arg_num("size", 64), window = (uint32_t)arg_num("window", 64);
+
+			if (size < 60 || size > 1514 || !window || window > QSIZE / 2) {
+				print("guest: size is 60-1514, window 1-%u\n", QSIZE / 2);
+				return 2;
+			}
+			status |= net_send(peer, count, size, window);
+		} else {
+			print("guest: net= is ping, send or echo\n");
+			return 2;
+		}
+	}
+	if (arg("blk", &(size_t){ 0 })) {
+		if (!arg_is("blk", "verify")) {
+			print("guest: blk= is verify\n");
+			return 2;
+		}
+		status |= blk_verify((uint32_t)arg_num("blocks", 64));
+	}
+	if (!arg("net", &(size_t){ 0 }) && !arg("blk", &(size_t){ 0 })) {
+		struct vdev d;
+
+		for (uint16_t type = 1; type <= 2; type++)
+			if (vdev_find(type, &d) == 0)
+				print("device: slot %u virtio type %u\n", d.slot, type);
+	}
+	print("result: %s\n", status ? "FAIL" : "ok");
+	return status;
+}

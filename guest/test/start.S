@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The test guest's entry and interrupt stubs. iovm starts it in long mode with RDI =
+ * &boot_info and RSP set (include/iovkit/iovm-boot.h).
+ */
+	.section .text.start, "ax"
+	.globl _start
+_start:
+	cli
+	call	guest_main
+	mov	%eax, %edi
+	call	guest_exit
+1:	hlt
+	jmp	1b
+
+	.text
+/* Vectors 32-255: a queue's MSI-X message or the LAPIC timer; all they do is wake HLT. */
+	.globl irq_stub
+irq_stub:
+	push	%rax
+	xor	%eax, %eax
+	movabs	%eax, 0xfee000b0	/* EOI to the local APIC */
+	pop	%rax
+	iretq
+
+/* Vectors 0-31: an exception is a bug in the guest; report it and stop. */
+	.globl fault_stub
+fault_stub:
+	mov	(%rsp), %rdi		/* the error code or RIP: whichever is on top */
+	and	$-16, %rsp
+	call	guest_fault
+
+	.section .note.GNU-stack, "", @progbits

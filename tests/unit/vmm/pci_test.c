@@ -1,0 +1,187 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * iovm's PCI bus against PCI Local Bus 3.0: mechanism #1 (0xcf8/0xcfc with byte lanes),
+ * read-only fields, the BAR sizing protocol, moves reported once, the capability list.
+ */
+#include "../helpers/unit.h"
+#include "vmm-internal.h"
+
+static unsigned int moved[6], n_moved;
+
+static uint64_t bar_read(struct pci_dev *d, int bar, uint64_t off, unsigned int len)
+{
+	return 0x1000 * (uint64_t)bar + off + len;
+}
+
+static uint64_t last_write;
+
+static void bar_write(struct pci_dev *d, int bar, uint64_t off, unsigned int len, uint64_t val)
+{
+	last_write = val ^ off;
+}
+
+static void bar_moved(struct pci_dev *d, int bar)
+{
+	moved[bar]++;
+	n_moved++;
+}
+
+static const struct pci_dev_ops ops = { .bar_read = bar_read, .bar_write = bar_write, .bar_moved = bar_moved };
+
+static void cfg_addr(struct pci_bus *bus, unsigned int slot, unsigned int off)
+{
+	pci_bus_io_write(bus, 0xcf8, 4, 0x80000000u | slot << 11 | off);
+}
+
+static void test_mechanism1(void)
+{
+	struct pci_bus bus;
+	struct pci_dev d;
+
+	pci_bus_init(&bus);
+	pci_dev_init(&d, 0x1af4, 0x1041, 0x02000001, 0x1af4, 0x40);
+	d.ops = &ops;
+	ASSERT_OK(pci_bus_add(&bus, &d));
+	ASSERT_INT_EQ(d.slot, 1);
+
+	cfg_addr(&bus, 0, 0);
+	ASSERT_INT_EQ(pci_bus_io_read(&bus, 0xcfc, 4), 0x12378086);     /* the host bridge */
+	cfg_addr(&bus, 1, 0);
+	ASSERT_INT_EQ(pci_bus_io_read(&bus, 0xcfc, 4), 0x10411af4);
+	ASSERT_INT_EQ(pci_bus_io_read(&bus, 0xcfe, 2), 0x1041);           /* byte lanes */
+	ASSERT_INT_EQ(pci_bus_io_read(&bus, 0xcfd, 1), 0x1a);
+	cfg_addr(&bus, 1, 8);
+	ASSERT_INT_EQ(pci_bus_io_read(&bus, 0xcfc, 4), 0x02000001);
+	/* The address register reads back what was written, with the reserved bits clear. */
+	pci_bus_io_write(&bus, 0xcf8, 4, 0x80000803u);
+	ASSERT_INT_EQ(pci_bus_io_read(&bus, 0xcf8, 4), 0x80000800);
+
+	/* Nothing there: empty slots, other buses, functions other than 0, decoding off. */
+	cfg_addr(&bus, 7, 0);
+	ASSERT_INT_EQ(pci_bus_io_read(&bus, 0xcfc, 4), 0xffffffffu);
+	pci_bus_io_write(&bus, 0xcf8, 4, 0x80010800u);
+	ASSERT_INT_EQ(pci_bus_io_read(&bus, 0xcfc, 4), 0xffffffffu);
+	pci_bus_io_write(&bus, 0xcf8, 4, 0x80000900u);
+	ASSERT_INT_EQ(pci_bus_io_read(&bus, 0xcfc, 4), 0xffffffffu);
+	pci_bus_io_write(&bus, 0xcf8, 4, 0x00000800u);
+	ASSERT_INT_EQ(pci_bus_io_read(&bus, 0xcfc, 4), 0xffffffffu);
+	pci_bus_io_write(&bus, 0xcfc, 4, 0);                               /* ignored */
+	cfg_addr(&bus, 1, 0);
+	ASSERT_INT_EQ(pci_bus_io_read(&bus, 0xcfc, 4), 0x10411af4);
+}
+
+static void test_read_only_fields(void)
+{
+	struct pci_dev d;
+
+	pci_dev_init(&d, 0x1af4, 0x1042, 0x01000001, 0x1af4, 0x40);
+	pci_cfg_write(&d, 0, 4, 0xdeadbeef);                    /* IDs */
+	pci_cfg_write(&d, 8, 4, 0);                             /* class */
+	pci_cfg_write(&d, 0x34, 1, 0x80);                       /* capability pointer */
+	ASSERT_INT_EQ(pci_cfg_read(&d, 0, 4), 0x10421af4);
+	ASSERT_INT_EQ(pci_cfg_read(&d, 8, 4), 0x01000001);
+	ASSERT_INT_EQ(pci_cfg_read(&d, 0x34, 1), 0);
+	/* Command: memory, I/O, bus master, INTx disable are writable; nothing else is. */
+	pci_cfg_write(&d, 4, 2, 0xffff);
+	ASSERT_INT_EQ(pci_cfg_read(&d, 4, 2), 0x0407);
+	pci_cfg_write(&d, 0x3c, 1, 11);
+	ASSERT_INT_EQ(pci_cfg_read(&d, 0x3c, 1), 11);
+	/* Out of range or odd sizes: all ones, nothing written. */
+	ASSERT_INT_EQ(pci_cfg_read(&d, 256, 4), 0xffffffffu);
+	ASSERT_INT_EQ(pci_cfg_read(&d, 254, 4), 0xffffffffu);
+	pci_cfg_write(&d, 0x3c, 3, 0);
+	ASSERT_INT_EQ(pci_cfg_read(&d, 0x3c, 1), 11);
+	pci_cfg_write(&d, 300, 4, 0);
+}
+
+static void test_bar_sizing_and_moves(void)
+{
+	struct pci_bus bus;
+	struct pci_dev d;
+	uint64_t v = 0;
+
+	memset(moved, 0, sizeof(moved));
+	n_moved = 0;
+	pci_bus_init(&bus);
+	pci_dev_init(&d, 0x1af4, 0x1041, 0x02000001, 0x1af4, 0x40);
+	d.ops = &ops;
+	pci_dev_set_bar(&d, 0, 0x4000, 0);
+	ASSERT_OK(pci_bus_add(&bus, &d));
+	/* Firmware's placement: in the window, aligned, decoding on, reported once. */
+	ASSERT_INT_EQ(d.bars[0].addr, IOVM_MMIO_BASE);
+	ASSERT_INT_EQ(pci_cfg_read(&d, 0x10, 4), (uint32_t)IOVM_MMIO_BASE);
+	ASSERT_TRUE(pci_mem_enabled(&d));
+	ASSERT_INT_EQ(moved[0], 1);
+
+	/* Sizing: all ones reads back the size mask and moves nothing; restoring is not a move. */
+	pci_cfg_write(&d, 0x10, 4, 0xffffffffu);
+	ASSERT_INT_EQ(pci_cfg_read(&d, 0x10, 4), 0xffffc000u);
+	ASSERT_INT_EQ(moved[0], 1);
+	pci_cfg_write(&d, 0x10, 4, (uint32_t)IOVM_MMIO_BASE);
+	ASSERT_INT_EQ(moved[0], 1);
+	/* An unimplemented BAR stays 0. */
+	pci_cfg_write(&d, 0x14, 4, 0xffffffffu);
+	ASSERT_INT_EQ(pci_cfg_read(&d, 0x14, 4), 0);
+	/* A partial BAR write is ignored. */
+	pci_cfg_write(&d, 0x10, 2, 0x1234);
+	ASSERT_INT_EQ(pci_cfg_read(&d, 0x10, 4), (uint32_t)IOVM_MMIO_BASE);
+
+	/* A move: low bits dropped, reported, and accesses follow it. */
+	pci_cfg_write(&d, 0x10, 4, 0xe0104567u);
+	ASSERT_INT_EQ(d.bars[0].addr, 0xe0104000u);
+	ASSERT_INT_EQ(moved[0], 2);
+	ASSERT_FALSE(pci_bus_mmio(&bus, IOVM_MMIO_BASE, 4, false, &v));
+	ASSERT_TRUE(pci_bus_mmio(&bus, 0xe0104010u, 4, false, &v));
+	ASSERT_INT_EQ(v, 0x10 + 4);
+	/* An access straddling the BAR's end is not the BAR's. */
+	ASSERT_FALSE(pci_bus_mmio(&bus, 0xe0104000u + 0x4000 - 2, 4, false, &v));
+	v = 0x55;
+	ASSERT_TRUE(pci_bus_mmio(&bus, 0xe0104008u, 4, true, &v));
+	ASSERT_INT_EQ(last_write, 0x55 ^ 8);
+
+	/* Memory decoding off: the BAR answers nothing, and its users hear about it. */
+	pci_cfg_write(&d, 4, 2, 0);
+	ASSERT_INT_EQ(moved[0], 3);
+	ASSERT_FALSE(pci_bus_mmio(&bus, 0xe0104010u, 4, false, &v));
+}
+
+static void test_capability_list(void)
+{
+	struct pci_dev d;
+	uint8_t a[8] = { 0x09, 0, 8, 1 }, b[12] = { 0x11, 0xee, 0xaa };
+	uint8_t first, second;
+
+	pci_dev_init(&d, 0x1af4, 0x1041, 0x02000001, 0x1af4, 0x40);
+	ASSERT_INT_EQ(pci_cfg_read(&d, 6, 2) & 0x10, 0);
+	first = pci_add_cap(&d, a, sizeof(a));
+	second = pci_add_cap(&d, b, sizeof(b));
+	ASSERT_INT_EQ(pci_cfg_read(&d, 6, 2) & 0x10, 0x10);     /* status: capabilities list */
+	ASSERT_INT_EQ(pci_cfg_read(&d, 0x34, 1), first);
+	ASSERT_INT_EQ(pci_cfg_read(&d, first + 1, 1), second);
+	ASSERT_INT_EQ(pci_cfg_read(&d, second, 1), 0x11);
+	ASSERT_INT_EQ(pci_cfg_read(&d, second + 1, 1), 0);      /* the caller's next byte is not kept */
+	ASSERT_INT_EQ(pci_cfg_read(&d, second + 2, 1), 0xaa);
+	ASSERT_INT_EQ(first & 3, 0);
+	ASSERT_INT_EQ(second & 3, 0);
+}
+
+static void test_bus_full(void)
+{
+	static struct pci_dev devs[PCI_MAX_DEVS];
+	struct pci_bus bus;
+
+	pci_bus_init(&bus);
+	for (int i = 1; i < PCI_MAX_DEVS; i++) {
+		pci_dev_init(&devs[i], 0x1af4, 0x1041, 0x02000001, 0x1af4, 0x40);
+		ASSERT_OK(pci_bus_add(&bus, &devs[i]));
+	}
+	pci_dev_init(&devs[0], 0x1af4, 0x1041, 0x02000001, 0x1af4, 0x40);
+	ASSERT_ERR(pci_bus_add(&bus, &devs[0]), ENOSPC);
+}
+
+UNIT_MAIN("vmm/pci",
+	  UNIT_TEST(test_mechanism1),
+	  UNIT_TEST(test_read_only_fields),
+	  UNIT_TEST(test_bar_sizing_and_moves),
+	  UNIT_TEST(test_capability_list),
+	  UNIT_TEST(test_bus_full))

@@ -1,0 +1,222 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * iovm: one guest per process. Setup happens here (arguments, KVM, RAM, devices, the image);
+ * then the vCPU runs in its thread and this thread watches the vhost-user backends, reconnecting
+ * one that went away (the guest's queues resume where the backend had left them).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "vmm-internal.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: iovm [OPTIONS] --kernel FILE\n"
+		"Runs one guest under KVM with virtio devices served by vhost-user backends.\n"
+		"\n"
+		"  -k, --kernel FILE     the guest: a 64-bit ELF executable (iovm's test guest),\n"
+		"                        started in long mode at its entry point\n"
+		"  -c, --cmdline TEXT    the guest's command line (the test guest's commands)\n"
+		"  -m, --memory MIB      guest RAM in MiB (default 64; 2 MiB steps, below 3584)\n"
+		"      --net SOCK[,mac=MAC]  a virtio-net NIC whose queues the vhost-user backend\n"
+		"                        listening on SOCK serves (iovswitch port, DPDK vhost PMD);\n"
+		"                        MAC defaults to 02:00:00:00:00:NN, NN the NIC's number\n"
+		"      --blk SOCK        a virtio-blk disk served by the vhost-user backend at SOCK\n"
+		"      --serial FILE     the serial console's output (default: standard output)\n"
+		"      --timeout SECS    stop the guest after SECS seconds (exit status 123)\n"
+		"  -h, --help            this text\n"
+		"      --version         iovm's version\n"
+		"\n"
+		"Exit status: what the guest wrote to port 0x501 (0-119: the test guest's result);\n"
+		"121 the guest shut down (triple fault), 122 KVM\n"
+		"could not run it, 123 --timeout expired, 125 iovm could not set the VM up.\n");
+}
+
+static int parse_mac(const char *s, uint8_t mac[6])
+{
+	unsigned int b[6];
+	char end;
+
+	if (sscanf(s, "%x:%x:%x:%x:%x:%x%c", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5], &end) != 6)
+		return -EINVAL;
+	for (int i = 0; i < 6; i++) {
+		if (b[i] > 0xff)
+			return -EINVAL;
+		mac[i] = (uint8_t)b[i];
+	}
+	return 0;
+}
+
+struct dev_arg {
+	enum vhost_dev_type type;
+	char sock[256];
+	uint8_t mac[6];
+};
+
+/* "SOCK[,mac=MAC]" */
+static int parse_net(const char *arg, unsigned int n, struct dev_arg *d)
+{
+	const char *comma = strchr(arg, ',');
+	size_t len = comma ? (size_t)(comma - arg) : strlen(arg);
+
+	d->type = VHOST_DEV_NET;
+	if (!len || len >= sizeof(d->sock))
+		return -EINVAL;
+	memcpy(d->sock, arg, len);
+	d->sock[len] = '\0';
+	memcpy(d->mac, (uint8_t[]){ 0x02, 0, 0, 0, 0, (uint8_t)(n + 1) }, 6);
+	if (comma && (strncmp(comma + 1, "mac=", 4) || parse_mac(comma + 5, d->mac) < 0 || (d->mac[0] & 1)))
+		return -EINVAL;
+	return 0;
+}
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* Until the vCPU stops: watch the backends, reconnect those that left. */
+static void supervise(struct vm *vm, double deadline)
+{
+	bool away[PCI_MAX_DEVS] = { false };
+	double next_try = 0;
+
+	for (;;) {
+		struct pollfd p[PCI_MAX_DEVS + 1] = { { .fd = vm->stop_efd, .events = POLLIN } };
+		unsigned int idx[PCI_MAX_DEVS + 1], n = 1;
+		int wait_ms = 200;
+
+		for (unsigned int i = 0; i < vm->n_devs; i++)
+			if (!away[i] && vhost_dev_fd(vm->devs[i]) >= 0) {
+				/* Hang-ups only: the vCPU thread reads the backend's answers on this socket. */
+				p[n] = (struct pollfd){ .fd = vhost_dev_fd(vm->devs[i]), .events = 0 };
+				idx[n++] = i;
+			}
+		if (deadline > 0 && now() >= deadline) {
+			fprintf(stderr, "iovm: --timeout expired; stopping the guest\n");
+			vm_stop(vm, VM_STOP_TIMEOUT);
+		}
+		if (poll(p, n, wait_ms) < 0 && errno != EINTR)
+			break;
+		if (p[0].revents)
+			return;
+		for (unsigned int k = 1; k < n; k++)
+			if (p[k].revents & (POLLHUP | POLLERR)) {
+				unsigned int i = idx[k];
+
+				fprintf(stderr, "iovm: %s: the backend went away; reconnecting\n", vhost_dev_path(vm->devs[i]));
+				vhost_dev_disconnected(vm->devs[i]);
+				away[i] = true;
+			}
+		if (now() < next_try)
+			continue;
+		next_try = now() + 0.2;
+		for (unsigned int i = 0; i < vm->n_devs; i++)
+			if (away[i] && vhost_dev_reconnect(vm->devs[i]) == 0) {
+				fprintf(stderr, "iovm: %s: reconnected\n", vhost_dev_path(vm->devs[i]));
+				away[i] = false;
+			}
+	}
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "kernel", required_argument, NULL, 'k' }, { "cmdline", required_argument, NULL, 'c' },
+		{ "memory", required_argument, NULL, 'm' }, { "net", required_argument, NULL, 'n' },
+		{ "blk", required_argument, NULL, 'b' },    { "serial", required_argument, NULL, 's' },
+		{ "timeout", required_argument, NULL, 't' }, { "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },      { 0 },
+	};
+	struct dev_arg devs[PCI_MAX_DEVS - 1];
+	unsigned int n_devs = 0, n_nets = 0;
+	const char *kernel = NULL, *cmdline = "", *serial = NULL;
+	unsigned long memory = 64;
+	double timeout = 0;
+	char why[512] = "", *end;
+	struct vm vm;
+	uint64_t entry;
+	int c, r, status;
+
+	while ((c = getopt_long(argc, argv, "k:c:m:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'k': kernel = optarg; break;
+		case 'c': cmdline = optarg; break;
+		case 's': serial = optarg; break;
+		case 'm':
+			errno = 0;
+			memory = strtoul(optarg, &end, 10);
+			if (errno || *end || !*optarg) {
+				fprintf(stderr, "iovm: --memory '%s' is not a number of MiB\n", optarg);
+				return VM_STOP_SETUP;
+			}
+			break;
+		case 't':
+			timeout = strtod(optarg, &end);
+			if (*end || !*optarg || timeout <= 0) {
+				fprintf(stderr, "iovm: --timeout '%s' is not a number of seconds\n", optarg);
+				return VM_STOP_SETUP;
+			}
+			break;
+		case 'n':
+		case 'b':
+			if (n_devs == PCI_MAX_DEVS - 1) {
+				fprintf(stderr, "iovm: at most %d devices\n", PCI_MAX_DEVS - 1);
+				return VM_STOP_SETUP;
+			}
+			if (c == 'n' ? parse_net(optarg, n_nets++, &devs[n_devs]) < 0
+				     : (devs[n_devs].type = VHOST_DEV_BLK,
+					snprintf(devs[n_devs].sock, sizeof(devs[n_devs].sock), "%s", optarg) >= (int)sizeof(devs[n_devs].sock))) {
+				fprintf(stderr, "iovm: --%s '%s': expected SOCK%s\n", c == 'n' ? "net" : "blk", optarg,
+					c == 'n' ? "[,mac=aa:bb:cc:dd:ee:ff] with a unicast MAC" : "");
+				return VM_STOP_SETUP;
+			}
+			n_devs++;
+			break;
+		case 'h': usage(stdout); return 0;
+		case 'V': printf("iovm %s\n", IOVKIT_VERSION); return 0;
+		default: usage(stderr); return VM_STOP_SETUP;
+		}
+	}
+	if (!kernel || optind != argc) {
+		fprintf(stderr, "iovm: %s\n", kernel ? "unexpected arguments" : "--kernel FILE is required");
+		usage(stderr);
+		return VM_STOP_SETUP;
+	}
+
+	r = vm_create(&vm, (uint64_t)memory << 20, why, sizeof(why));
+	if (r == 0 && serial) {
+		vm.serial_fd = open(serial, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+		if (vm.serial_fd < 0)
+			r = -errno, snprintf(why, sizeof(why), "--serial %s: %s", serial, strerror(errno));
+	}
+	for (unsigned int i = 0; r == 0 && i < n_devs; i++)
+		r = vhost_dev_add(&vm, devs[i].type, devs[i].sock, devs[i].type == VHOST_DEV_NET ? devs[i].mac : NULL, why, sizeof(why));
+	if (r == 0)
+		r = vm_load_elf(&vm, kernel, &entry, why, sizeof(why));
+	if (r == 0)
+		r = vm_setup_direct(&vm, entry, cmdline, why, sizeof(why));
+	if (r == 0 && (r = vm_start(&vm)) < 0)
+		snprintf(why, sizeof(why), "starting the vCPU thread: %s", strerror(-r));
+	if (r < 0) {
+		fprintf(stderr, "iovm: %s\n", why);
+		vm_destroy(&vm);
+		return VM_STOP_SETUP;
+	}
+	supervise(&vm, timeout > 0 ? now() + timeout : 0);
+	pthread_join(vm.vcpu_thread, NULL);
+	status = vm.stop_status;
+	vm_destroy(&vm);
+	return status;
+}

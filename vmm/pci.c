@@ -1,0 +1,237 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * PCI bus 0 as configuration mechanism #1 shows it (PCI Local Bus 3.0 section 3.2.2.3.2): a
+ * host bridge in slot 0 and type-0 functions after it. Configuration space is a byte array
+ * with a write mask, so the guest changes only what the specification lets it change; BARs
+ * answer the sizing protocol (write all ones, read back the size mask) and may be moved.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "vmm-internal.h"
+
+#define PCI_COMMAND 0x04
+#define PCI_COMMAND_MEMORY 0x2
+#define PCI_STATUS 0x06
+#define PCI_STATUS_CAP_LIST 0x10
+#define PCI_BAR0 0x10
+#define PCI_CAP_PTR 0x34
+#define PCI_INT_LINE 0x3c
+
+static void put16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+	put16(p, (uint16_t)v);
+	put16(p + 2, (uint16_t)(v >> 16));
+}
+
+void pci_dev_init(struct pci_dev *d, uint16_t vendor, uint16_t device, uint32_t class_rev,
+		  uint16_t sub_vendor, uint16_t sub_device)
+{
+	memset(d->cfg, 0, sizeof(d->cfg));
+	memset(d->wmask, 0, sizeof(d->wmask));
+	memset(d->bars, 0, sizeof(d->bars));
+	pthread_mutex_init(&d->lock, NULL);
+	put16(d->cfg + 0x00, vendor);
+	put16(d->cfg + 0x02, device);
+	put32(d->cfg + 0x08, class_rev);
+	put16(d->cfg + 0x2c, sub_vendor);
+	put16(d->cfg + 0x2e, sub_device);
+	/* Command: I/O, memory, bus master, INTx disable are the guest's; the rest reads 0. */
+	put16(d->wmask + PCI_COMMAND, 0x0407);
+	d->wmask[PCI_INT_LINE] = 0xff;
+	d->cfg[0x3d] = 0;       /* no INTx pin: these devices interrupt by MSI-X */
+	d->next_cap = 0x40;
+}
+
+void pci_dev_set_bar(struct pci_dev *d, int bar, uint32_t size, uint64_t addr)
+{
+	d->bars[bar].size = size;
+	d->bars[bar].addr = addr;
+	put32(d->cfg + PCI_BAR0 + 4 * bar, (uint32_t)addr);     /* memory, 32-bit, not prefetchable */
+}
+
+uint8_t pci_add_cap(struct pci_dev *d, const void *body, uint8_t len)
+{
+	uint8_t off = d->next_cap, *link = d->cfg + PCI_CAP_PTR;
+
+	while (*link)
+		link = d->cfg + *link + 1;
+	*link = off;
+	memcpy(d->cfg + off, body, len);
+	d->cfg[off + 1] = 0;
+	d->cfg[PCI_STATUS] |= PCI_STATUS_CAP_LIST;
+	d->next_cap = (uint8_t)((off + len + 3) & ~3u);
+	return off;
+}
+
+bool pci_mem_enabled(const struct pci_dev *d)
+{
+	return d->cfg[PCI_COMMAND] & PCI_COMMAND_MEMORY;
+}
+
+uint32_t pci_cfg_read(struct pci_dev *d, unsigned int off, unsigned int len)
+{
+	uint32_t v = 0;
+
+	if (off >= sizeof(d->cfg) || len > 4 || off + len > sizeof(d->cfg))
+		return 0xffffffffu;
+	for (unsigned int i = 0; i < len; i++)
+		v |= (uint32_t)d->cfg[off + i] << (8 * i);
+	return v;
+}
+
+/* A write into the BAR registers: sizing (all ones) or a move; whole registers only. */
+static void bar_write(struct pci_dev *d, int bar, uint32_t val)
+{
+	struct pci_bar *b = &d->bars[bar];
+	uint32_t reg;
+
+	if (!b->size)
+		return;                 /* an unimplemented BAR is hardwired to 0 */
+	reg = (val & ~(b->size - 1)) & ~0xfu;
+	put32(d->cfg + PCI_BAR0 + 4 * bar, reg);
+	if (val == 0xffffffffu)
+		return;                 /* sizing: the next read answers the mask; nothing moved */
+	if (reg != b->addr) {
+		b->addr = reg;
+		if (d->ops && d->ops->bar_moved)
+			d->ops->bar_moved(d, bar);
+	}
+}
+
+void pci_cfg_write(struct pci_dev *d, unsigned int off, unsigned int len, uint32_t val)
+{
+	bool mem_before = pci_mem_enabled(d);
+
+	if (off >= sizeof(d->cfg) || off + len > sizeof(d->cfg) || (len != 1 && len != 2 && len != 4))
+		return;
+	if (off >= PCI_BAR0 && off < PCI_BAR0 + 24) {
+		if (len == 4 && !(off & 3))
+			bar_write(d, (int)(off - PCI_BAR0) / 4, val);
+		return;
+	}
+	for (unsigned int i = 0; i < len; i++) {
+		uint8_t m = d->wmask[off + i], b = (uint8_t)(val >> (8 * i));
+
+		d->cfg[off + i] = (uint8_t)((d->cfg[off + i] & ~m) | (b & m));
+	}
+	if (mem_before != pci_mem_enabled(d) && d->ops && d->ops->bar_moved)
+		for (int bar = 0; bar < 6; bar++)
+			if (d->bars[bar].size)
+				d->ops->bar_moved(d, bar);
+	if (d->ops && d->ops->cfg_written)
+		d->ops->cfg_written(d, off, len);
+}
+
+void pci_bus_init(struct pci_bus *bus)
+{
+	memset(bus, 0, sizeof(*bus));
+	/* Intel 440FX's host bridge IDs: what guests expect to find in slot 0. */
+	pci_dev_init(&bus->bridge, 0x8086, 0x1237, 0x06000002, 0, 0);
+	bus->devs[0] = &bus->bridge;
+	bus->next_mmio = IOVM_MMIO_BASE;
+}
+
+int pci_bus_add(struct pci_bus *bus, struct pci_dev *d)
+{
+	for (unsigned int slot = 1; slot < PCI_MAX_DEVS; slot++) {
+		if (bus->devs[slot])
+			continue;
+		bus->devs[slot] = d;
+		d->slot = slot;
+		/* As firmware does: place the BARs, naturally aligned, and turn decoding on. */
+		for (int bar = 0; bar < 6; bar++) {
+			uint32_t size = d->bars[bar].size;
+
+			if (!size)
+				continue;
+			bus->next_mmio = (bus->next_mmio + size - 1) & ~(uint64_t)(size - 1);
+			pci_dev_set_bar(d, bar, size, bus->next_mmio);
+			bus->next_mmio += size;
+		}
+		d->cfg[PCI_COMMAND] |= PCI_COMMAND_MEMORY;
+		if (d->ops && d->ops->bar_moved)
+			for (int bar = 0; bar < 6; bar++)
+				if (d->bars[bar].size)
+					d->ops->bar_moved(d, bar);
+		return 0;
+	}
+	return -ENOSPC;
+}
+
+/* The function an 0xcf8 address selects, or NULL (bus != 0, function != 0, empty slot, disabled). */
+static struct pci_dev *selected(struct pci_bus *bus)
+{
+	uint32_t a = bus->addr;
+
+	if (!(a & 0x80000000u) || ((a >> 16) & 0xff) || ((a >> 8) & 7))
+		return NULL;
+	return bus->devs[(a >> 11) & 0x1f];
+}
+
+uint32_t pci_bus_io_read(struct pci_bus *bus, uint16_t port, unsigned int len)
+{
+	struct pci_dev *d;
+	uint32_t v;
+
+	if (port == 0xcf8 && len == 4)
+		return bus->addr;
+	if (port < 0xcfc || port + len > 0xd00)
+		return 0xffffffffu;
+	d = selected(bus);
+	if (!d)
+		return 0xffffffffu;
+	pthread_mutex_lock(&d->lock);
+	v = pci_cfg_read(d, (bus->addr & 0xfc) + (port & 3u), len);
+	pthread_mutex_unlock(&d->lock);
+	return v;
+}
+
+void pci_bus_io_write(struct pci_bus *bus, uint16_t port, unsigned int len, uint32_t val)
+{
+	struct pci_dev *d;
+
+	if (port == 0xcf8 && len == 4) {
+		bus->addr = val & 0x80fffffcu;
+		return;
+	}
+	if (port < 0xcfc || port + len > 0xd00)
+		return;
+	d = selected(bus);
+	if (!d)
+		return;
+	pthread_mutex_lock(&d->lock);
+	pci_cfg_write(d, (bus->addr & 0xfc) + (port & 3u), len, val);
+	pthread_mutex_unlock(&d->lock);
+}
+
+bool pci_bus_mmio(struct pci_bus *bus, uint64_t addr, unsigned int len, bool write, uint64_t *val)
+{
+	for (unsigned int slot = 1; slot < PCI_MAX_DEVS; slot++) {
+		struct pci_dev *d = bus->devs[slot];
+
+		if (!d || !pci_mem_enabled(d) || !d->ops)
+			continue;
+		for (int bar = 0; bar < 6; bar++) {
+			struct pci_bar *b = &d->bars[bar];
+
+			if (!b->size || addr < b->addr || addr + len > b->addr + b->size)
+				continue;
+			pthread_mutex_lock(&d->lock);
+			if (write)
+				d->ops->bar_write(d, bar, addr - b->addr, len, *val);
+			else
+				*val = d->ops->bar_read(d, bar, addr - b->addr, len);
+			pthread_mutex_unlock(&d->lock);
+			return true;
+		}
+	}
+	return false;
+}
+

@@ -1,0 +1,288 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A virtio device whose queues a vhost-user backend serves (iovswitch, DPDK, QEMU's storage
+ * daemon): the transport is ours (virtio-pci.c), the rings live in guest RAM, and the backend
+ * is told where with libiovkit-vhost-front. Each queue has a kick eventfd (an ioeventfd on
+ * its notify address: the guest's notification goes from KVM straight to the backend) and a
+ * call eventfd (an irqfd on the queue's MSI-X route: the backend's interrupt goes straight to
+ * the guest). Neither passes through this process.
+ *
+ * Device configuration: a NIC's (MAC, link up) is iovm's own, since the switch learns MACs
+ * rather than assigning them; a disk's comes from the backend (GET_CONFIG) at connect time.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "iovkit/vhost-front.h"
+#include "vmm-internal.h"
+
+#define NET_F_MAC (1ULL << 5)
+#define NET_F_STATUS (1ULL << 16)
+#define NET_QUEUES 2
+#define BLK_QUEUES 1
+#define QUEUE_MAX 256
+
+/*
+ * What a guest may negotiate, where the backend offers it: net's offloads and mergeable
+ * buffers, blk's geometry/flush/discard, and the ring features; not the control queue or
+ * multiqueue (one queue pair), not packed rings, not ACCESS_PLATFORM (no IOMMU in front).
+ */
+static const uint64_t net_passthrough = 0x1ULL | 1ULL << 1 | 0x7f80ULL /* bits 7-14 */ | 1ULL << 15;
+static const uint64_t blk_passthrough = 1ULL << 1 | 1ULL << 2 | 1ULL << 4 | 1ULL << 5 | 1ULL << 6 | 1ULL << 9 |
+					1ULL << 10 | 1ULL << 13 | 1ULL << 14;
+static const uint64_t ring_passthrough = 1ULL << 28 | 1ULL << 29;     /* INDIRECT_DESC, EVENT_IDX */
+
+struct vhost_dev {
+	struct virtio_pci vpci;         /* first: the PCI model hands this pointer back */
+	struct vm *vm;
+	enum vhost_dev_type type;
+	char path[108];
+	struct iov_vhost_front *front;
+	uint64_t backend_features;
+	uint8_t mac[6];
+	uint8_t blk_config[64];
+	int kick[VIRTIO_MAX_QUEUES], call[VIRTIO_MAX_QUEUES];
+	int gsi[VIRTIO_MAX_QUEUES];
+	bool irqfd_on[VIRTIO_MAX_QUEUES], running[VIRTIO_MAX_QUEUES];
+	uint64_t notify_addr[VIRTIO_MAX_QUEUES];
+};
+
+static struct vhost_dev *of(struct virtio_pci *v)
+{
+	return v->opaque;
+}
+
+static int dev_start(struct virtio_pci *v)
+{
+	struct vhost_dev *d = of(v);
+	struct iov_vhost_region ram = {
+		.guest_phys_addr = 0, .size = d->vm->ram_size, .host_addr = d->vm->ram, .fd = d->vm->ram_fd,
+	};
+	int r;
+
+	if (!d->front) {
+		fprintf(stderr, "iovm: %s: the driver started the device while its backend is away\n", d->path);
+		return -ENOTCONN;
+	}
+	/* The backend hears only what it offered: MAC and link status are iovm's. */
+	r = iov_vhost_front_set_features(d->front, v->driver_features & d->backend_features);
+	if (r == 0)
+		r = iov_vhost_front_set_mem_table(d->front, &ram, 1);
+	for (unsigned int q = 0; r == 0 && q < v->num_queues; q++) {
+		const struct virtio_queue *vq = &v->queues[q];
+		struct iov_vhost_vring ring = {
+			.num = vq->size, .desc_gpa = vq->desc, .avail_gpa = vq->driver, .used_gpa = vq->device,
+			.kick_fd = d->kick[q], .call_fd = d->call[q],
+		};
+
+		if (!vq->enabled)
+			continue;
+		r = iov_vhost_front_vring_start(d->front, q, &ring);
+		d->running[q] = r == 0;
+	}
+	if (r < 0)
+		fprintf(stderr, "iovm: %s: the backend did not take the device's queues: %s\n", d->path, strerror(-r));
+	return r;
+}
+
+static void dev_stop(struct virtio_pci *v)
+{
+	struct vhost_dev *d = of(v);
+
+	for (unsigned int q = 0; q < v->num_queues; q++) {
+		uint16_t base;
+
+		if (d->running[q] && d->front)
+			iov_vhost_front_vring_stop(d->front, q, &base);
+		d->running[q] = false;
+	}
+}
+
+static void dev_config_read(struct virtio_pci *v, unsigned int off, void *buf, unsigned int len)
+{
+	struct vhost_dev *d = of(v);
+	uint8_t cfg[64] = { 0 };
+
+	if (d->type == VHOST_DEV_NET) {
+		memcpy(cfg, d->mac, 6);
+		cfg[6] = 1;             /* status: VIRTIO_NET_S_LINK_UP */
+		cfg[8] = 1;             /* max_virtqueue_pairs */
+	} else {
+		memcpy(cfg, d->blk_config, sizeof(cfg));
+	}
+	if (off < sizeof(cfg))
+		memcpy(buf, cfg + off, off + len <= sizeof(cfg) ? len : sizeof(cfg) - off);
+}
+
+static void dev_route(struct virtio_pci *v, unsigned int q, bool deliver, uint64_t addr, uint32_t data)
+{
+	struct vhost_dev *d = of(v);
+	int r = 0;
+
+	if (deliver) {
+		if (d->gsi[q] < 0)
+			d->gsi[q] = vm_msi_route_alloc(d->vm);
+		if (d->gsi[q] < 0) {
+			fprintf(stderr, "iovm: %s: no MSI route left for queue %u\n", d->path, q);
+			return;
+		}
+		r = vm_msi_route_set(d->vm, d->gsi[q], addr, data);
+		if (r == 0 && !d->irqfd_on[q])
+			r = vm_irqfd(d->vm, d->call[q], d->gsi[q], true);
+		d->irqfd_on[q] = r == 0;
+	} else if (d->irqfd_on[q]) {
+		/* Masked: the backend's signals wait in the eventfd; KVM delivers them on unmask. */
+		r = vm_irqfd(d->vm, d->call[q], d->gsi[q], false);
+		d->irqfd_on[q] = false;
+	}
+	if (r < 0)
+		fprintf(stderr, "iovm: %s: routing queue %u's interrupt: %s\n", d->path, q, strerror(-r));
+}
+
+static void dev_notify_moved(struct virtio_pci *v, unsigned int q, uint64_t addr)
+{
+	struct vhost_dev *d = of(v);
+
+	if (d->notify_addr[q])
+		vm_ioeventfd(d->vm, d->kick[q], d->notify_addr[q], 2, false);
+	d->notify_addr[q] = 0;
+	if (addr && vm_ioeventfd(d->vm, d->kick[q], addr, 2, true) == 0)
+		d->notify_addr[q] = addr;
+}
+
+static void dev_notify(struct virtio_pci *v, unsigned int q)
+{
+	uint64_t one = 1;
+
+	/* A notification KVM did not take (another width than the ioeventfd's): pass it on. */
+	if (write(of(v)->kick[q], &one, sizeof(one)) < 0) {
+		/* the counter cannot overflow at one per exit */
+	}
+}
+
+static const struct virtio_pci_ops dev_ops = {
+	.start = dev_start,
+	.stop = dev_stop,
+	.config_read = dev_config_read,
+	.route = dev_route,
+	.notify_moved = dev_notify_moved,
+	.notify = dev_notify,
+};
+
+void vhost_dev_free(struct vhost_dev *d)
+{
+	if (!d)
+		return;
+	iov_vhost_front_free(d->front);
+	for (unsigned int q = 0; q < VIRTIO_MAX_QUEUES; q++) {
+		if (d->kick[q] >= 0)
+			close(d->kick[q]);
+		if (d->call[q] >= 0)
+			close(d->call[q]);
+	}
+	free(d);
+}
+
+int vhost_dev_add(struct vm *vm, enum vhost_dev_type type, const char *sock, const uint8_t mac[6],
+		  char *why, size_t why_len)
+{
+	struct vhost_dev *d;
+	uint16_t nq = type == VHOST_DEV_NET ? NET_QUEUES : BLK_QUEUES;
+	uint64_t offer;
+	int r;
+
+	if (vm->n_devs >= PCI_MAX_DEVS - 1) {
+		snprintf(why, why_len, "too many devices");
+		return -ENOSPC;
+	}
+	if (strlen(sock) >= sizeof(d->path)) {
+		snprintf(why, why_len, "%s: a socket path is at most %zu bytes", sock, sizeof(d->path) - 1);
+		return -ENAMETOOLONG;
+	}
+	d = calloc(1, sizeof(*d));
+	if (!d)
+		return -ENOMEM;
+	d->vm = vm;
+	d->type = type;
+	snprintf(d->path, sizeof(d->path), "%s", sock);
+	if (mac)
+		memcpy(d->mac, mac, 6);
+	for (unsigned int q = 0; q < VIRTIO_MAX_QUEUES; q++) {
+		d->gsi[q] = -1;
+		d->kick[q] = q < nq ? eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK) : -1;
+		d->call[q] = q < nq ? eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK) : -1;
+		if (q < nq && (d->kick[q] < 0 || d->call[q] < 0)) {
+			r = -errno;
+			snprintf(why, why_len, "eventfd: %s", strerror(errno));
+			vhost_dev_free(d);
+			return r;
+		}
+	}
+	r = iov_vhost_front_connect(sock, &d->front);
+	if (r < 0) {
+		snprintf(why, why_len, "%s: cannot reach the vhost-user backend: %s", sock, strerror(-r));
+		vhost_dev_free(d);
+		return r;
+	}
+	d->backend_features = iov_vhost_front_backend_features(d->front);
+	if (!(d->backend_features & (1ULL << VIRTIO_F_VERSION_1))) {
+		snprintf(why, why_len, "%s: the backend does not offer VIRTIO_F_VERSION_1", sock);
+		vhost_dev_free(d);
+		return -EPROTO;
+	}
+	if (type == VHOST_DEV_NET) {
+		offer = (d->backend_features & (net_passthrough | ring_passthrough)) | NET_F_MAC | NET_F_STATUS;
+	} else {
+		offer = d->backend_features & (blk_passthrough | ring_passthrough);
+		r = iov_vhost_front_get_config(d->front, 0, d->blk_config, sizeof(d->blk_config));
+		if (r < 0) {
+			snprintf(why, why_len, "%s: the backend did not give the disk's configuration: %s", sock, strerror(-r));
+			vhost_dev_free(d);
+			return r;
+		}
+	}
+	virtio_pci_init(&d->vpci, type, type == VHOST_DEV_NET ? 0x020000 : 0x010000, nq, QUEUE_MAX, offer, &dev_ops, d);
+	r = pci_bus_add(&vm->bus, &d->vpci.pci);
+	if (r < 0) {
+		snprintf(why, why_len, "no PCI slot left");
+		vhost_dev_free(d);
+		return r;
+	}
+	vm->devs[vm->n_devs++] = d;
+	return 0;
+}
+
+int vhost_dev_fd(struct vhost_dev *d)
+{
+	return d->front ? iov_vhost_front_fd(d->front) : -1;
+}
+
+const char *vhost_dev_path(const struct vhost_dev *d)
+{
+	return d->path;
+}
+
+void vhost_dev_disconnected(struct vhost_dev *d)
+{
+	pthread_mutex_lock(&d->vpci.pci.lock);
+	for (unsigned int q = 0; q < VIRTIO_MAX_QUEUES; q++)
+		d->running[q] = false;
+	pthread_mutex_unlock(&d->vpci.pci.lock);
+}
+
+int vhost_dev_reconnect(struct vhost_dev *d)
+{
+	int r;
+
+	pthread_mutex_lock(&d->vpci.pci.lock);
+	r = iov_vhost_front_reconnect(d->front);
+	if (r == 0)
+		for (unsigned int q = 0; q < d->vpci.num_queues; q++)
+			d->running[q] = d->vpci.started && d->vpci.queues[q].enabled;
+	pthread_mutex_unlock(&d->vpci.pci.lock);
+	return r;
+}

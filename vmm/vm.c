@@ -1,0 +1,510 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The VM: KVM's VM and its one vCPU, guest RAM in a memfd (so vhost-user backends can map it),
+ * the in-kernel irqchip, and the exits the vCPU brings back: port I/O (serial, PCI
+ * configuration, the test guest's exit port) and MMIO (BARs). Every KVM ioctl goes through
+ * kvm_ioctl(), which names the request when it fails.
+ *
+ * What the guest controls is hostile: port and MMIO accesses of any size at any address, the
+ * ELF it was loaded from is the user's. Unknown ports read as all ones and ignore writes, the
+ * first time logged.
+ */
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/kvm.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "vmm-internal.h"
+
+#define kvm_ioctl(fd, req, arg) kvm_ioctl_named(fd, req, (void *)(uintptr_t)(arg), #req)
+
+static const char *last_failed;
+
+static int kvm_ioctl_named(int fd, unsigned long req, void *arg, const char *name)
+{
+	int r;
+
+	do {
+		r = ioctl(fd, req, arg);
+	} while (r < 0 && errno == EINTR && req != KVM_RUN);
+	if (r < 0) {
+		last_failed = name;
+		return -errno;
+	}
+	return r;
+}
+
+static int fail(char *why, size_t len, int r, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, len, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+static const struct {
+	int cap;
+	const char *name, *needed_for;
+} required_caps[] = {
+	{ KVM_CAP_USER_MEMORY, "KVM_CAP_USER_MEMORY", "guest RAM" },
+	{ KVM_CAP_IRQCHIP, "KVM_CAP_IRQCHIP", "the in-kernel interrupt controllers" },
+	{ KVM_CAP_IRQ_ROUTING, "KVM_CAP_IRQ_ROUTING", "MSI-X routes" },
+	{ KVM_CAP_IRQFD, "KVM_CAP_IRQFD", "interrupts from vhost-user backends" },
+	{ KVM_CAP_IOEVENTFD, "KVM_CAP_IOEVENTFD", "virtqueue notifications without exits" },
+	{ KVM_CAP_EXT_CPUID, "KVM_CAP_EXT_CPUID", "the guest's CPUID" },
+};
+
+int vm_create(struct vm *vm, uint64_t ram_size, char *why, size_t why_len)
+{
+	struct kvm_userspace_memory_region region;
+	int r, version;
+
+	memset(vm, 0, sizeof(*vm));
+	vm->kvm_fd = vm->fd = vm->vcpu_fd = vm->ram_fd = vm->stop_efd = -1;
+	vm->serial_fd = STDOUT_FILENO;
+	vm->stop_status = -1;
+	pthread_mutex_init(&vm->gsi_lock, NULL);
+	pci_bus_init(&vm->bus);
+	if (ram_size < 2 * IOVM_LOAD_MIN || ram_size > IOVM_RAM_MAX || ram_size % (2 << 20))
+		return fail(why, why_len, -EINVAL, "guest RAM is 2 MiB to %llu MiB, in 2 MiB steps",
+			    (unsigned long long)(IOVM_RAM_MAX >> 20));
+
+	vm->kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (vm->kvm_fd < 0)
+		return fail(why, why_len, -errno, "/dev/kvm: %s (is the kvm module loaded, and may this user open it?)",
+			    strerror(errno));
+	version = kvm_ioctl(vm->kvm_fd, KVM_GET_API_VERSION, 0);
+	if (version != KVM_API_VERSION)
+		return fail(why, why_len, -ENOTSUP, "/dev/kvm speaks API version %d, iovm needs %d", version, KVM_API_VERSION);
+	for (size_t i = 0; i < sizeof(required_caps) / sizeof(required_caps[0]); i++)
+		if (kvm_ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, required_caps[i].cap) <= 0)
+			return fail(why, why_len, -ENOTSUP, "this KVM lacks %s, which iovm needs for %s",
+				    required_caps[i].name, required_caps[i].needed_for);
+
+	vm->fd = kvm_ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
+	if (vm->fd < 0)
+		return fail(why, why_len, vm->fd, "KVM_CREATE_VM: %s", strerror(-vm->fd));
+	r = kvm_ioctl(vm->fd, KVM_SET_TSS_ADDR, 0xfffbd000);
+	if (r == 0)
+		r = kvm_ioctl(vm->fd, KVM_CREATE_IRQCHIP, 0);
+	if (r == 0) {
+		struct kvm_pit_config pit = { .flags = KVM_PIT_SPEAKER_DUMMY };
+
+		r = kvm_ioctl(vm->fd, KVM_CREATE_PIT2, &pit);
+	}
+	if (r < 0)
+		return fail(why, why_len, r, "%s: %s", last_failed, strerror(-r));
+
+	/* RAM: a memfd, so a vhost-user backend can map the same pages. */
+	vm->ram_size = ram_size;
+	vm->ram_fd = memfd_create("iovm-ram", MFD_CLOEXEC);
+	if (vm->ram_fd < 0 || ftruncate(vm->ram_fd, (off_t)ram_size) < 0)
+		return fail(why, why_len, -errno, "guest RAM (%llu MiB): %s", (unsigned long long)(ram_size >> 20), strerror(errno));
+	vm->ram = mmap(NULL, ram_size, PROT_READ | PROT_WRITE, MAP_SHARED, vm->ram_fd, 0);
+	if (vm->ram == MAP_FAILED) {
+		vm->ram = NULL;
+		return fail(why, why_len, -errno, "mapping guest RAM: %s", strerror(errno));
+	}
+	madvise(vm->ram, ram_size, MADV_MERGEABLE);
+	region = (struct kvm_userspace_memory_region){
+		.slot = 0, .guest_phys_addr = 0, .memory_size = ram_size, .userspace_addr = (uintptr_t)vm->ram,
+	};
+	r = kvm_ioctl(vm->fd, KVM_SET_USER_MEMORY_REGION, &region);
+	if (r < 0)
+		return fail(why, why_len, r, "KVM_SET_USER_MEMORY_REGION: %s", strerror(-r));
+
+	vm->vcpu_fd = kvm_ioctl(vm->fd, KVM_CREATE_VCPU, 0);
+	if (vm->vcpu_fd < 0)
+		return fail(why, why_len, vm->vcpu_fd, "KVM_CREATE_VCPU: %s", strerror(-vm->vcpu_fd));
+	r = kvm_ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+	if (r < (int)sizeof(struct kvm_run))
+		return fail(why, why_len, -EPROTO, "KVM_GET_VCPU_MMAP_SIZE: %d", r);
+	vm->run_size = (size_t)r;
+	vm->run = mmap(NULL, vm->run_size, PROT_READ | PROT_WRITE, MAP_SHARED, vm->vcpu_fd, 0);
+	if (vm->run == MAP_FAILED) {
+		vm->run = NULL;
+		return fail(why, why_len, -errno, "mapping the vCPU's run area: %s", strerror(errno));
+	}
+	r = kvm_ioctl(vm->vcpu_fd, KVM_GET_TSC_KHZ, 0);
+	vm->tsc_khz = r > 0 ? (uint32_t)r : 0;
+	vm->stop_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (vm->stop_efd < 0)
+		return fail(why, why_len, -errno, "eventfd: %s", strerror(errno));
+	/* The IOAPIC's and PICs' pins keep their routes when MSI routes are added. */
+	for (int gsi = 0; gsi < VM_FIRST_MSI_GSI; gsi++)
+		vm->gsi_used[gsi] = true;
+	return 0;
+}
+
+void vm_destroy(struct vm *vm)
+{
+	for (unsigned int i = 0; i < vm->n_devs; i++)
+		vhost_dev_free(vm->devs[i]);
+	vm->n_devs = 0;
+	if (vm->run)
+		munmap(vm->run, vm->run_size);
+	if (vm->ram)
+		munmap(vm->ram, vm->ram_size);
+	for (int *fd = (int[]){ vm->vcpu_fd, vm->fd, vm->kvm_fd, vm->ram_fd, vm->stop_efd }, i = 0; i < 5; i++)
+		if (fd[i] >= 0)
+			close(fd[i]);
+	vm->run = NULL;
+	vm->ram = NULL;
+}
+
+int vm_load_elf(struct vm *vm, const char *path, uint64_t *ret_entry, char *why, size_t why_len)
+{
+	Elf64_Ehdr eh;
+	struct stat st;
+	int fd, r = 0;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return fail(why, why_len, -errno, "%s: %s", path, strerror(errno));
+	if (fstat(fd, &st) < 0 || pread(fd, &eh, sizeof(eh), 0) != (ssize_t)sizeof(eh) ||
+	    memcmp(eh.e_ident, ELFMAG, SELFMAG) || eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_machine != EM_X86_64 ||
+	    eh.e_type != ET_EXEC || eh.e_phentsize != sizeof(Elf64_Phdr) || eh.e_phnum == 0 || eh.e_phnum > 64) {
+		close(fd);
+		return fail(why, why_len, -ENOEXEC, "%s is not a 64-bit x86 ELF executable", path);
+	}
+	for (unsigned int i = 0; i < eh.e_phnum && r == 0; i++) {
+		Elf64_Phdr ph;
+
+		if (pread(fd, &ph, sizeof(ph), (off_t)(eh.e_phoff + i * sizeof(ph))) != (ssize_t)sizeof(ph)) {
+			r = fail(why, why_len, -ENOEXEC, "%s: program header %u is cut off", path, i);
+			break;
+		}
+		if (ph.p_type != PT_LOAD)
+			continue;
+		if (ph.p_filesz > ph.p_memsz || ph.p_paddr < IOVM_LOAD_MIN || ph.p_memsz > vm->ram_size ||
+		    ph.p_paddr > vm->ram_size - ph.p_memsz || ph.p_offset > (uint64_t)st.st_size ||
+		    ph.p_filesz > (uint64_t)st.st_size - ph.p_offset) {
+			r = fail(why, why_len, -ENOEXEC, "%s: segment %u (0x%llx, %llu bytes) is outside guest RAM or the file",
+				 path, i, (unsigned long long)ph.p_paddr, (unsigned long long)ph.p_memsz);
+			break;
+		}
+		if (pread(fd, vm->ram + ph.p_paddr, ph.p_filesz, (off_t)ph.p_offset) != (ssize_t)ph.p_filesz)
+			r = fail(why, why_len, -EIO, "%s: reading segment %u failed", path, i);
+		memset(vm->ram + ph.p_paddr + ph.p_filesz, 0, ph.p_memsz - ph.p_filesz);
+	}
+	close(fd);
+	if (r == 0 && (eh.e_entry < IOVM_LOAD_MIN || eh.e_entry >= vm->ram_size))
+		r = fail(why, why_len, -ENOEXEC, "%s: entry point 0x%llx is outside guest RAM", path, (unsigned long long)eh.e_entry);
+	if (r == 0)
+		*ret_entry = eh.e_entry;
+	return r;
+}
+
+static void put64(struct vm *vm, uint64_t gpa, uint64_t v)
+{
+	memcpy(vm->ram + gpa, &v, 8);
+}
+
+int vm_setup_direct(struct vm *vm, uint64_t entry, const char *cmdline, char *why, size_t why_len)
+{
+	struct {
+		struct kvm_cpuid2 c;
+		struct kvm_cpuid_entry2 e[128];
+	} cpuid = { .c.nent = 128 };
+	struct iovm_boot_info *bi = (struct iovm_boot_info *)(vm->ram + IOVM_BOOT_INFO);
+	struct kvm_segment code = {
+		.base = 0, .limit = 0xffffffff, .selector = 8, .type = 11, .present = 1, .s = 1, .l = 1, .g = 1,
+	}, data = {
+		.base = 0, .limit = 0xffffffff, .selector = 16, .type = 3, .present = 1, .s = 1, .db = 1, .g = 1,
+	};
+	struct kvm_sregs sregs;
+	struct kvm_regs regs = { .rip = entry, .rsp = IOVM_STACK_TOP, .rdi = IOVM_BOOT_INFO, .rflags = 2 };
+	int r;
+
+	if (strlen(cmdline) >= sizeof(bi->cmdline))
+		return fail(why, why_len, -E2BIG, "the command line is longer than %zu bytes", sizeof(bi->cmdline) - 1);
+	/* The low 4 GiB identity-mapped in 2 MiB pages: RAM and the PCI window alike. */
+	put64(vm, IOVM_PML4, IOVM_PDPT | 3);
+	for (uint64_t i = 0; i < 4; i++)
+		put64(vm, IOVM_PDPT + 8 * i, (IOVM_PD + 0x1000 * i) | 3);
+	for (uint64_t i = 0; i < 4 * 512; i++)
+		put64(vm, IOVM_PD + 8 * i, (i << 21) | 0x83);   /* present, writable, 2 MiB */
+	put64(vm, IOVM_GDT, 0);
+	put64(vm, IOVM_GDT + 8, 0x00af9a000000ffffULL);        /* 64-bit code */
+	put64(vm, IOVM_GDT + 16, 0x00cf92000000ffffULL);       /* data */
+	*bi = (struct iovm_boot_info){ .magic = IOVM_BOOT_MAGIC, .tsc_khz = vm->tsc_khz, .ram_size = vm->ram_size };
+	snprintf(bi->cmdline, sizeof(bi->cmdline), "%s", cmdline);
+
+	r = kvm_ioctl(vm->kvm_fd, KVM_GET_SUPPORTED_CPUID, &cpuid.c);
+	if (r == 0)
+		r = kvm_ioctl(vm->vcpu_fd, KVM_SET_CPUID2, &cpuid.c);
+	if (r == 0)
+		r = kvm_ioctl(vm->vcpu_fd, KVM_GET_SREGS, &sregs);
+	if (r < 0)
+		return fail(why, why_len, r, "%s: %s", last_failed, strerror(-r));
+	sregs.cs = code;
+	sregs.ds = sregs.es = sregs.fs = sregs.gs = sregs.ss = data;
+	sregs.gdt.base = IOVM_GDT;
+	sregs.gdt.limit = 23;
+	sregs.cr3 = IOVM_PML4;
+	sregs.cr4 = 1u << 5 | 1u << 9 | 1u << 10;      /* PAE, OSFXSR, OSXMMEXCPT */
+	sregs.cr0 = 0x80050033;                         /* PG, WP, NE, ET, MP, PE */
+	sregs.efer = 0x500;                             /* LME, LMA */
+	r = kvm_ioctl(vm->vcpu_fd, KVM_SET_SREGS, &sregs);
+	if (r == 0)
+		r = kvm_ioctl(vm->vcpu_fd, KVM_SET_REGS, &regs);
+	if (r < 0)
+		return fail(why, why_len, r, "%s: %s", last_failed, strerror(-r));
+	return 0;
+}
+
+/* ---- interrupts ---- */
+
+static int commit_routes(struct vm *vm)
+{
+	struct {
+		struct kvm_irq_routing r;
+		struct kvm_irq_routing_entry e[VM_MAX_GSI + 16];
+	} t;
+	unsigned int n = 0;
+
+	memset(&t, 0, sizeof(t));
+	for (unsigned int gsi = 0; gsi < VM_FIRST_MSI_GSI; gsi++) {
+		/* The default routes KVM_CREATE_IRQCHIP made: IOAPIC pins, and the PICs' for 0-15. */
+		t.e[n++] = (struct kvm_irq_routing_entry){ .gsi = gsi, .type = KVM_IRQ_ROUTING_IRQCHIP,
+							   .u.irqchip = { .irqchip = KVM_IRQCHIP_IOAPIC, .pin = gsi } };
+		if (gsi < 16 && gsi != 2)
+			t.e[n++] = (struct kvm_irq_routing_entry){ .gsi = gsi, .type = KVM_IRQ_ROUTING_IRQCHIP,
+								   .u.irqchip = { .irqchip = gsi < 8 ? KVM_IRQCHIP_PIC_MASTER : KVM_IRQCHIP_PIC_SLAVE,
+										  .pin = gsi % 8 } };
+	}
+	for (unsigned int gsi = VM_FIRST_MSI_GSI; gsi < VM_MAX_GSI; gsi++)
+		if (vm->gsi_used[gsi])
+			t.e[n++] = (struct kvm_irq_routing_entry){ .gsi = gsi, .type = KVM_IRQ_ROUTING_MSI,
+								   .u.msi = { .address_lo = (uint32_t)vm->gsi_addr[gsi],
+									      .address_hi = (uint32_t)(vm->gsi_addr[gsi] >> 32),
+									      .data = vm->gsi_data[gsi] } };
+	t.r.nr = n;
+	return kvm_ioctl(vm->fd, KVM_SET_GSI_ROUTING, &t.r);
+}
+
+int vm_msi_route_alloc(struct vm *vm)
+{
+	int r = -ENOSPC;
+
+	pthread_mutex_lock(&vm->gsi_lock);
+	for (int gsi = VM_FIRST_MSI_GSI; gsi < VM_MAX_GSI; gsi++)
+		if (!vm->gsi_used[gsi]) {
+			vm->gsi_used[gsi] = true;
+			vm->gsi_addr[gsi] = 0xfee00000;        /* until the guest says: CPU 0, vector 0 */
+			vm->gsi_data[gsi] = 0;
+			r = gsi;
+			break;
+		}
+	pthread_mutex_unlock(&vm->gsi_lock);
+	return r;
+}
+
+int vm_msi_route_set(struct vm *vm, int gsi, uint64_t addr, uint32_t data)
+{
+	int r = 0;
+
+	if (gsi < VM_FIRST_MSI_GSI || gsi >= VM_MAX_GSI)
+		return -EINVAL;
+	pthread_mutex_lock(&vm->gsi_lock);
+	if (vm->gsi_addr[gsi] != addr || vm->gsi_data[gsi] != data) {
+		vm->gsi_addr[gsi] = addr;
+		vm->gsi_data[gsi] = data;
+		r = commit_routes(vm);
+	}
+	pthread_mutex_unlock(&vm->gsi_lock);
+	return r;
+}
+
+int vm_irqfd(struct vm *vm, int fd, int gsi, bool assign)
+{
+	struct kvm_irqfd irqfd = { .fd = (uint32_t)fd, .gsi = (uint32_t)gsi, .flags = assign ? 0 : KVM_IRQFD_FLAG_DEASSIGN };
+
+	return kvm_ioctl(vm->fd, KVM_IRQFD, &irqfd);
+}
+
+int vm_ioeventfd(struct vm *vm, int fd, uint64_t addr, unsigned int len, bool assign)
+{
+	struct kvm_ioeventfd io = { .addr = addr, .len = len, .fd = fd, .flags = assign ? 0 : KVM_IOEVENTFD_FLAG_DEASSIGN };
+
+	return kvm_ioctl(vm->fd, KVM_IOEVENTFD, &io);
+}
+
+/* ---- exits ---- */
+
+static void unknown_once(uint64_t addr, bool mmio)
+{
+	static uint64_t seen[16];
+	static unsigned int n;
+
+	for (unsigned int i = 0; i < n; i++)
+		if (seen[i] == (addr | (uint64_t)mmio << 63))
+			return;
+	if (n < 16)
+		seen[n++] = addr | (uint64_t)mmio << 63;
+	fprintf(stderr, "iovm: the guest touched %s 0x%llx, where nothing is (reads all ones, writes ignored)\n",
+		mmio ? "memory" : "port", (unsigned long long)addr);
+}
+
+/* The 8250 UART at 0x3f8, as much as a console that only writes needs. */
+static uint32_t serial_io(struct vm *vm, unsigned int reg, bool is_write, uint32_t val)
+{
+	bool dlab = vm->serial_regs[3] & 0x80;
+
+	if (is_write) {
+		if (reg == 0 && !dlab) {
+			char c = (char)val;
+
+			if (write(vm->serial_fd, &c, 1) < 0) {
+				/* the console is gone: the guest keeps running */
+			}
+		} else {
+			vm->serial_regs[reg] = (uint8_t)val;
+		}
+		return 0;
+	}
+	switch (reg) {
+	case 0: return dlab ? vm->serial_regs[0] : 0;  /* no input */
+	case 2: return 0x01;                            /* IIR: no interrupt pending */
+	case 5: return 0x60;                            /* LSR: transmitter empty */
+	case 6: return 0xb0;                            /* MSR: CTS, DSR, DCD */
+	default: return vm->serial_regs[reg];
+	}
+}
+
+static void pio(struct vm *vm)
+{
+	struct kvm_run *run = vm->run;
+	uint8_t *data = (uint8_t *)run + run->io.data_offset;
+	unsigned int len = run->io.size;
+	uint16_t port = run->io.port;
+	bool out = run->io.direction == KVM_EXIT_IO_OUT;
+
+	for (uint32_t i = 0; i < run->io.count; i++, data += len) {
+		uint32_t val = 0;
+
+		if (out)
+			memcpy(&val, data, len);
+		if (port >= 0x3f8 && port < 0x400) {
+			val = serial_io(vm, port - 0x3f8u, out, val);
+		} else if (port == 0xcf8 || (port >= 0xcfc && port < 0xd00)) {
+			if (out)
+				pci_bus_io_write(&vm->bus, port, len, val);
+			else
+				val = pci_bus_io_read(&vm->bus, port, len);
+		} else if (port == IOVM_EXIT_PORT && out) {
+			vm->stop_status = (int)(val & 0xff) > 119 ? 119 : (int)(val & 0xff);
+		} else if (port == 0x80) {
+			val = 0xffffffffu;      /* the POST port, which guests write to for a short delay */
+		} else {
+			unknown_once(port, false);
+			val = 0xffffffffu;
+		}
+		if (!out)
+			memcpy(data, &val, len);
+	}
+}
+
+static void mmio(struct vm *vm)
+{
+	struct kvm_run *run = vm->run;
+	uint64_t val = 0;
+	unsigned int len = run->mmio.len;
+
+	if (len > 8)
+		len = 8;
+	if (run->mmio.is_write)
+		memcpy(&val, run->mmio.data, len);
+	if (!pci_bus_mmio(&vm->bus, run->mmio.phys_addr, len, run->mmio.is_write, &val)) {
+		unknown_once(run->mmio.phys_addr, true);
+		val = ~0ULL;
+	}
+	if (!run->mmio.is_write)
+		memcpy(run->mmio.data, &val, len);
+}
+
+static void *vcpu_main(void *arg)
+{
+	struct vm *vm = arg;
+	uint64_t one = 1;
+
+	while (__atomic_load_n(&vm->stop_status, __ATOMIC_ACQUIRE) < 0) {
+		int r = kvm_ioctl(vm->vcpu_fd, KVM_RUN, 0);
+
+		if (r < 0) {
+			if (r == -EINTR || r == -EAGAIN)
+				continue;
+			fprintf(stderr, "iovm: KVM_RUN: %s\n", strerror(-r));
+			vm->stop_status = VM_STOP_INTERNAL;
+			break;
+		}
+		switch (vm->run->exit_reason) {
+		case KVM_EXIT_IO:
+			pio(vm);
+			break;
+		case KVM_EXIT_MMIO:
+			mmio(vm);
+			break;
+		case KVM_EXIT_SHUTDOWN:
+			fprintf(stderr, "iovm: the guest shut down (triple fault or reset)\n");
+			vm->stop_status = VM_STOP_SHUTDOWN;
+			break;
+		case KVM_EXIT_SYSTEM_EVENT:
+			vm->stop_status = VM_STOP_SHUTDOWN;
+			break;
+		case KVM_EXIT_INTR:
+			break;
+		case KVM_EXIT_FAIL_ENTRY:
+			fprintf(stderr, "iovm: KVM could not enter the guest (hardware reason 0x%llx)\n",
+				(unsigned long long)vm->run->fail_entry.hardware_entry_failure_reason);
+			vm->stop_status = VM_STOP_INTERNAL;
+			break;
+		case KVM_EXIT_INTERNAL_ERROR:
+			fprintf(stderr, "iovm: KVM internal error, suberror %u\n", vm->run->internal.suberror);
+			vm->stop_status = VM_STOP_INTERNAL;
+			break;
+		default:
+			fprintf(stderr, "iovm: unexpected exit reason %u\n", vm->run->exit_reason);
+			vm->stop_status = VM_STOP_INTERNAL;
+			break;
+		}
+	}
+	if (write(vm->stop_efd, &one, sizeof(one)) < 0) {
+		/* an eventfd write of 1 cannot fail short of overflow */
+	}
+	return NULL;
+}
+
+static void kick_signal(int sig)
+{
+	(void)sig;      /* only there to interrupt KVM_RUN */
+}
+
+int vm_start(struct vm *vm)
+{
+	struct sigaction sa = { .sa_handler = kick_signal };
+
+	sigaction(SIGUSR1, &sa, NULL);
+	return -pthread_create(&vm->vcpu_thread, NULL, vcpu_main, vm);
+}
+
+void vm_stop(struct vm *vm, int status)
+{
+	int running = -1;
+
+	__atomic_compare_exchange_n(&vm->stop_status, &running, status, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+	vm->run->immediate_exit = 1;
+	pthread_kill(vm->vcpu_thread, SIGUSR1);
+}

@@ -1,0 +1,247 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * iovm's pieces and how they meet. One guest per process; one vCPU thread runs KVM_RUN and
+ * handles its exits (port and MMIO accesses reach the device models here), the main thread
+ * watches the backends and reconnects them. Device models take their device's lock, so both
+ * threads may touch a device.
+ *
+ * The device models are plain state machines with no KVM in them (pci.c, virtio-pci.c): what
+ * they need from the VM (routing an MSI-X vector, starting a backend) they ask through hooks,
+ * which is also how the unit tests watch them.
+ */
+#ifndef VMM_INTERNAL_H
+#define VMM_INTERNAL_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "iovkit/iovm-boot.h"
+
+/* Guest-physical layout of a directly booted 64-bit guest (boot.c). */
+#define IOVM_PML4          0x1000ULL
+#define IOVM_PDPT          0x2000ULL
+#define IOVM_PD            0x3000ULL   /* four pages: the low 4 GiB in 2 MiB pages */
+#define IOVM_BOOT_INFO     0x7000ULL   /* struct iovm_boot_info, for the test guest */
+#define IOVM_GDT           0x8000ULL
+#define IOVM_STACK_TOP     0x80000ULL
+#define IOVM_LOAD_MIN      0x100000ULL /* nothing loads below 1 MiB */
+#define IOVM_MMIO_BASE     0xe0000000ULL   /* the PCI memory window: BARs go here */
+#define IOVM_RAM_MAX       IOVM_MMIO_BASE  /* RAM ends below the window (no high RAM yet) */
+
+/* ---- PCI (pci.c): configuration space of the devices on bus 0 ---- */
+
+#define PCI_MAX_DEVS 32
+
+struct pci_dev;
+
+struct pci_bar {
+	uint32_t size;          /* a power of two >= 16; 0: no BAR */
+	uint64_t addr;          /* where the guest (or iovm, as firmware) placed it */
+};
+
+struct pci_dev_ops {
+	/* A memory BAR's access; @len 1, 2, 4 or 8. Called with the device's lock held. */
+	uint64_t (*bar_read)(struct pci_dev *d, int bar, uint64_t off, unsigned int len);
+	void (*bar_write)(struct pci_dev *d, int bar, uint64_t off, unsigned int len, uint64_t val);
+	/* After a BAR moved or memory decoding was switched (re-register ioeventfds...). */
+	void (*bar_moved)(struct pci_dev *d, int bar);
+	/* After a write to configuration space at @off the model did not handle itself. */
+	void (*cfg_written)(struct pci_dev *d, unsigned int off, unsigned int len);
+};
+
+struct pci_dev {
+	uint8_t cfg[256];
+	uint8_t wmask[256];     /* the bits the guest may change (besides BARs) */
+	struct pci_bar bars[6];
+	const struct pci_dev_ops *ops;
+	pthread_mutex_t lock;
+	unsigned int slot;
+	uint8_t next_cap;       /* where pci_add_cap puts the next capability */
+};
+
+void pci_dev_init(struct pci_dev *d, uint16_t vendor, uint16_t device, uint32_t class_rev,
+		  uint16_t sub_vendor, uint16_t sub_device);
+/* Declares a 32-bit memory BAR of @size at @addr (firmware's placement; the guest may move it). */
+void pci_dev_set_bar(struct pci_dev *d, int bar, uint32_t size, uint64_t addr);
+/* Appends a capability of @len bytes (@body[0] is its ID, [1] is filled in); its offset. */
+uint8_t pci_add_cap(struct pci_dev *d, const void *body, uint8_t len);
+bool pci_mem_enabled(const struct pci_dev *d);
+
+/* Configuration reads and writes of one function, as mechanism #1 delivers them. */
+uint32_t pci_cfg_read(struct pci_dev *d, unsigned int off, unsigned int len);
+void pci_cfg_write(struct pci_dev *d, unsigned int off, unsigned int len, uint32_t val);
+
+/* Bus 0: the host bridge in slot 0 and the devices, reached through ports 0xcf8/0xcfc. */
+struct pci_bus {
+	struct pci_dev bridge;
+	struct pci_dev *devs[PCI_MAX_DEVS];
+	uint32_t addr;          /* the last 0xcf8 write */
+	uint64_t next_mmio;     /* firmware's BAR allocator */
+};
+
+void pci_bus_init(struct pci_bus *bus);
+int pci_bus_add(struct pci_bus *bus, struct pci_dev *d);   /* -ENOSPC when full */
+uint32_t pci_bus_io_read(struct pci_bus *bus, uint16_t port, unsigned int len);
+void pci_bus_io_write(struct pci_bus *bus, uint16_t port, unsigned int len, uint32_t val);
+/* A memory access in the PCI window: true when a BAR claimed it. */
+bool pci_bus_mmio(struct pci_bus *bus, uint64_t addr, unsigned int len, bool write, uint64_t *val);
+
+/* ---- virtio-pci (virtio-pci.c): the modern transport, virtio 1.2 section 4.1 ---- */
+
+#define VIRTIO_MAX_QUEUES 8
+#define VIRTIO_MSIX_VECTORS (VIRTIO_MAX_QUEUES + 1)
+#define VIRTIO_NO_VECTOR 0xffff
+
+/* BAR 0's layout. */
+#define VPCI_COMMON_OFF  0x0000
+#define VPCI_COMMON_LEN  0x38
+#define VPCI_ISR_OFF     0x1000
+#define VPCI_DEVCFG_OFF  0x2000
+#define VPCI_DEVCFG_LEN  0x100
+#define VPCI_NOTIFY_OFF  0x3000
+#define VPCI_NOTIFY_MULT 4
+#define VPCI_MSIX_OFF    0x3800
+#define VPCI_PBA_OFF     0x3c00
+#define VPCI_BAR_SIZE    0x4000
+
+/* Device status bits (virtio 1.2 section 2.1). */
+#define VIRTIO_STATUS_ACK         1
+#define VIRTIO_STATUS_DRIVER      2
+#define VIRTIO_STATUS_DRIVER_OK   4
+#define VIRTIO_STATUS_FEATURES_OK 8
+#define VIRTIO_STATUS_NEEDS_RESET 64
+#define VIRTIO_STATUS_FAILED      128
+
+#define VIRTIO_F_VERSION_1 32
+
+struct virtio_queue {
+	uint16_t size, max_size;
+	uint16_t msix_vector;
+	bool enabled;
+	uint64_t desc, driver, device;
+};
+
+struct msix_entry {
+	uint64_t addr;
+	uint32_t data;
+	uint32_t ctrl;          /* bit 0: masked */
+};
+
+struct virtio_pci;
+
+struct virtio_pci_ops {
+	/* DRIVER_OK: hand the queues to whoever serves them. An error sets NEEDS_RESET. */
+	int (*start)(struct virtio_pci *v);
+	/* The driver reset the device (status 0) after start. */
+	void (*stop)(struct virtio_pci *v);
+	/* Device-specific configuration at @off. */
+	void (*config_read)(struct virtio_pci *v, unsigned int off, void *buf, unsigned int len);
+	/*
+	 * Queue @q's interrupt: deliver it as MSI (@addr, @data), or stop delivering it
+	 * (@deliver false: vector masked, MSI-X off, or no vector).
+	 */
+	void (*route)(struct virtio_pci *v, unsigned int q, bool deliver, uint64_t addr, uint32_t data);
+	/* Queue @q's notify address moved (BAR moved, decoding switched): @addr 0 = none. */
+	void (*notify_moved)(struct virtio_pci *v, unsigned int q, uint64_t addr);
+	/* A notification that reached the VMM itself (not caught by an ioeventfd). */
+	void (*notify)(struct virtio_pci *v, unsigned int q);
+};
+
+struct virtio_pci {
+	struct pci_dev pci;
+	const struct virtio_pci_ops *ops;
+	void *opaque;
+	uint64_t device_features;       /* what the device offers */
+	uint64_t driver_features;       /* what the driver accepted */
+	uint32_t device_feature_select, driver_feature_select;
+	uint8_t status, config_generation, isr;
+	uint16_t queue_select, num_queues, config_vector;
+	struct virtio_queue queues[VIRTIO_MAX_QUEUES];
+	struct msix_entry msix[VIRTIO_MSIX_VECTORS];
+	uint8_t msix_cap;               /* its offset in configuration space */
+	bool started;
+};
+
+/* @type: virtio device ID (1 net, 2 blk); @class_rev the PCI class code << 8. */
+void virtio_pci_init(struct virtio_pci *v, unsigned int type, uint32_t class_code, uint16_t num_queues,
+		     uint16_t queue_max, uint64_t features, const struct virtio_pci_ops *ops, void *opaque);
+/* Resends every queue's routing (after MSI-X state changed). Lock held. */
+void virtio_pci_update_routes(struct virtio_pci *v);
+/* Whether MSI-X vector @vec would be delivered now, and where. */
+bool virtio_pci_vector(const struct virtio_pci *v, uint16_t vec, uint64_t *addr, uint32_t *data);
+
+/* ---- the VM (vm.c): KVM, guest RAM, the vCPU, port I/O ---- */
+
+struct vhost_dev;
+
+#define VM_MAX_GSI 64           /* 0-23 the IOAPIC's pins, then one per MSI route */
+#define VM_FIRST_MSI_GSI 24
+
+/* Why the guest stopped: iovm's exit status (docs/vmm.md). 0-119: what the guest wrote. */
+enum vm_stop {
+	VM_STOP_SHUTDOWN = 121, /* triple fault or a reset request */
+	VM_STOP_INTERNAL = 122, /* KVM could not run the guest (entry failure, emulation error) */
+	VM_STOP_TIMEOUT = 123,  /* --timeout expired */
+	VM_STOP_SETUP = 125,    /* iovm could not set the VM up */
+};
+
+struct vm {
+	int kvm_fd, fd, vcpu_fd;
+	struct kvm_run *run;
+	size_t run_size;
+	int ram_fd;
+	uint8_t *ram;
+	uint64_t ram_size;
+	uint32_t tsc_khz;
+	struct pci_bus bus;
+	int serial_fd;
+	uint8_t serial_regs[8];
+	/* MSI routes: the kernel's table is replaced whole on every change. */
+	pthread_mutex_t gsi_lock;
+	bool gsi_used[VM_MAX_GSI];
+	uint64_t gsi_addr[VM_MAX_GSI];
+	uint32_t gsi_data[VM_MAX_GSI];
+	int stop_status;        /* -1 while running */
+	pthread_t vcpu_thread;
+	int stop_efd;           /* signalled when the vCPU thread stops */
+	struct vhost_dev *devs[PCI_MAX_DEVS];
+	unsigned int n_devs;
+};
+
+/* Opens KVM, checks what iovm needs (naming what is missing in @why), creates the VM. */
+int vm_create(struct vm *vm, uint64_t ram_size, char *why, size_t why_len);
+void vm_destroy(struct vm *vm);
+/* Loads an ELF64 executable (the test guest) into RAM; its entry point. */
+int vm_load_elf(struct vm *vm, const char *path, uint64_t *ret_entry, char *why, size_t why_len);
+/* Sets the vCPU up in 64-bit mode at @entry, the boot information written for it. */
+int vm_setup_direct(struct vm *vm, uint64_t entry, const char *cmdline, char *why, size_t why_len);
+/* Runs the vCPU in its thread; vm->stop_efd becomes readable when it stops. */
+int vm_start(struct vm *vm);
+/* Asks the vCPU to stop with @status (from another thread). */
+void vm_stop(struct vm *vm, int status);
+
+/* An MSI route for irqfds: allocate, point, free. Lock-free for the caller. */
+int vm_msi_route_alloc(struct vm *vm);
+int vm_msi_route_set(struct vm *vm, int gsi, uint64_t addr, uint32_t data);
+int vm_irqfd(struct vm *vm, int fd, int gsi, bool assign);
+int vm_ioeventfd(struct vm *vm, int fd, uint64_t addr, unsigned int len, bool assign);
+
+/* ---- vhost-user devices (vhost-dev.c): a virtio-pci function served by a backend ---- */
+
+enum vhost_dev_type { VHOST_DEV_NET = 1, VHOST_DEV_BLK = 2 };
+
+/* Connects to the backend at @sock and plugs the device into the VM's PCI bus. */
+int vhost_dev_add(struct vm *vm, enum vhost_dev_type type, const char *sock, const uint8_t mac[6],
+		  char *why, size_t why_len);
+/* From the main loop: the connection's fd (-1 while disconnected). */
+int vhost_dev_fd(struct vhost_dev *d);
+/* The backend hung up: forget the connection. */
+void vhost_dev_disconnected(struct vhost_dev *d);
+/* Tries to reconnect (and replay what the backend had been told); 0 when connected. */
+int vhost_dev_reconnect(struct vhost_dev *d);
+const char *vhost_dev_path(const struct vhost_dev *d);
+void vhost_dev_free(struct vhost_dev *d);
+
+#endif
