@@ -28,6 +28,7 @@ run_suite build unit
 run_suite build-asan unit
 run_suite build-fuzz fuzz
 run_suite build switch
+run_suite build vmm
 run_suite build lab
 
 python3 scripts/summary.py "${logs[@]}" || status=1

@@ -44,6 +44,7 @@ static int kvm_ioctl_named(int fd, unsigned long req, void *arg, const char *nam
 	return r;
 }
 
+static int fail(char *why, size_t len, int r, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 static int fail(char *why, size_t len, int r, const char *fmt, ...)
 {
 	va_list ap;
@@ -214,10 +215,7 @@ static void put64(struct vm *vm, uint64_t gpa, uint64_t v)
 
 int vm_setup_direct(struct vm *vm, uint64_t entry, const char *cmdline, char *why, size_t why_len)
 {
-	struct {
-		struct kvm_cpuid2 c;
-		struct kvm_cpuid_entry2 e[128];
-	} cpuid = { .c.nent = 128 };
+	struct kvm_cpuid2 *cpuid = calloc(1, sizeof(*cpuid) + 128 * sizeof(struct kvm_cpuid_entry2));
 	struct iovm_boot_info *bi = (struct iovm_boot_info *)(vm->ram + IOVM_BOOT_INFO);
 	struct kvm_segment code = {
 		.base = 0, .limit = 0xffffffff, .selector = 8, .type = 11, .present = 1, .s = 1, .l = 1, .g = 1,
@@ -228,8 +226,12 @@ int vm_setup_direct(struct vm *vm, uint64_t entry, const char *cmdline, char *wh
 	struct kvm_regs regs = { .rip = entry, .rsp = IOVM_STACK_TOP, .rdi = IOVM_BOOT_INFO, .rflags = 2 };
 	int r;
 
-	if (strlen(cmdline) >= sizeof(bi->cmdline))
+	if (!cpuid)
+		return -ENOMEM;
+	if (strlen(cmdline) >= sizeof(bi->cmdline)) {
+		free(cpuid);
 		return fail(why, why_len, -E2BIG, "the command line is longer than %zu bytes", sizeof(bi->cmdline) - 1);
+	}
 	/* The low 4 GiB identity-mapped in 2 MiB pages: RAM and the PCI window alike. */
 	put64(vm, IOVM_PML4, IOVM_PDPT | 3);
 	for (uint64_t i = 0; i < 4; i++)
@@ -242,9 +244,11 @@ int vm_setup_direct(struct vm *vm, uint64_t entry, const char *cmdline, char *wh
 	*bi = (struct iovm_boot_info){ .magic = IOVM_BOOT_MAGIC, .tsc_khz = vm->tsc_khz, .ram_size = vm->ram_size };
 	snprintf(bi->cmdline, sizeof(bi->cmdline), "%s", cmdline);
 
-	r = kvm_ioctl(vm->kvm_fd, KVM_GET_SUPPORTED_CPUID, &cpuid.c);
+	cpuid->nent = 128;
+	r = kvm_ioctl(vm->kvm_fd, KVM_GET_SUPPORTED_CPUID, cpuid);
 	if (r == 0)
-		r = kvm_ioctl(vm->vcpu_fd, KVM_SET_CPUID2, &cpuid.c);
+		r = kvm_ioctl(vm->vcpu_fd, KVM_SET_CPUID2, cpuid);
+	free(cpuid);
 	if (r == 0)
 		r = kvm_ioctl(vm->vcpu_fd, KVM_GET_SREGS, &sregs);
 	if (r < 0)
@@ -269,30 +273,31 @@ int vm_setup_direct(struct vm *vm, uint64_t entry, const char *cmdline, char *wh
 
 static int commit_routes(struct vm *vm)
 {
-	struct {
-		struct kvm_irq_routing r;
-		struct kvm_irq_routing_entry e[VM_MAX_GSI + 16];
-	} t;
+	struct kvm_irq_routing *t = calloc(1, sizeof(*t) + (VM_MAX_GSI + 16) * sizeof(struct kvm_irq_routing_entry));
 	unsigned int n = 0;
+	int r;
 
-	memset(&t, 0, sizeof(t));
+	if (!t)
+		return -ENOMEM;
 	for (unsigned int gsi = 0; gsi < VM_FIRST_MSI_GSI; gsi++) {
 		/* The default routes KVM_CREATE_IRQCHIP made: IOAPIC pins, and the PICs' for 0-15. */
-		t.e[n++] = (struct kvm_irq_routing_entry){ .gsi = gsi, .type = KVM_IRQ_ROUTING_IRQCHIP,
+		t->entries[n++] = (struct kvm_irq_routing_entry){ .gsi = gsi, .type = KVM_IRQ_ROUTING_IRQCHIP,
 							   .u.irqchip = { .irqchip = KVM_IRQCHIP_IOAPIC, .pin = gsi } };
 		if (gsi < 16 && gsi != 2)
-			t.e[n++] = (struct kvm_irq_routing_entry){ .gsi = gsi, .type = KVM_IRQ_ROUTING_IRQCHIP,
+			t->entries[n++] = (struct kvm_irq_routing_entry){ .gsi = gsi, .type = KVM_IRQ_ROUTING_IRQCHIP,
 								   .u.irqchip = { .irqchip = gsi < 8 ? KVM_IRQCHIP_PIC_MASTER : KVM_IRQCHIP_PIC_SLAVE,
 										  .pin = gsi % 8 } };
 	}
 	for (unsigned int gsi = VM_FIRST_MSI_GSI; gsi < VM_MAX_GSI; gsi++)
 		if (vm->gsi_used[gsi])
-			t.e[n++] = (struct kvm_irq_routing_entry){ .gsi = gsi, .type = KVM_IRQ_ROUTING_MSI,
+			t->entries[n++] = (struct kvm_irq_routing_entry){ .gsi = gsi, .type = KVM_IRQ_ROUTING_MSI,
 								   .u.msi = { .address_lo = (uint32_t)vm->gsi_addr[gsi],
 									      .address_hi = (uint32_t)(vm->gsi_addr[gsi] >> 32),
 									      .data = vm->gsi_data[gsi] } };
-	t.r.nr = n;
-	return kvm_ioctl(vm->fd, KVM_SET_GSI_ROUTING, &t.r);
+	t->nr = n;
+	r = kvm_ioctl(vm->fd, KVM_SET_GSI_ROUTING, t);
+	free(t);
+	return r;
 }
 
 int vm_msi_route_alloc(struct vm *vm)
