@@ -7,6 +7,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <grp.h>
+#include <pwd.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +34,8 @@ static void usage(FILE *f)
 		"      --blk SOCK        a virtio-blk disk served by the vhost-user backend at SOCK\n"
 		"      --serial FILE     the serial console's output (default: standard output)\n"
 		"      --timeout SECS    stop the guest after SECS seconds (exit status 123)\n"
+		"      --user USER       once set up, run as USER (a name or UID; its primary group)\n"
+		"      --no-seccomp      do not apply the seccomp filter (debugging only)\n"
 		"  -h, --help            this text\n"
 		"      --version         iovm's version\n"
 		"\n"
@@ -75,6 +79,32 @@ static int parse_net(const char *arg, unsigned int n, struct dev_arg *d)
 	memcpy(d->mac, (uint8_t[]){ 0x02, 0, 0, 0, 0, (uint8_t)(n + 1) }, 6);
 	if (comma && (strncmp(comma + 1, "mac=", 4) || parse_mac(comma + 5, d->mac) < 0 || (d->mac[0] & 1)))
 		return -EINVAL;
+	return 0;
+}
+
+/* After setup, before the guest runs: give up root for @user (a name or a number). */
+static int drop_privileges(const char *user, char *why, size_t why_len)
+{
+	struct passwd *pw = getpwnam(user);
+	char *end;
+	unsigned long uid = strtoul(user, &end, 10);
+	gid_t gid;
+
+	if (!pw && (*end || !*user)) {
+		snprintf(why, why_len, "--user %s: no such user", user);
+		return -EINVAL;
+	}
+	if (pw) {
+		uid = pw->pw_uid;
+		gid = pw->pw_gid;
+	} else {
+		pw = getpwuid((uid_t)uid);
+		gid = pw ? pw->pw_gid : (gid_t)uid;
+	}
+	if (setgroups(0, NULL) < 0 || setgid(gid) < 0 || setuid((uid_t)uid) < 0) {
+		snprintf(why, why_len, "--user %s: %s", user, strerror(errno));
+		return -errno;
+	}
 	return 0;
 }
 
@@ -137,11 +167,13 @@ int main(int argc, char **argv)
 		{ "memory", required_argument, NULL, 'm' }, { "net", required_argument, NULL, 'n' },
 		{ "blk", required_argument, NULL, 'b' },    { "serial", required_argument, NULL, 's' },
 		{ "timeout", required_argument, NULL, 't' }, { "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },      { 0 },
+		{ "version", no_argument, NULL, 'V' },      { "user", required_argument, NULL, 'u' },
+		{ "no-seccomp", no_argument, NULL, 'S' },    { 0 },
 	};
 	struct dev_arg devs[PCI_MAX_DEVS - 1];
 	unsigned int n_devs = 0, n_nets = 0;
-	const char *kernel = NULL, *cmdline = "", *serial = NULL;
+	const char *kernel = NULL, *cmdline = "", *serial = NULL, *user = NULL;
+	bool sandbox = true;
 	unsigned long memory = 64;
 	double timeout = 0;
 	char why[512] = "", *end;
@@ -184,6 +216,8 @@ int main(int argc, char **argv)
 			}
 			n_devs++;
 			break;
+		case 'u': user = optarg; break;
+		case 'S': sandbox = false; break;
 		case 'h': usage(stdout); return 0;
 		case 'V': printf("iovm %s\n", IOVKIT_VERSION); return 0;
 		default: usage(stderr); return VM_STOP_SETUP;
@@ -207,13 +241,22 @@ int main(int argc, char **argv)
 		r = vm_load_elf(&vm, kernel, &entry, why, sizeof(why));
 	if (r == 0)
 		r = vm_setup_direct(&vm, entry, cmdline, why, sizeof(why));
+	if (r == 0 && user)
+		r = drop_privileges(user, why, sizeof(why));
 	if (r == 0 && (r = vm_start(&vm)) < 0)
 		snprintf(why, sizeof(why), "starting the vCPU thread: %s", strerror(-r));
+	if (r == 0 && sandbox && (r = sandbox_apply(why, sizeof(why))) < 0)
+		vm_stop(&vm, VM_STOP_SETUP);
 	if (r < 0) {
 		fprintf(stderr, "iovm: %s\n", why);
+		if (vm.stop_status >= 0) {      /* the vCPU thread exists: let it see the stop */
+			vm_go(&vm);
+			pthread_join(vm.vcpu_thread, NULL);
+		}
 		vm_destroy(&vm);
 		return VM_STOP_SETUP;
 	}
+	vm_go(&vm);
 	supervise(&vm, timeout > 0 ? now() + timeout : 0);
 	pthread_join(vm.vcpu_thread, NULL);
 	status = vm.stop_status;

@@ -77,6 +77,8 @@ int vm_create(struct vm *vm, uint64_t ram_size, char *why, size_t why_len)
 	vm->serial_fd = STDOUT_FILENO;
 	vm->stop_status = -1;
 	pthread_mutex_init(&vm->gsi_lock, NULL);
+	pthread_mutex_init(&vm->go_lock, NULL);
+	pthread_cond_init(&vm->go_cond, NULL);
 	pci_bus_init(&vm->bus);
 	if (ram_size < 2 * IOVM_LOAD_MIN || ram_size > IOVM_RAM_MAX || ram_size % (2 << 20))
 		return fail(why, why_len, -EINVAL, "guest RAM is 2 MiB to %llu MiB, in 2 MiB steps",
@@ -445,6 +447,10 @@ static void *vcpu_main(void *arg)
 	struct vm *vm = arg;
 	uint64_t one = 1;
 
+	pthread_mutex_lock(&vm->go_lock);
+	while (!vm->go)
+		pthread_cond_wait(&vm->go_cond, &vm->go_lock);
+	pthread_mutex_unlock(&vm->go_lock);
 	while (__atomic_load_n(&vm->stop_status, __ATOMIC_ACQUIRE) < 0) {
 		int r = kvm_ioctl(vm->vcpu_fd, KVM_RUN, 0);
 
@@ -503,6 +509,14 @@ int vm_start(struct vm *vm)
 
 	sigaction(SIGUSR1, &sa, NULL);
 	return -pthread_create(&vm->vcpu_thread, NULL, vcpu_main, vm);
+}
+
+void vm_go(struct vm *vm)
+{
+	pthread_mutex_lock(&vm->go_lock);
+	vm->go = true;
+	pthread_cond_signal(&vm->go_cond);
+	pthread_mutex_unlock(&vm->go_lock);
 }
 
 void vm_stop(struct vm *vm, int status)

@@ -205,6 +205,9 @@ struct vm {
 	uint32_t gsi_data[VM_MAX_GSI];
 	int stop_status;        /* -1 while running */
 	pthread_t vcpu_thread;
+	pthread_mutex_t go_lock;
+	pthread_cond_t go_cond;
+	bool go;
 	int stop_efd;           /* signalled when the vCPU thread stops */
 	struct vhost_dev *devs[PCI_MAX_DEVS];
 	unsigned int n_devs;
@@ -217,8 +220,9 @@ void vm_destroy(struct vm *vm);
 int vm_load_elf(struct vm *vm, const char *path, uint64_t *ret_entry, char *why, size_t why_len);
 /* Sets the vCPU up in 64-bit mode at @entry, the boot information written for it. */
 int vm_setup_direct(struct vm *vm, uint64_t entry, const char *cmdline, char *why, size_t why_len);
-/* Runs the vCPU in its thread; vm->stop_efd becomes readable when it stops. */
+/* Creates the vCPU thread, which waits for vm_go(); vm->stop_efd becomes readable when it stops. */
 int vm_start(struct vm *vm);
+void vm_go(struct vm *vm);
 /* Asks the vCPU to stop with @status (from another thread). */
 void vm_stop(struct vm *vm, int status);
 
@@ -227,6 +231,9 @@ int vm_msi_route_alloc(struct vm *vm);
 int vm_msi_route_set(struct vm *vm, int gsi, uint64_t addr, uint32_t data);
 int vm_irqfd(struct vm *vm, int fd, int gsi, bool assign);
 int vm_ioeventfd(struct vm *vm, int fd, uint64_t addr, unsigned int len, bool assign);
+
+/* The seccomp filter for a running VM (sandbox.c), on every thread. */
+int sandbox_apply(char *why, size_t why_len);
 
 /* ---- vhost-user devices (vhost-dev.c): a virtio-pci function served by a backend ---- */
 

@@ -52,7 +52,16 @@ check "a guest that runs past --timeout" 123 "$IOVM" --kernel "$GUEST" --net "$t
 has "is stopped, and iovm says why" "$t/err" "--timeout expired"
 
 # Ping: one frame at a time, each echoed by the other guest.
-vm a --net "$t/a.sock,mac=02:00:00:00:00:0a" --cmdline "net=echo count=50"
+vm a --net "$t/a.sock,mac=02:00:00:00:00:0a" --cmdline "net=echo count=50" --user nobody
+for _ in $(seq 100); do grep -q "net: slot" "$t/a.log" && break; sleep 0.1; done
+filtered=0 threads=0
+for task in /proc/"$a_pid"/task/*; do
+    threads=$((threads + 1))
+    grep -q "^Seccomp:[[:space:]]*2" "$task/status" && filtered=$((filtered + 1))
+done
+cmp_ok "every thread of a running iovm is under the seccomp filter" "$filtered" -eq "$threads"
+cmp_ok "(the vCPU thread and the main one)" "$threads" -ge 2
+cmp_ok "and runs as --user nobody" "$(awk '/^Uid:/ { print $2 }' /proc/"$a_pid"/status)" -eq "$(id -u nobody)"
 check "guest b pings guest a through the switch" 0 "$IOVM" --kernel "$GUEST" --timeout 120 \
     --net "$t/b.sock,mac=02:00:00:00:00:0b" --cmdline "net=ping peer=02:00:00:00:00:0a count=50"
 has "every ping answered" "$t/out" "net: ping 50 sent 50 answered"

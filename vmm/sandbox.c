@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The seccomp filter iovm applies once the VM is set up: what a running VM needs and nothing
+ * else. After it, a guest that found a bug in a device model can run KVM, signal eventfds,
+ * talk to its vhost-user backends (reconnecting is a new Unix socket) and write its console;
+ * it cannot open files, execute programs, or make network connections. Anything else kills the
+ * process (SCMP_ACT_KILL_PROCESS), so a missed syscall shows up as a test failure, not as a
+ * silent hole.
+ */
+#include <errno.h>
+#include <linux/kvm.h>
+#include <seccomp.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <termios.h>
+
+#include "vmm-internal.h"
+
+static const int allowed[] = {
+	/* the vCPU, eventfds, the console, the backends' sockets */
+	SCMP_SYS(read), SCMP_SYS(write), SCMP_SYS(readv), SCMP_SYS(writev), SCMP_SYS(sendmsg), SCMP_SYS(recvmsg),
+	SCMP_SYS(sendto), SCMP_SYS(recvfrom), SCMP_SYS(poll), SCMP_SYS(ppoll), SCMP_SYS(close), SCMP_SYS(connect),
+	SCMP_SYS(setsockopt), SCMP_SYS(fcntl), SCMP_SYS(shutdown), SCMP_SYS(accept4), SCMP_SYS(getsockopt),
+	/* time, threads, signals, memory the C library manages */
+	SCMP_SYS(clock_gettime), SCMP_SYS(clock_nanosleep), SCMP_SYS(nanosleep), SCMP_SYS(futex), SCMP_SYS(rt_sigreturn),
+	SCMP_SYS(rt_sigprocmask), SCMP_SYS(tgkill), SCMP_SYS(gettid), SCMP_SYS(getpid), SCMP_SYS(madvise),
+	SCMP_SYS(mmap), SCMP_SYS(munmap), SCMP_SYS(mprotect), SCMP_SYS(brk), SCMP_SYS(exit), SCMP_SYS(exit_group),
+	SCMP_SYS(restart_syscall), SCMP_SYS(rseq), SCMP_SYS(set_robust_list), SCMP_SYS(sigaltstack), SCMP_SYS(sched_yield), SCMP_SYS(newfstatat), SCMP_SYS(fstat), SCMP_SYS(lseek),
+};
+
+/* KVM requests a running VM makes; TCGETS is the C library asking whether stdout is a tty. */
+static const unsigned long ioctls[] = {
+	KVM_RUN, KVM_IRQFD, KVM_IOEVENTFD, KVM_SET_GSI_ROUTING, KVM_SIGNAL_MSI, TCGETS,
+};
+
+int sandbox_apply(char *why, size_t why_len)
+{
+	scmp_filter_ctx f = seccomp_init(SCMP_ACT_KILL_PROCESS);
+	int r = f ? 0 : -ENOMEM;
+
+	/* Every thread: the vCPU thread already exists, waiting for vm_go(). */
+	if (r == 0)
+		r = seccomp_attr_set(f, SCMP_FLTATR_CTL_TSYNC, 1);
+	for (size_t i = 0; r == 0 && i < sizeof(allowed) / sizeof(allowed[0]); i++)
+		r = seccomp_rule_add(f, SCMP_ACT_ALLOW, allowed[i], 0);
+	for (size_t i = 0; r == 0 && i < sizeof(ioctls) / sizeof(ioctls[0]); i++)
+		r = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1, SCMP_A1(SCMP_CMP_EQ, ioctls[i]));
+	/* New sockets: Unix stream only (a backend's, on reconnect). */
+	if (r == 0)
+		r = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1, SCMP_A0(SCMP_CMP_EQ, AF_UNIX));
+	if (r == 0)
+		r = seccomp_load(f);
+	seccomp_release(f);
+	if (r < 0)
+		snprintf(why, why_len, "installing the seccomp filter: %s", strerror(-r));
+	return r;
+}
