@@ -5,7 +5,8 @@
  *
  * Threat model for the control socket: any local process that can open it (mode 0660) may
  * send anything; the framing and dispatch (iovkit/jsonrpc.h) bound and check it, a client
- * whose uid is neither root nor ours may only read, and at most MAX_CLIENTS are served.
+ * whose uid is neither root nor ours may only read, and at most IOV_RPC_MAX_CLIENTS are served
+ * (iov_rpc_server_*).
  */
 #include <errno.h>
 #include <limits.h>
@@ -34,7 +35,6 @@
 #include "iovkit/jsonrpc.h"
 #include "switch-rpc.h"
 
-#define MAX_CLIENTS 16
 #define NB_MBUF 16383
 #define MBUF_CACHE 256
 
@@ -219,125 +219,20 @@ static void state_restore(struct sw_ctl *ctl)
 
 /* ---- the control socket ---- */
 
-struct client {
-	int fd;
-	bool may_mutate;
-	struct iov_rpc_reader rd;
-};
-
-static int listen_on(const char *path)
+static int serve(struct iov_rpc_server *srv, int sfd)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd, probe;
+	struct pollfd pfd[1 + IOV_RPC_SERVER_POLLFDS];
 
-	if (strlen(path) >= sizeof(sa.sun_path))
-		return -ENAMETOOLONG;
-	strcpy(sa.sun_path, path);
-	/* A socket left by an iovswitch that died is replaced; a live one is not. */
-	probe = iov_rpc_connect(path);
-	if (probe >= 0) {
-		close(probe);
-		return -EADDRINUSE;
-	}
-	unlink(path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0)
-		return -errno;
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || chmod(path, 0660) < 0 || listen(fd, 16) < 0) {
-		int r = -errno;
-		close(fd);
-		return r;
-	}
-	return fd;
-}
-
-static void client_close(struct client *c)
-{
-	close(c->fd);
-	iov_rpc_reader_free(&c->rd);
-	c->fd = -1;
-}
-
-static void client_accept(int lfd, struct client *clients)
-{
-	struct ucred cred;
-	socklen_t len = sizeof(cred);
-	struct client *c = NULL;
-	int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
-
-	if (fd < 0)
-		return;
-	for (int i = 0; i < MAX_CLIENTS && !c; i++)
-		if (clients[i].fd < 0)
-			c = &clients[i];
-	if (!c) {
-		iov_rpc_send_line(fd, "{\"jsonrpc\":\"2.0\",\"error\":{\"code\":-32003,\"message\":\"too many clients\"},"
-				      "\"id\":null}");
-		close(fd);
-		return;
-	}
-	c->fd = fd;
-	c->may_mutate = getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 &&
-			(cred.uid == 0 || cred.uid == geteuid());
-	iov_rpc_reader_init(&c->rd, 0);
-}
-
-static void client_serve(struct sw_ctl *ctl, struct client *c)
-{
-	char *line, *reply;
-	size_t len;
-	int r = iov_rpc_reader_fill(&c->rd, c->fd);
-
-	if (r == -EAGAIN || r == -EINTR)
-		return;
-	if (r <= 0) {
-		client_close(c);
-		return;
-	}
-	while ((r = iov_rpc_reader_next(&c->rd, &line, &len)) != 0) {
-		reply = NULL;
-		if (r < 0)
-			reply = iov_rpc_reply_too_large(c->rd.limit);
-		else if (iov_rpc_dispatch(&sw_service, ctl, c->may_mutate, line, len, &reply) < 0)
-			reply = strdup("{\"jsonrpc\":\"2.0\",\"error\":{\"code\":-32603,\"message\":\"out of memory\"},"
-				       "\"id\":null}");
-		if (reply && iov_rpc_send_line(c->fd, reply) < 0) {
-			free(reply);
-			client_close(c);
-			return;
-		}
-		free(reply);
-	}
-}
-
-static int serve(struct sw_ctl *ctl, int lfd, int sfd)
-{
-	struct client clients[MAX_CLIENTS];
-	struct pollfd pfd[2 + MAX_CLIENTS];
-
-	for (int i = 0; i < MAX_CLIENTS; i++)
-		clients[i].fd = -1;
 	for (;;) {
-		nfds_t n = 2;
+		nfds_t n = 1 + iov_rpc_server_pollfds(srv, pfd + 1);
 
-		pfd[0] = (struct pollfd){ .fd = lfd, .events = POLLIN };
-		pfd[1] = (struct pollfd){ .fd = sfd, .events = POLLIN };
-		for (int i = 0; i < MAX_CLIENTS; i++)
-			pfd[2 + i] = (struct pollfd){ .fd = clients[i].fd, .events = POLLIN };
-		n += MAX_CLIENTS;
+		pfd[0] = (struct pollfd){ .fd = sfd, .events = POLLIN };
 		if (poll(pfd, n, -1) < 0 && errno != EINTR)
 			return -errno;
-		if (pfd[1].revents)
-			break;
 		if (pfd[0].revents)
-			client_accept(lfd, clients);
-		for (int i = 0; i < MAX_CLIENTS; i++)
-			if (clients[i].fd >= 0 && pfd[2 + i].revents && pfd[2 + i].fd == clients[i].fd)
-				client_serve(ctl, &clients[i]);
+			break;
+		iov_rpc_server_handle(srv, pfd + 1);
 	}
-	for (int i = 0; i < MAX_CLIENTS; i++)
-		if (clients[i].fd >= 0)
-			client_close(&clients[i]);
 	return 0;
 }
 
@@ -394,7 +289,8 @@ int main(int argc, char **argv)
 	struct options o;
 	struct sw_ctl ctl = { .sw = &sw };
 	char prefix[48], mem[16], *eal[64];
-	int eal_first, n = 0, r, lfd, sfd;
+	int eal_first, n = 0, r, sfd;
+	struct iov_rpc_server srv;
 	unsigned int worker;
 	sigset_t mask;
 
@@ -463,10 +359,10 @@ int main(int argc, char **argv)
 		return 1;
 
 	sfd = signalfd(-1, &mask, SFD_CLOEXEC);
-	lfd = listen_on(o.socket);
-	if (lfd < 0) {
+	r = iov_rpc_server_listen(&srv, o.socket, 0660, &sw_service, &ctl);
+	if (r < 0) {
 		sw_log("%s: %s", o.socket,
-		       lfd == -EADDRINUSE ? "another iovswitch is serving there" : iov_strerror(lfd));
+		       r == -EADDRINUSE ? "another iovswitch is serving there" : iov_strerror(r));
 		rte_eal_cleanup();
 		return 1;
 	}
@@ -477,7 +373,7 @@ int main(int argc, char **argv)
 	sw_log("ready: control socket %s, forwarding on lcore %u, %s", o.socket, worker,
 	       rte_eal_has_hugepages() ? "hugepages" : "no hugepages");
 
-	r = serve(&ctl, lfd, sfd);
+	r = serve(&srv, sfd);
 
 	sw_log("stopping");
 	atomic_store(&sw.stop, true);
@@ -487,7 +383,7 @@ int main(int argc, char **argv)
 		if (sw.ports[i].used)
 			port_del(&sw, i);
 	ctl_blk_free_all(&ctl);
-	close(lfd);
+	iov_rpc_server_close(&srv);
 	unlink(o.socket);
 	json_decref(ctl.pools);
 	iov_ctx_free(ctl.ctx);

@@ -21,6 +21,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <jansson.h>
+#include <poll.h>
+#include <sys/types.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -149,6 +151,40 @@ int iov_rpc_send_line(int fd, const char *text);
  *   another negative errno: the connection failed or the answer was not JSON-RPC (@e says which).
  */
 int iov_rpc_call(int fd, const char *method, json_t *params, json_t **ret_result, struct iov_rpc_error *e);
+
+/* ---- serving: a listening Unix socket and its clients, in the caller's poll loop ---- */
+
+#define IOV_RPC_MAX_CLIENTS 16
+#define IOV_RPC_SERVER_POLLFDS (1 + IOV_RPC_MAX_CLIENTS)
+
+struct iov_rpc_client {
+	int fd;                         /* -1: a free slot */
+	bool may_mutate;                /* root, or the server's own uid (SO_PEERCRED) */
+	struct iov_rpc_reader rd;
+};
+
+struct iov_rpc_server {
+	int listen_fd;
+	const struct iov_rpc_service *svc;
+	void *userdata;
+	struct iov_rpc_client clients[IOV_RPC_MAX_CLIENTS];
+};
+
+/*
+ * Listens on @path with @mode, replacing a socket nobody serves (-EADDRINUSE if somebody
+ * does); requests go to @svc with @userdata. The server owns the socket until _close.
+ */
+int iov_rpc_server_listen(struct iov_rpc_server *s, const char *path, mode_t mode,
+			  const struct iov_rpc_service *svc, void *userdata);
+
+/* Fills @pfd (IOV_RPC_SERVER_POLLFDS entries; free slots are -1) and returns the count. */
+size_t iov_rpc_server_pollfds(const struct iov_rpc_server *s, struct pollfd *pfd);
+
+/* After poll(): accepts, reads, answers what @pfd (as filled above) says is ready. */
+void iov_rpc_server_handle(struct iov_rpc_server *s, const struct pollfd *pfd);
+
+/* Closes the clients and the listening socket (the socket file stays). */
+void iov_rpc_server_close(struct iov_rpc_server *s);
 
 #ifdef __cplusplus
 }
