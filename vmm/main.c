@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "iovkit/jsonrpc.h"
 #include "vmm-internal.h"
 
 static void usage(FILE *f)
@@ -34,6 +35,8 @@ static void usage(FILE *f)
 		"      --blk SOCK        a virtio-blk disk served by the vhost-user backend at SOCK\n"
 		"      --serial FILE     the serial console's output (default: standard output)\n"
 		"      --timeout SECS    stop the guest after SECS seconds (exit status 123)\n"
+		"      --control SOCK    serve JSON-RPC 2.0 on the Unix socket SOCK: vm.info,\n"
+		"                        vm.pause, vm.resume, vm.stop (docs/vmm.md)\n"
 		"      --user USER       once set up, run as USER (a name or UID; its primary group)\n"
 		"      --no-seccomp      do not apply the seccomp filter (debugging only)\n"
 		"  -h, --help            this text\n"
@@ -41,7 +44,7 @@ static void usage(FILE *f)
 		"\n"
 		"Exit status: what the guest wrote to port 0x501 (0-119: the test guest's result);\n"
 		"121 the guest shut down (triple fault), 122 KVM could not run it, 123 --timeout\n"
-		"expired, 125 iovm could not set the VM up.\n");
+		"expired, 124 stopped by vm.stop, 125 iovm could not set the VM up.\n");
 }
 
 static int parse_mac(const char *s, uint8_t mac[6])
@@ -117,14 +120,14 @@ static double now(void)
 }
 
 /* Until the vCPU stops: watch the backends, reconnect those that left. */
-static void supervise(struct vm *vm, double deadline)
+static void supervise(struct vm *vm, struct iov_rpc_server *ctl, double deadline)
 {
 	bool away[PCI_MAX_DEVS] = { false };
 	double next_try = 0;
 
 	for (;;) {
-		struct pollfd p[PCI_MAX_DEVS + 1] = { { .fd = vm->stop_efd, .events = POLLIN } };
-		unsigned int idx[PCI_MAX_DEVS + 1], n = 1;
+		struct pollfd p[PCI_MAX_DEVS + 1 + IOV_RPC_SERVER_POLLFDS] = { { .fd = vm->stop_efd, .events = POLLIN } };
+		unsigned int idx[PCI_MAX_DEVS + 1], n = 1, n_ctl = 0, first_ctl;
 		int wait_ms = 200;
 
 		for (unsigned int i = 0; i < vm->n_devs; i++)
@@ -133,14 +136,19 @@ static void supervise(struct vm *vm, double deadline)
 				p[n] = (struct pollfd){ .fd = vhost_dev_fd(vm->devs[i]), .events = 0 };
 				idx[n++] = i;
 			}
+		first_ctl = n;
+		if (ctl)
+			n_ctl = (unsigned int)iov_rpc_server_pollfds(ctl, p + n);
 		if (deadline > 0 && now() >= deadline) {
 			fprintf(stderr, "iovm: --timeout expired; stopping the guest\n");
 			vm_stop(vm, VM_STOP_TIMEOUT);
 		}
-		if (poll(p, n, wait_ms) < 0 && errno != EINTR)
+		if (poll(p, n + n_ctl, wait_ms) < 0 && errno != EINTR)
 			break;
 		if (p[0].revents)
 			return;
+		if (ctl)
+			iov_rpc_server_handle(ctl, p + first_ctl);
 		for (unsigned int k = 1; k < n; k++)
 			if (p[k].revents & (POLLHUP | POLLERR)) {
 				unsigned int i = idx[k];
@@ -168,11 +176,13 @@ int main(int argc, char **argv)
 		{ "blk", required_argument, NULL, 'b' },    { "serial", required_argument, NULL, 's' },
 		{ "timeout", required_argument, NULL, 't' }, { "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },      { "user", required_argument, NULL, 'u' },
-		{ "no-seccomp", no_argument, NULL, 'S' },    { 0 },
+		{ "no-seccomp", no_argument, NULL, 'S' },    { "control", required_argument, NULL, 'C' },
+		{ 0 },
 	};
 	struct dev_arg devs[PCI_MAX_DEVS - 1];
 	unsigned int n_devs = 0, n_nets = 0;
-	const char *kernel = NULL, *cmdline = "", *serial = NULL, *user = NULL;
+	const char *kernel = NULL, *cmdline = "", *serial = NULL, *user = NULL, *control = NULL;
+	struct iov_rpc_server ctl;
 	bool sandbox = true;
 	unsigned long memory = 64;
 	double timeout = 0;
@@ -217,6 +227,7 @@ int main(int argc, char **argv)
 			n_devs++;
 			break;
 		case 'u': user = optarg; break;
+		case 'C': control = optarg; break;
 		case 'S': sandbox = false; break;
 		case 'h': usage(stdout); return 0;
 		case 'V': printf("iovm %s\n", IOVKIT_VERSION); return 0;
@@ -229,6 +240,8 @@ int main(int argc, char **argv)
 		return VM_STOP_SETUP;
 	}
 
+	/* jansson seeds its hash tables from /dev/urandom on first use: now, before the sandbox. */
+	json_object_seed(0);
 	r = vm_create(&vm, (uint64_t)memory << 20, why, sizeof(why));
 	if (r == 0 && serial) {
 		vm.serial_fd = open(serial, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
@@ -241,6 +254,11 @@ int main(int argc, char **argv)
 		r = vm_load_elf(&vm, kernel, &entry, why, sizeof(why));
 	if (r == 0)
 		r = vm_setup_direct(&vm, entry, cmdline, why, sizeof(why));
+	if (r == 0 && control && (r = iov_rpc_server_listen(&ctl, control, 0660, &vm_service, &vm)) < 0) {
+		snprintf(why, sizeof(why), "--control %s: %s", control,
+			 r == -EADDRINUSE ? "another process serves there" : strerror(-r));
+		control = NULL;
+	}
 	if (r == 0 && user)
 		r = drop_privileges(user, why, sizeof(why));
 	if (r == 0 && (r = vm_start(&vm)) < 0)
@@ -249,6 +267,10 @@ int main(int argc, char **argv)
 		vm_stop(&vm, VM_STOP_SETUP);
 	if (r < 0) {
 		fprintf(stderr, "iovm: %s\n", why);
+		if (control) {
+			iov_rpc_server_close(&ctl);
+			unlink(control);
+		}
 		if (vm.stop_status >= 0) {      /* the vCPU thread exists: let it see the stop */
 			vm_go(&vm);
 			pthread_join(vm.vcpu_thread, NULL);
@@ -257,7 +279,10 @@ int main(int argc, char **argv)
 		return VM_STOP_SETUP;
 	}
 	vm_go(&vm);
-	supervise(&vm, timeout > 0 ? now() + timeout : 0);
+	vm.started_at = now();
+	supervise(&vm, control ? &ctl : NULL, timeout > 0 ? now() + timeout : 0);
+	if (control)
+		iov_rpc_server_close(&ctl);     /* the file stays (the sandbox allows no unlink); a later --control replaces it */
 	pthread_join(vm.vcpu_thread, NULL);
 	status = vm.stop_status;
 	vm_destroy(&vm);

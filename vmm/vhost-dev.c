@@ -42,6 +42,7 @@ struct vhost_dev {
 	enum vhost_dev_type type;
 	char path[108];
 	struct iov_vhost_front *front;
+	bool connected;
 	uint64_t backend_features;
 	uint8_t mac[6];
 	uint8_t blk_config[64];
@@ -228,6 +229,7 @@ int vhost_dev_add(struct vm *vm, enum vhost_dev_type type, const char *sock, con
 		vhost_dev_free(d);
 		return r;
 	}
+	d->connected = true;
 	d->backend_features = iov_vhost_front_backend_features(d->front);
 	if (!(d->backend_features & (1ULL << VIRTIO_F_VERSION_1))) {
 		snprintf(why, why_len, "%s: the backend does not offer VIRTIO_F_VERSION_1", sock);
@@ -261,6 +263,18 @@ int vhost_dev_fd(struct vhost_dev *d)
 	return d->front ? iov_vhost_front_fd(d->front) : -1;
 }
 
+void vhost_dev_info(struct vhost_dev *d, struct vhost_dev_info *ret)
+{
+	pthread_mutex_lock(&d->vpci.pci.lock);
+	*ret = (struct vhost_dev_info){
+		.type = d->type == VHOST_DEV_NET ? "virtio-net" : "virtio-blk", .path = d->path, .slot = d->vpci.pci.slot,
+		.connected = d->connected, .driver_ok = d->vpci.started,
+		.features = d->vpci.driver_features,
+	};
+	memcpy(ret->mac, d->mac, 6);
+	pthread_mutex_unlock(&d->vpci.pci.lock);
+}
+
 const char *vhost_dev_path(const struct vhost_dev *d)
 {
 	return d->path;
@@ -271,6 +285,7 @@ void vhost_dev_disconnected(struct vhost_dev *d)
 	pthread_mutex_lock(&d->vpci.pci.lock);
 	for (unsigned int q = 0; q < VIRTIO_MAX_QUEUES; q++)
 		d->running[q] = false;
+	d->connected = false;
 	pthread_mutex_unlock(&d->vpci.pci.lock);
 }
 
@@ -280,6 +295,7 @@ int vhost_dev_reconnect(struct vhost_dev *d)
 
 	pthread_mutex_lock(&d->vpci.pci.lock);
 	r = iov_vhost_front_reconnect(d->front);
+	d->connected = r == 0;
 	if (r == 0)
 		for (unsigned int q = 0; q < d->vpci.num_queues; q++)
 			d->running[q] = d->vpci.started && d->vpci.queues[q].enabled;

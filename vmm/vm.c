@@ -452,7 +452,22 @@ static void *vcpu_main(void *arg)
 		pthread_cond_wait(&vm->go_cond, &vm->go_lock);
 	pthread_mutex_unlock(&vm->go_lock);
 	while (__atomic_load_n(&vm->stop_status, __ATOMIC_ACQUIRE) < 0) {
-		int r = kvm_ioctl(vm->vcpu_fd, KVM_RUN, 0);
+		int r;
+
+		pthread_mutex_lock(&vm->go_lock);
+		if (vm->pause_requested) {
+			vm->paused = true;
+			pthread_cond_broadcast(&vm->go_cond);
+			while (vm->pause_requested && vm->stop_status < 0)
+				pthread_cond_wait(&vm->go_cond, &vm->go_lock);
+			vm->paused = false;
+			vm->run->immediate_exit = 0;
+			pthread_cond_broadcast(&vm->go_cond);
+		}
+		pthread_mutex_unlock(&vm->go_lock);
+		if (__atomic_load_n(&vm->stop_status, __ATOMIC_ACQUIRE) >= 0)
+			break;
+		r = kvm_ioctl(vm->vcpu_fd, KVM_RUN, 0);
 
 		if (r < 0) {
 			if (r == -EINTR || r == -EAGAIN)
@@ -461,6 +476,7 @@ static void *vcpu_main(void *arg)
 			vm->stop_status = VM_STOP_INTERNAL;
 			break;
 		}
+		vm->exits++;
 		switch (vm->run->exit_reason) {
 		case KVM_EXIT_IO:
 			pio(vm);
@@ -524,6 +540,28 @@ void vm_stop(struct vm *vm, int status)
 	int running = -1;
 
 	__atomic_compare_exchange_n(&vm->stop_status, &running, status, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+	pthread_mutex_lock(&vm->go_lock);
 	vm->run->immediate_exit = 1;
+	pthread_cond_broadcast(&vm->go_cond);      /* a paused vCPU wakes to stop */
+	pthread_mutex_unlock(&vm->go_lock);
 	pthread_kill(vm->vcpu_thread, SIGUSR1);
+}
+
+void vm_pause(struct vm *vm)
+{
+	pthread_mutex_lock(&vm->go_lock);
+	vm->pause_requested = true;
+	vm->run->immediate_exit = 1;    /* the next KVM_RUN returns at once, if the signal comes early */
+	pthread_kill(vm->vcpu_thread, SIGUSR1);
+	while (!vm->paused && __atomic_load_n(&vm->stop_status, __ATOMIC_ACQUIRE) < 0)
+		pthread_cond_wait(&vm->go_cond, &vm->go_lock);
+	pthread_mutex_unlock(&vm->go_lock);
+}
+
+void vm_resume(struct vm *vm)
+{
+	pthread_mutex_lock(&vm->go_lock);
+	vm->pause_requested = false;
+	pthread_cond_broadcast(&vm->go_cond);
+	pthread_mutex_unlock(&vm->go_lock);
 }

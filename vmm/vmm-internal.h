@@ -184,6 +184,7 @@ enum vm_stop {
 	VM_STOP_SHUTDOWN = 121, /* triple fault or a reset request */
 	VM_STOP_INTERNAL = 122, /* KVM could not run the guest (entry failure, emulation error) */
 	VM_STOP_TIMEOUT = 123,  /* --timeout expired */
+	VM_STOP_REQUESTED = 124, /* vm.stop on the control socket */
 	VM_STOP_SETUP = 125,    /* iovm could not set the VM up */
 };
 
@@ -208,6 +209,9 @@ struct vm {
 	pthread_mutex_t go_lock;
 	pthread_cond_t go_cond;
 	bool go;
+	bool pause_requested, paused;   /* under go_lock; go_cond signals changes */
+	uint64_t exits;                 /* exits handled in userspace */
+	double started_at;
 	int stop_efd;           /* signalled when the vCPU thread stops */
 	struct vhost_dev *devs[PCI_MAX_DEVS];
 	unsigned int n_devs;
@@ -223,6 +227,22 @@ int vm_setup_direct(struct vm *vm, uint64_t entry, const char *cmdline, char *wh
 /* Creates the vCPU thread, which waits for vm_go(); vm->stop_efd becomes readable when it stops. */
 int vm_start(struct vm *vm);
 void vm_go(struct vm *vm);
+/* Pauses the vCPU (returns once it is out of KVM_RUN and waiting) / lets it run again. */
+void vm_pause(struct vm *vm);
+void vm_resume(struct vm *vm);
+
+/* The control socket (control.c): vm.info, vm.pause, vm.resume, vm.stop. */
+struct iov_rpc_service;
+extern const struct iov_rpc_service vm_service;
+/* For vm.info: one device, as JSON text fields. */
+struct vhost_dev_info {
+	const char *type, *path;
+	unsigned int slot;
+	bool connected, driver_ok;
+	uint8_t mac[6];
+	uint64_t features;
+};
+void vhost_dev_info(struct vhost_dev *d, struct vhost_dev_info *ret);
 /* Asks the vCPU to stop with @status (from another thread). */
 void vm_stop(struct vm *vm, int status);
 

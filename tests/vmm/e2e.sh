@@ -4,10 +4,12 @@
 # stream both ways) checked by the guests and by the switch's counters; a guest verifying
 # blocks through iovswitch's vhost-user-blk backend, checked in the image file; the backend
 # restarted under a running guest, which reconnects and keeps going.
+# The control socket pauses, resumes and stops a running guest.
 #   e2e.sh IOVM GUEST IOVSWITCH IOVCTL
 set -uo pipefail
 IOVM=$1 GUEST=$2
 source "$(dirname "$0")/../switch/lib.sh" "$3" "$4"
+IOVCTL=$4
 
 if ! [ -c /dev/kvm ] || ! "$IOVM" --kernel "$GUEST" --timeout 20 >"$t/probe.log" 2>&1; then
     echo "1..0 # SKIP KVM cannot run the test guest here: $(tail -n 1 "$t/probe.log" 2>/dev/null)"
@@ -93,6 +95,27 @@ want=$(python3 -c 'import sys; sys.stdout.write(bytes(((i*7 + (i>>9)) & 255) for
 got=$(head -c 131072 "$t/disk.img" | od -An -v -tx1 | tr -d ' \n')
 if [ "$want" = "$got" ]; then ok "the image file holds what the guest wrote"; else nok "the image file holds what the guest wrote"; fi
 cmp_ok "the backend counted the guest's flush" "$(swj blks | jq '.[] | select(.name == "d0") | .stats.flushes')" -ge 1
+
+# The control socket: vm.info, pause (a paused guest answers nothing), resume, stop.
+rpc() { "$IOVCTL" rpc --socket "$t/vm.sock" "$@"; }
+vm a --net "$t/a.sock,mac=02:00:00:00:00:0a" --cmdline "net=echo count=1000000 timeout=100" --control "$t/vm.sock"
+for _ in $(seq 100); do grep -q "net: slot" "$t/a.log" && break; sleep 0.1; done
+check "vm.info" 0 rpc vm.info
+cmp_ok "says running" "$(jq -r .state "$t/out")" = running
+cmp_ok "with its NIC on the switch's socket" "$(jq -r '.devices[0].socket' "$t/out")" = "$t/a.sock"
+cmp_ok "connected, driven, with its MAC" "$(jq -r '.devices[0] | "\(.connected) \(.driver_ok) \(.mac)"' "$t/out")" = \
+    "true true 02:00:00:00:00:0a"
+check "vm.pause" 0 rpc vm.pause
+check "a second vm.pause is refused" 1 rpc vm.pause
+has "saying why" "$t/err" "already paused"
+check "a ping to the paused guest goes unanswered" 1 "$IOVM" --kernel "$GUEST" --net "$t/b.sock,mac=02:00:00:00:00:0b" \
+    --cmdline "net=ping peer=02:00:00:00:00:0a count=1 timeout=3"
+check "vm.resume" 0 rpc vm.resume
+check "then it answers again" 0 "$IOVM" --kernel "$GUEST" --net "$t/b.sock,mac=02:00:00:00:00:0b" \
+    --cmdline "net=ping peer=02:00:00:00:00:0a count=3 timeout=20"
+check "an unknown method" 1 rpc vm.reboot
+check "vm.stop" 0 rpc vm.stop
+vm_wait a; cmp_ok "iovm exits with 124 after vm.stop" $? -eq 124
 
 # The switch restarted under a running guest: iovm reconnects, the stream resumes.
 vm a --net "$t/a.sock,mac=02:00:00:00:00:0a" --cmdline "net=echo count=400 timeout=100"
