@@ -351,18 +351,23 @@ int vm_ioeventfd(struct vm *vm, int fd, uint64_t addr, unsigned int len, bool as
 
 /* ---- exits ---- */
 
+/* A guest poking where nothing is: the first few addresses are logged, then one line saying so. */
 static void unknown_once(uint64_t addr, bool mmio)
 {
-	static uint64_t seen[16];
+	static uint64_t seen[8];
 	static unsigned int n;
+	uint64_t key = addr | (uint64_t)mmio << 63;
 
-	for (unsigned int i = 0; i < n; i++)
-		if (seen[i] == (addr | (uint64_t)mmio << 63))
+	for (unsigned int i = 0; i < n && i < 8; i++)
+		if (seen[i] == key)
 			return;
-	if (n < 16)
-		seen[n++] = addr | (uint64_t)mmio << 63;
-	fprintf(stderr, "iovm: the guest touched %s 0x%llx, where nothing is (reads all ones, writes ignored)\n",
-		mmio ? "memory" : "port", (unsigned long long)addr);
+	if (n < 8) {
+		seen[n++] = key;
+		fprintf(stderr, "iovm: the guest touched %s 0x%llx, where nothing is (reads all ones, writes ignored)\n",
+			mmio ? "memory" : "port", (unsigned long long)addr);
+	} else if (n++ == 8) {
+		fprintf(stderr, "iovm: the guest keeps touching unserved addresses; no more of them are logged\n");
+	}
 }
 
 /* The 8250 UART at 0x3f8, as much as a console that only writes needs. */

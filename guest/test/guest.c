@@ -17,6 +17,8 @@
  *   blk=verify [blocks=N]            write a pattern to N 512-byte sectors, flush, read back
  *   timeout=S                        give up after S seconds (default 20)
  *   poll=busy                        spin instead of sleeping when there is nothing to do
+ *   hostile=1                        first, garbage into every device model (configuration
+ *                                    space, BARs, MSI-X tables, unserved ports), then the rest
  * With no command it lists the devices it found.
  */
 #include <stdarg.h>
@@ -776,6 +778,74 @@ static int net_echo(uint32_t count)
 	return echoed == count ? 0 : 1;
 }
 
+/* ---- hostile=1: what a buggy or malicious guest driver does to the VMM's device models ---- */
+
+static uint32_t rng = 0x12345678;
+
+static uint32_t rnd(void)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 17;
+	rng ^= rng << 5;
+	return rng;
+}
+
+static void hostile(void)
+{
+	uint32_t bars[32], cmds[32];
+	unsigned int n = 0;
+
+	/* Configuration space: every offset of every slot, all widths, through unaligned ports. */
+	for (unsigned int slot = 0; slot < 32; slot++) {
+		bars[slot] = cfg_read(slot, 0x10);
+		cmds[slot] = cfg_read(slot, 4);
+	}
+	for (unsigned int slot = 0; slot < 32; slot++)
+		for (unsigned int off = 0; off < 256; off += 4) {
+			outl(0xcf8, 0x80000000u | slot << 11 | off);
+			outb(0xcfc + (off / 4) % 4, (uint8_t)rnd());
+			outl(0xcfc, rnd());
+			n += 2;
+		}
+	outl(0xcf8, 0x80ff0000u);               /* bus 255 */
+	outl(0xcfc, rnd());
+	outl(0xcf8, rnd());                     /* garbage in the address register */
+	outl(0xcfc, rnd());
+	/* BARs at odd places, then back where they were, as a driver that recovers would. */
+	for (unsigned int slot = 1; slot < 32; slot++) {
+		if (bars[slot] == 0xffffffffu)
+			continue;
+		cfg_write(slot, 0x10, rnd());
+		cfg_write(slot, 0x10, bars[slot]);
+		cfg_write(slot, 4, cmds[slot] | 0x6);
+	}
+	/* Every register of every virtio BAR: garbage of every width, the MSI-X table included. */
+	for (unsigned int slot = 1; slot < 32; slot++) {
+		uintptr_t bar = bars[slot] & ~0xfu;
+
+		if (bars[slot] == 0xffffffffu || !bar)
+			continue;
+		for (uintptr_t off = 0; off < 0x4000; off += 2 + rnd() % 64) {
+			switch (rnd() % 4) {
+			case 0: R8(bar + off) = (uint8_t)rnd(); break;
+			case 1: R16(bar + (off & ~1u)) = (uint16_t)rnd(); break;
+			case 2: R32(bar + (off & ~3u)) = rnd(); break;
+			default: (void)R32(bar + (off & ~3u)); break;
+			}
+			n++;
+		}
+	}
+	/* Ports nobody serves (not the interrupt controllers, the PIT, the console or the exit port). */
+	for (uint32_t port = 0x100; port < 0x10000; port += 61) {
+		if ((port >= 0x3f8 && port < 0x400) || port == IOVM_EXIT_PORT || (port >= 0xcf8 && port < 0xd00))
+			continue;
+		outb((uint16_t)port, (uint8_t)rnd());
+		(void)inl((uint16_t)(port & ~3u));
+		n += 2;
+	}
+	print("hostile: %u accesses done; the VMM is still here\n", n);
+}
+
 /* ---- virtio-blk ---- */
 
 struct blk_req {
@@ -868,6 +938,8 @@ int guest_main(const struct iovm_boot_info *bi)
 	busy_poll = arg_is("poll", "busy");
 	print("iovm test guest: %lu MiB, command line \"%s\"\n", ram_size >> 20, cmdline);
 
+	if (arg_is("hostile", "1"))
+		hostile();
 	if (arg("net", &(size_t){ 0 })) {
 		uint32_t count = (uint32_t)arg_num("count", 100);
 

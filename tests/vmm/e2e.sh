@@ -2,7 +2,8 @@
 # iovm end to end on this machine's KVM: the test guest alone; bad arguments refused with 125
 # and a reason; two guests on two iovswitch ports exchanging frames (ping, then a windowed
 # stream both ways) checked by the guests and by the switch's counters; a guest verifying
-# blocks through iovswitch's vhost-user-blk backend, checked in the image file; the backend
+# blocks through iovswitch's vhost-user-blk backend, checked in the image file; a guest writing
+# garbage into every device model, which iovm survives; the backend
 # restarted under a running guest, which reconnects and keeps going.
 # The control socket pauses, resumes and stops a running guest.
 #   e2e.sh IOVM GUEST IOVSWITCH IOVCTL
@@ -82,6 +83,16 @@ sed -n 's/^net: send/# &/p' "$t/out"
 vm_wait a; cmp_ok "guest a echoed all 2000" $? -eq 0
 cmp_ok "the switch counted a's 2000 answers" "$(($(stat a .rx_packets) - a_rx))" -ge 2000
 cmp_ok "nothing was dropped for lack of buffers on b" "$(($(stat b .drops.tx_full) - b_full))" -eq 0
+
+# A hostile guest: garbage into configuration space, BARs, MSI-X tables and unserved ports;
+# iovm survives, logs a little, and the guest's NIC still works once its driver resets it.
+vm a --net "$t/a.sock,mac=02:00:00:00:00:0a" --cmdline "net=echo count=5"
+check "a guest that writes garbage everywhere, then pings" 0 "$IOVM" --kernel "$GUEST" --timeout 120 \
+    --net "$t/b.sock,mac=02:00:00:00:00:0b" --cmdline "hostile=1 net=ping peer=02:00:00:00:00:0a count=5"
+has "finished its garbage" "$t/out" "the VMM is still here"
+has "and its pings were answered" "$t/out" "net: ping 5 sent 5 answered"
+cmp_ok "iovm logged the unserved accesses briefly" "$(grep -c 'iovm: the guest' "$t/err")" -le 9
+vm_wait a; cmp_ok "the peer answered all 5" $? -eq 0
 
 # virtio-blk through iovswitch's vhost-user-blk backend.
 truncate -s 4M "$t/disk.img"
