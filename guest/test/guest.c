@@ -10,9 +10,10 @@
  * Commands (key=value words; several may be given):
  *   net=ping peer=MAC count=N        frames one at a time to MAC, each waiting for its echo:
  *                                    round-trip min/avg/max
- *   net=send peer=MAC count=N [size=B] [window=W]
+ *   net=send peer=MAC count=N [size=B] [window=W] [lost=L]
  *                                    N frames of B bytes (60-1514), at most W unanswered,
- *                                    each echoed back: throughput
+ *                                    each echoed back: throughput; frames unanswered for 1 s
+ *                                    are lost, and more than L lost (default 0) fails
  *   net=echo count=N                 send back the first N test frames received
  *   blk=verify [blocks=N]            write a pattern to N 512-byte sectors, flush, read back
  *   timeout=S                        give up after S seconds (default 20)
@@ -695,17 +696,22 @@ static int net_ping(const uint8_t peer[6], uint32_t count)
 	return answered == count ? 0 : 1;
 }
 
-static int net_send(const uint8_t peer[6], uint32_t count, uint32_t size, uint32_t window)
+/*
+ * Up to @window frames unanswered; when nothing comes back for a second, the unanswered ones
+ * are counted lost and the window opens again (a switch restarted under the guest loses what it
+ * held). Succeeds when every frame was answered or lost, and at most @max_lost were lost.
+ */
+static int net_send(const uint8_t peer[6], uint32_t count, uint32_t size, uint32_t window, uint32_t max_lost)
 {
-	uint32_t sent = 0, answered = 0;
-	uint64_t t0 = rdtsc(), us;
+	uint32_t sent = 0, answered = 0, lost = 0;
+	uint64_t t0 = rdtsc(), progress = t0, us;
 
-	while (answered < count && !expired()) {
+	while (answered + lost < count && !expired()) {
 		uint32_t len, batch = 0;
 		int id;
 		uint8_t *f;
 
-		while (sent < count && sent - answered < window && send_frame(peer, sent, size, 0) == 0) {
+		while (sent < count && sent - answered - lost < window && send_frame(peer, sent, size, 0) == 0) {
 			sent++;
 			batch++;
 		}
@@ -717,17 +723,22 @@ static int net_send(const uint8_t peer[6], uint32_t count, uint32_t size, uint32
 			answered += seq >= 0 && seq != PROBE;   /* a late answer to a probe is not one */
 			net_rx_done(id);
 		}
-		if (batch)
+		if (batch) {
 			vq_kick(&net.q[0]);
-		else if (sent == count || sent - answered >= window)
+			progress = rdtsc();
+		} else if (us_since(progress) > 1000000) {
+			lost = sent - answered;
+			progress = rdtsc();
+		} else if (sent == count || sent - answered - lost >= window) {
 			idle();         /* waiting for answers */
+		}
 	}
 	us = us_since(t0);
 	if (!us)
 		us = 1;
-	print("net: send %u: %u sent, %u answered in %lu us: %lu frames/s %lu Mbit/s (%u-byte frames, both ways)\n", count,
-	      sent, answered, us, (uint64_t)answered * 1000000 / us, (uint64_t)answered * size * 8 * 2 / us, size);
-	return answered == count ? 0 : 1;
+	print("net: send %u: %u sent, %u answered, %u lost in %lu us: %lu frames/s %lu Mbit/s (%u-byte frames, both ways)\n",
+	      count, sent, answered, lost, us, (uint64_t)answered * 1000000 / us, (uint64_t)answered * size * 8 * 2 / us, size);
+	return answered + lost == count && lost <= max_lost ? 0 : 1;
 }
 
 static int net_echo(uint32_t count)
@@ -961,7 +972,7 @@ int guest_main(const struct iovm_boot_info *bi)
 				print("guest: size is 60-1514, window 1-%u\n", QSIZE / 2);
 				return 2;
 			}
-			status |= net_send(peer, count, size, window);
+			status |= net_send(peer, count, size, window, (uint32_t)arg_num("lost", 0));
 		} else {
 			print("guest: net= is ping, send or echo\n");
 			return 2;

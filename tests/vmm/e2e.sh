@@ -78,7 +78,7 @@ a_rx=$(stat a .rx_packets) b_full=$(stat b .drops.tx_full)
 vm a --net "$t/a.sock,mac=02:00:00:00:00:0a" --cmdline "net=echo count=2000"
 check "guest b streams 2000 frames of 1514 bytes" 0 "$IOVM" --kernel "$GUEST" --timeout 120 \
     --net "$t/b.sock,mac=02:00:00:00:00:0b" --cmdline "net=send peer=02:00:00:00:00:0a count=2000 size=1514 window=64"
-has "all answered" "$t/out" "2000 sent, 2000 answered"
+has "all answered" "$t/out" "2000 sent, 2000 answered, 0 lost"
 sed -n 's/^net: send/# &/p' "$t/out"
 vm_wait a; cmp_ok "guest a echoed all 2000" $? -eq 0
 cmp_ok "the switch counted a's 2000 answers" "$(($(stat a .rx_packets) - a_rx))" -ge 2000
@@ -128,17 +128,19 @@ check "an unknown method" 1 rpc vm.reboot
 check "vm.stop" 0 rpc vm.stop
 vm_wait a; cmp_ok "iovm exits with 124 after vm.stop" $? -eq 124
 
-# The switch restarted under a running guest: iovm reconnects, the stream resumes.
-vm a --net "$t/a.sock,mac=02:00:00:00:00:0a" --cmdline "net=echo count=400 timeout=100"
-vm b --net "$t/b.sock,mac=02:00:00:00:00:0b" --cmdline "net=send peer=02:00:00:00:00:0a count=400 size=64 window=4 timeout=100"
+# The switch restarted under running guests: iovm reconnects, the stream resumes. What the
+# switch held when it died is lost (at most the sender's window).
+vm a --net "$t/a.sock,mac=02:00:00:00:00:0a" --cmdline "net=echo count=1000000 timeout=100" --control "$t/vm.sock"
+vm b --net "$t/b.sock,mac=02:00:00:00:00:0b" --cmdline "net=send peer=02:00:00:00:00:0a count=400 size=64 window=4 lost=8 timeout=100"
 for _ in $(seq 100); do [ "$(stat a .rx_packets 2>/dev/null || echo 0)" -gt "$((a_rx + 2100))" ] && break; sleep 0.1; done
 kill -9 "$swpid"
 sleep 1
 switch_start --state "$t/state.json" || nok "iovswitch restarts from its state"
-vm_wait b; b_status=$?
-vm_wait a; a_status=$?
-cmp_ok "the sender finished after the restart" "$b_status" -eq 0
-cmp_ok "the echoing guest too" "$a_status" -eq 0
+vm_wait b; cmp_ok "the sender finished after the restart, losing at most its window" $? -eq 0
+sed -n 's/^net: send/# &/p' "$t/b.log"
 has "iovm saw the backend go" "$t/b.log" "the backend went away; reconnecting"
 has "and came back to the new one" "$t/b.log" "reconnected"
+has "so did the echoing guest's" "$t/a.log" "reconnected"
+check "the echoing guest is stopped" 0 rpc vm.stop
+vm_wait a; cmp_ok "and exits with 124" $? -eq 124
 tap_end
