@@ -13,19 +13,10 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "iovkit/jsonrpc.h"
 #include "vmm-internal.h"
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 static const char *state_name(struct vm *vm)
 {
@@ -60,7 +51,7 @@ static int m_info(void *userdata, json_t *params, json_t **ret, struct iov_rpc_e
 	}
 	*ret = json_pack("{s:s,s:i,s:I,s:i,s:I,s:f,s:o}", "state", state_name(vm), "pid", (int)getpid(), "ram_mib",
 			 (json_int_t)(vm->ram_size >> 20), "vcpus", 1, "exits", (json_int_t)vm->exits, "uptime_s",
-			 now() - vm->started_at, "devices", devs);
+			 vm_now() - vm->started_at, "devices", devs);
 	return *ret ? 0 : iov_rpc_fail(e, IOV_RPC_INTERNAL_ERROR, ENOMEM, "out of memory");
 }
 

@@ -13,7 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "iovkit/jsonrpc.h"
@@ -85,6 +84,16 @@ static int parse_net(const char *arg, unsigned int n, struct dev_arg *d)
 	return 0;
 }
 
+/* "SOCK" */
+static int parse_blk(const char *arg, struct dev_arg *d)
+{
+	d->type = VHOST_DEV_BLK;
+	if (!*arg || strlen(arg) >= sizeof(d->sock))
+		return -EINVAL;
+	memcpy(d->sock, arg, strlen(arg) + 1);
+	return 0;
+}
+
 /* After setup, before the guest runs: give up root for @user (a name or a number). */
 static int drop_privileges(const char *user, char *why, size_t why_len)
 {
@@ -111,14 +120,6 @@ static int drop_privileges(const char *user, char *why, size_t why_len)
 	return 0;
 }
 
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 /* Until the vCPU stops: watch the backends, reconnect those that left. */
 static void supervise(struct vm *vm, struct iov_rpc_server *ctl, double deadline)
 {
@@ -139,7 +140,7 @@ static void supervise(struct vm *vm, struct iov_rpc_server *ctl, double deadline
 		first_ctl = n;
 		if (ctl)
 			n_ctl = (unsigned int)iov_rpc_server_pollfds(ctl, p + n);
-		if (deadline > 0 && now() >= deadline) {
+		if (deadline > 0 && vm_now() >= deadline) {
 			fprintf(stderr, "iovm: --timeout expired; stopping the guest\n");
 			vm_stop(vm, VM_STOP_TIMEOUT);
 		}
@@ -157,9 +158,9 @@ static void supervise(struct vm *vm, struct iov_rpc_server *ctl, double deadline
 				vhost_dev_disconnected(vm->devs[i]);
 				away[i] = true;
 			}
-		if (now() < next_try)
+		if (vm_now() < next_try)
 			continue;
-		next_try = now() + 0.2;
+		next_try = vm_now() + 0.2;
 		for (unsigned int i = 0; i < vm->n_devs; i++)
 			if (away[i] && vhost_dev_reconnect(vm->devs[i]) == 0) {
 				fprintf(stderr, "iovm: %s: reconnected\n", vhost_dev_path(vm->devs[i]));
@@ -217,9 +218,7 @@ int main(int argc, char **argv)
 				fprintf(stderr, "iovm: at most %d devices\n", PCI_MAX_DEVS - 1);
 				return VM_STOP_SETUP;
 			}
-			if (c == 'n' ? parse_net(optarg, n_nets++, &devs[n_devs]) < 0
-				     : (devs[n_devs].type = VHOST_DEV_BLK,
-					snprintf(devs[n_devs].sock, sizeof(devs[n_devs].sock), "%s", optarg) >= (int)sizeof(devs[n_devs].sock))) {
+			if ((c == 'n' ? parse_net(optarg, n_nets++, &devs[n_devs]) : parse_blk(optarg, &devs[n_devs])) < 0) {
 				fprintf(stderr, "iovm: --%s '%s': expected SOCK%s\n", c == 'n' ? "net" : "blk", optarg,
 					c == 'n' ? "[,mac=aa:bb:cc:dd:ee:ff] with a unicast MAC" : "");
 				return VM_STOP_SETUP;
@@ -279,8 +278,8 @@ int main(int argc, char **argv)
 		return VM_STOP_SETUP;
 	}
 	vm_go(&vm);
-	vm.started_at = now();
-	supervise(&vm, control ? &ctl : NULL, timeout > 0 ? now() + timeout : 0);
+	vm.started_at = vm_now();
+	supervise(&vm, control ? &ctl : NULL, timeout > 0 ? vm_now() + timeout : 0);
 	if (control)
 		iov_rpc_server_close(&ctl);     /* the file stays (the sandbox allows no unlink); a later --control replaces it */
 	pthread_join(vm.vcpu_thread, NULL);

@@ -105,6 +105,16 @@ static void bar_write(struct pci_dev *d, int bar, uint32_t val)
 	}
 }
 
+/* Every implemented BAR's users hear that it moved (decoding switched, or firmware placed it). */
+static void bars_moved(struct pci_dev *d)
+{
+	if (!d->ops || !d->ops->bar_moved)
+		return;
+	for (int bar = 0; bar < 6; bar++)
+		if (d->bars[bar].size)
+			d->ops->bar_moved(d, bar);
+}
+
 void pci_cfg_write(struct pci_dev *d, unsigned int off, unsigned int len, uint32_t val)
 {
 	bool mem_before = pci_mem_enabled(d);
@@ -121,10 +131,8 @@ void pci_cfg_write(struct pci_dev *d, unsigned int off, unsigned int len, uint32
 
 		d->cfg[off + i] = (uint8_t)((d->cfg[off + i] & ~m) | (b & m));
 	}
-	if (mem_before != pci_mem_enabled(d) && d->ops && d->ops->bar_moved)
-		for (int bar = 0; bar < 6; bar++)
-			if (d->bars[bar].size)
-				d->ops->bar_moved(d, bar);
+	if (mem_before != pci_mem_enabled(d))
+		bars_moved(d);
 	if (d->ops && d->ops->cfg_written)
 		d->ops->cfg_written(d, off, len);
 }
@@ -156,10 +164,7 @@ int pci_bus_add(struct pci_bus *bus, struct pci_dev *d)
 			bus->next_mmio += size;
 		}
 		d->cfg[PCI_COMMAND] |= PCI_COMMAND_MEMORY;
-		if (d->ops && d->ops->bar_moved)
-			for (int bar = 0; bar < 6; bar++)
-				if (d->bars[bar].size)
-					d->ops->bar_moved(d, bar);
+		bars_moved(d);
 		return 0;
 	}
 	return -ENOSPC;

@@ -19,7 +19,7 @@
 
 #include "iovkit/iovm-boot.h"
 
-/* Guest-physical layout of a directly booted 64-bit guest (boot.c). */
+/* Guest-physical layout of a directly booted 64-bit guest (vm_setup_direct in vm.c). */
 #define IOVM_PML4          0x1000ULL
 #define IOVM_PDPT          0x2000ULL
 #define IOVM_PD            0x3000ULL   /* four pages: the low 4 GiB in 2 MiB pages */
@@ -220,6 +220,8 @@ struct vm {
 /* Opens KVM, checks what iovm needs (naming what is missing in @why), creates the VM. */
 int vm_create(struct vm *vm, uint64_t ram_size, char *why, size_t why_len);
 void vm_destroy(struct vm *vm);
+/* CLOCK_MONOTONIC in seconds: timeouts, uptime. */
+double vm_now(void);
 /* Loads an ELF64 executable (the test guest) into RAM; its entry point. */
 int vm_load_elf(struct vm *vm, const char *path, uint64_t *ret_entry, char *why, size_t why_len);
 /* Sets the vCPU up in 64-bit mode at @entry, the boot information written for it. */

@@ -630,6 +630,30 @@ static int64_t test_frame(const uint8_t *f, uint32_t len, const uint8_t peer[6])
 }
 
 /*
+ * Whether @peer answered frame @seq within @limit_us of @t0; whatever else arrives meanwhile
+ * is given back to the ring.
+ */
+static int await_answer(const uint8_t peer[6], uint32_t seq, uint64_t t0, uint64_t limit_us)
+{
+	int got = 0;
+
+	while (!got && !expired() && us_since(t0) < limit_us) {
+		uint32_t len;
+		int id;
+		uint8_t *f = net_rx(&len, &id);
+
+		if (!f) {
+			idle();
+			continue;
+		}
+		got = test_frame(f, len, peer) == seq;
+		net_rx_done(id);
+		vq_kick(&net.q[0]);
+	}
+	return got;
+}
+
+/*
  * Until @peer answers a probe (every 100 ms): the switch port and the peer's queues may come up
  * after ours, and frames sent before then are lost, which is not what a test measures.
  */
@@ -639,21 +663,8 @@ static int net_wait_peer(const uint8_t peer[6])
 		uint64_t t0 = rdtsc();
 
 		send_frame(peer, PROBE, 60, 1);
-		while (us_since(t0) < 100000 && !expired()) {
-			uint32_t len;
-			int id, answered;
-			uint8_t *f = net_rx(&len, &id);
-
-			if (!f) {
-				idle();
-				continue;
-			}
-			answered = test_frame(f, len, peer) == PROBE;
-			net_rx_done(id);
-			vq_kick(&net.q[0]);
-			if (answered)
-				return 0;
-		}
+		if (await_answer(peer, PROBE, t0, 100000))
+			return 0;
 	}
 	print("net: no answer from the peer\n");
 	return -1;
@@ -666,24 +677,10 @@ static int net_ping(const uint8_t peer[6], uint32_t count)
 
 	for (uint32_t seq = 0; seq < count && !expired(); seq++) {
 		uint64_t t0 = rdtsc(), rtt;
-		int got = 0;
 
 		while (send_frame(peer, seq, 60, 1) < 0 && !expired())
 			idle();
-		while (!got && !expired() && us_since(t0) < 1000000) {
-			uint32_t len;
-			int id;
-			uint8_t *f = net_rx(&len, &id);
-
-			if (!f) {
-				idle();
-				continue;
-			}
-			got = test_frame(f, len, peer) == seq;
-			net_rx_done(id);
-		}
-		vq_kick(&net.q[0]);
-		if (!got)
+		if (!await_answer(peer, seq, t0, 1000000))
 			continue;
 		rtt = us_since(t0);
 		answered++;
