@@ -71,5 +71,22 @@ int cmd_rdma(struct cli *cli);
 int cmd_pool(struct cli *cli);
 int cmd_switch(struct cli *cli);
 int cmd_rpc(struct cli *cli);
+int cmd_vm(struct cli *cli);
+int cmd_daemon(struct cli *cli);
+int cmd_events(struct cli *cli);
+int cmd_demo(struct cli *cli);
+
+/* ---- iovkitd (cmd-daemon.c) ---- */
+struct iov_client;
+
+/* Connects to iovkitd at @sock (NULL: the default); prints why not and returns NULL. */
+struct iov_client *cli_daemon(const char *sock);
+
+/* Calls @method (params taken); prints the error and returns EXIT_FAIL, or EXIT_OK with *ret
+ * (a new reference; NULL @ret drops the result). */
+int cli_dcall(struct iov_client *c, const char *method, json_t *params, json_t **ret);
+
+/* Waits until guest @name is no longer running or stopping: 0, -ETIMEDOUT, or -EIO. */
+int cli_vm_wait(struct iov_client *c, const char *name, int seconds);
 
 #endif

@@ -359,7 +359,7 @@ int main(int argc, char **argv)
 		return 1;
 
 	sfd = signalfd(-1, &mask, SFD_CLOEXEC);
-	r = iov_rpc_server_listen(&srv, o.socket, 0660, &sw_service, &ctl);
+	r = iov_rpc_server_listen(&srv, o.socket, 0660, 0, &sw_service, &ctl);
 	if (r < 0) {
 		sw_log("%s: %s", o.socket,
 		       r == -EADDRINUSE ? "another iovswitch is serving there" : iov_strerror(r));

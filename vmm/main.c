@@ -253,7 +253,7 @@ int main(int argc, char **argv)
 		r = vm_load_elf(&vm, kernel, &entry, why, sizeof(why));
 	if (r == 0)
 		r = vm_setup_direct(&vm, entry, cmdline, why, sizeof(why));
-	if (r == 0 && control && (r = iov_rpc_server_listen(&ctl, control, 0660, &vm_service, &vm)) < 0) {
+	if (r == 0 && control && (r = iov_rpc_server_listen(&ctl, control, 0660, 0, &vm_service, &vm)) < 0) {
 		snprintf(why, sizeof(why), "--control %s: %s", control,
 			 r == -EADDRINUSE ? "another process serves there" : strerror(-r));
 		control = NULL;

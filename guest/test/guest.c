@@ -10,10 +10,11 @@
  * Commands (key=value words; several may be given):
  *   net=ping peer=MAC count=N        frames one at a time to MAC, each waiting for its echo:
  *                                    round-trip min/avg/max
- *   net=send peer=MAC count=N [size=B] [window=W] [lost=L]
+ *   net=send peer=MAC count=N [size=B] [window=W] [lost=L] [pings=P]
  *                                    N frames of B bytes (60-1514), at most W unanswered,
  *                                    each echoed back: throughput; frames unanswered for 1 s
- *                                    are lost, and more than L lost (default 0) fails
+ *                                    are lost, and more than L lost (default 0) fails;
+ *                                    pings=P first measures P round trips as net=ping does
  *   net=echo count=N                 send back the first N test frames received
  *   blk=verify [blocks=N]            write a pattern to N 512-byte sectors, flush, read back
  *   timeout=S                        give up after S seconds (default 20)
@@ -969,6 +970,8 @@ int guest_main(const struct iovm_boot_info *bi)
 				print("guest: size is 60-1514, window 1-%u\n", QSIZE / 2);
 				return 2;
 			}
+			if (arg_num("pings", 0))
+				status |= net_ping(peer, (uint32_t)arg_num("pings", 0));
 			status |= net_send(peer, count, size, window, (uint32_t)arg_num("lost", 0));
 		} else {
 			print("guest: net= is ping, send or echo\n");

@@ -22,6 +22,7 @@
 #include <stddef.h>
 #include <jansson.h>
 #include <poll.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 
 #ifdef __cplusplus
@@ -152,36 +153,77 @@ int iov_rpc_send_line(int fd, const char *text);
  */
 int iov_rpc_call(int fd, const char *method, json_t *params, json_t **ret_result, struct iov_rpc_error *e);
 
-/* ---- serving: a listening Unix socket and its clients, in the caller's poll loop ---- */
+/* ---- serving: a listening Unix socket and its clients ----
+ *
+ * Two ways to drive it: a poll loop (iov_rpc_server_pollfds + _handle, as iovswitch and iovm
+ * do), or any event loop watching the listening fd and each client's fd (iov_rpc_server_accept,
+ * _serve and _drop, as iovkitd does with sd-event).
+ */
 
-#define IOV_RPC_MAX_CLIENTS 16
+#define IOV_RPC_MAX_CLIENTS 16          /* what iov_rpc_server_listen() serves at once */
 #define IOV_RPC_SERVER_POLLFDS (1 + IOV_RPC_MAX_CLIENTS)
 
 struct iov_rpc_client {
 	int fd;                         /* -1: a free slot */
-	bool may_mutate;                /* root, or the server's own uid (SO_PEERCRED) */
+	bool may_mutate;                /* what the server's authorize callback decided */
+	bool subscribed;                /* for the program: the client asked for events */
+	struct ucred cred;              /* the peer when it connected (SO_PEERCRED) */
 	struct iov_rpc_reader rd;
+	void *data;                     /* for the program: e.g. its event source */
 };
+
+/*
+ * Decides whether the client @fd with credentials @cred may call methods flagged
+ * IOV_RPC_MUTATES. The default (NULL) allows root and the server's own uid.
+ */
+typedef bool (*iov_rpc_authorize_fn)(void *userdata, int fd, const struct ucred *cred);
 
 struct iov_rpc_server {
 	int listen_fd;
 	const struct iov_rpc_service *svc;
 	void *userdata;
-	struct iov_rpc_client clients[IOV_RPC_MAX_CLIENTS];
+	iov_rpc_authorize_fn authorize; /* set after listen/adopt; NULL: the default */
+	size_t max_clients;
+	struct iov_rpc_client *clients; /* max_clients slots */
+	struct iov_rpc_client *caller;  /* while a method runs: the client whose request it is */
 };
 
 /*
  * Listens on @path with @mode, replacing a socket nobody serves (-EADDRINUSE if somebody
- * does); requests go to @svc with @userdata. The server owns the socket until _close.
+ * does); requests go to @svc with @userdata; at most @max_clients clients at once (0:
+ * IOV_RPC_MAX_CLIENTS, which IOV_RPC_SERVER_POLLFDS is sized for). The server owns the socket
+ * until _close.
  */
-int iov_rpc_server_listen(struct iov_rpc_server *s, const char *path, mode_t mode,
+int iov_rpc_server_listen(struct iov_rpc_server *s, const char *path, mode_t mode, size_t max_clients,
 			  const struct iov_rpc_service *svc, void *userdata);
 
-/* Fills @pfd (IOV_RPC_SERVER_POLLFDS entries; free slots are -1) and returns the count. */
+/*
+ * Serves the already listening socket @fd (socket activation), at most @max_clients at once.
+ * Takes @fd over (made non-blocking). 0, or -ENOMEM (then @fd is not taken).
+ */
+int iov_rpc_server_adopt(struct iov_rpc_server *s, int fd, size_t max_clients, const struct iov_rpc_service *svc,
+			 void *userdata);
+
+/* Fills @pfd (1 + max_clients entries; free slots are -1) and returns the count. */
 size_t iov_rpc_server_pollfds(const struct iov_rpc_server *s, struct pollfd *pfd);
 
 /* After poll(): accepts, reads, answers what @pfd (as filled above) says is ready. */
 void iov_rpc_server_handle(struct iov_rpc_server *s, const struct pollfd *pfd);
+
+/*
+ * Accepts one waiting connection: returns its slot, or NULL when none was waiting or the
+ * server is full (that client is answered "too many clients" and closed).
+ */
+struct iov_rpc_client *iov_rpc_server_accept(struct iov_rpc_server *s);
+
+/*
+ * Reads what @c sent and answers each complete line. Returns 0 while the client stays, or a
+ * negative errno when it hung up or cannot be answered: then call iov_rpc_server_drop().
+ */
+int iov_rpc_server_serve(struct iov_rpc_server *s, struct iov_rpc_client *c);
+
+/* Closes @c's connection and frees its slot. */
+void iov_rpc_server_drop(struct iov_rpc_server *s, struct iov_rpc_client *c);
 
 /* Closes the clients and the listening socket (the socket file stays). */
 void iov_rpc_server_close(struct iov_rpc_server *s);

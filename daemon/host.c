@@ -1,0 +1,317 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Methods over the libraries: what the host offers (host.info, pci.list, iommu.*), moving
+ * IOMMU groups to vfio-pci and back (device.*), SR-IOV (sriov.*) and VF pools (pool.*). Each
+ * is the library call iovctl makes too, so the daemon and the CLI cannot disagree; a failure
+ * answers the library's reason, which names the device.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "daemon.h"
+#include "iovkit/host.h"
+#include "iovkit/iommu.h"
+#include "iovkit/pci.h"
+#include "iovkit/sriov.h"
+#include "iovkit-internal/macro.h"
+
+static int lib_fail(struct daemon *d, struct iov_rpc_error *e, int r, const char *what)
+{
+	const char *why = iov_ctx_reason(d->ctx);
+
+	return iov_rpc_fail(e, r == -EINVAL ? IOV_RPC_INVALID_PARAMS : IOV_RPC_FAILED, r, "%s: %s", what,
+			    why[0] ? why : iov_strerror(r));
+}
+
+static int m_host_info(void *userdata, json_t *params, json_t **ret, struct iov_rpc_error *e)
+{
+	struct daemon *d = userdata;
+	struct iov_host_report *rep = NULL;
+	int r = iov_rpc_params(e, params, "{}");
+
+	if (r < 0)
+		return r;
+	r = iov_host_report_new(d->ctx, &rep);
+	if (r < 0)
+		return lib_fail(d, e, r, "probing the host");
+	r = iov_host_report_json(rep, ret);
+	iov_host_report_free(rep);
+	return r;
+}
+
+static int m_pci_list(void *userdata, json_t *params, json_t **ret, struct iov_rpc_error *e)
+{
+	struct daemon *d = userdata;
+	struct iov_pci_inventory *inv = NULL;
+	const char *kind = NULL;
+	json_t *arr;
+	int r = iov_rpc_params(e, params, "{s?:s}", "class", &kind);
+
+	if (r < 0)
+		return r;
+	r = iov_pci_inventory_new(d->ctx, &inv);
+	if (r < 0)
+		return lib_fail(d, e, r, "reading the PCI inventory");
+	arr = json_array();
+	for (size_t i = 0; arr && i < iov_pci_inventory_count(inv); i++) {
+		const struct iov_pci_dev *dev = iov_pci_inventory_get(inv, i);
+		json_t *j = NULL;
+
+		if (kind && strcmp(kind, iov_pci_class_kind(dev->class_code)))
+			continue;
+		if (iov_pci_dev_json(dev, &j) == 0)
+			json_array_append_new(arr, j);
+	}
+	iov_pci_inventory_free(inv);
+	*ret = arr;
+	return arr ? 0 : -ENOMEM;
+}
+
+static int m_iommu_groups(void *userdata, json_t *params, json_t **ret, struct iov_rpc_error *e)
+{
+	struct daemon *d = userdata;
+	struct iov_pci_inventory *inv = NULL;
+	int *ids = NULL, group = -1, n;
+	json_t *arr = NULL;
+	int r = iov_rpc_params(e, params, "{s?:i}", "group", &group);
+
+	if (r < 0)
+		return r;
+	n = iov_group_list(d->ctx, &ids);
+	if (n < 0)
+		return lib_fail(d, e, n, "listing IOMMU groups");
+	r = iov_pci_inventory_new(d->ctx, &inv);
+	if (r < 0) {
+		free(ids);
+		return lib_fail(d, e, r, "reading the PCI inventory");
+	}
+	arr = json_array();
+	for (int i = 0; arr && i < n && r >= 0; i++) {
+		struct iov_group *g = NULL;
+		json_t *j = NULL;
+
+		if (group >= 0 && ids[i] != group)
+			continue;
+		r = iov_group_get(d->ctx, inv, ids[i], &g);
+		if (r >= 0 && iov_group_json(g, &j) == 0)
+			json_array_append_new(arr, j);
+		iov_group_free(g);
+	}
+	iov_pci_inventory_free(inv);
+	free(ids);
+	if (r < 0) {
+		json_decref(arr);
+		return lib_fail(d, e, r, "reading an IOMMU group");
+	}
+	if (group >= 0 && json_array_size(arr) == 0) {
+		json_decref(arr);
+		return iov_rpc_fail(e, IOV_RPC_FAILED, ENOENT, "no IOMMU group %d", group);
+	}
+	*ret = arr;
+	return arr ? 0 : -ENOMEM;
+}
+
+/* {"device": BDF} or {"group": N}: *@ret the group; or -1 for "all": true where @allow_all. */
+static int target_group(struct daemon *d, json_t *params, bool allow_all, bool *force, const char **driver,
+			int *ret, struct iov_rpc_error *e)
+{
+	const char *dev = NULL;
+	int group = -1, all = 0, f = 0, r;
+
+	if (allow_all)
+		r = iov_rpc_params(e, params, "{s?:s,s?:i,s?:b}", "device", &dev, "group", &group, "all", &all);
+	else
+		r = iov_rpc_params(e, params, "{s?:s,s?:i,s?:s,s?:b}", "device", &dev, "group", &group, "driver", driver,
+				   "force", &f);
+	if (r < 0)
+		return r;
+	if ((dev != NULL) + (group >= 0) + !!all != 1)
+		return iov_rpc_fail(e, IOV_RPC_INVALID_PARAMS, 0, "give exactly one of device (a PCI address), group%s",
+				    allow_all ? " or all: true" : "");
+	if (force)
+		*force = f;
+	if (dev) {
+		group = iov_device_group(d->ctx, dev);
+		if (group < 0)
+			return lib_fail(d, e, group, dev);
+	}
+	*ret = all ? -1 : group;
+	return 0;
+}
+
+static void bind_event(struct daemon *d, const char *type, const struct iov_bind_result *res)
+{
+	json_t *j = NULL;
+
+	if (iov_bind_result_json(res, &j) == 0)
+		daemon_event(d, type, json_pack("{s:o}", "result", j));
+}
+
+static int m_device_bind(void *userdata, json_t *params, json_t **ret, struct iov_rpc_error *e)
+{
+	struct daemon *d = userdata;
+	struct iov_bind_opts opts = { .driver = NULL };
+	struct iov_bind_result *res = NULL;
+	int group, r = target_group(d, params, false, &opts.force, &opts.driver, &group, e);
+
+	if (r < 0)
+		return r;
+	r = iov_group_bind(d->ctx, group, &opts, &res);
+	if (r < 0)
+		return lib_fail(d, e, r, "binding");
+	dlog(5, "bound IOMMU group %d to %s (%zu devices moved)", group, opts.driver ? opts.driver : "vfio-pci", res->n);
+	bind_event(d, "device.bound", res);
+	r = iov_bind_result_json(res, ret);
+	iov_bind_result_free(res);
+	return r;
+}
+
+static int m_device_restore(void *userdata, json_t *params, json_t **ret, struct iov_rpc_error *e)
+{
+	struct daemon *d = userdata;
+	struct iov_bind_result *res = NULL;
+	int group, r = target_group(d, params, true, NULL, NULL, &group, e);
+
+	if (r < 0)
+		return r;
+	r = iov_group_restore(d->ctx, group, &res);
+	if (r < 0)
+		return lib_fail(d, e, r, "restoring");
+	dlog(5, "restored %s (%zu devices moved)", group >= 0 ? "an IOMMU group" : "every journaled device", res->n);
+	bind_event(d, "device.restored", res);
+	r = iov_bind_result_json(res, ret);
+	iov_bind_result_free(res);
+	return r;
+}
+
+static int m_sriov_list(void *userdata, json_t *params, json_t **ret, struct iov_rpc_error *e)
+{
+	struct daemon *d = userdata;
+	char **pfs = NULL;
+	json_t *arr;
+	int n, r = iov_rpc_params(e, params, "{}");
+
+	if (r < 0)
+		return r;
+	n = iov_sriov_pf_list(d->ctx, &pfs);
+	if (n < 0)
+		return lib_fail(d, e, n, "listing SR-IOV PFs");
+	arr = json_array();
+	for (int i = 0; arr && i < n; i++) {
+		struct iov_sriov_pf *pf = NULL;
+		json_t *j = NULL;
+
+		if (iov_sriov_pf_get(d->ctx, pfs[i], &pf) == 0 && iov_sriov_pf_json(pf, &j) == 0)
+			json_array_append_new(arr, j);
+		iov_sriov_pf_free(pf);
+	}
+	iov_strv_free(pfs);
+	*ret = arr;
+	return arr ? 0 : -ENOMEM;
+}
+
+static int m_sriov_set(void *userdata, json_t *params, json_t **ret, struct iov_rpc_error *e)
+{
+	struct daemon *d = userdata;
+	struct iov_sriov_set_opts opts = { .autoprobe = IOV_AUTOPROBE_KEEP };
+	struct iov_sriov_pf *pf = NULL;
+	const char *bdf, *autoprobe = NULL;
+	int numvfs, vfio = 0;
+	int r = iov_rpc_params(e, params, "{s:s,s:i,s?:b,s?:s}", "pf", &bdf, "numvfs", &numvfs, "vfio", &vfio,
+			       "autoprobe", &autoprobe);
+
+	if (r < 0)
+		return r;
+	if (numvfs < 0)
+		return iov_rpc_fail(e, IOV_RPC_INVALID_PARAMS, 0, "numvfs %d: 0 or more", numvfs);
+	if (autoprobe && strcmp(autoprobe, "on") && strcmp(autoprobe, "off"))
+		return iov_rpc_fail(e, IOV_RPC_INVALID_PARAMS, 0, "autoprobe: \"on\" or \"off\"");
+	if (autoprobe)
+		opts.autoprobe = !strcmp(autoprobe, "on") ? IOV_AUTOPROBE_ON : IOV_AUTOPROBE_OFF;
+	opts.vfio = vfio;
+	r = iov_sriov_set_numvfs(d->ctx, bdf, (unsigned int)numvfs, &opts);
+	if (r < 0)
+		return lib_fail(d, e, r, bdf);
+	dlog(5, "%s now has %d VFs", bdf, numvfs);
+	r = iov_sriov_pf_get(d->ctx, bdf, &pf);
+	if (r < 0)
+		return lib_fail(d, e, r, bdf);
+	r = iov_sriov_pf_json(pf, ret);
+	iov_sriov_pf_free(pf);
+	if (r == 0)
+		daemon_event(d, "sriov.numvfs", json_pack("{s:s,s:i}", "pf", bdf, "numvfs", numvfs));
+	return r;
+}
+
+static int m_pool_list(void *userdata, json_t *params, json_t **ret, struct iov_rpc_error *e)
+{
+	struct daemon *d = userdata;
+	int r = iov_rpc_params(e, params, "{}");
+
+	if (r < 0)
+		return r;
+	r = iov_pool_list(d->ctx, ret);
+	return r < 0 ? lib_fail(d, e, r, "reading the pools") : 0;
+}
+
+static int m_pool_alloc(void *userdata, json_t *params, json_t **ret, struct iov_rpc_error *e)
+{
+	struct daemon *d = userdata;
+	const char *pool, *consumer;
+	char bdf[IOV_BDF_LEN];
+	int r = iov_rpc_params(e, params, "{s:s,s:s}", "pool", &pool, "consumer", &consumer);
+
+	if (r < 0)
+		return r;
+	r = iov_pool_alloc(d->ctx, pool, consumer, bdf);
+	if (r < 0)
+		return lib_fail(d, e, r, pool);
+	*ret = json_pack("{s:s,s:s,s:s}", "pool", pool, "consumer", consumer, "vf", bdf);
+	return 0;
+}
+
+static int m_pool_release(void *userdata, json_t *params, json_t **ret, struct iov_rpc_error *e)
+{
+	struct daemon *d = userdata;
+	const char *vf;
+	int r = iov_rpc_params(e, params, "{s:s}", "vf", &vf);
+
+	if (r < 0)
+		return r;
+	r = iov_pool_release(d->ctx, vf);
+	if (r < 0)
+		return lib_fail(d, e, r, vf);
+	*ret = json_true();
+	return 0;
+}
+
+#define TARGET_SCHEMA(extra)                                                                                       \
+	"{\"type\":\"object\",\"properties\":{\"device\":{\"type\":\"string\",\"description\":\"a PCI address: "     \
+	"its whole IOMMU group\"},\"group\":{\"type\":\"integer\",\"minimum\":0}" extra "}}"
+
+const struct iov_rpc_method host_methods[] = {
+	{ "host.info", m_host_info, 0, "IOMMU, VFIO, KVM, hugepages, memlock, SR-IOV devices, with fixes", NULL },
+	{ "pci.list", m_pci_list, 0, "PCI functions: IDs, class, driver, IOMMU group, SR-IOV role",
+	  "{\"type\":\"object\",\"properties\":{\"class\":{\"enum\":[\"net\",\"storage\",\"gpu\",\"accelerator\","
+	  "\"bridge\",\"other\"]}}}" },
+	{ "iommu.groups", m_iommu_groups, 0, "IOMMU groups: type, viability, members, reserved regions",
+	  "{\"type\":\"object\",\"properties\":{\"group\":{\"type\":\"integer\",\"minimum\":0}}}" },
+	{ "device.bind", m_device_bind, IOV_RPC_MUTATES,
+	  "binds a whole IOMMU group to vfio-pci (journaled; rolled back on any failure)",
+	  TARGET_SCHEMA(",\"driver\":{\"type\":\"string\",\"default\":\"vfio-pci\"},\"force\":{\"type\":\"boolean\"}") },
+	{ "device.restore", m_device_restore, IOV_RPC_MUTATES, "puts a group (or all) back on the journaled drivers",
+	  TARGET_SCHEMA(",\"all\":{\"type\":\"boolean\"}") },
+	{ "sriov.list", m_sriov_list, 0, "SR-IOV PFs with their VFs", NULL },
+	{ "sriov.set", m_sriov_set, IOV_RPC_MUTATES, "sets a PF's VF count (journaled; optionally VFs to vfio-pci)",
+	  "{\"type\":\"object\",\"required\":[\"pf\",\"numvfs\"],\"properties\":{\"pf\":{\"type\":\"string\"},"
+	  "\"numvfs\":{\"type\":\"integer\",\"minimum\":0},\"vfio\":{\"type\":\"boolean\"},"
+	  "\"autoprobe\":{\"enum\":[\"on\",\"off\"]}}}" },
+	{ "pool.list", m_pool_list, 0, "VF pools, their members and allocations", NULL },
+	{ "pool.alloc", m_pool_alloc, IOV_RPC_MUTATES, "gives a pool's first free VF to a consumer",
+	  "{\"type\":\"object\",\"required\":[\"pool\",\"consumer\"],\"properties\":{\"pool\":{\"type\":\"string\"},"
+	  "\"consumer\":{\"type\":\"string\"}}}" },
+	{ "pool.release", m_pool_release, IOV_RPC_MUTATES, "resets a VF to its pool's defaults and frees it",
+	  "{\"type\":\"object\",\"required\":[\"vf\"],\"properties\":{\"vf\":{\"type\":\"string\"}}}" },
+};
+const size_t n_host_methods = ARRAY_SIZE(host_methods);

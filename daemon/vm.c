@@ -1,0 +1,607 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Guests. vm.create records a definition (kernel, command line, memory, NICs); vm.start gives
+ * each NIC a vhost-user port on iovswitch ("vm-NAME.N", listening at RUN/vm-NAME.N.sock) and
+ * runs iovm with its control socket at RUN/vm-NAME.ctl and its console in RUN/vm-NAME.log;
+ * when iovm exits, iovkitd records why (iovm's exit status, docs/vmm.md) and says so as a
+ * vm.state event. The ports stay, with their counters, until vm.destroy: a guest's NICs stay
+ * plugged in while it is off, as a cable would. Guests outlive an iovkitd restart: the next
+ * one adopts them.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "daemon.h"
+#include "iovkit-internal/macro.h"
+
+#define VM_MEMORY_MAX 3582u     /* iovm: RAM below the 3.5 GiB PCI hole */
+#define CONSOLE_TAIL 4096
+
+static const char *const state_names[] = { "defined", "running", "stopping", "stopped" };
+
+struct vm *vm_find(struct daemon *d, const char *name)
+{
+	for (unsigned int i = 0; i < d->n_vms; i++)
+		if (!strcmp(d->vms[i]->name, name))
+			return d->vms[i];
+	return NULL;
+}
+
+static void port_name(const struct vm *vm, unsigned int nic, char *buf, size_t size)
+{
+	snprintf(buf, size, "vm-%s.%u", vm->name, nic);
+}
+
+static void port_sock(const struct daemon *d, const struct vm *vm, unsigned int nic, char *buf, size_t size)
+{
+	snprintf(buf, size, "%s/vm-%s.%u.sock", d->run_dir, vm->name, nic);
+}
+
+/* What iovm's exit status means (docs/vmm.md). */
+static void describe_exit(int status, char *buf, size_t size)
+{
+	if (status < 0 || status >= 128)
+		proc_describe(status, buf, size);
+	else if (status == 0)
+		snprintf(buf, size, "the guest finished (status 0)");
+	else if (status < 120)
+		snprintf(buf, size, "the guest exited with status %d", status);
+	else if (status == 121)
+		snprintf(buf, size, "the guest shut down");
+	else if (status == 122)
+		snprintf(buf, size, "KVM failed (see the console log)");
+	else if (status == 123)
+		snprintf(buf, size, "its --timeout expired");
+	else if (status == 124)
+		snprintf(buf, size, "stopped on request (vm.stop)");
+	else if (status == 125)
+		snprintf(buf, size, "iovm could not set the guest up (see the console log)");
+	else
+		snprintf(buf, size, "iovm exited with status %d", status);
+}
+
+static char *console_tail(const struct vm *vm)
+{
+	char buf[CONSOLE_TAIL + 1];
+	ssize_t n;
+	int fd = open(vm->log, O_RDONLY | O_CLOEXEC);
+	off_t end;
+
+	if (fd < 0)
+		return NULL;
+	end = lseek(fd, 0, SEEK_END);
+	if (end > CONSOLE_TAIL)
+		lseek(fd, end - CONSOLE_TAIL, SEEK_SET);
+	else
+		lseek(fd, 0, SEEK_SET);
+	n = read(fd, buf, CONSOLE_TAIL);
+	close(fd);
+	if (n < 0)
+		return NULL;
+	buf[n] = '\0';
+	/* Start at a line, and keep the text valid for JSON (the guest may print anything). */
+	for (ssize_t i = 0; i < n; i++)
+		if ((unsigned char)buf[i] >= 0x80 || (buf[i] < 0x20 && buf[i] != '\n'))
+			buf[i] = '?';
+	return strdup(end > CONSOLE_TAIL && strchr(buf, '\n') ? strchr(buf, '\n') + 1 : buf);
+}
+
+json_t *vm_json(const struct vm *vm, bool full)
+{
+	json_t *nics = json_array(), *j;
+
+	for (unsigned int i = 0; i < vm->n_nics; i++) {
+		char port[40];
+
+		port_name(vm, i, port, sizeof(port));
+		json_array_append_new(nics, json_pack("{s:s,s:s}", "mac", vm->macs[i], "port", port));
+	}
+	j = json_pack("{s:s,s:s,s:s,s:s,s:i,s:i,s:o,s:i,s:I}", "name", vm->name, "state", state_names[vm->state],
+		      "kernel", vm->kernel, "cmdline", vm->cmdline, "memory", vm->memory, "timeout", vm->timeout,
+		      "nics", nics, "pid", (int)vm->proc.pid, "start_time", (json_int_t)vm->proc.start_time);
+	if (!j)
+		return NULL;
+	json_object_set_new(j, "exit_status", vm->exit_status >= 0 ? json_integer(vm->exit_status) : json_null());
+	json_object_set_new(j, "reason", vm->reason[0] ? json_string(vm->reason) : json_null());
+	json_object_set_new(j, "started", vm->started ? json_integer(vm->started) : json_null());
+	json_object_set_new(j, "stopped", vm->stopped ? json_integer(vm->stopped) : json_null());
+	json_object_set_new(j, "control", json_string(vm->ctl));
+	json_object_set_new(j, "console", json_string(vm->log));
+	if (full) {
+		char *tail = console_tail(vm);
+
+		json_object_set_new(j, "console_tail", tail ? json_string(tail) : json_null());
+		free(tail);
+	}
+	return j;
+}
+
+static void state_event(struct daemon *d, struct vm *vm)
+{
+	daemon_event(d, "vm.state", json_pack("{s:s,s:s,s:i,s:o,s:s?}", "name", vm->name, "state",
+					      state_names[vm->state], "pid", (int)vm->proc.pid, "exit_status",
+					      vm->exit_status >= 0 ? json_integer(vm->exit_status) : json_null(),
+					      "reason", vm->reason[0] ? vm->reason : NULL));
+	state_save(d);
+}
+
+static void ports_del(struct daemon *d, struct vm *vm)
+{
+	struct iov_rpc_error e;
+
+	for (unsigned int i = 0; i < vm->n_nics && switch_ready(d); i++) {
+		char port[40];
+		json_t *res = NULL;
+
+		port_name(vm, i, port, sizeof(port));
+		if (switch_call(d, "port.del", json_pack("{s:s}", "name", port), &res, &e) < 0 && e.err != ENOENT)
+			dlog(4, "guest %s: removing its port %s: %s", vm->name, port, e.message);
+		json_decref(res);
+	}
+}
+
+static int ports_add(struct daemon *d, struct vm *vm, struct iov_rpc_error *e)
+{
+	for (unsigned int i = 0; i < vm->n_nics; i++) {
+		char port[40], sock[PATH_MAX];
+		json_t *res = NULL;
+		int r;
+
+		port_name(vm, i, port, sizeof(port));
+		port_sock(d, vm, i, sock, sizeof(sock));
+		r = switch_call(d, "port.add", json_pack("{s:s,s:s,s:s}", "name", port, "type", "vhost", "path", sock),
+				&res, e);
+		json_decref(res);
+		if (r < 0 && e->err != EEXIST)
+			return r;
+	}
+	return 0;
+}
+
+static void on_vm_exit(struct daemon *d, struct proc *p, int status, const char *how)
+{
+	struct vm *vm = p->owner;
+
+	vm->exit_status = status;
+	describe_exit(status, vm->reason, sizeof(vm->reason));
+	vm->state = VM_STOPPED;
+	vm->stopped = time(NULL);
+	dlog(6, "guest %s: %s", vm->name, vm->reason);
+	unlink(vm->ctl);
+	state_event(d, vm);
+}
+
+void vm_switch_up(struct daemon *d)
+{
+	struct iov_rpc_error e;
+	json_t *ports = NULL, *p;
+	size_t i;
+
+	if (switch_call(d, "port.list", NULL, &ports, &e) < 0) {
+		dlog(4, "reading iovswitch's ports: %s", e.message);
+		return;
+	}
+	json_array_foreach(ports, i, p) {
+		const char *name = json_string_value(json_object_get(p, "name"));
+		char vname[VM_NAME_MAX + 1];
+		const char *dot;
+		struct vm *vm;
+
+		if (!name || strncmp(name, "vm-", 3) || !(dot = strrchr(name, '.')) || dot - name - 3 > VM_NAME_MAX)
+			continue;
+		snprintf(vname, sizeof(vname), "%.*s", (int)(dot - name - 3), name + 3);
+		vm = vm_find(d, vname);
+		if (!vm) {
+			json_t *res = NULL;
+
+			dlog(6, "dropping port %s: its guest was destroyed", name);
+			switch_call(d, "port.del", json_pack("{s:s}", "name", name), &res, &e);
+			json_decref(res);
+		}
+	}
+	json_decref(ports);
+	for (unsigned int v = 0; v < d->n_vms; v++)
+		if (d->vms[v]->state == VM_RUNNING && ports_add(d, d->vms[v], &e) < 0)
+			dlog(4, "guest %s: giving its NICs their ports back: %s", d->vms[v]->name, e.message);
+}
+
+static void vm_paths(struct daemon *d, struct vm *vm)
+{
+	snprintf(vm->ctl, sizeof(vm->ctl), "%s/vm-%s.ctl", d->run_dir, vm->name);
+	snprintf(vm->log, sizeof(vm->log), "%s/vm-%s.log", d->run_dir, vm->name);
+	vm->proc.owner = vm;
+	vm->proc.on_exit = on_vm_exit;
+	vm->proc.pidfd = -1;
+}
+
+/* A stable locally administered MAC per guest and NIC: 02:<FNV-1a of the name>:<nic>. */
+static void default_mac(const char *name, unsigned int nic, char mac[18])
+{
+	uint32_t h = 2166136261u;
+
+	for (const char *c = name; *c; c++)
+		h = (h ^ (unsigned char)*c) * 16777619u;
+	snprintf(mac, 18, "02:%02x:%02x:%02x:%02x:%02x", h >> 24, (h >> 16) & 255, (h >> 8) & 255, h & 255, nic & 255);
+}
+
+static bool valid_mac(const char *s)
+{
+	unsigned int b[6];
+	char end;
+
+	if (strlen(s) != 17 || sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5], &end) != 6)
+		return false;
+	return !(b[0] & 1) && (b[0] | b[1] | b[2] | b[3] | b[4] | b[5]);
+}
+
+/* Fills @vm from a definition (vm.create's params, or the state file's record). */
+static int vm_define(struct daemon *d, struct vm *vm, json_t *def, struct iov_rpc_error *e)
+{
+	const char *name, *kernel = NULL, *cmdline = "";
+	int memory = 64, timeout = 0, r;
+	json_t *nics = NULL, *n;
+	size_t i;
+
+	r = iov_rpc_params(e, def, "{s:s,s?:s,s?:s,s?:i,s?:i,s?:o}", "name", &name, "kernel", &kernel, "cmdline", &cmdline,
+			   "memory", &memory, "timeout", &timeout, "nics", &nics);
+	if (r < 0)
+		return r;
+	if (!*name || strlen(name) > VM_NAME_MAX || strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789_-") != strlen(name))
+		return iov_rpc_fail(e, IOV_RPC_INVALID_PARAMS, 0, "guest name \"%s\": 1 to %d of a-z 0-9 _ -", name,
+				    VM_NAME_MAX);
+	kernel = kernel ? kernel : d->guest;
+	if (kernel[0] != '/' || strlen(kernel) >= sizeof(vm->kernel))
+		return iov_rpc_fail(e, IOV_RPC_INVALID_PARAMS, 0, "kernel \"%s\": an absolute path", kernel);
+	if (access(kernel, R_OK) < 0)
+		return iov_rpc_fail(e, IOV_RPC_INVALID_PARAMS, errno, "kernel %s: %s", kernel, strerror(errno));
+	if (strlen(cmdline) >= sizeof(vm->cmdline) || strpbrk(cmdline, "\n\r"))
+		return iov_rpc_fail(e, IOV_RPC_INVALID_PARAMS, 0, "cmdline: one line, under %zu characters",
+				    sizeof(vm->cmdline));
+	if (memory < 2 || memory > (int)VM_MEMORY_MAX || memory % 2)
+		return iov_rpc_fail(e, IOV_RPC_INVALID_PARAMS, 0, "memory %d MiB: 2 to %u in 2 MiB steps", memory,
+				    VM_MEMORY_MAX);
+	if (timeout < 0 || timeout > 86400 * 365)
+		return iov_rpc_fail(e, IOV_RPC_INVALID_PARAMS, 0, "timeout %d: seconds, 0 for none", timeout);
+	if (nics && (!json_is_array(nics) || json_array_size(nics) > VM_NICS_MAX))
+		return iov_rpc_fail(e, IOV_RPC_INVALID_PARAMS, 0, "nics: an array of at most %d {\"mac\": ...}", VM_NICS_MAX);
+	memset(vm, 0, sizeof(*vm));
+	json_array_foreach(nics, i, n) {
+		const char *mac = NULL;
+
+		if (iov_rpc_params(e, n, "{s?:s}", "mac", &mac) < 0)
+			return iov_rpc_fail(e, IOV_RPC_INVALID_PARAMS, 0, "nics[%zu]: an object with an optional \"mac\"", i);
+		if (mac && !valid_mac(mac))
+			return iov_rpc_fail(e, IOV_RPC_INVALID_PARAMS, 0, "nics[%zu]: \"%s\" is not a unicast MAC", i, mac);
+		if (mac)
+			snprintf(vm->macs[i], sizeof(vm->macs[i]), "%s", mac);
+		else
+			default_mac(name, (unsigned int)i, vm->macs[i]);
+		for (size_t k = 0; k < i; k++)
+			if (!strcasecmp(vm->macs[k], vm->macs[i]))
+				return iov_rpc_fail(e, IOV_RPC_INVALID_PARAMS, 0, "nics[%zu]: MAC %s is used twice", i, vm->macs[i]);
+	}
+	vm->n_nics = (unsigned int)json_array_size(nics);
+	snprintf(vm->name, sizeof(vm->name), "%s", name);
+	snprintf(vm->kernel, sizeof(vm->kernel), "%s", kernel);
+	snprintf(vm->cmdline, sizeof(vm->cmdline), "%s", cmdline);
+	vm->memory = (unsigned int)memory;
+	vm->timeout = (unsigned int)timeout;
+	vm->exit_status = -1;
+	vm_paths(d, vm);
+	return 0;
+}
+
+/* Reads a guest back from the state file's record, adopting its iovm if it still runs. */
+int vm_from_json(struct daemon *d, const char *name, json_t *j)
+{
+	_cleanup_(json_decrefp) json_t *def = json_deep_copy(j);
+	struct iov_rpc_error e;
+	struct vm *vm;
+	const char *state = json_string_value(json_object_get(j, "state")), *reason;
+	json_int_t pid = json_integer_value(json_object_get(j, "pid"));
+	json_int_t start = json_integer_value(json_object_get(j, "start_time"));
+	int r;
+
+	if (!def || d->n_vms >= VM_MAX || !(vm = calloc(1, sizeof(*vm))))
+		return -ENOMEM;
+	json_object_set_new(def, "name", json_string(name));
+	/* Only the definition's keys go through vm_define's strict check. */
+	for (const char *const *k = (const char *const[]){ "state", "pid", "start_time", "exit_status", "reason",
+							   "started", "stopped", "control", "console", NULL };
+	     *k; k++)
+		json_object_del(def, *k);
+	{
+		json_t *nic;
+		size_t i;
+
+		json_array_foreach(json_object_get(def, "nics"), i, nic)
+			json_object_del(nic, "port");
+	}
+	r = vm_define(d, vm, def, &e);
+	if (r < 0) {
+		dlog(3, "state file: guest %s: %s; forgetting it", name, e.message);
+		free(vm);
+		return r;
+	}
+	vm->exit_status = json_is_integer(json_object_get(j, "exit_status")) ?
+				  (int)json_integer_value(json_object_get(j, "exit_status")) : -1;
+	reason = json_string_value(json_object_get(j, "reason"));
+	snprintf(vm->reason, sizeof(vm->reason), "%s", reason ? reason : "");
+	vm->started = json_integer_value(json_object_get(j, "started"));
+	vm->stopped = json_integer_value(json_object_get(j, "stopped"));
+	vm->state = VM_DEFINED;
+	if (state && strcmp(state, "defined"))
+		vm->state = VM_STOPPED;
+	if (state && (!strcmp(state, "running") || !strcmp(state, "stopping"))) {
+		if (proc_adopt(d, &vm->proc, (pid_t)pid, (unsigned long long)start) == 0) {
+			vm->state = !strcmp(state, "running") ? VM_RUNNING : VM_STOPPING;
+			dlog(6, "guest %s: adopted its running iovm, pid %d", name, (int)pid);
+		} else {
+			snprintf(vm->reason, sizeof(vm->reason), "exited while iovkitd was not running");
+			vm->exit_status = -1;
+			vm->stopped = time(NULL);
+			unlink(vm->ctl);
+			dlog(6, "guest %s: %s", name, vm->reason);
+		}
+	}
+	d->vms[d->n_vms++] = vm;
+	return 0;
+}
+
+static int find(struct daemon *d, json_t *params, struct iov_rpc_error *e, struct vm **ret)
+{
+	const char *name;
+	int r = iov_rpc_params(e, params, "{s:s}", "name", &name);
+
+	if (r < 0)
+		return r;
+	*ret = vm_find(d, name);
+	if (!*ret)
+		return iov_rpc_fail(e, IOV_RPC_FAILED, ENOENT, "no guest named %s (vm.list)", name);
+	return 0;
+}
+
+/* ---- methods ---- */
+
+static int m_create(void *userdata, json_t *params, json_t **ret, struct iov_rpc_error *e)
+{
+	struct daemon *d = userdata;
+	struct vm *vm = calloc(1, sizeof(*vm));
+	int r;
+
+	if (!vm)
+		return iov_rpc_fail(e, IOV_RPC_INTERNAL_ERROR, ENOMEM, "out of memory");
+	r = vm_define(d, vm, params, e);
+	if (r == 0 && vm_find(d, vm->name))
+		r = iov_rpc_fail(e, IOV_RPC_FAILED, EEXIST, "a guest named %s exists", vm->name);
+	if (r == 0 && d->n_vms >= VM_MAX)
+		r = iov_rpc_fail(e, IOV_RPC_BUSY, ENOSPC, "at most %d guests", VM_MAX);
+	if (r < 0) {
+		free(vm);
+		return r;
+	}
+	d->vms[d->n_vms++] = vm;
+	dlog(6, "guest %s defined", vm->name);
+	state_event(d, vm);
+	*ret = vm_json(vm, false);
+	return 0;
+}
+
+static int m_start(void *userdata, json_t *params, json_t **ret, struct iov_rpc_error *e)
+{
+	struct daemon *d = userdata;
+	char mem[16], timeout[16], nets[VM_NICS_MAX][PATH_MAX + 32];
+	char *argv[32];
+	unsigned int n = 0;
+	struct vm *vm;
+	int r = find(d, params, e, &vm);
+
+	if (r < 0)
+		return r;
+	if (vm->state == VM_RUNNING || vm->state == VM_STOPPING)
+		return iov_rpc_fail(e, IOV_RPC_BUSY, EBUSY, "guest %s is %s (pid %d)", vm->name, state_names[vm->state],
+				    (int)vm->proc.pid);
+	if (vm->n_nics && !switch_ready(d))
+		return iov_rpc_fail(e, IOV_RPC_FAILED, EHOSTDOWN, "guest %s has NICs and iovswitch is not running "
+				    "(switch.start, then wait for switch.status \"running\")", vm->name);
+	r = ports_add(d, vm, e);
+	if (r < 0) {
+		ports_del(d, vm);
+		return r;
+	}
+	snprintf(mem, sizeof(mem), "%u", vm->memory);
+	argv[n++] = (char *)d->iovm;
+	argv[n++] = "--kernel";
+	argv[n++] = vm->kernel;
+	argv[n++] = "--memory";
+	argv[n++] = mem;
+	argv[n++] = "--control";
+	argv[n++] = vm->ctl;
+	if (vm->cmdline[0]) {
+		argv[n++] = "--cmdline";
+		argv[n++] = vm->cmdline;
+	}
+	if (vm->timeout) {
+		snprintf(timeout, sizeof(timeout), "%u", vm->timeout);
+		argv[n++] = "--timeout";
+		argv[n++] = timeout;
+	}
+	for (unsigned int i = 0; i < vm->n_nics; i++) {
+		char sock[PATH_MAX];
+
+		port_sock(d, vm, i, sock, sizeof(sock));
+		snprintf(nets[i], sizeof(nets[i]), "%s,mac=%s", sock, vm->macs[i]);
+		argv[n++] = "--net";
+		argv[n++] = nets[i];
+	}
+	argv[n] = NULL;
+	/* A fresh console log per run: vm.info's console_tail is this run's. */
+	truncate(vm->log, 0);
+	r = proc_spawn(d, &vm->proc, argv, vm->log);
+	if (r < 0) {
+		ports_del(d, vm);
+		return iov_rpc_fail(e, IOV_RPC_FAILED, r, "cannot run %s: %s", d->iovm, iov_strerror(r));
+	}
+	vm->state = VM_RUNNING;
+	vm->exit_status = -1;
+	vm->reason[0] = '\0';
+	vm->started = time(NULL);
+	vm->stopped = 0;
+	dlog(6, "guest %s: iovm started, pid %d", vm->name, (int)vm->proc.pid);
+	state_event(d, vm);
+	*ret = vm_json(vm, false);
+	return 0;
+}
+
+/* Asks iovm to stop through its control socket (it exits 124); 0 or a negative errno. */
+static int ask_stop(struct vm *vm)
+{
+	struct timeval tv = { .tv_sec = 2 };
+	struct iov_rpc_error e;
+	json_t *res = NULL;
+	int fd = iov_rpc_connect(vm->ctl), r;
+
+	if (fd < 0)
+		return fd;
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	r = iov_rpc_call(fd, "vm.stop", NULL, &res, &e);
+	close(fd);
+	json_decref(res);
+	return r;
+}
+
+static int m_stop(void *userdata, json_t *params, json_t **ret, struct iov_rpc_error *e)
+{
+	struct daemon *d = userdata;
+	const char *name;
+	int force = 0, r = iov_rpc_params(e, params, "{s:s,s?:b}", "name", &name, "force", &force);
+	struct vm *vm;
+
+	if (r < 0)
+		return r;
+	vm = vm_find(d, name);
+	if (!vm)
+		return iov_rpc_fail(e, IOV_RPC_FAILED, ENOENT, "no guest named %s (vm.list)", name);
+	if (vm->state != VM_RUNNING && vm->state != VM_STOPPING)
+		return iov_rpc_fail(e, IOV_RPC_FAILED, ESRCH, "guest %s is %s", vm->name, state_names[vm->state]);
+	if (force || ask_stop(vm) < 0) {
+		dlog(6, "guest %s: %s", vm->name, force ? "killing iovm (force)" : "its control socket does not answer; killing iovm");
+		proc_signal(&vm->proc, SIGKILL);
+	}
+	if (vm->state == VM_RUNNING) {
+		vm->state = VM_STOPPING;
+		state_event(d, vm);
+	}
+	*ret = vm_json(vm, false);
+	return 0;
+}
+
+static int m_destroy(void *userdata, json_t *params, json_t **ret, struct iov_rpc_error *e)
+{
+	struct daemon *d = userdata;
+	struct vm *vm;
+	int r = find(d, params, e, &vm);
+
+	if (r < 0)
+		return r;
+	if (vm->state == VM_RUNNING || vm->state == VM_STOPPING)
+		return iov_rpc_fail(e, IOV_RPC_BUSY, EBUSY, "guest %s is %s: vm.stop it first", vm->name,
+				    state_names[vm->state]);
+	for (unsigned int i = 0; i < d->n_vms; i++)
+		if (d->vms[i] == vm)
+			d->vms[i] = d->vms[--d->n_vms];
+	ports_del(d, vm);
+	unlink(vm->log);
+	daemon_event(d, "vm.state", json_pack("{s:s,s:s}", "name", vm->name, "state", "destroyed"));
+	dlog(6, "guest %s destroyed", vm->name);
+	free(vm);
+	state_save(d);
+	*ret = json_true();
+	return 0;
+}
+
+static int m_list(void *userdata, json_t *params, json_t **ret, struct iov_rpc_error *e)
+{
+	struct daemon *d = userdata;
+	json_t *arr;
+	int r = iov_rpc_params(e, params, "{}");
+
+	if (r < 0)
+		return r;
+	arr = json_array();
+	for (unsigned int i = 0; arr && i < d->n_vms; i++)
+		json_array_append_new(arr, vm_json(d->vms[i], false));
+	*ret = arr;
+	return arr ? 0 : -ENOMEM;
+}
+
+static int m_info(void *userdata, json_t *params, json_t **ret, struct iov_rpc_error *e)
+{
+	struct daemon *d = userdata;
+	struct vm *vm;
+	int r = find(d, params, e, &vm);
+	json_t *j;
+
+	if (r < 0)
+		return r;
+	j = vm_json(vm, true);
+	for (unsigned int i = 0; j && i < vm->n_nics && switch_ready(d); i++) {
+		json_t *nic = json_array_get(json_object_get(j, "nics"), i), *stats = NULL;
+		struct iov_rpc_error se;
+
+		if (switch_call(d, "port.stats", json_pack("{s:s}", "name", json_string_value(json_object_get(nic, "port"))),
+				&stats, &se) == 0)
+			json_object_set_new(nic, "stats", json_is_array(stats) ? json_incref(json_array_get(stats, 0)) :
+								 json_incref(stats));
+		json_decref(stats);
+	}
+	if (j && vm->state == VM_RUNNING) {
+		struct timeval tv = { .tv_sec = 2 };
+		struct iov_rpc_error ve;
+		json_t *live = NULL;
+		int fd = iov_rpc_connect(vm->ctl);
+
+		if (fd >= 0) {
+			setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+			if (iov_rpc_call(fd, "vm.info", NULL, &live, &ve) < 0)
+				live = NULL;
+			close(fd);
+		}
+		json_object_set_new(j, "live", live ? live : json_null());
+	}
+	*ret = j;
+	return j ? 0 : -ENOMEM;
+}
+
+static const char create_schema[] =
+	"{\"type\":\"object\",\"required\":[\"name\"],\"additionalProperties\":false,\"properties\":{"
+	"\"name\":{\"type\":\"string\",\"pattern\":\"^[a-z0-9_-]{1,24}$\"},"
+	"\"kernel\":{\"type\":\"string\",\"description\":\"absolute path; default: the bundled test guest\"},"
+	"\"cmdline\":{\"type\":\"string\",\"maxLength\":1023},"
+	"\"memory\":{\"type\":\"integer\",\"minimum\":2,\"maximum\":3582,\"multipleOf\":2,\"default\":64},"
+	"\"timeout\":{\"type\":\"integer\",\"minimum\":0,\"default\":0},"
+	"\"nics\":{\"type\":\"array\",\"maxItems\":4,\"items\":{\"type\":\"object\",\"properties\":{"
+	"\"mac\":{\"type\":\"string\"}}}}}}";
+#define NAME_SCHEMA "{\"type\":\"object\",\"required\":[\"name\"],\"properties\":{\"name\":{\"type\":\"string\"}}}"
+
+const struct iov_rpc_method vm_methods[] = {
+	{ "vm.create", m_create, IOV_RPC_MUTATES, "defines a guest: kernel, command line, memory, NICs", create_schema },
+	{ "vm.start", m_start, IOV_RPC_MUTATES, "runs a guest in iovm, its NICs on iovswitch ports", NAME_SCHEMA },
+	{ "vm.stop", m_stop, IOV_RPC_MUTATES, "stops a running guest (force: kill iovm)",
+	  "{\"type\":\"object\",\"required\":[\"name\"],\"properties\":{\"name\":{\"type\":\"string\"},"
+	  "\"force\":{\"type\":\"boolean\",\"default\":false}}}" },
+	{ "vm.destroy", m_destroy, IOV_RPC_MUTATES, "forgets a guest that is not running", NAME_SCHEMA },
+	{ "vm.list", m_list, 0, "the guests and their state", NULL },
+	{ "vm.info", m_info, 0, "one guest: definition, state, why it stopped, console tail, iovm's live vm.info",
+	  NAME_SCHEMA },
+};
+const size_t n_vm_methods = ARRAY_SIZE(vm_methods);
