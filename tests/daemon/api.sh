@@ -1,0 +1,193 @@
+#!/bin/bash
+# iovkitd through its real socket: every method's answers and error paths on a fixture host,
+# the JSON-RPC framing (batches, notifications, garbage, oversized lines), access control for
+# a client that is not root, events, and guests on a supervised iovswitch.
+#   api.sh IOVKITD IOVCTL IOVSWITCH IOVM GUEST MKFIXTURE
+set -uo pipefail
+source "$(dirname "$0")/lib.sh"
+
+check "--help" 0 "$IOVKITD" --help
+has "names the socket option" "$t/out" "--socket PATH"
+check "an unknown option" 2 "$IOVKITD" --bogus
+check "a run directory that is not absolute" 2 "$IOVKITD" --run-dir relative
+check "an admin group that does not exist" 2 "$IOVKITD" --admin-group no-such-group-here
+has "says so" "$t/err" "no such group"
+
+daemon_start || { nok "iovkitd starts"; tap_end; }
+ok "iovkitd starts and answers"
+check "a second iovkitd on the same socket" 1 "$IOVKITD" --root "$t/root" --socket "$t/d.sock" --run-dir "$t/run2"
+has "is refused, naming the one there" "$t/err" "another iovkitd answers there"
+cmp_ok "the socket is mode 0660" "$(stat -c %a "$t/d.sock")" = 660
+cmp_ok "in the socket group" "$(stat -c %G "$t/d.sock")" = nogroup
+
+check "daemon.version" 0 rpc daemon.version
+cmp_ok "names its pid" "$(jq .pid "$t/out")" -eq "$dpid"
+cmp_ok "root may change state" "$(jq .caller.may_mutate "$t/out")" = true
+check "rpc.discover" 0 rpc rpc.discover
+cmp_ok "lists every method" "$(jq '.methods | length' "$t/out")" -ge 34
+cmp_ok "each with a summary" "$(jq '[.methods[] | select(.summary == "")] | length' "$t/out")" -eq 0
+for m in host.info pci.list iommu.groups device.bind device.restore sriov.list sriov.set pool.list pool.alloc \
+    pool.release switch.start switch.stop switch.status vm.create vm.start vm.stop vm.destroy vm.list vm.info \
+    events.subscribe daemon.shutdown; do
+    jq -e --arg m "$m" '.methods[] | select(.name == $m)' "$t/out" >/dev/null || nok "rpc.discover lacks $m"
+done
+
+# ---- host methods on the fixture host (the same libraries as iovctl; its tests hold the details)
+check "host.info" 0 rpc host.info
+cmp_ok "sees the fixture's IOMMU" "$(jq .iommu.present "$t/out")" = true
+check "pci.list" 0 rpc pci.list
+"$IOVCTL" --root "$t/root" devices --json > "$t/devices.json"
+cmp_ok "as many functions as iovctl devices" "$(jq length "$t/out")" -eq "$(jq length "$t/devices.json")"
+check "pci.list of class gpu" 0 rpc pci.list '{"class":"gpu"}'
+cmp_ok "is the GPU" "$(jq -r '[.[].bdf] | join(" ")' "$t/out")" = "0000:02:00.0"
+check "pci.list with an unknown parameter" 1 rpc pci.list '{"klass":"gpu"}'
+check "iommu.groups" 0 rpc iommu.groups
+cmp_ok "10 groups" "$(jq length "$t/out")" -eq 10
+cmp_ok "the viable ones" "$(jq -r '[.[] | select(.viable) | .group] | join(",")' "$t/out")" = "0,1,4,7,8"
+check "iommu.groups of group 6" 0 rpc iommu.groups '{"group":6}'
+cmp_ok "one group" "$(jq -r '.[0].group' "$t/out")" -eq 6
+check "iommu.groups of group 42" 1 rpc iommu.groups '{"group":42}'
+has "says there is none" "$t/err" "no IOMMU group 42"
+
+before=$(cd "$t/root" && find sys -name driver -o -name driver_override | sort | xargs -I{} sh -c 'echo {} $(readlink {} || cat {})')
+check "device.bind without a target" 1 rpc device.bind '{}'
+has "asks for one" "$t/err" "give exactly one of device"
+check "device.bind with two targets" 1 rpc device.bind '{"device":"01:00.0","group":4}'
+check "device.bind of an unknown device" 1 rpc device.bind '{"device":"0000:09:00.0"}'
+has "names it" "$t/err" "0000:09:00.0: no such PCI device"
+check "device.bind of the NIC with the default route" 1 rpc device.bind '{"device":"01:00.0"}'
+has "names the route" "$t/err" "enp1s0f0 carries the default route"
+check "device.bind of group 42" 1 rpc device.bind '{"group":42}'
+check "device.restore of everything, nothing journaled" 0 rpc device.restore '{"all":true}'
+after=$(cd "$t/root" && find sys -name driver -o -name driver_override | sort | xargs -I{} sh -c 'echo {} $(readlink {} || cat {})')
+cmp_ok "no driver or override changed" "$before" = "$after"
+check "sriov.list" 0 rpc sriov.list
+cmp_ok "the PF with its 2 VFs" "$(jq -r '.[0] | "\(.bdf) \(.numvfs)"' "$t/out")" = "0000:01:00.0 2"
+check "sriov.set above sriov_totalvfs" 1 rpc sriov.set '{"pf":"0000:01:00.0","numvfs":65}'
+has "says the limit" "$t/err" "64"
+check "sriov.set with a negative count" 1 rpc sriov.set '{"pf":"0000:01:00.0","numvfs":-1}'
+check "sriov.set of a device without SR-IOV" 1 rpc sriov.set '{"pf":"0000:02:00.0","numvfs":1}'
+check "pool.list" 0 rpc pool.list
+check "pool.alloc from a pool that does not exist" 1 rpc pool.alloc '{"pool":"nope","consumer":"x"}'
+check "pool.release of a VF nobody holds" 1 rpc pool.release '{"vf":"0000:01:02.0"}'
+
+# ---- the framing: the daemon answers everything and stays up
+raw '{"jsonrpc":"2.0","method":"no.such","id":1}' > "$t/out"
+cmp_ok "an unknown method" "$(jq .error.code "$t/out")" -eq -32601
+raw 'this is not json' > "$t/out"
+cmp_ok "text that is not JSON" "$(jq .error.code "$t/out")" -eq -32700
+raw '{"jsonrpc":"2.0","method":"vm.info","params":{"name":7},"id":2}' > "$t/out"
+cmp_ok "params of the wrong type" "$(jq .error.code "$t/out")" -eq -32602
+raw '[{"jsonrpc":"2.0","method":"daemon.version","id":1},{"jsonrpc":"2.0","method":"vm.list"},{"jsonrpc":"2.0","method":"no.such","id":3}]' > "$t/out"
+cmp_ok "a batch is answered for its requests, not its notification" "$(jq -c '[.[].id]' "$t/out")" = "[1,3]"
+raw '{"jsonrpc":"2.0","method":"daemon.version"}' @sleep > "$t/out"
+cmp_ok "a notification gets no answer" "$(wc -c < "$t/out")" -eq 0
+raw @big:1100000 '{"jsonrpc":"2.0","method":"daemon.version","id":9}' > "$t/out"
+cmp_ok "a line over 1 MiB is refused" "$(head -n 1 "$t/out" | jq .error.code)" -eq -32002
+cmp_ok "and the connection still works" "$(tail -n 1 "$t/out" | jq .id)" -eq 9
+
+# ---- access control: nobody (group nogroup, the socket's group) may read, not change
+if runuser -u nobody -- true 2>/dev/null; then
+    check "nobody may call daemon.version" 0 runuser -u nobody -- "$IOVCTL" rpc --socket "$t/d.sock" daemon.version
+    cmp_ok "and is told it may only read" "$(jq .caller.may_mutate "$t/out")" = false
+    check "nobody may list guests" 0 runuser -u nobody -- "$IOVCTL" rpc --socket "$t/d.sock" vm.list
+    check "nobody may not define a guest" 1 runuser -u nobody -- "$IOVCTL" rpc --socket "$t/d.sock" vm.create '{"name":"x"}'
+    has "access denied" "$t/err" "may only use read-only methods"
+    check "nobody may not stop iovkitd" 1 runuser -u nobody -- "$IOVCTL" rpc --socket "$t/d.sock" daemon.shutdown
+    grep -q "may only read" "$t/daemon.log" && ok "the decision is logged" || nok "the decision is logged"
+else
+    ok "# SKIP runuser cannot switch to nobody here"
+fi
+
+# ---- events
+"$IOVCTL" events --count 3 --timeout 20 --json > "$t/events" 2>&1 &
+epid=$!
+sleep 0.3
+check "vm.create" 0 rpc vm.create '{"name":"ev","cmdline":"hello"}'
+check "vm.start of a guest without NICs" 0 rpc vm.start '{"name":"ev"}'
+wait "$epid"; cmp_ok "iovctl events got its 3 events" $? -eq 0
+cmp_ok "defined, running, stopped, in order" "$(jq -r '"\(.name):\(.state)"' "$t/events" | paste -sd ' ')" = \
+    "ev:defined ev:running ev:stopped"
+wait_vm ev stopped
+check "vm.info of the finished guest" 0 rpc vm.info '{"name":"ev"}'
+cmp_ok "exit status 0" "$(jq .exit_status "$t/out")" -eq 0
+cmp_ok "and why" "$(jq -r .reason "$t/out")" = "the guest finished (status 0)"
+has "its console" "$t/out" "result: ok"
+
+# ---- guest definitions: bad input changes nothing
+check "vm.create with a bad name" 1 rpc vm.create '{"name":"Bad Name"}'
+has "explains names" "$t/err" "a-z 0-9 _ -"
+check "vm.create with odd memory" 1 rpc vm.create '{"name":"x","memory":63}'
+has "explains memory" "$t/err" "2 MiB steps"
+check "vm.create with a kernel that is not there" 1 rpc vm.create '{"name":"x","kernel":"/nonexistent"}'
+check "vm.create with a multicast MAC" 1 rpc vm.create '{"name":"x","nics":[{"mac":"01:00:5e:00:00:01"}]}'
+check "vm.create with five NICs" 1 rpc vm.create '{"name":"x","nics":[{},{},{},{},{}]}'
+check "vm.create with an unknown key" 1 rpc vm.create '{"name":"x","cpus":4}'
+check "vm.create of a name in use" 1 rpc vm.create '{"name":"ev"}'
+check "vm.list" 0 rpc vm.list
+cmp_ok "holds only the one good guest" "$(jq -r '[.[].name] | join(",")' "$t/out")" = ev
+check "vm.stop of a guest that is not running" 1 rpc vm.stop '{"name":"ev"}'
+check "vm.info of no such guest" 1 rpc vm.info '{"name":"nope"}'
+
+# ---- guests with NICs on the supervised switch
+check "vm.create a with a NIC" 0 rpc vm.create '{"name":"a","cmdline":"net=echo count=20","nics":[{"mac":"02:00:00:00:00:0a"}]}'
+check "vm.create b with a NIC" 0 rpc vm.create '{"name":"b","cmdline":"net=ping peer=02:00:00:00:00:0a count=20","nics":[{}]}'
+check "vm.start before iovswitch runs" 1 rpc vm.start '{"name":"a"}'
+has "says iovswitch is not running" "$t/err" "iovswitch is not running"
+check "switch.* before iovswitch runs" 1 rpc switch.port.list
+check "switch.start" 0 rpc switch.start
+wait_switch running && ok "iovswitch comes up" || nok "iovswitch comes up: $(rpc switch.status)"
+check "vm.start a" 0 rpc vm.start '{"name":"a"}'
+check "iovctl vm start b --wait" 0 "$IOVCTL" vm start b --wait
+has "b's pings were answered" "$t/out" "net: ping 20 sent 20 answered"
+wait_vm a stopped
+check "vm.info a" 0 rpc vm.info '{"name":"a"}'
+cmp_ok "a echoed and finished" "$(jq .exit_status "$t/out")" -eq 0
+cmp_ok "its port counted the frames" "$(jq '.nics[0].stats.rx_packets' "$t/out")" -ge 20
+check "switch.port.list" 0 rpc switch.port.list
+cmp_ok "the guests' ports stay while they are defined" "$(jq -r '[.[].name] | sort | join(",")' "$t/out")" = "vm-a.0,vm-b.0"
+
+# iovswitch dies: iovkitd restarts it and the ports come back from its state file.
+swpid=$(rpc switch.status | jq .pid)
+kill -9 "$swpid"
+sleep 0.5
+wait_switch running && ok "a killed iovswitch is restarted" || nok "iovswitch restart: $(rpc switch.status)"
+check "switch.status" 0 rpc switch.status
+cmp_ok "counted once" "$(jq .restarts "$t/out")" -eq 1
+cmp_ok "with a new pid" "$(jq .pid "$t/out")" -ne "$swpid"
+has "and the reason" "$t/out" "killed by SIGKILL"
+cmp_ok "the ports are back" "$(rpc switch.port.list | jq -r '[.[].name] | sort | join(",")')" = "vm-a.0,vm-b.0"
+
+# A running guest outlives iovkitd: kill -9 the daemon, start another, it adopts the guest.
+check "vm.create c" 0 rpc vm.create '{"name":"c","cmdline":"net=echo count=1000000 timeout=100","nics":[{}]}'
+check "vm.start c" 0 rpc vm.start '{"name":"c"}'
+cpid=$(jq .pid "$t/out")
+swpid=$(rpc switch.status | jq .pid)
+daemon_kill
+kill -0 "$cpid" && ok "the guest outlives a killed iovkitd" || nok "the guest died with iovkitd"
+daemon_start || { nok "iovkitd restarts"; tap_end; }
+check "vm.info c after the restart" 0 rpc vm.info '{"name":"c"}'
+cmp_ok "is running, adopted with its pid" "$(jq -r '"\(.state) \(.pid)"' "$t/out")" = "running $cpid"
+for _ in $(seq 50); do # iovm opens its control socket once its devices are set up
+    live=$(rpc vm.info '{"name":"c"}' | jq -r .live.state)
+    [ "$live" = running ] && break
+    sleep 0.1
+done
+cmp_ok "and iovm answers on its control socket" "$live" = running
+cmp_ok "the same iovswitch was adopted" "$(rpc switch.status | jq .pid)" -eq "$swpid"
+check "vm.destroy of a running guest" 1 rpc vm.destroy '{"name":"c"}'
+has "is refused" "$t/err" "vm.stop it first"
+check "vm.stop c" 0 "$IOVCTL" vm stop c
+cmp_ok "stopped" "$(rpc vm.info '{"name":"c"}' | jq -r .state)" = stopped
+check "vm.destroy c" 0 rpc vm.destroy '{"name":"c"}'
+cmp_ok "its port is gone" "$(rpc switch.port.list | jq -r '[.[].name] | sort | join(",")')" = "vm-a.0,vm-b.0"
+[ ! -e "$t/run/vm-c.log" ] && ok "and its console log" || nok "its console log is left"
+
+# Shutdown with the children: nothing of ours is left running.
+check "daemon shutdown --stop-children" 0 "$IOVCTL" daemon shutdown --stop-children
+dpid=
+sleep 0.5
+cmp_ok "no iovm left" "$(pgrep -fc "iovm --kernel .* --control $t/")" -eq 0
+cmp_ok "no iovswitch left" "$(pgrep -fc "iovswitch --socket $t/")" -eq 0
+[ ! -e "$t/d.sock" ] && ok "the socket is removed" || nok "the socket is left"
+tap_end
