@@ -154,7 +154,7 @@ static int show_host(struct demo *d)
 			json_t *m;
 			size_t k;
 
-			say(d, "  group %" JSON_INTEGER_FORMAT " could be passed through:", num(g, "id"));
+			say(d, "  group %" JSON_INTEGER_FORMAT " could be passed through:", num(g, "group"));
 			json_array_foreach(json_object_get(g, "members"), k, m)
 				say(d, " %s(%s)", str(m, "bdf"), str(m, "driver"));
 			say(d, "\n");

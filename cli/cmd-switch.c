@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "iovkit/client.h"
 #include "iovkit/jsonrpc.h"
 #include "iovkit-internal/macro.h"
 
@@ -313,7 +314,7 @@ int cmd_rpc(struct cli *cli)
 		CLI_OPT_JSON,
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *sock = "/run/iovkit/iovkitd.sock";
+	const char *sock = iov_client_default_socket();
 	json_t *params = NULL, *res = NULL;
 	json_error_t jerr;
 	int opt, st;

@@ -94,7 +94,7 @@ static const struct cli_command commands[] = {
 	  "  blk-del NAME       stop serving it          blks      the blk devices, with I/O counters\n",
 	  cmd_switch },
 	{ "rpc", "[--socket PATH] METHOD [PARAMS]", "call a JSON-RPC method of an iovkit socket and print the result",
-	  "  --socket PATH   default /run/iovkit/iovkitd.sock; rpc.discover lists a socket's methods\n", cmd_rpc },
+	  "  --socket PATH   default $IOVKITD_SOCKET, else /run/iovkit/iovkitd.sock; rpc.discover lists a socket's methods\n", cmd_rpc },
 	{ "vm",
 	  "[--socket PATH] [list] | create NAME [--kernel FILE] [--cmdline TEXT] [--memory MIB] [--nic[=MAC]]..."
 	  " [--timeout S] | start NAME [--wait] | stop NAME [--force] | info NAME | destroy NAME",

@@ -85,6 +85,10 @@ struct daemon {
 	struct vm *vms[VM_MAX];
 	unsigned int n_vms;
 	json_int_t events_sent;
+	json_t *cache_pci, *cache_groups;       /* pci.list and iommu.groups until a change */
+	bool cache_ok;                          /* uevents arrive, or a fixture root */
+	int uevent_fd;
+	sd_event_source *uevent_src;
 };
 
 /* main.c */
@@ -99,6 +103,15 @@ int proc_adopt(struct daemon *d, struct proc *p, pid_t pid, unsigned long long s
 int proc_signal(struct proc *p, int sig);
 /* Stops watching without touching the process (iovkitd exits, the child lives on). */
 void proc_forget(struct proc *p);
+/* Watches @pid, whatever process it is now (found by proc_scan). */
+int proc_adopt_found(struct daemon *d, struct proc *p, pid_t pid);
+/*
+ * Calls @fn for every process whose program is named @exe and whose arguments hold @flag
+ * followed by a value: how iovkitd finds children a crash left unrecorded (started just
+ * before the state file was written).
+ */
+void proc_scan(struct daemon *d, const char *exe, const char *flag,
+	       void (*fn)(struct daemon *d, pid_t pid, const char *value));
 /* "exited with status 3", "killed by SIGKILL" for a status as on_exit gets it. */
 void proc_describe(int status, char *buf, size_t size);
 
@@ -120,12 +133,18 @@ extern const size_t n_switch_methods;
 struct vm *vm_find(struct daemon *d, const char *name);
 json_t *vm_json(const struct vm *vm, bool full);
 int vm_from_json(struct daemon *d, const char *name, json_t *j);
+/* @vm runs in iovm @pid, which the state file did not record: watch it as running. */
+void vm_adopt(struct daemon *d, struct vm *vm, pid_t pid);
 /* iovswitch came up: give running guests their ports back, drop ports of guests that are gone. */
 void vm_switch_up(struct daemon *d);
 extern const struct iov_rpc_method vm_methods[];
 extern const size_t n_vm_methods;
 
 /* host.c */
+/* Forgets the cached inventory: devices changed (a uevent, a bind, a VF count). */
+void host_cache_drop(struct daemon *d);
+/* Listens for the kernel's PCI, IOMMU and VFIO uevents, each dropping the cache. */
+int host_watch_uevents(struct daemon *d);
 extern const struct iov_rpc_method host_methods[];
 extern const size_t n_host_methods;
 

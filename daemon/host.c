@@ -4,10 +4,18 @@
  * IOMMU groups to vfio-pci and back (device.*), SR-IOV (sriov.*) and VF pools (pool.*). Each
  * is the library call iovctl makes too, so the daemon and the CLI cannot disagree; a failure
  * answers the library's reason, which names the device.
+ *
+ * pci.list and iommu.groups read the whole PCI inventory (libpci loads pci.ids: ~25 ms), so
+ * their answers are kept until something changes: a kernel uevent for PCI, IOMMU or VFIO
+ * (when serving the running host), or a method here that changes devices.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <linux/netlink.h>
 
 #include "daemon.h"
 #include "iovkit/host.h"
@@ -40,44 +48,103 @@ static int m_host_info(void *userdata, json_t *params, json_t **ret, struct iov_
 	return r;
 }
 
-static int m_pci_list(void *userdata, json_t *params, json_t **ret, struct iov_rpc_error *e)
+void host_cache_drop(struct daemon *d)
+{
+	json_decref(d->cache_pci);
+	json_decref(d->cache_groups);
+	d->cache_pci = d->cache_groups = NULL;
+}
+
+static int on_uevent(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 {
 	struct daemon *d = userdata;
-	struct iov_pci_inventory *inv = NULL;
-	const char *kind = NULL;
-	json_t *arr;
-	int r = iov_rpc_params(e, params, "{s?:s}", "class", &kind);
+	char buf[8192];
+	ssize_t n;
 
-	if (r < 0)
+	/* "ACTION@DEVPATH\0KEY=VALUE\0...": any PCI, IOMMU or VFIO change invalidates. */
+	while ((n = recv(fd, buf, sizeof(buf) - 1, MSG_DONTWAIT)) > 0) {
+		buf[n] = '\0';
+		for (char *p = buf; p < buf + n; p += strlen(p) + 1)
+			if (!strcmp(p, "SUBSYSTEM=pci") || !strcmp(p, "SUBSYSTEM=iommu") || !strcmp(p, "SUBSYSTEM=vfio") ||
+			    !strcmp(p, "SUBSYSTEM=iommu_groups")) {
+				host_cache_drop(d);
+				break;
+			}
+	}
+	return 0;
+}
+
+int host_watch_uevents(struct daemon *d)
+{
+	struct sockaddr_nl sa = { .nl_family = AF_NETLINK, .nl_groups = 1 };
+	int fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, NETLINK_KOBJECT_UEVENT), r;
+
+	if (fd < 0)
+		return -errno;
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		r = -errno;
+		close(fd);
 		return r;
-	r = iov_pci_inventory_new(d->ctx, &inv);
+	}
+	r = sd_event_add_io(d->ev, &d->uevent_src, fd, EPOLLIN, on_uevent, d);
+	if (r < 0) {
+		close(fd);
+		return r;
+	}
+	d->uevent_fd = fd;
+	return 0;
+}
+
+static int build_pci(struct daemon *d, struct iov_rpc_error *e)
+{
+	struct iov_pci_inventory *inv = NULL;
+	json_t *arr;
+	int r = iov_pci_inventory_new(d->ctx, &inv);
+
 	if (r < 0)
 		return lib_fail(d, e, r, "reading the PCI inventory");
 	arr = json_array();
 	for (size_t i = 0; arr && i < iov_pci_inventory_count(inv); i++) {
-		const struct iov_pci_dev *dev = iov_pci_inventory_get(inv, i);
 		json_t *j = NULL;
 
-		if (kind && strcmp(kind, iov_pci_class_kind(dev->class_code)))
-			continue;
-		if (iov_pci_dev_json(dev, &j) == 0)
+		if (iov_pci_dev_json(iov_pci_inventory_get(inv, i), &j) == 0)
 			json_array_append_new(arr, j);
 	}
 	iov_pci_inventory_free(inv);
+	d->cache_pci = arr;
+	return arr ? 0 : -ENOMEM;
+}
+
+static int m_pci_list(void *userdata, json_t *params, json_t **ret, struct iov_rpc_error *e)
+{
+	struct daemon *d = userdata;
+	const char *kind = NULL;
+	json_t *arr, *dev;
+	size_t i;
+	int r = iov_rpc_params(e, params, "{s?:s}", "class", &kind);
+
+	if (!d->cache_ok)
+		host_cache_drop(d);
+	if (r < 0 || (!d->cache_pci && (r = build_pci(d, e)) < 0))
+		return r;
+	if (!kind) {
+		*ret = json_incref(d->cache_pci);
+		return 0;
+	}
+	arr = json_array();
+	json_array_foreach(d->cache_pci, i, dev)
+		if (!strcmp(json_string_value(json_object_get(dev, "kind")) ?: "", kind))
+			json_array_append(arr, dev);
 	*ret = arr;
 	return arr ? 0 : -ENOMEM;
 }
 
-static int m_iommu_groups(void *userdata, json_t *params, json_t **ret, struct iov_rpc_error *e)
+static int build_groups(struct daemon *d, struct iov_rpc_error *e)
 {
-	struct daemon *d = userdata;
 	struct iov_pci_inventory *inv = NULL;
-	int *ids = NULL, group = -1, n;
+	int *ids = NULL, n, r;
 	json_t *arr = NULL;
-	int r = iov_rpc_params(e, params, "{s?:i}", "group", &group);
 
-	if (r < 0)
-		return r;
 	n = iov_group_list(d->ctx, &ids);
 	if (n < 0)
 		return lib_fail(d, e, n, "listing IOMMU groups");
@@ -91,8 +158,6 @@ static int m_iommu_groups(void *userdata, json_t *params, json_t **ret, struct i
 		struct iov_group *g = NULL;
 		json_t *j = NULL;
 
-		if (group >= 0 && ids[i] != group)
-			continue;
 		r = iov_group_get(d->ctx, inv, ids[i], &g);
 		if (r >= 0 && iov_group_json(g, &j) == 0)
 			json_array_append_new(arr, j);
@@ -104,12 +169,31 @@ static int m_iommu_groups(void *userdata, json_t *params, json_t **ret, struct i
 		json_decref(arr);
 		return lib_fail(d, e, r, "reading an IOMMU group");
 	}
-	if (group >= 0 && json_array_size(arr) == 0) {
-		json_decref(arr);
-		return iov_rpc_fail(e, IOV_RPC_FAILED, ENOENT, "no IOMMU group %d", group);
-	}
-	*ret = arr;
+	d->cache_groups = arr;
 	return arr ? 0 : -ENOMEM;
+}
+
+static int m_iommu_groups(void *userdata, json_t *params, json_t **ret, struct iov_rpc_error *e)
+{
+	struct daemon *d = userdata;
+	int group = -1, r = iov_rpc_params(e, params, "{s?:i}", "group", &group);
+	json_t *g;
+	size_t i;
+
+	if (!d->cache_ok)
+		host_cache_drop(d);
+	if (r < 0 || (!d->cache_groups && (r = build_groups(d, e)) < 0))
+		return r;
+	if (group < 0) {
+		*ret = json_incref(d->cache_groups);
+		return 0;
+	}
+	json_array_foreach(d->cache_groups, i, g)
+		if (json_integer_value(json_object_get(g, "group")) == group) {
+			*ret = json_pack("[O]", g);
+			return *ret ? 0 : -ENOMEM;
+		}
+	return iov_rpc_fail(e, IOV_RPC_FAILED, ENOENT, "no IOMMU group %d", group);
 }
 
 /* {"device": BDF} or {"group": N}: *@ret the group; or -1 for "all": true where @allow_all. */
@@ -157,6 +241,7 @@ static int m_device_bind(void *userdata, json_t *params, json_t **ret, struct io
 
 	if (r < 0)
 		return r;
+	host_cache_drop(d);
 	r = iov_group_bind(d->ctx, group, &opts, &res);
 	if (r < 0)
 		return lib_fail(d, e, r, "binding");
@@ -175,6 +260,7 @@ static int m_device_restore(void *userdata, json_t *params, json_t **ret, struct
 
 	if (r < 0)
 		return r;
+	host_cache_drop(d);
 	r = iov_group_restore(d->ctx, group, &res);
 	if (r < 0)
 		return lib_fail(d, e, r, "restoring");
@@ -230,6 +316,7 @@ static int m_sriov_set(void *userdata, json_t *params, json_t **ret, struct iov_
 	if (autoprobe)
 		opts.autoprobe = !strcmp(autoprobe, "on") ? IOV_AUTOPROBE_ON : IOV_AUTOPROBE_OFF;
 	opts.vfio = vfio;
+	host_cache_drop(d);
 	r = iov_sriov_set_numvfs(d->ctx, bdf, (unsigned int)numvfs, &opts);
 	if (r < 0)
 		return lib_fail(d, e, r, bdf);
@@ -279,6 +366,7 @@ static int m_pool_release(void *userdata, json_t *params, json_t **ret, struct i
 
 	if (r < 0)
 		return r;
+	host_cache_drop(d);
 	r = iov_pool_release(d->ctx, vf);
 	if (r < 0)
 		return lib_fail(d, e, r, vf);

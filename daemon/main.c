@@ -391,6 +391,17 @@ int main(int argc, char **argv)
 			dlog(5, "finished %zu interrupted SR-IOV changes", json_array_size(report));
 		json_decref(report);
 	}
+	/* Serving the running host, the inventory cache follows the kernel's uevents; a fixture
+	 * tree changes only through our own methods. */
+	d.uevent_fd = -1;
+	d.cache_ok = true;
+	if (!d.root || !strcmp(d.root, "/")) {
+		r = host_watch_uevents(&d);
+		d.cache_ok = r == 0;
+		if (r < 0)
+			dlog(4, "no kernel uevents (%s): pci.list and iommu.groups are read afresh each time",
+			     iov_strerror(r));
+	}
 	r = state_load(&d);
 	if (r < 0) {
 		fprintf(stderr, "iovkitd: %s\n", iov_ctx_reason(d.ctx)[0] ? iov_ctx_reason(d.ctx) : iov_strerror(r));
@@ -467,6 +478,10 @@ int main(int argc, char **argv)
 		free(d.vms[i]);
 	}
 	sd_event_source_disable_unref(d.sw.timer);
+	sd_event_source_disable_unref(d.uevent_src);
+	if (d.uevent_fd >= 0)
+		close(d.uevent_fd);
+	host_cache_drop(&d);
 	sd_event_unref(d.ev);
 	iov_ctx_free(d.ctx);
 	free(methods);

@@ -5,6 +5,7 @@
  * killed). Children run in their own session, so they outlive iovkitd: a daemon restart must
  * not take the data path or the guests down.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -168,4 +169,47 @@ void proc_forget(struct proc *p)
 	p->src = NULL;
 	p->pid = 0;
 	p->pidfd = -1;
+}
+
+void proc_scan(struct daemon *d, const char *exe, const char *flag,
+	       void (*fn)(struct daemon *d, pid_t pid, const char *value))
+{
+	DIR *dir = opendir("/proc");
+	struct dirent *de;
+
+	if (!dir)
+		return;
+	while ((de = readdir(dir))) {
+		char path[64], buf[4096], *base;
+		pid_t pid = (pid_t)strtol(de->d_name, &base, 10);
+		ssize_t n;
+		int fd;
+
+		if (*base || pid <= 0 || pid == getpid())
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (n <= 0)
+			continue;
+		buf[n] = '\0';
+		base = strrchr(buf, '/');
+		if (strcmp(base ? base + 1 : buf, exe))
+			continue;
+		/* The arguments, NUL-separated: FLAG VALUE anywhere among them. */
+		for (char *a = buf + strlen(buf) + 1; a < buf + n; a += strlen(a) + 1)
+			if (!strcmp(a, flag) && a + strlen(a) + 1 < buf + n) {
+				fn(d, pid, a + strlen(a) + 1);
+				break;
+			}
+	}
+	closedir(dir);
+}
+
+int proc_adopt_found(struct daemon *d, struct proc *p, pid_t pid)
+{
+	return proc_adopt(d, p, pid, start_time_of(pid));
 }

@@ -357,6 +357,19 @@ int vm_from_json(struct daemon *d, const char *name, json_t *j)
 	return 0;
 }
 
+void vm_adopt(struct daemon *d, struct vm *vm, pid_t pid)
+{
+	if (proc_adopt_found(d, &vm->proc, pid) < 0)
+		return;
+	dlog(5, "guest %s: adopted iovm pid %d, started before a crash could record it", vm->name, (int)pid);
+	vm->state = VM_RUNNING;
+	vm->exit_status = -1;
+	vm->reason[0] = '\0';
+	vm->started = time(NULL);
+	vm->stopped = 0;
+	state_save(d);
+}
+
 static int find(struct daemon *d, json_t *params, struct iov_rpc_error *e, struct vm **ret)
 {
 	const char *name;
