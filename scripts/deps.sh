@@ -13,8 +13,8 @@ packages=(
     libnl-route-3-dev
     # the data path (rte_vhost, ethdev, mempool); dpdk brings dpdk-testpmd, the tests' peer
     dpdk-dev dpdk
-    # iovm's sandbox
-    libseccomp-dev
+    # iovm's sandbox; iovkitd's event loop, readiness and socket activation
+    libseccomp-dev libsystemd-dev
     # unit tests; the fuzz suite (libFuzzer comes with clang's runtime libraries)
     libcunit1-dev clang libclang-rt-14-dev
     # the nested VT-d lab: QEMU, the guest's initramfs tools, jq for JSON checks inside it

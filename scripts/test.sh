@@ -3,6 +3,9 @@
 #   - unit, in the normal build and in an ASan+UBSan build
 #   - fuzz, libFuzzer targets in a clang ASan+UBSan build, each for a bounded number of inputs
 #   - switch, iovswitch against DPDK's testpmd (virtio-user) and hostile clients
+#   - vmm, iovm test guests exchanging frames through iovswitch
+#   - daemon, iovkitd through its socket: API, access control, events, supervision, kill -9
+#     at random moments, 200 clients at once
 #   - lab, the nested VT-d lab (Debian's kernel under QEMU with an emulated IOMMU)
 # Ends with one line, "N passed, N failed, N skipped", over all of them, and exits non-zero when
 # anything failed. Logs: build*/meson-logs/<suite>.txt.
@@ -29,6 +32,7 @@ run_suite build-asan unit
 run_suite build-fuzz fuzz
 run_suite build switch
 run_suite build vmm
+run_suite build daemon
 run_suite build lab
 
 python3 scripts/summary.py "${logs[@]}" || status=1

@@ -190,4 +190,18 @@ sleep 0.5
 cmp_ok "no iovm left" "$(pgrep -fc "iovm --kernel .* --control $t/")" -eq 0
 cmp_ok "no iovswitch left" "$(pgrep -fc "iovswitch --socket $t/")" -eq 0
 [ ! -e "$t/d.sock" ] && ok "the socket is removed" || nok "the socket is left"
+
+# Socket activation: the socket comes from systemd (here its socket-activate tool).
+if command -v systemd-socket-activate >/dev/null; then
+    systemd-socket-activate -l "$t/sa.sock" "$IOVKITD" --root "$t/root" --run-dir "$t/run-sa" >"$t/sa.log" 2>&1 &
+    sapid=$!
+    for _ in $(seq 50); do [ -S "$t/sa.sock" ] && break; sleep 0.05; done
+    check "a socket-activated iovkitd answers" 0 "$IOVCTL" rpc --socket "$t/sa.sock" daemon.version
+    has "on the socket it was given" "$t/sa.log" "serving (socket activation)"
+    check "and stops on request" 0 "$IOVCTL" daemon shutdown --socket "$t/sa.sock"
+    [ -S "$t/sa.sock" ] && ok "leaving systemd's socket in place" || nok "the passed socket was removed"
+    kill "$sapid" 2>/dev/null   # it became iovkitd, which has exited; in case it has not
+else
+    ok "# SKIP no systemd-socket-activate here"
+fi
 tap_end
