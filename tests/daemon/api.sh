@@ -13,6 +13,12 @@ check "a run directory that is not absolute" 2 "$IOVKITD" --run-dir relative
 check "an admin group that does not exist" 2 "$IOVKITD" --admin-group no-such-group-here
 has "says so" "$t/err" "no such group"
 
+# bash completion (dist/iovctl.bash) offers every command iovctl --help lists.
+cmds=$("$IOVCTL" --help | awk '/^Commands:/ { on = 1; next } on && /^  [a-z]/ { print $1 }' | sort | paste -sd ' ')
+comp=$(bash -c "source '$(dirname "$0")/../../dist/iovctl.bash'; COMP_WORDS=(iovctl ''); COMP_CWORD=1; _iovctl
+    printf '%s\n' \"\${COMPREPLY[@]}\"" | grep -v '^-' | grep -vx help | sort | paste -sd ' ')
+cmp_ok "bash completion offers every command" "$comp" = "$cmds"
+
 daemon_start || { nok "iovkitd starts"; tap_end; }
 ok "iovkitd starts and answers"
 check "a second iovkitd on the same socket" 1 "$IOVKITD" --root "$t/root" --socket "$t/d.sock" --run-dir "$t/run2"
