@@ -225,23 +225,17 @@ static const struct iov_rpc_method daemon_methods[] = {
 
 /* ---- setup ---- */
 
-/* @name beside iovkitd in a build tree (../DIR/NAME), else @installed. */
-static const char *program(const char *dir, const char *name, const char *installed)
+/* @name beside iovkitd in a build tree (../DIR/NAME) in @buf, else @installed. */
+static const char *program(const char *dir, const char *name, const char *installed, char buf[PATH_MAX])
 {
-	static char self[PATH_MAX];
-	char *path;
+	char self[PATH_MAX], path[PATH_MAX + 64];
 	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 
 	if (n > 0) {
 		self[n] = '\0';
-		if (asprintf(&path, "%s/../%s/%s", dirname(self), dir, name) > 0) {
-			char *real = realpath(path, NULL);
-
-			free(path);
-			if (real && access(real, X_OK | R_OK) == 0)
-				return real;
-			free(real);
-		}
+		snprintf(path, sizeof(path), "%s/../%s/%s", dirname(self), dir, name);
+		if (realpath(path, buf) && access(buf, X_OK | R_OK) == 0)
+			return buf;
 	}
 	return installed;
 }
@@ -274,14 +268,17 @@ int main(int argc, char **argv)
 		{ "version", no_argument, NULL, OPT_VERSION },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct daemon d = { .run_dir = "/run/iovkit", .switch_memory = 256, .admin_gid = (gid_t)-1 };
+	struct daemon d = { .run_dir = "/run/iovkit", .switch_memory = 256, .admin_gid = (gid_t)-1, .uevent_fd = -1,
+			    .rpc = { .listen_fd = -1 }, .sw = { .proc = { .pidfd = -1 } } };
+	char path_switch[PATH_MAX], path_iovm[PATH_MAX], path_guest[PATH_MAX];
+	struct iov_rpc_method *methods = NULL;
+	int status = 1, n_fds = 0;
 	const char *sock = NULL, *sock_group = NULL, *state_dir = NULL;
-	struct iov_rpc_method *methods;
 	struct iov_rpc_service svc = { "iovkitd", IOVKIT_VERSION, NULL, 0 };
 	bool explicit_group = false;
 	gid_t sock_gid = (gid_t)-1;
 	sigset_t sigs;
-	int opt, r, n_fds;
+	int opt, r;
 	size_t n = 0;
 
 	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -326,9 +323,9 @@ int main(int argc, char **argv)
 				"are short)\n", d.run_dir);
 		return 2;
 	}
-	d.iovswitch = d.iovswitch ?: program("switch", "iovswitch", IOVKIT_BINDIR "/iovswitch");
-	d.iovm = d.iovm ?: program("vmm", "iovm", IOVKIT_BINDIR "/iovm");
-	d.guest = d.guest ?: program("guest", "iovm-test-guest", IOVKIT_LIBEXECDIR "/iovm-test-guest");
+	d.iovswitch = d.iovswitch ?: program("switch", "iovswitch", IOVKIT_BINDIR "/iovswitch", path_switch);
+	d.iovm = d.iovm ?: program("vmm", "iovm", IOVKIT_BINDIR "/iovm", path_iovm);
+	d.guest = d.guest ?: program("guest", "iovm-test-guest", IOVKIT_LIBEXECDIR "/iovm-test-guest", path_guest);
 	if (!sock)
 		sock = getenv("IOVKITD_SOCKET") && *getenv("IOVKITD_SOCKET") ? getenv("IOVKITD_SOCKET") : IOVKITD_SOCKET;
 	if (!sock_group)
@@ -347,19 +344,18 @@ int main(int argc, char **argv)
 	r = iov_ctx_new(d.root, &d.ctx);
 	if (r < 0) {
 		fprintf(stderr, "iovkitd: cannot open host root %s: %s\n", d.root ? d.root : "/", iov_strerror(r));
-		return 1;
+		goto out;
 	}
 	if (state_dir && iov_ctx_set_state_dir(d.ctx, state_dir) < 0)
-		return 1;
+		goto out;
 	r = make_run_dir(d.run_dir);
 	if (r < 0) {
 		fprintf(stderr, "iovkitd: cannot create %s: %s\n", d.run_dir, iov_strerror(r));
-		return 1;
+		goto out;
 	}
 	snprintf(d.sw.sock, sizeof(d.sw.sock), "%s/iovswitch.sock", d.run_dir);
 	snprintf(d.sw.log, sizeof(d.sw.log), "%s/iovswitch.log", d.run_dir);
 	snprintf(d.sw.state_file, sizeof(d.sw.state_file), "%s/iovswitch-state.json", d.run_dir);
-	d.sw.proc.pidfd = -1;
 	the_daemon = &d;
 
 	sigemptyset(&sigs);
@@ -370,7 +366,7 @@ int main(int argc, char **argv)
 	r = sd_event_default(&d.ev);
 	if (r < 0) {
 		fprintf(stderr, "iovkitd: sd-event: %s\n", iov_strerror(r));
-		return 1;
+		goto out;
 	}
 	sd_event_add_signal(d.ev, NULL, SIGTERM, NULL, NULL);
 	sd_event_add_signal(d.ev, NULL, SIGINT, NULL, NULL);
@@ -393,7 +389,6 @@ int main(int argc, char **argv)
 	}
 	/* Serving the running host, the inventory cache follows the kernel's uevents; a fixture
 	 * tree changes only through our own methods. */
-	d.uevent_fd = -1;
 	d.cache_ok = true;
 	if (!d.root || !strcmp(d.root, "/")) {
 		r = host_watch_uevents(&d);
@@ -405,7 +400,7 @@ int main(int argc, char **argv)
 	r = state_load(&d);
 	if (r < 0) {
 		fprintf(stderr, "iovkitd: %s\n", iov_ctx_reason(d.ctx)[0] ? iov_ctx_reason(d.ctx) : iov_strerror(r));
-		return 1;
+		goto out;
 	}
 	if (d.sw.wanted && !d.sw.proc.pid) {
 		dlog(5, "iovswitch was running and is gone; starting it again");
@@ -414,7 +409,7 @@ int main(int argc, char **argv)
 
 	methods = calloc(ARRAY_SIZE(daemon_methods) + n_host_methods + n_switch_methods + n_vm_methods, sizeof(*methods));
 	if (!methods)
-		return 1;
+		goto out;
 	memcpy(methods, daemon_methods, sizeof(daemon_methods));
 	n += ARRAY_SIZE(daemon_methods);
 	memcpy(methods + n, host_methods, n_host_methods * sizeof(*methods));
@@ -429,7 +424,7 @@ int main(int argc, char **argv)
 	n_fds = sd_listen_fds(1);
 	if (n_fds > 1) {
 		fprintf(stderr, "iovkitd: systemd passed %d sockets; expected one\n", n_fds);
-		return 1;
+		goto out;
 	}
 	if (n_fds == 1) {
 		r = iov_rpc_server_adopt(&d.rpc, SD_LISTEN_FDS_START, MAX_CLIENTS, &svc, &d);
@@ -444,12 +439,12 @@ int main(int argc, char **argv)
 	if (r < 0) {
 		fprintf(stderr, "iovkitd: cannot serve %s: %s%s\n", sock, iov_strerror(r),
 			r == -EADDRINUSE ? " (another iovkitd answers there)" : "");
-		return 1;
+		goto out;
 	}
 	d.rpc.authorize = authorize;
 	r = sd_event_add_io(d.ev, &d.listen_src, d.rpc.listen_fd, EPOLLIN, on_listen, &d);
 	if (r < 0)
-		return 1;
+		goto out;
 	dlog(5, "serving %s (%zu methods; state in %s/%s; children in %s)", sock, n, iov_ctx_root(d.ctx),
 	     iov_ctx_state_dir(d.ctx), d.run_dir);
 	sd_notify(0, "READY=1\nSTATUS=serving");
@@ -465,13 +460,15 @@ int main(int argc, char **argv)
 		     running);
 	}
 	state_save(&d);
+	status = r < 0 ? 1 : 0;
+out:
 	sd_event_source_disable_unref(d.listen_src);
 	for (size_t i = 0; i < d.rpc.max_clients; i++)
 		if (d.rpc.clients[i].fd >= 0)
 			sd_event_source_disable_unref(d.rpc.clients[i].data);
-	iov_rpc_server_close(&d.rpc);
-	if (n_fds == 0)
+	if (n_fds == 0 && d.rpc.listen_fd >= 0)
 		unlink(sock);           /* ours; a socket systemd passed is systemd's */
+	iov_rpc_server_close(&d.rpc);
 	proc_forget(&d.sw.proc);
 	for (unsigned int i = 0; i < d.n_vms; i++) {
 		proc_forget(&d.vms[i]->proc);
@@ -485,5 +482,5 @@ int main(int argc, char **argv)
 	sd_event_unref(d.ev);
 	iov_ctx_free(d.ctx);
 	free(methods);
-	return r < 0 ? 1 : 0;
+	return status;
 }

@@ -118,6 +118,7 @@ int proc_spawn(struct daemon *d, struct proc *p, char *const argv[], const char 
 		setsid();
 		sigemptyset(&all);
 		sigprocmask(SIG_SETMASK, &all, NULL);
+		signal(SIGPIPE, SIG_DFL);       /* iovkitd ignores it; exec would keep that */
 		dup2(null, 0);
 		dup2(logfd, 1);
 		dup2(logfd, 2);
