@@ -244,22 +244,11 @@ int cmd_sriov(struct cli *cli)
 /* A PF given as an interface name, or as a PCI address meaning its first interface. */
 static int pf_netdev(struct iov_ctx *ctx, const char *arg, char *out, size_t size)
 {
-	char bdf[IOV_BDF_LEN], **net = NULL;
-	int n;
+	int r = iov_vf_pf_netdev(ctx, arg, out, size);
 
-	if (iov_pci_bdf_parse(arg, bdf) < 0) {
-		snprintf(out, size, "%s", arg);
-		return 0;
-	}
-	n = iov_dir_list(ctx, &net, "sys/bus/pci/devices/%s/net", bdf);
-	if (n > 0)
-		snprintf(out, size, "%s", net[0]);
-	iov_strv_free(net);
-	if (n <= 0) {
-		cli_error("%s has no network interface (VF settings go through the PF's netdev)", bdf);
-		return -ENODEV;
-	}
-	return 0;
+	if (r < 0)
+		cli_error("%s", iov_ctx_reason(ctx));
+	return r;
 }
 
 static const char *link_state_name(enum iov_vf_link_state s)

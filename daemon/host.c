@@ -331,6 +331,86 @@ static int m_sriov_set(void *userdata, json_t *params, json_t **ret, struct iov_
 	return r;
 }
 
+/* {"pf": NETDEV or ADDRESS, "vf": N, ...}: the PF's interface and the VF index. */
+static int vf_target(struct daemon *d, json_t *params, char *netdev, size_t size, unsigned int *vf,
+		     struct iov_rpc_error *e)
+{
+	const char *pf = json_string_value(json_object_get(params, "pf"));
+	json_t *idx = json_object_get(params, "vf");
+	int r;
+
+	if (!pf || !json_is_integer(idx) || json_integer_value(idx) < 0 || json_integer_value(idx) > 65535)
+		return iov_rpc_fail(e, IOV_RPC_INVALID_PARAMS, 0, "pf (an interface or PCI address) and vf (an index) are required");
+	r = iov_vf_pf_netdev(d->ctx, pf, netdev, size);
+	if (r < 0)
+		return lib_fail(d, e, r, pf);
+	*vf = (unsigned int)json_integer_value(idx);
+	return 0;
+}
+
+static int m_vf_get(void *userdata, json_t *params, json_t **ret, struct iov_rpc_error *e)
+{
+	struct daemon *d = userdata;
+	struct iov_vf_settings s;
+	char netdev[64];
+	const char *pf;
+	unsigned int vf;
+	int index, r = iov_rpc_params(e, params, "{s:s,s:i}", "pf", &pf, "vf", &index);
+
+	if (r < 0 || (r = vf_target(d, params, netdev, sizeof(netdev), &vf, e)) < 0)
+		return r;
+	r = iov_vf_get(d->ctx, netdev, vf, &s);
+	if (r < 0)
+		return lib_fail(d, e, r, netdev);
+	*ret = iov_vf_settings_json(&s);
+	if (*ret) {
+		json_object_set_new(*ret, "pf", json_string(netdev));
+		json_object_set_new(*ret, "vf", json_integer(vf));
+	}
+	return *ret ? 0 : -ENOMEM;
+}
+
+static int m_vf_set(void *userdata, json_t *params, json_t **ret, struct iov_rpc_error *e)
+{
+	static const char *const keys[] = { "pf", "vf", "mac", "vlan", "qos", "vlan_proto", "spoofchk", "trust",
+					    "link_state", "min_rate", "max_rate" };
+	struct daemon *d = userdata;
+	_cleanup_(json_decrefp) json_t *settings = json_deep_copy(params);
+	struct iov_vf_settings s;
+	char netdev[64], what[96];
+	unsigned int vf;
+	const char *key;
+	json_t *v;
+	int r = vf_target(d, params, netdev, sizeof(netdev), &vf, e);
+
+	if (r < 0)
+		return r;
+	if (!settings)
+		return -ENOMEM;
+	json_object_foreach(params, key, v) {
+		bool known = false;
+
+		for (size_t i = 0; i < ARRAY_SIZE(keys); i++)
+			known |= !strcmp(key, keys[i]);
+		if (!known)
+			return iov_rpc_fail(e, IOV_RPC_INVALID_PARAMS, 0, "unknown VF setting \"%s\"", key);
+	}
+	json_object_del(settings, "pf");
+	json_object_del(settings, "vf");
+	snprintf(what, sizeof(what), "%s VF %u", netdev, vf);
+	r = iov_vf_settings_parse(d->ctx, what, settings, &s);
+	if (r < 0)
+		return lib_fail(d, e, r, what);
+	if (!s.fields)
+		return iov_rpc_fail(e, IOV_RPC_INVALID_PARAMS, 0, "%s: no settings given", what);
+	r = iov_vf_set(d->ctx, netdev, vf, &s);
+	if (r < 0)
+		return lib_fail(d, e, r, what);
+	dlog(5, "%s: settings applied", what);
+	*ret = json_true();
+	return 0;
+}
+
 static int m_pool_list(void *userdata, json_t *params, json_t **ret, struct iov_rpc_error *e)
 {
 	struct daemon *d = userdata;
@@ -395,6 +475,16 @@ const struct iov_rpc_method host_methods[] = {
 	  "{\"type\":\"object\",\"required\":[\"pf\",\"numvfs\"],\"properties\":{\"pf\":{\"type\":\"string\"},"
 	  "\"numvfs\":{\"type\":\"integer\",\"minimum\":0},\"vfio\":{\"type\":\"boolean\"},"
 	  "\"autoprobe\":{\"enum\":[\"on\",\"off\"]}}}" },
+	{ "vf.get", m_vf_get, 0, "a VF's MAC, VLAN, spoof check, trust, link state and rates (netlink)",
+	  "{\"type\":\"object\",\"required\":[\"pf\",\"vf\"],\"properties\":{\"pf\":{\"type\":\"string\"},"
+	  "\"vf\":{\"type\":\"integer\",\"minimum\":0}}}" },
+	{ "vf.set", m_vf_set, IOV_RPC_MUTATES, "sets a VF's settings (keys as vf.get answers); checked before any change",
+	  "{\"type\":\"object\",\"required\":[\"pf\",\"vf\"],\"properties\":{\"pf\":{\"type\":\"string\"},"
+	  "\"vf\":{\"type\":\"integer\",\"minimum\":0},\"mac\":{\"type\":\"string\"},\"vlan\":{\"type\":\"integer\"},"
+	  "\"qos\":{\"type\":\"integer\"},\"vlan_proto\":{\"enum\":[\"802.1Q\",\"802.1ad\"]},"
+	  "\"spoofchk\":{\"type\":\"boolean\"},\"trust\":{\"type\":\"boolean\"},"
+	  "\"link_state\":{\"enum\":[\"auto\",\"enable\",\"disable\"]},\"min_rate\":{\"type\":\"integer\"},"
+	  "\"max_rate\":{\"type\":\"integer\"}}}" },
 	{ "pool.list", m_pool_list, 0, "VF pools, their members and allocations", NULL },
 	{ "pool.alloc", m_pool_alloc, IOV_RPC_MUTATES, "gives a pool's first free VF to a consumer",
 	  "{\"type\":\"object\",\"required\":[\"pool\",\"consumer\"],\"properties\":{\"pool\":{\"type\":\"string\"},"

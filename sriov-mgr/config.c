@@ -197,6 +197,42 @@ int vf_settings_from_json(struct iov_ctx *ctx, const char *pf, json_t *o, unsign
 	return 0;
 }
 
+IOV_EXPORT int iov_vf_settings_parse(struct iov_ctx *ctx, const char *what, json_t *o, struct iov_vf_settings *ret)
+{
+	return vf_settings_from_json(ctx, what, o, NULL, ret);
+}
+
+IOV_EXPORT json_t *iov_vf_settings_json(const struct iov_vf_settings *s)
+{
+	static const char *const link[] = { "auto", "enable", "disable" };
+	json_t *j = json_object();
+	char mac[18];
+
+	if (!j)
+		return NULL;
+	if (s->fields & IOV_VF_SET_MAC) {
+		snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", s->mac[0], s->mac[1], s->mac[2], s->mac[3],
+			 s->mac[4], s->mac[5]);
+		json_object_set_new(j, "mac", json_string(mac));
+	}
+	if (s->fields & IOV_VF_SET_VLAN) {
+		json_object_set_new(j, "vlan", json_integer(s->vlan));
+		json_object_set_new(j, "qos", json_integer(s->qos));
+		json_object_set_new(j, "vlan_proto", json_string(s->vlan_proto == 0x88a8 ? "802.1ad" : "802.1Q"));
+	}
+	if (s->fields & IOV_VF_SET_SPOOFCHK)
+		json_object_set_new(j, "spoofchk", json_boolean(s->spoofchk));
+	if (s->fields & IOV_VF_SET_TRUST)
+		json_object_set_new(j, "trust", json_boolean(s->trust));
+	if ((s->fields & IOV_VF_SET_LINK_STATE) && (unsigned int)s->link_state <= IOV_VF_LINK_DISABLE)
+		json_object_set_new(j, "link_state", json_string(link[s->link_state]));
+	if (s->fields & IOV_VF_SET_RATE) {
+		json_object_set_new(j, "min_rate", json_integer(s->min_tx_rate));
+		json_object_set_new(j, "max_rate", json_integer(s->max_tx_rate));
+	}
+	return j;
+}
+
 struct pf_plan {
 	char bdf[IOV_BDF_LEN];
 	unsigned long numvfs;

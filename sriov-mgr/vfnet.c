@@ -33,6 +33,25 @@ IOV_EXPORT int iov_vf_mac_parse(const char *s, uint8_t mac[6])
 	return 0;
 }
 
+IOV_EXPORT int iov_vf_pf_netdev(struct iov_ctx *ctx, const char *pf, char *buf, size_t size)
+{
+	char bdf[IOV_BDF_LEN], **net = NULL;
+	int n;
+
+	if (iov_pci_bdf_parse(pf, bdf) < 0) {
+		snprintf(buf, size, "%s", pf);
+		return 0;
+	}
+	n = iov_dir_list(ctx, &net, "sys/bus/pci/devices/%s/net", bdf);
+	if (n > 0)
+		snprintf(buf, size, "%s", net[0]);
+	iov_strv_free(net);
+	if (n <= 0)
+		return iov_ctx_fail(ctx, -ENODEV, "%s has no network interface (VF settings go through the PF's netdev)",
+				    bdf);
+	return 0;
+}
+
 int vf_settings_check(const struct iov_vf_settings *s, char *why, size_t size)
 {
 	if ((s->fields & IOV_VF_SET_MAC) && (s->mac[0] & 1)) {

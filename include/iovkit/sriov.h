@@ -227,6 +227,23 @@ int iov_vf_set(struct iov_ctx *ctx, const char *pf_netdev, unsigned int vf, cons
 /* Reads VF @vf's settings (RTM_GETLINK with the VF filter); ->fields says what the kernel gave. */
 int iov_vf_get(struct iov_ctx *ctx, const char *pf_netdev, unsigned int vf, struct iov_vf_settings *ret);
 
+/*
+ * The network interface VF settings go through, for @pf: an interface name (returned as it
+ * is) or a PCI address (its first interface). -ENODEV when the device has none.
+ */
+int iov_vf_pf_netdev(struct iov_ctx *ctx, const char *pf, char *buf, size_t size);
+
+/*
+ * VF settings as a configuration's vfs[] entries and pool defaults write them (docs/sriov.md):
+ * {"mac", "vlan", "qos", "vlan_proto", "spoofchk", "trust", "link_state", "min_rate",
+ * "max_rate"}, each optional; checked as iov_vf_set() would, so a bad value fails here
+ * (-EINVAL, the reason naming @what and the key) before anything reaches the kernel.
+ */
+int iov_vf_settings_parse(struct iov_ctx *ctx, const char *what, json_t *o, struct iov_vf_settings *ret);
+
+/* The same object for the fields @s has (->fields); NULL on allocation failure. */
+json_t *iov_vf_settings_json(const struct iov_vf_settings *s);
+
 #ifdef __cplusplus
 }
 #endif

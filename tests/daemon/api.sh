@@ -73,6 +73,16 @@ check "sriov.set above sriov_totalvfs" 1 rpc sriov.set '{"pf":"0000:01:00.0","nu
 has "says the limit" "$t/err" "64"
 check "sriov.set with a negative count" 1 rpc sriov.set '{"pf":"0000:01:00.0","numvfs":-1}'
 check "sriov.set of a device without SR-IOV" 1 rpc sriov.set '{"pf":"0000:02:00.0","numvfs":1}'
+check "vf.get of a device without a network interface" 1 rpc vf.get '{"pf":"0000:02:00.0","vf":0}'
+has "says so" "$t/err" "has no network interface"
+check "vf.get of an interface without VFs" 1 rpc vf.get '{"pf":"lo","vf":0}'
+check "vf.get without a VF index" 1 rpc vf.get '{"pf":"lo"}'
+check "vf.set with a VLAN above 4094" 1 rpc vf.set '{"pf":"lo","vf":0,"vlan":5000}'
+has "is refused before the kernel sees it" "$t/err" "4094"
+check "vf.set with a multicast MAC" 1 rpc vf.set '{"pf":"lo","vf":0,"mac":"01:00:5e:00:00:01"}'
+check "vf.set with an unknown setting" 1 rpc vf.set '{"pf":"lo","vf":0,"speed":10}'
+has "names it" "$t/err" "unknown VF setting \"speed\""
+check "vf.set with no setting" 1 rpc vf.set '{"pf":"lo","vf":0}'
 check "pool.list" 0 rpc pool.list
 check "pool.alloc from a pool that does not exist" 1 rpc pool.alloc '{"pool":"nope","consumer":"x"}'
 check "pool.release of a VF nobody holds" 1 rpc pool.release '{"vf":"0000:01:02.0"}'
