@@ -5,7 +5,8 @@
  * nor iovm's uid.
  *
  *   vm.info    state, RAM, exits, uptime, and each device (type, PCI slot, backend socket,
- *              connected, DRIVER_OK, negotiated features, MAC)
+ *              connected, DRIVER_OK, negotiated features, MAC; a passed-through device's
+ *              name and whether its MSI is on)
  *   vm.pause   the vCPU leaves KVM_RUN and waits; devices' backends keep their rings
  *   vm.resume  it runs again
  *   vm.stop    the guest stops and iovm exits with status 124
@@ -48,6 +49,15 @@ static int m_info(void *userdata, json_t *params, json_t **ret, struct iov_rpc_e
 		if (d && !strcmp(di.type, "virtio-net"))
 			json_object_set_new(d, "mac", json_string(mac));
 		json_array_append_new(devs, d);
+	}
+	for (unsigned int i = 0; i < vm->n_pt; i++) {
+		const char *name;
+		unsigned int slot;
+		bool msi;
+
+		vfio_dev_info(vm->pt[i], &name, &slot, &msi);
+		json_array_append_new(devs, json_pack("{s:s,s:i,s:s,s:b}", "type", "passthrough", "slot", (int)slot,
+						      "device", name, "msi", msi));
 	}
 	*ret = json_pack("{s:s,s:i,s:I,s:i,s:I,s:f,s:o}", "state", state_name(vm), "pid", (int)getpid(), "ram_mib",
 			 (json_int_t)(vm->ram_size >> 20), "vcpus", 1, "exits", (json_int_t)vm->exits, "uptime_s",

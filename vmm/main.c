@@ -32,6 +32,8 @@ static void usage(FILE *f)
 		"                        listening on SOCK serves (iovswitch port, DPDK vhost PMD);\n"
 		"                        MAC defaults to 02:00:00:00:00:NN, NN the NIC's number\n"
 		"      --blk SOCK        a virtio-blk disk served by the vhost-user backend at SOCK\n"
+		"      --vfio-user SOCK  pass through the PCI device a vfio-user server exposes at SOCK\n"
+		"      --vfio BDF        pass through the PCI device BDF, bound to vfio-pci\n"
 		"      --serial FILE     the serial console's output (default: standard output)\n"
 		"      --timeout SECS    stop the guest after SECS seconds (exit status 123)\n"
 		"      --control SOCK    serve JSON-RPC 2.0 on the Unix socket SOCK: vm.info,\n"
@@ -178,10 +180,12 @@ int main(int argc, char **argv)
 		{ "timeout", required_argument, NULL, 't' }, { "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },      { "user", required_argument, NULL, 'u' },
 		{ "no-seccomp", no_argument, NULL, 'S' },    { "control", required_argument, NULL, 'C' },
+		{ "vfio-user", required_argument, NULL, 'U' }, { "vfio", required_argument, NULL, 'F' },
 		{ 0 },
 	};
 	struct dev_arg devs[PCI_MAX_DEVS - 1];
-	unsigned int n_devs = 0, n_nets = 0;
+	struct { const char *target; bool user; } pts[VM_MAX_PASSTHROUGH];
+	unsigned int n_devs = 0, n_nets = 0, n_pts = 0;
 	const char *kernel = NULL, *cmdline = "", *serial = NULL, *user = NULL, *control = NULL;
 	struct iov_rpc_server ctl;
 	bool sandbox = true;
@@ -225,6 +229,15 @@ int main(int argc, char **argv)
 			}
 			n_devs++;
 			break;
+		case 'U':
+		case 'F':
+			if (n_pts == VM_MAX_PASSTHROUGH) {
+				fprintf(stderr, "iovm: at most %d passed-through devices\n", VM_MAX_PASSTHROUGH);
+				return VM_STOP_SETUP;
+			}
+			pts[n_pts].target = optarg;
+			pts[n_pts++].user = c == 'U';
+			break;
 		case 'u': user = optarg; break;
 		case 'C': control = optarg; break;
 		case 'S': sandbox = false; break;
@@ -249,6 +262,8 @@ int main(int argc, char **argv)
 	}
 	for (unsigned int i = 0; r == 0 && i < n_devs; i++)
 		r = vhost_dev_add(&vm, devs[i].type, devs[i].sock, devs[i].type == VHOST_DEV_NET ? devs[i].mac : NULL, why, sizeof(why));
+	for (unsigned int i = 0; r == 0 && i < n_pts; i++)
+		r = vfio_dev_add(&vm, pts[i].target, pts[i].user, why, sizeof(why));
 	if (r == 0)
 		r = vm_load_elf(&vm, kernel, &entry, why, sizeof(why));
 	if (r == 0)

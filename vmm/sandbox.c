@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <linux/kvm.h>
+#include <linux/vfio.h>
 #include <seccomp.h>
 #include <stdio.h>
 #include <string.h>
@@ -28,11 +29,14 @@ static const int allowed[] = {
 	SCMP_SYS(rt_sigprocmask), SCMP_SYS(tgkill), SCMP_SYS(gettid), SCMP_SYS(getpid), SCMP_SYS(madvise),
 	SCMP_SYS(mmap), SCMP_SYS(munmap), SCMP_SYS(mprotect), SCMP_SYS(brk), SCMP_SYS(exit), SCMP_SYS(exit_group),
 	SCMP_SYS(restart_syscall), SCMP_SYS(rseq), SCMP_SYS(set_robust_list), SCMP_SYS(sigaltstack), SCMP_SYS(sched_yield), SCMP_SYS(newfstatat), SCMP_SYS(fstat), SCMP_SYS(lseek),
+	/* a kernel VFIO device's regions */
+	SCMP_SYS(pread64), SCMP_SYS(pwrite64),
 };
 
-/* KVM requests a running VM makes; TCGETS is the C library asking whether stdout is a tty. */
+/* KVM requests a running VM makes; a passed-through device's MSI being switched (kernel VFIO);
+ * TCGETS is the C library asking whether stdout is a tty. */
 static const unsigned long ioctls[] = {
-	KVM_RUN, KVM_IRQFD, KVM_IOEVENTFD, KVM_SET_GSI_ROUTING, KVM_SIGNAL_MSI, TCGETS,
+	KVM_RUN, KVM_IRQFD, KVM_IOEVENTFD, KVM_SET_GSI_ROUTING, KVM_SIGNAL_MSI, VFIO_DEVICE_SET_IRQS, TCGETS,
 };
 
 int sandbox_apply(char *why, size_t why_len)

@@ -165,6 +165,9 @@ void vm_destroy(struct vm *vm)
 	for (unsigned int i = 0; i < vm->n_devs; i++)
 		vhost_dev_free(vm->devs[i]);
 	vm->n_devs = 0;
+	for (unsigned int i = 0; i < vm->n_pt; i++)
+		vfio_dev_free(vm->pt[i]);
+	vm->n_pt = 0;
 	if (vm->run)
 		munmap(vm->run, vm->run_size);
 	if (vm->ram)

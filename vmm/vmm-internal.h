@@ -175,7 +175,9 @@ bool virtio_pci_vector(const struct virtio_pci *v, uint16_t vec, uint64_t *addr,
 /* ---- the VM (vm.c): KVM, guest RAM, the vCPU, port I/O ---- */
 
 struct vhost_dev;
+struct vfio_dev;
 
+#define VM_MAX_PASSTHROUGH 4
 #define VM_MAX_GSI 64           /* 0-23 the IOAPIC's pins, then one per MSI route */
 #define VM_FIRST_MSI_GSI 24
 
@@ -215,6 +217,8 @@ struct vm {
 	int stop_efd;           /* signalled when the vCPU thread stops */
 	struct vhost_dev *devs[PCI_MAX_DEVS];
 	unsigned int n_devs;
+	struct vfio_dev *pt[VM_MAX_PASSTHROUGH];       /* passed-through devices (vfio-dev.c) */
+	unsigned int n_pt;
 };
 
 /* Opens KVM, checks what iovm needs (naming what is missing in @why), creates the VM. */
@@ -272,5 +276,16 @@ void vhost_dev_disconnected(struct vhost_dev *d);
 int vhost_dev_reconnect(struct vhost_dev *d);
 const char *vhost_dev_path(const struct vhost_dev *d);
 void vhost_dev_free(struct vhost_dev *d);
+
+/* ---- passthrough (vfio-dev.c): a device reached through vfio-core ---- */
+
+/*
+ * Opens @target — a vfio-user server's socket (@user) or a PCI address bound to vfio-pci —
+ * maps guest RAM for its DMA and plugs it into the VM's PCI bus.
+ */
+int vfio_dev_add(struct vm *vm, const char *target, bool user, char *why, size_t why_len);
+void vfio_dev_free(struct vfio_dev *v);
+/* For vm.info. */
+void vfio_dev_info(const struct vfio_dev *v, const char **name, unsigned int *slot, bool *msi_on);
 
 #endif

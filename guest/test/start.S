@@ -23,6 +23,16 @@ irq_stub:
 	pop	%rax
 	iretq
 
+/* The passed-through device's MSI: counted, so the guest knows it arrived. */
+	.globl msi_stub
+msi_stub:
+	lock incl	msi_count(%rip)
+	push	%rax
+	xor	%eax, %eax
+	movabs	%eax, 0xfee000b0
+	pop	%rax
+	iretq
+
 /* Vectors 0-31: an exception is a bug in the guest; report it and stop. */
 	.globl fault_stub
 fault_stub:

@@ -1,0 +1,349 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * PCI passthrough: a device reached through vfio-core — over vfio-user (--vfio-user SOCK, any
+ * server speaking QEMU's docs/interop/vfio-user.rst) or kernel VFIO (--vfio BDF) — appears in
+ * the guest as a PCI function on iovm's bus.
+ *
+ *   - Guest RAM is mapped for the device's DMA at IOVA = guest-physical address (the memfd
+ *     goes to a vfio-user server, which maps it itself).
+ *   - Configuration space is the device's, read at start and kept in step: a write the model
+ *     does not virtualize is forwarded and the bytes read back, so the device's own read-only
+ *     bits stay read-only. Virtualized: the BARs (iovm places them; the sizing protocol is
+ *     answered from the region sizes), the expansion ROM (absent), the interrupt pin (no INTx:
+ *     the guest uses MSI), and the MSI capability, which becomes a KVM MSI route fed by an
+ *     irqfd that the device's MSI eventfd signals: no exit per interrupt. MSI-X and the
+ *     extended capabilities are hidden from the guest (not yet supported).
+ *   - Memory BARs are trapped: each access is a region read or write on the device. (Mapping
+ *     mmap-able BARs straight into the guest with KVM memory slots is not done yet.)
+ *
+ * Threat model: the device (or the vfio-user server behind it) is trusted as much as the guest
+ * that owns it: it can write all of the guest's RAM, nothing else. A server that fails or
+ * disappears makes accesses read as all ones and drops writes, as a surprise-removed device
+ * does; iovm keeps running.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "iovkit/vfio.h"
+#include "vmm-internal.h"
+
+#define PCI_COMMAND 0x04
+#define PCI_STATUS 0x06
+#define PCI_BAR0 0x10
+#define PCI_ROM 0x30
+#define PCI_CAP_PTR 0x34
+#define PCI_INT_LINE 0x3c
+#define PCI_INT_PIN 0x3d
+#define CAP_MSI 0x05
+#define CAP_MSIX 0x11
+#define MSI_64BIT 0x0080
+#define MSI_MASKABLE 0x0100
+
+struct vfio_dev {
+	struct pci_dev pci;             /* first: the PCI callbacks get this */
+	struct vm *vm;
+	char name[128];
+	struct iov_ctx *ctx;
+	struct iov_vfio_container *c;
+	struct iov_vfio_device *dev;
+	bool virt[256];                 /* this byte is iovm's, not the device's */
+	uint8_t msi;                    /* the MSI capability's offset; 0: none */
+	int msi_efd, msi_gsi;
+	bool msi_on;
+	bool dead;                      /* the device stopped answering: logged once */
+};
+
+static void put16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+}
+
+static uint32_t get32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static void gone(struct vfio_dev *v, const char *what, ssize_t r)
+{
+	if (v->dead)
+		return;
+	v->dead = true;
+	fprintf(stderr, "iovm: %s: %s failed (%s); its accesses now read all ones\n", v->name, what,
+		strerror((int)-r));
+}
+
+static uint64_t bar_read(struct pci_dev *d, int bar, uint64_t off, unsigned int len)
+{
+	struct vfio_dev *v = (struct vfio_dev *)d;
+	uint64_t val = 0;
+	ssize_t r = iov_vfio_region_read(v->dev, (uint32_t)bar, off, &val, len);
+
+	if (r != (ssize_t)len) {
+		gone(v, "a BAR read", r < 0 ? r : -EIO);
+		return ~0ull;
+	}
+	return val;
+}
+
+static void bar_write(struct pci_dev *d, int bar, uint64_t off, unsigned int len, uint64_t val)
+{
+	struct vfio_dev *v = (struct vfio_dev *)d;
+	ssize_t r = iov_vfio_region_write(v->dev, (uint32_t)bar, off, &val, len);
+
+	if (r != (ssize_t)len)
+		gone(v, "a BAR write", r < 0 ? r : -EIO);
+}
+
+/* The guest's MSI capability, as it stands: enabled, and where it points. */
+static void msi_update(struct vfio_dev *v)
+{
+	uint8_t *cap = v->pci.cfg + v->msi;
+	uint16_t ctrl = (uint16_t)(cap[2] | cap[3] << 8);
+	bool on = ctrl & 1, is64 = ctrl & MSI_64BIT;
+	uint64_t addr = get32(cap + 4) | (is64 ? (uint64_t)get32(cap + 8) << 32 : 0);
+	uint32_t data = (uint16_t)get32(cap + (is64 ? 12 : 8));
+	int r;
+
+	if (on) {
+		/* Multiple Message Enable: iovm gives one vector, whatever the guest asked. */
+		cap[2] &= (uint8_t)~0x70;
+		if (vm_msi_route_set(v->vm, v->msi_gsi, addr, data) < 0)
+			fprintf(stderr, "iovm: %s: cannot route its MSI\n", v->name);
+	}
+	if (on == v->msi_on)
+		return;
+	r = on ? iov_vfio_irq_set_eventfds(v->dev, IOV_VFIO_IRQ_MSI, 0, 1, &v->msi_efd)
+	       : iov_vfio_irq_disable(v->dev, IOV_VFIO_IRQ_MSI);
+	if (r < 0)
+		fprintf(stderr, "iovm: %s: %s its MSI: %s\n", v->name, on ? "enabling" : "disabling", strerror(-r));
+	else
+		v->msi_on = on;
+}
+
+/* Bytes [off, off + len) the guest wrote: the device's go to the device and are read back. */
+static void cfg_written(struct pci_dev *d, unsigned int off, unsigned int len)
+{
+	struct vfio_dev *v = (struct vfio_dev *)d;
+	bool msi = false;
+
+	for (unsigned int i = off; i < off + len; i++) {
+		if (v->virt[i]) {
+			msi |= v->msi && i >= v->msi && i < v->msi + 24u;
+			continue;
+		}
+		if (iov_vfio_region_write(v->dev, IOV_VFIO_CONFIG, i, &d->cfg[i], 1) != 1 ||
+		    iov_vfio_region_read(v->dev, IOV_VFIO_CONFIG, i, &d->cfg[i], 1) != 1)
+			gone(v, "a configuration write", -EIO);
+	}
+	if (msi)
+		msi_update(v);
+}
+
+static const struct pci_dev_ops vfio_ops = {
+	.bar_read = bar_read,
+	.bar_write = bar_write,
+	.cfg_written = cfg_written,
+};
+
+/*
+ * The capability list the guest sees: the device's standard capabilities without MSI-X
+ * (relinked around it), the MSI capability virtualized. The pointers are iovm's.
+ */
+static void caps_filter(struct vfio_dev *v)
+{
+	uint8_t *cfg = v->pci.cfg, *link = &cfg[PCI_CAP_PTR];
+	unsigned int hops = 0;
+
+	v->virt[PCI_CAP_PTR] = true;
+	if (!(cfg[PCI_STATUS] & 0x10)) {
+		*link = 0;
+		return;
+	}
+	while (*link && hops++ < 48) {
+		uint8_t at = *link & 0xfc, id;
+
+		if (at < 0x40) {                /* a pointer into the header: the list ends */
+			*link = 0;
+			break;
+		}
+		id = cfg[at];
+		if (id == CAP_MSIX) {
+			*link = cfg[at + 1];    /* skip it */
+			continue;
+		}
+		v->virt[at + 1] = true;         /* the next pointer */
+		if (id == CAP_MSI && !v->msi) {
+			uint16_t ctrl = (uint16_t)(cfg[at + 2] | cfg[at + 3] << 8);
+			unsigned int size = 10 + (ctrl & MSI_64BIT ? 4 : 0) + (ctrl & MSI_MASKABLE ? 10 : 0);
+
+			v->msi = at;
+			for (unsigned int i = at; i < at + size && i < 256; i++)
+				v->virt[i] = true;
+			/* The guest may enable it, pick its multiple-message count, point it. */
+			v->pci.wmask[at + 2] = 0x71;
+			for (unsigned int i = at + 4; i < at + size && i < 256; i++)
+				v->pci.wmask[i] = 0xff;
+			put16(cfg + at + 2, (uint16_t)(ctrl & ~0x71u));
+		}
+		link = &cfg[at + 1];
+	}
+	if (hops >= 48)
+		*link = 0;
+}
+
+/* The device's BARs as iovm's bus models them: memory BARs, 32-bit, naturally sized. */
+static int bars_init(struct vfio_dev *v, char *why, size_t why_len)
+{
+	uint8_t *cfg = v->pci.cfg;
+
+	for (int bar = 0; bar < 6; bar++) {
+		struct iov_vfio_region reg;
+		uint32_t bits = get32(cfg + PCI_BAR0 + 4 * bar);
+
+		memset(cfg + PCI_BAR0 + 4 * bar, 0, 4);
+		for (int i = 0; i < 4; i++)
+			v->virt[PCI_BAR0 + 4 * bar + i] = true;
+		if (iov_vfio_region_info(v->dev, (uint32_t)bar, &reg) < 0 || !reg.size)
+			continue;
+		if (bits & 1) {
+			fprintf(stderr, "iovm: %s: BAR %d is an I/O BAR, which iovm does not pass through; the guest "
+					"sees none\n", v->name, bar);
+			continue;
+		}
+		if (reg.size > 0x10000000 || (reg.size & (reg.size - 1)) || reg.size < 16) {
+			snprintf(why, why_len, "%s: BAR %d of %llu bytes does not fit iovm's 256 MiB PCI window",
+				 v->name, bar, (unsigned long long)reg.size);
+			return -E2BIG;
+		}
+		pci_dev_set_bar(&v->pci, bar, (uint32_t)reg.size, 0);
+		if ((bits & 6) == 4 && bar < 5) {       /* 64-bit: iovm places it low; the upper half reads 0 */
+			bar++;
+			for (int i = 0; i < 4; i++) {
+				v->virt[PCI_BAR0 + 4 * bar + i] = true;
+				cfg[PCI_BAR0 + 4 * bar + i] = 0;
+			}
+		}
+	}
+	return 0;
+}
+
+static void vfio_dev_free_one(struct vfio_dev *v)
+{
+	if (v->msi_on)
+		iov_vfio_irq_disable(v->dev, IOV_VFIO_IRQ_MSI);
+	if (v->msi_efd >= 0)
+		close(v->msi_efd);
+	if (v->dev)
+		iov_vfio_device_close(v->dev);
+	iov_vfio_container_free(v->c);
+	iov_ctx_free(v->ctx);
+	free(v);
+}
+
+int vfio_dev_add(struct vm *vm, const char *target, bool user, char *why, size_t why_len)
+{
+	struct vfio_dev *v = calloc(1, sizeof(*v));
+	struct iov_vfio_device_info info;
+	int r;
+
+	if (!v)
+		return -ENOMEM;
+	v->vm = vm;
+	v->msi_efd = -1;
+	snprintf(v->name, sizeof(v->name), "%s %s", user ? "vfio-user" : "VFIO device", target);
+	r = iov_ctx_new(NULL, &v->ctx);
+	if (r == 0)
+		r = user ? iov_vfio_container_new_user(v->ctx, target, &v->c) : iov_vfio_container_new(v->ctx, &v->c);
+	if (r == 0)
+		r = iov_vfio_device_open(v->c, user ? NULL : target, NULL, &v->dev);
+	if (r < 0) {
+		snprintf(why, why_len, "%s: %s", v->name, v->ctx && iov_ctx_reason(v->ctx)[0] ? iov_ctx_reason(v->ctx) :
+			 strerror(-r));
+		goto fail;
+	}
+	r = iov_vfio_device_info(v->dev, &info);
+	if (r < 0 || !info.pci) {
+		snprintf(why, why_len, "%s %s", v->name, r < 0 ? "does not describe itself" : "is not a PCI device");
+		r = r < 0 ? r : -ENODEV;
+		goto fail;
+	}
+	/* The device's DMA reaches guest RAM at its guest-physical addresses. */
+	r = iov_vfio_dma_map_fd(v->c, vm->ram, vm->ram_size, 0, IOV_DMA_READ | IOV_DMA_WRITE, vm->ram_fd, 0);
+	if (r < 0) {
+		snprintf(why, why_len, "%s: mapping guest RAM for DMA: %s", v->name,
+			 iov_ctx_reason(v->ctx)[0] ? iov_ctx_reason(v->ctx) : strerror(-r));
+		goto fail;
+	}
+	pthread_mutex_init(&v->pci.lock, NULL);
+	if (iov_vfio_region_read(v->dev, IOV_VFIO_CONFIG, 0, v->pci.cfg, 256) != 256) {
+		snprintf(why, why_len, "%s: reading its configuration space failed", v->name);
+		r = -EIO;
+		goto fail;
+	}
+	if ((v->pci.cfg[0x0e] & 0x7f) != 0) {
+		snprintf(why, why_len, "%s: header type %u; only endpoints (type 0) pass through", v->name,
+			 v->pci.cfg[0x0e] & 0x7f);
+		r = -ENOTSUP;
+		goto fail;
+	}
+	/* Everything the device does not own is iovm's; the rest the guest writes through. */
+	memset(v->pci.wmask, 0xff, sizeof(v->pci.wmask));
+	for (unsigned int i = 0; i < 0x10; i++)
+		v->virt[i] = i != PCI_COMMAND && i != PCI_COMMAND + 1 && i != PCI_STATUS && i != PCI_STATUS + 1 &&
+			     i != 0x0c && i != 0x0d && i != 0x0f;
+	for (unsigned int i = 0x0; i < 0x10; i++)
+		if (v->virt[i])
+			v->pci.wmask[i] = 0;
+	v->virt[PCI_ROM] = v->virt[PCI_ROM + 1] = v->virt[PCI_ROM + 2] = v->virt[PCI_ROM + 3] = true;
+	memset(v->pci.cfg + PCI_ROM, 0, 4);
+	memset(v->pci.wmask + PCI_ROM, 0, 4);
+	v->virt[PCI_INT_LINE] = v->virt[PCI_INT_PIN] = true;
+	v->pci.cfg[PCI_INT_PIN] = 0;
+	v->pci.wmask[PCI_INT_PIN] = 0;
+	v->pci.cfg[PCI_COMMAND] &= (uint8_t)~0x7;       /* firmware turns memory decoding on below */
+	r = bars_init(v, why, why_len);
+	if (r < 0)
+		goto fail;
+	caps_filter(v);
+	v->pci.ops = &vfio_ops;
+	if (v->msi) {
+		v->msi_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		v->msi_gsi = vm_msi_route_alloc(vm);
+		if (v->msi_efd < 0 || v->msi_gsi < 0 || vm_irqfd(vm, v->msi_efd, v->msi_gsi, true) < 0) {
+			snprintf(why, why_len, "%s: no MSI route or irqfd left", v->name);
+			r = -ENOSPC;
+			goto fail;
+		}
+	}
+	/* Start from a known state where the device can be reset (edu cannot: that is fine). */
+	iov_vfio_device_reset(v->dev);
+	r = pci_bus_add(&vm->bus, &v->pci);
+	if (r < 0) {
+		snprintf(why, why_len, "%s: no free PCI slot", v->name);
+		goto fail;
+	}
+	/* Memory decoding as the firmware left it: on, as for iovm's own devices. */
+	cfg_written(&v->pci, PCI_COMMAND, 2);
+	vm->pt[vm->n_pt++] = v;
+	return 0;
+fail:
+	vfio_dev_free_one(v);
+	return r < 0 ? r : -EIO;
+}
+
+void vfio_dev_free(struct vfio_dev *v)
+{
+	vfio_dev_free_one(v);
+}
+
+void vfio_dev_info(const struct vfio_dev *v, const char **name, unsigned int *slot, bool *msi_on)
+{
+	*name = v->name;
+	*slot = v->pci.slot;
+	*msi_on = v->msi_on;
+}
