@@ -81,6 +81,9 @@ static void print_vm(json_t *v)
 		printf(", iovm pid %" JSON_INTEGER_FORMAT, json_integer_value(json_object_get(v, "pid")));
 	printf("\n  kernel   %s\n  cmdline  %s\n  memory   %" JSON_INTEGER_FORMAT " MiB\n", str(v, "kernel"),
 	       str(v, "cmdline"), json_integer_value(json_object_get(v, "memory")));
+	json_array_foreach(json_object_get(v, "passthrough"), i, nic)
+		printf("  device   %s %s\n", json_object_get(nic, "device") ? "VFIO" : "vfio-user",
+		       json_object_get(nic, "device") ? str(nic, "device") : str(nic, "vfio_user"));
 	if (json_is_string(json_object_get(v, "reason")))
 		printf("  stopped  %s\n", str(v, "reason"));
 	json_array_foreach(json_object_get(v, "nics"), i, nic) {
@@ -131,7 +134,7 @@ int cli_vm_wait(struct iov_client *c, const char *name, int seconds)
 }
 
 enum { OPT_SOCKET = 1100, OPT_KERNEL, OPT_CMDLINE, OPT_MEMORY, OPT_NIC, OPT_TIMEOUT, OPT_FORCE, OPT_WAIT, OPT_COUNT,
-       OPT_STOP_CHILDREN };
+       OPT_STOP_CHILDREN, OPT_VFIO_USER, OPT_VFIO };
 
 int cmd_vm(struct cli *cli)
 {
@@ -144,10 +147,12 @@ int cmd_vm(struct cli *cli)
 		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 		{ "force", no_argument, NULL, OPT_FORCE },
 		{ "wait", no_argument, NULL, OPT_WAIT },
+		{ "vfio-user", required_argument, NULL, OPT_VFIO_USER },
+		{ "vfio", required_argument, NULL, OPT_VFIO },
 		CLI_OPT_JSON,
 		{ NULL, 0, NULL, 0 },
 	};
-	_cleanup_(json_decrefp) json_t *def = json_object(), *nics = json_array();
+	_cleanup_(json_decrefp) json_t *def = json_object(), *nics = json_array(), *pts = json_array();
 	struct iov_client *c = NULL;
 	const char *sock = NULL, *sub, *name = NULL;
 	bool force = false, wait = false;
@@ -155,7 +160,7 @@ int cmd_vm(struct cli *cli)
 	unsigned long n;
 	int opt, st;
 
-	if (!def || !nics)
+	if (!def || !nics || !pts)
 		return EXIT_FAIL;
 	while ((opt = cli_next_opt(cli, "vm", opts)) != -1) {
 		switch (opt) {
@@ -174,6 +179,10 @@ int cmd_vm(struct cli *cli)
 			break;
 		case OPT_NIC:
 			json_array_append_new(nics, optarg ? json_pack("{s:s}", "mac", optarg) : json_object());
+			break;
+		case OPT_VFIO_USER:
+		case OPT_VFIO:
+			json_array_append_new(pts, json_pack("{s:s}", opt == OPT_VFIO ? "device" : "vfio_user", optarg));
 			break;
 		case OPT_FORCE: force = true; break;
 		case OPT_WAIT: wait = true; break;
@@ -198,6 +207,8 @@ int cmd_vm(struct cli *cli)
 		json_object_set_new(def, "name", json_string(name));
 		if (json_array_size(nics))
 			json_object_set(def, "nics", nics);
+		if (json_array_size(pts))
+			json_object_set(def, "passthrough", pts);
 		st = cli_dcall(c, "vm.create", json_incref(def), &res);
 		if (st == EXIT_OK && !cli->json)
 			print_vm(res);

@@ -97,7 +97,8 @@ static const struct cli_command commands[] = {
 	  "  --socket PATH   default $IOVKITD_SOCKET, else /run/iovkit/iovkitd.sock; rpc.discover lists a socket's methods\n", cmd_rpc },
 	{ "vm",
 	  "[--socket PATH] [list] | create NAME [--kernel FILE] [--cmdline TEXT] [--memory MIB] [--nic[=MAC]]..."
-	  " [--timeout S] | start NAME [--wait] | stop NAME [--force] | info NAME | destroy NAME",
+	  " [--vfio-user SOCK]... [--vfio BDF]... [--timeout S] | start NAME [--wait] | stop NAME [--force]"
+	  " | info NAME | destroy NAME",
 	  "guests run by iovkitd in iovm, their NICs on iovswitch",
 	  "  --socket PATH   iovkitd's socket (default $IOVKITD_SOCKET, else /run/iovkit/iovkitd.sock)\n"
 	  "  create NAME     define a guest (a-z 0-9 _ -, up to 24):\n"
@@ -105,6 +106,8 @@ static const struct cli_command commands[] = {
 	  "      --cmdline TEXT  its command line      --memory MIB   RAM (default 64)\n"
 	  "      --nic[=MAC]     a virtio-net NIC on an iovswitch port (repeat for more; default MAC:\n"
 	  "                      stable per guest)    --timeout S    stop it after S seconds\n"
+	  "      --vfio-user SOCK   pass through the device a vfio-user server serves at SOCK\n"
+	  "      --vfio BDF      pass through a PCI device bound to vfio-pci (device.bind first)\n"
 	  "  start NAME      run it (its NICs need iovswitch: iovctl rpc switch.start); --wait: until it\n"
 	  "                  stops, then exit 0 only if the guest's own status was 0\n"
 	  "  stop NAME       ask iovm to stop (exit 124) and wait; --force kills it\n"

@@ -23,6 +23,7 @@
 #define VM_NAME_MAX 24          /* so "vm-NAME.N" fits iovswitch's 31-character port names */
 #define VM_MAX 64
 #define VM_NICS_MAX 4
+#define VM_PT_MAX 4             /* iovm's limit on passed-through devices */
 
 struct daemon;
 
@@ -62,6 +63,9 @@ struct vm {
 	unsigned int timeout;           /* s; 0: none */
 	unsigned int n_nics;
 	char macs[VM_NICS_MAX][18];
+	unsigned int n_pt;
+	char pt[VM_PT_MAX][108];        /* a vfio-user socket, or a PCI address on vfio-pci */
+	bool pt_user[VM_PT_MAX];
 	enum vm_state state;
 	struct proc proc;
 	int exit_status;                /* the last run's; -1 unknown */

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "daemon.h"
+#include "iovkit/pci.h"
 #include "iovkit-internal/macro.h"
 
 #define VM_MEMORY_MAX 3582u     /* iovm: RAM below the 3.5 GiB PCI hole */
@@ -105,9 +106,14 @@ json_t *vm_json(const struct vm *vm, bool full)
 		port_name(vm, i, port, sizeof(port));
 		json_array_append_new(nics, json_pack("{s:s,s:s}", "mac", vm->macs[i], "port", port));
 	}
-	j = json_pack("{s:s,s:s,s:s,s:s,s:i,s:i,s:o,s:i,s:I}", "name", vm->name, "state", state_names[vm->state],
+	json_t *pts = json_array();
+
+	for (unsigned int i = 0; i < vm->n_pt; i++)
+		json_array_append_new(pts, json_pack("{s:s}", vm->pt_user[i] ? "vfio_user" : "device", vm->pt[i]));
+	j = json_pack("{s:s,s:s,s:s,s:s,s:i,s:i,s:o,s:o,s:i,s:I}", "name", vm->name, "state", state_names[vm->state],
 		      "kernel", vm->kernel, "cmdline", vm->cmdline, "memory", vm->memory, "timeout", vm->timeout,
-		      "nics", nics, "pid", (int)vm->proc.pid, "start_time", (json_int_t)vm->proc.start_time);
+		      "nics", nics, "passthrough", pts, "pid", (int)vm->proc.pid, "start_time",
+		      (json_int_t)vm->proc.start_time);
 	if (!j)
 		return NULL;
 	json_object_set_new(j, "exit_status", vm->exit_status >= 0 ? json_integer(vm->exit_status) : json_null());
@@ -248,11 +254,11 @@ static int vm_define(struct daemon *d, struct vm *vm, json_t *def, struct iov_rp
 {
 	const char *name, *kernel = NULL, *cmdline = "";
 	int memory = 64, timeout = 0, r;
-	json_t *nics = NULL, *n;
+	json_t *nics = NULL, *pts = NULL, *n;
 	size_t i;
 
-	r = iov_rpc_params(e, def, "{s:s,s?:s,s?:s,s?:i,s?:i,s?:o}", "name", &name, "kernel", &kernel, "cmdline", &cmdline,
-			   "memory", &memory, "timeout", &timeout, "nics", &nics);
+	r = iov_rpc_params(e, def, "{s:s,s?:s,s?:s,s?:i,s?:i,s?:o,s?:o}", "name", &name, "kernel", &kernel, "cmdline",
+			   &cmdline, "memory", &memory, "timeout", &timeout, "nics", &nics, "passthrough", &pts);
 	if (r < 0)
 		return r;
 	if (!*name || strlen(name) > VM_NAME_MAX || strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789_-") != strlen(name))
@@ -290,6 +296,27 @@ static int vm_define(struct daemon *d, struct vm *vm, json_t *def, struct iov_rp
 				return iov_rpc_fail(e, IOV_RPC_INVALID_PARAMS, 0, "nics[%zu]: MAC %s is used twice", i, vm->macs[i]);
 	}
 	vm->n_nics = (unsigned int)json_array_size(nics);
+	if (pts && (!json_is_array(pts) || json_array_size(pts) > VM_PT_MAX))
+		return iov_rpc_fail(e, IOV_RPC_INVALID_PARAMS, 0,
+				    "passthrough: an array of at most %d {\"vfio_user\": SOCKET} or {\"device\": ADDRESS}",
+				    VM_PT_MAX);
+	json_array_foreach(pts, i, n) {
+		const char *sock = NULL, *bdf = NULL;
+		char canon[IOV_BDF_LEN];
+
+		if (iov_rpc_params(e, n, "{s?:s,s?:s}", "vfio_user", &sock, "device", &bdf) < 0 || !sock == !bdf)
+			return iov_rpc_fail(e, IOV_RPC_INVALID_PARAMS, 0,
+					    "passthrough[%zu]: one of \"vfio_user\" (a socket) or \"device\" (a PCI address)", i);
+		if (sock && (sock[0] != '/' || strlen(sock) >= sizeof(vm->pt[i])))
+			return iov_rpc_fail(e, IOV_RPC_INVALID_PARAMS, 0, "passthrough[%zu]: \"%s\" is not an absolute "
+					    "socket path", i, sock);
+		if (bdf && iov_pci_bdf_parse(bdf, canon) < 0)
+			return iov_rpc_fail(e, IOV_RPC_INVALID_PARAMS, 0, "passthrough[%zu]: \"%s\" is not a PCI address",
+					    i, bdf);
+		snprintf(vm->pt[i], sizeof(vm->pt[i]), "%s", sock ? sock : canon);
+		vm->pt_user[i] = sock != NULL;
+	}
+	vm->n_pt = (unsigned int)json_array_size(pts);
 	snprintf(vm->name, sizeof(vm->name), "%s", name);
 	snprintf(vm->kernel, sizeof(vm->kernel), "%s", kernel);
 	snprintf(vm->cmdline, sizeof(vm->cmdline), "%s", cmdline);
@@ -413,7 +440,7 @@ static int m_start(void *userdata, json_t *params, json_t **ret, struct iov_rpc_
 {
 	struct daemon *d = userdata;
 	char mem[16], timeout[16], nets[VM_NICS_MAX][PATH_MAX + 32];
-	char *argv[32];
+	char *argv[48];
 	unsigned int n = 0;
 	struct vm *vm;
 	int r = find(d, params, e, &vm);
@@ -447,6 +474,10 @@ static int m_start(void *userdata, json_t *params, json_t **ret, struct iov_rpc_
 		snprintf(timeout, sizeof(timeout), "%u", vm->timeout);
 		argv[n++] = "--timeout";
 		argv[n++] = timeout;
+	}
+	for (unsigned int i = 0; i < vm->n_pt; i++) {
+		argv[n++] = vm->pt_user[i] ? "--vfio-user" : "--vfio";
+		argv[n++] = vm->pt[i];
 	}
 	for (unsigned int i = 0; i < vm->n_nics; i++) {
 		char sock[PATH_MAX];
@@ -603,7 +634,10 @@ static const char create_schema[] =
 	"\"memory\":{\"type\":\"integer\",\"minimum\":2,\"maximum\":3582,\"multipleOf\":2,\"default\":64},"
 	"\"timeout\":{\"type\":\"integer\",\"minimum\":0,\"default\":0},"
 	"\"nics\":{\"type\":\"array\",\"maxItems\":4,\"items\":{\"type\":\"object\",\"properties\":{"
-	"\"mac\":{\"type\":\"string\"}}}}}}";
+	"\"mac\":{\"type\":\"string\"}}}},"
+	"\"passthrough\":{\"type\":\"array\",\"maxItems\":4,\"items\":{\"type\":\"object\",\"properties\":{"
+	"\"vfio_user\":{\"type\":\"string\",\"description\":\"a vfio-user server's socket\"},"
+	"\"device\":{\"type\":\"string\",\"description\":\"a PCI address bound to vfio-pci\"}}}}}}";
 #define NAME_SCHEMA "{\"type\":\"object\",\"required\":[\"name\"],\"properties\":{\"name\":{\"type\":\"string\"}}}"
 
 const struct iov_rpc_method vm_methods[] = {

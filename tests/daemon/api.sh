@@ -2,7 +2,7 @@
 # iovkitd through its real socket: every method's answers and error paths on a fixture host,
 # the JSON-RPC framing (batches, notifications, garbage, oversized lines), access control for
 # a client that is not root, events, and guests on a supervised iovswitch.
-#   api.sh IOVKITD IOVCTL IOVSWITCH IOVM GUEST MKFIXTURE
+#   api.sh IOVKITD IOVCTL IOVSWITCH IOVM GUEST MKFIXTURE VFU_EDU
 set -uo pipefail
 source "$(dirname "$0")/lib.sh"
 
@@ -173,6 +173,18 @@ cmp_ok "counted once" "$(jq .restarts "$t/out")" -eq 1
 cmp_ok "with a new pid" "$(jq .pid "$t/out")" -ne "$swpid"
 has "and the reason" "$t/out" "killed by SIGKILL"
 cmp_ok "the ports are back" "$(rpc switch.port.list | jq -r '[.[].name] | sort | join(",")')" = "vm-a.0,vm-b.0"
+
+# A guest with a passed-through device: vfu-edu over vfio-user.
+"$VFU_EDU" "$t/edu.sock" >"$t/edu.log" 2>&1 &
+for _ in $(seq 50); do [ -S "$t/edu.sock" ] && break; sleep 0.1; done
+check "vm.create with passthrough that is neither kind" 1 rpc vm.create '{"name":"p","passthrough":[{}]}'
+check "vm.create with a passthrough address that is not one" 1 rpc vm.create '{"name":"p","passthrough":[{"device":"zz"}]}'
+check "iovctl vm create --vfio-user" 0 "$IOVCTL" vm create edu --vfio-user "$t/edu.sock" --cmdline "edu=test"
+has "shows the device" "$t/out" "device   vfio-user $t/edu.sock"
+check "iovctl vm start edu --wait" 0 "$IOVCTL" vm start edu --wait
+has "the guest drove it: DMA and MSIs" "$t/out" "edu: dma 4088 bytes RAM -> device -> RAM ok, 2 MSIs"
+check "vm.destroy edu" 0 rpc vm.destroy '{"name":"edu"}'
+pkill -f "vfu-edu $t/edu.sock"
 
 # A running guest outlives iovkitd: kill -9 the daemon, start another, it adopts the guest.
 check "vm.create c" 0 rpc vm.create '{"name":"c","cmdline":"net=echo count=1000000 timeout=100","nics":[{}]}'

@@ -1,13 +1,13 @@
 #!/bin/bash
-# Crash consistency (100 iterations; IOVKIT_CRASH_ITERATIONS or a 7th argument for more): iovkitd is killed with SIGKILL at a random moment while it starts or
+# Crash consistency (100 iterations; IOVKIT_CRASH_ITERATIONS or an 8th argument for more): iovkitd is killed with SIGKILL at a random moment while it starts or
 # stops a guest (and so while it adds switch ports, spawns iovm, writes its state file), then
 # started again. Each time, what it reports must be what runs: a guest it calls running has
 # exactly one iovm, one it calls stopped has none, one iovswitch runs, the guest's port is
 # there, the state file parses. At the end nothing of ours is left.
-#   crash.sh IOVKITD IOVCTL IOVSWITCH IOVM GUEST MKFIXTURE [ITERATIONS]
+#   crash.sh IOVKITD IOVCTL IOVSWITCH IOVM GUEST MKFIXTURE VFU_EDU [ITERATIONS]
 set -uo pipefail
 source "$(dirname "$0")/lib.sh"
-iterations=${7:-${IOVKIT_CRASH_ITERATIONS:-100}}
+iterations=${8:-${IOVKIT_CRASH_ITERATIONS:-100}}
 
 daemon_start || { nok "iovkitd starts"; tap_end; }
 rpc switch.start >/dev/null && wait_switch running || { nok "iovswitch starts"; tap_end; }

@@ -1,7 +1,7 @@
 # What the iovkitd tests share; sourced with IOVKITD IOVCTL IOVSWITCH IOVM GUEST MKFIXTURE.
-# Each test gets a scratch directory $t (readable by nobody, for the access-control checks), a
+# (and VFU_EDU, the vfio-user edu server). Each test gets a scratch directory $t (readable by nobody, for the access-control checks), a
 # fixture host root $t/root, and daemon_start / daemon_kill / rpc helpers on $t/d.sock.
-IOVKITD=$1 IOVCTL=$2 IOVSWITCH=$3 IOVM=$4 GUEST=$5 MKFIXTURE=$6
+IOVKITD=$1 IOVCTL=$2 IOVSWITCH=$3 IOVM=$4 GUEST=$5 MKFIXTURE=$6 VFU_EDU=$7
 t=$(mktemp -d /tmp/iovkitd-test.XXXXXX)
 chmod 755 "$t"
 dpid=
@@ -10,6 +10,7 @@ cleanup() {
     # Everything this test started has $t in its command line.
     pkill -9 -f "iovm --kernel .* --control $t/" 2>/dev/null
     pkill -9 -f "iovswitch --socket $t/" 2>/dev/null
+    pkill -9 -f "vfu-edu $t/" 2>/dev/null
     sleep 0.2
     rm -rf "$t"
 }

@@ -2,7 +2,7 @@
 # Load: 200 clients at once calling read-only methods for 10 s (IOVKIT_LOAD_SECONDS), every
 # answer a result to its own request, the daemon's fds and memory back where they were; the
 # 257th concurrent client is answered "too many clients", and the daemon serves on.
-#   load.sh IOVKITD IOVCTL IOVSWITCH IOVM GUEST MKFIXTURE
+#   load.sh IOVKITD IOVCTL IOVSWITCH IOVM GUEST MKFIXTURE VFU_EDU
 set -uo pipefail
 source "$(dirname "$0")/lib.sh"
 seconds=${IOVKIT_LOAD_SECONDS:-10}
