@@ -159,6 +159,20 @@ int iov_mig_plan_change(const struct iov_mig_gpu *gpu, const struct iov_mig_plac
 /* Whether @p (n entries) is a valid layout: allowed starts, no overlap, compute fits. */
 bool iov_mig_layout_valid(const struct iov_mig_gpu *gpu, const struct iov_mig_placement *p, size_t n);
 
+/* ---- MIG on the real GPU, through NVML (read-only) ---- */
+
+/*
+ * Asks NVML (@lib, NULL: "libnvidia-ml.so.1", loaded now and unloaded before returning) about
+ * every NVIDIA GPU: [{index, name, mig_capable, mig_mode: {current, pending}, profiles: [{id,
+ * name, compute, memory_mb, max_instances, size, starts}], gpu_instances: [{id, profile,
+ * start, size}]}]. Changes nothing. -ENOENT the library is not there (no NVIDIA driver),
+ * -ENOSYS it lacks the MIG entry points, -ENODEV nvmlInit failed; @why says which.
+ */
+int iov_nvml_mig(const char *lib, json_t **ret, char *why, size_t why_len);
+
+/* A planner table from one GPU of iov_nvml_mig()'s answer. -ENOENT when it has no profiles. */
+int iov_mig_table_from_json(json_t *gpu, struct iov_mig_gpu *ret, char *why, size_t why_len);
+
 #ifdef __cplusplus
 }
 #endif
