@@ -8,6 +8,10 @@
 #include <jansson.h>
 
 #include "iovkit/common.h"
+#include "iovkit-internal/macro.h"
+
+/* _cleanup_(iov_ctx_freep) for a command's library context. */
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct iov_ctx *, iov_ctx_free)
 
 /* Exit statuses; documented in docs/cli.md. */
 enum {
@@ -75,6 +79,7 @@ int cmd_vm(struct cli *cli);
 int cmd_daemon(struct cli *cli);
 int cmd_events(struct cli *cli);
 int cmd_demo(struct cli *cli);
+int cmd_vgpu(struct cli *cli);
 
 /* ---- iovkitd (cmd-daemon.c) ---- */
 struct iov_client;

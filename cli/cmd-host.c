@@ -8,7 +8,6 @@
 #include "iovkit/host.h"
 #include "iovkit-internal/macro.h"
 
-DEFINE_TRIVIAL_CLEANUP_FUNC(struct iov_ctx *, iov_ctx_free)
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct iov_host_report *, iov_host_report_free)
 
 static void print_kib(uint64_t bytes)

@@ -12,7 +12,6 @@
 #include "iovkit/pci.h"
 #include "iovkit-internal/macro.h"
 
-DEFINE_TRIVIAL_CLEANUP_FUNC(struct iov_ctx *, iov_ctx_free)
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct iov_pci_inventory *, iov_pci_inventory_free)
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct iov_group *, iov_group_free)
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct iov_inuse *, iov_inuse_free)

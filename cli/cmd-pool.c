@@ -8,7 +8,6 @@
 #include "iovkit/sriov.h"
 #include "iovkit-internal/macro.h"
 
-DEFINE_TRIVIAL_CLEANUP_FUNC(struct iov_ctx *, iov_ctx_free)
 
 static int pool_list(struct cli *cli, struct iov_ctx *ctx)
 {

@@ -10,7 +10,6 @@
 #include "iovkit/sriov.h"
 #include "iovkit-internal/macro.h"
 
-DEFINE_TRIVIAL_CLEANUP_FUNC(struct iov_ctx *, iov_ctx_free)
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct iov_sriov_pf *, iov_sriov_pf_free)
 
 static void print_pf(const struct iov_sriov_pf *pf)

@@ -95,6 +95,22 @@ static const struct cli_command commands[] = {
 	  cmd_switch },
 	{ "rpc", "[--socket PATH] METHOD [PARAMS]", "call a JSON-RPC method of an iovkit socket and print the result",
 	  "  --socket PATH   default $IOVKITD_SOCKET, else /run/iovkit/iovkitd.sock; rpc.discover lists a socket's methods\n", cmd_rpc },
+	{ "vgpu", "[list] | types [PARENT] | instances | create PARENT TYPE [--uuid UUID] | remove UUID | mig"
+	  " | plan MODEL PROFILE... [--existing PROFILE@START]...",
+	  "GPUs and their partitions: mdev types and instances, NVIDIA MIG, a MIG placement planner",
+	  "  list             GPUs with IOMMU group, driver, how they split (mdev, sriov, per-VF\n"
+	  "                   vGPU types) and the functions that go with them (HDMI audio)\n"
+	  "  types [PARENT]   mdev types: name, available instances, instances\n"
+	  "  instances        existing mdev instances\n"
+	  "  create PARENT TYPE [--uuid UUID]   a new instance (a random UUID unless given); checked\n"
+	  "                   first: type, UUID form and use, available_instances\n"
+	  "  remove UUID      remove an instance\n"
+	  "  mig              MIG mode, profiles with placements, GPU instances, from NVML\n"
+	  "                   (libnvidia-ml.so.1; $IOVKIT_NVML_LIBRARY another); read-only\n"
+	  "  plan MODEL PROFILE... [--existing PROFILE@START]...   a MIG layout for the profiles\n"
+	  "                   on MODEL (A100-40GB, A100-80GB, H100-80GB, H200-141GB), or the\n"
+	  "                   smallest change to the existing instances that admits them\n",
+	  cmd_vgpu },
 	{ "vm",
 	  "[--socket PATH] [list] | create NAME [--kernel FILE] [--cmdline TEXT] [--memory MIB] [--nic[=MAC]]..."
 	  " [--vfio-user SOCK]... [--vfio BDF]... [--timeout S] | start NAME [--wait] | stop NAME [--force]"

@@ -6,6 +6,7 @@
  *   host.c     methods over the libraries: host, PCI, IOMMU groups, binding, SR-IOV, pools
  *   switch.c   the supervised iovswitch, and its methods proxied as switch.*
  *   vm.c       guests: definitions, iovm processes, their switch ports
+ *   vgpu.c     GPUs, mdev instances, MIG (NVML) and the MIG planner
  *   state.c    the state file (daemon.json) written after every change, read at start
  */
 #ifndef IOVKITD_DAEMON_H
@@ -143,6 +144,10 @@ void vm_adopt(struct daemon *d, struct vm *vm, pid_t pid);
 void vm_switch_up(struct daemon *d);
 extern const struct iov_rpc_method vm_methods[];
 extern const size_t n_vm_methods;
+
+/* vgpu.c */
+extern const struct iov_rpc_method vgpu_methods[];
+extern const size_t n_vgpu_methods;
 
 /* host.c */
 /* Forgets the cached inventory: devices changed (a uevent, a bind, a VF count). */

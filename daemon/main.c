@@ -407,7 +407,8 @@ int main(int argc, char **argv)
 		switch_start(&d);
 	}
 
-	methods = calloc(ARRAY_SIZE(daemon_methods) + n_host_methods + n_switch_methods + n_vm_methods, sizeof(*methods));
+	methods = calloc(ARRAY_SIZE(daemon_methods) + n_host_methods + n_switch_methods + n_vm_methods + n_vgpu_methods,
+			 sizeof(*methods));
 	if (!methods)
 		goto out;
 	memcpy(methods, daemon_methods, sizeof(daemon_methods));
@@ -418,6 +419,8 @@ int main(int argc, char **argv)
 	n += n_switch_methods;
 	memcpy(methods + n, vm_methods, n_vm_methods * sizeof(*methods));
 	n += n_vm_methods;
+	memcpy(methods + n, vgpu_methods, n_vgpu_methods * sizeof(*methods));
+	n += n_vgpu_methods;
 	svc.methods = methods;
 	svc.n_methods = n;
 

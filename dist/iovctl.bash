@@ -10,7 +10,7 @@ _iovctl() {
         esac
     done
     if [ -z "$cmd" ]; then
-        COMPREPLY=($(compgen -W "host devices groups group bind sriov vf pool rdma switch rpc vm daemon events demo restore
+        COMPREPLY=($(compgen -W "host devices groups group bind sriov vf pool rdma switch rpc vgpu vm daemon events demo restore
             help --root --json --help --version" -- "$cur"))
         return
     fi
@@ -24,6 +24,8 @@ _iovctl() {
         else
             COMPREPLY=($(compgen -W "$(iovctl --json vm list 2>/dev/null | grep -o '"name":"[^"]*"' | cut -d'"' -f4)" -- "$cur"))
         fi ;;
+    vgpu) COMPREPLY=($(compgen -W "list types instances create remove mig plan --uuid --existing --json A100-40GB
+            A100-80GB H100-80GB H200-141GB" -- "$cur")) ;;
     daemon) COMPREPLY=($(compgen -W "status shutdown --socket --stop-children --json" -- "$cur")) ;;
     events) COMPREPLY=($(compgen -W "--socket --count --timeout --json" -- "$cur")) ;;
     demo) COMPREPLY=($(compgen -W "--socket --pings --frames --size --keep --json" -- "$cur")) ;;
@@ -38,7 +40,7 @@ _iovctl() {
     bind | restore | group)
         COMPREPLY=($(compgen -W "$(ls /sys/bus/pci/devices 2>/dev/null) --driver --force --all --json" -- "$cur")) ;;
     rpc) COMPREPLY=($(compgen -W "--socket --json" -- "$cur")) ;;
-    help) COMPREPLY=($(compgen -W "host devices groups group bind sriov vf pool rdma switch rpc vm daemon events demo
+    help) COMPREPLY=($(compgen -W "host devices groups group bind sriov vf pool rdma switch rpc vgpu vm daemon events demo
             restore" -- "$cur")) ;;
     *) COMPREPLY=($(compgen -W "--json" -- "$cur")) ;;
     esac

@@ -269,3 +269,44 @@ IOV_EXPORT int iov_mig_plan_change(const struct iov_mig_gpu *gpu, const struct i
 	snprintf(why, why_len, "internal: a fresh layout exists but no change found");
 	return -ENOSPC;
 }
+
+IOV_EXPORT json_t *iov_mig_layout_json(const struct iov_mig_gpu *gpu, const struct iov_mig_placement *p, size_t n)
+{
+	json_t *arr = json_array();
+
+	for (size_t i = 0; arr && i < n; i++) {
+		const struct iov_mig_profile *prof = &gpu->profiles[p[i].profile];
+
+		json_array_append_new(arr, json_pack("{s:s,s:i,s:i,s:i}", "profile", prof->name, "start", p[i].start, "size",
+						     prof->size, "compute", prof->compute));
+	}
+	return arr;
+}
+
+IOV_EXPORT int iov_mig_request_parse(const struct iov_mig_gpu *gpu, json_t *names, unsigned int *ret, size_t max,
+				     char *why, size_t why_len)
+{
+	json_t *v;
+	size_t i;
+
+	if (!json_is_array(names) || json_array_size(names) == 0 || json_array_size(names) > max) {
+		snprintf(why, why_len, "1 to %zu profile names", max);
+		return -EINVAL;
+	}
+	json_array_foreach(names, i, v) {
+		int k = json_is_string(v) ? iov_mig_profile_find(gpu, json_string_value(v)) : -1;
+
+		if (k < 0) {
+			size_t off = (size_t)snprintf(why, why_len, "\"%s\" is not a profile of the %s (",
+						      json_is_string(v) ? json_string_value(v) : "?", gpu->model);
+
+			for (size_t p = 0; p < gpu->n_profiles && off < why_len; p++)
+				off += (size_t)snprintf(why + off, why_len - off, "%s%s", p ? ", " : "", gpu->profiles[p].name);
+			if (off < why_len)
+				snprintf(why + off, why_len - off, ")");
+			return -EINVAL;
+		}
+		ret[i] = (unsigned int)k;
+	}
+	return (int)json_array_size(names);
+}

@@ -159,6 +159,16 @@ int iov_mig_plan_change(const struct iov_mig_gpu *gpu, const struct iov_mig_plac
 /* Whether @p (n entries) is a valid layout: allowed starts, no overlap, compute fits. */
 bool iov_mig_layout_valid(const struct iov_mig_gpu *gpu, const struct iov_mig_placement *p, size_t n);
 
+/* [{profile, start, size, compute}] for a layout. */
+json_t *iov_mig_layout_json(const struct iov_mig_gpu *gpu, const struct iov_mig_placement *p, size_t n);
+
+/*
+ * Profile names (a JSON array of strings, 1 to @max) into indexes of @gpu. Returns the count,
+ * or -EINVAL with @why naming the unknown profile and listing the GPU's.
+ */
+int iov_mig_request_parse(const struct iov_mig_gpu *gpu, json_t *names, unsigned int *ret, size_t max, char *why,
+			  size_t why_len);
+
 /* ---- MIG on the real GPU, through NVML (read-only) ---- */
 
 /*

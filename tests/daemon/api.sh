@@ -87,6 +87,42 @@ check "pool.list" 0 rpc pool.list
 check "pool.alloc from a pool that does not exist" 1 rpc pool.alloc '{"pool":"nope","consumer":"x"}'
 check "pool.release of a VF nobody holds" 1 rpc pool.release '{"vf":"0000:01:02.0"}'
 
+# ---- GPUs (the fixture's GPU has its audio function beside it; no mdev parent)
+check "vgpu.list" 0 rpc vgpu.list
+cmp_ok "the GPU, with its audio function" "$(jq -r '.[0] | "\(.bdf) \(.companions | join(","))"' "$t/out")" = \
+    "0000:02:00.0 0000:02:00.1"
+check "vgpu.types on a host without mdev parents" 0 rpc vgpu.types
+cmp_ok "is empty" "$(jq length "$t/out")" -eq 0
+check "vgpu.types of a device that is no mdev parent" 1 rpc vgpu.types '{"parent":"0000:02:00.0"}'
+has "says so" "$t/err" "not an mdev parent"
+check "vgpu.create of a type that does not exist" 1 rpc vgpu.create '{"parent":"0000:02:00.0","type":"nvidia-63"}'
+check "vgpu.create with a malformed UUID" 1 rpc vgpu.create '{"parent":"0000:02:00.0","type":"x","uuid":"123"}'
+check "vgpu.remove of a malformed UUID" 1 rpc vgpu.remove '{"uuid":"x"}'
+check "vgpu.instances" 0 rpc vgpu.instances
+check "vgpu.plan" 0 rpc vgpu.plan '{"gpu":"H100-80GB","profiles":["3g.40gb","2g.20gb","2g.20gb"]}'
+cmp_ok "places 3g.40gb and two 2g.20gb" "$(jq -r '[.layout[] | "\(.profile)@\(.start)"] | join(" ")' "$t/out")" = \
+    "3g.40gb@4 2g.20gb@0 2g.20gb@2"
+check "vgpu.plan beside an existing instance" 0 rpc vgpu.plan \
+    '{"gpu":"H100-80GB","profiles":["4g.40gb"],"existing":[{"profile":"3g.40gb","start":0}]}'
+cmp_ok "moves the one in the way" "$(jq -r '"\(.moved) \(.layout[0].start) \(.layout[1].start)"' "$t/out")" = "1 4 0"
+check "vgpu.plan of what cannot fit" 1 rpc vgpu.plan '{"gpu":"H100-80GB","profiles":["4g.40gb","4g.40gb"]}'
+has "says why" "$t/err" "8 compute slices asked, 7 in all on the H100-80GB"
+check "vgpu.plan of an unknown profile" 1 rpc vgpu.plan '{"gpu":"H100-80GB","profiles":["5g.50gb"]}'
+has "lists the GPU's" "$t/err" "1g.10gb, 1g.20gb, 2g.20gb"
+check "vgpu.plan of an unknown GPU" 1 rpc vgpu.plan '{"gpu":"RTX-4090","profiles":["1g.10gb"]}'
+if ! ldconfig -p | grep -q libnvidia-ml.so.1; then
+    check "vgpu.mig without NVIDIA's driver" 1 rpc vgpu.mig
+    has "says so" "$t/err" "no NVIDIA driver here?"
+fi
+check "iovctl vgpu mig through a stand-in NVML" 0 env IOVKIT_NVML_LIBRARY="$IOVKIT_FAKE_NVML" "$IOVCTL" vgpu mig
+has "the GPU and its mode" "$t/out" "GPU 0: NVIDIA H100 80GB HBM3, MIG enabled"
+has "its instance" "$t/out" "instance 1: 3g.40gb at slice 4"
+check "iovctl vgpu plan" 0 "$IOVCTL" vgpu plan H100-80GB 1g.10gb 1g.10gb 1g.10gb 1g.10gb 1g.10gb 1g.10gb 1g.10gb
+check "iovctl vgpu plan of eight 1g.10gb" 1 "$IOVCTL" vgpu plan H100-80GB 1g.10gb 1g.10gb 1g.10gb 1g.10gb 1g.10gb \
+    1g.10gb 1g.10gb 1g.10gb
+check "iovctl vgpu --root fixture" 0 "$IOVCTL" --root "$t/root" vgpu
+has "lists the GPU as a whole device" "$t/out" "0000:02:00.0 10de:1eb8 nouveau            5 whole-device"
+
 # ---- the framing: the daemon answers everything and stays up
 raw '{"jsonrpc":"2.0","method":"no.such","id":1}' > "$t/out"
 cmp_ok "an unknown method" "$(jq .error.code "$t/out")" -eq -32601

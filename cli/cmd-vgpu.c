@@ -1,0 +1,257 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * iovctl vgpu: GPUs and their partitions (gpu-vgpu), read through the library on --root like
+ * the other host commands: list, mdev types and instances, create and remove instances, MIG
+ * as NVML reports it, and the MIG planner.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "iovkit/vgpu.h"
+#include "iovkit-internal/macro.h"
+
+static const char *mech_names(unsigned int m, char *buf, size_t size)
+{
+	snprintf(buf, size, "%s%s%s%s", m & IOV_VGPU_MDEV ? "mdev " : "", m & IOV_VGPU_SRIOV ? "sriov " : "",
+		 m & IOV_VGPU_VF_TYPES ? "vf-vgpu-types " : "", m ? "" : "whole-device");
+	return buf;
+}
+
+static int vgpu_list(struct cli *cli, struct iov_ctx *ctx)
+{
+	struct iov_gpu *g = NULL;
+	json_t *arr = cli->json ? json_array() : NULL;
+	int n = iov_gpu_list(ctx, &g);
+
+	if (n < 0)
+		return cli_fail(ctx, n, "listing GPUs");
+	if (!cli->json)
+		printf("%-12s %-9s %-14s %5s %-24s %s\n", "BDF", "ID", "DRIVER", "GROUP", "SPLIT BY", "WITH");
+	for (int i = 0; i < n; i++) {
+		char mech[64], grp[16];
+
+		if (cli->json) {
+			json_t *j = NULL;
+
+			if (iov_gpu_json(&g[i], &j) == 0)
+				json_array_append_new(arr, j);
+			continue;
+		}
+		snprintf(grp, sizeof(grp), "%d", g[i].iommu_group);
+		printf("%-12s %04x:%04x %-14s %5s %-24s", g[i].bdf, g[i].vendor, g[i].device,
+		       g[i].driver[0] ? g[i].driver : "-", g[i].iommu_group >= 0 ? grp : "-",
+		       mech_names(g[i].mechanisms, mech, sizeof(mech)));
+		for (size_t k = 0; k < g[i].n_companions; k++)
+			printf("%s%s", k ? " " : "", g[i].companions[k]);
+		printf("%s%s%s\n", g[i].boot_vga ? " (boot display)" : "", g[i].is_vf ? " VF of " : "", g[i].is_vf ? g[i].pf : "");
+	}
+	if (!cli->json && n == 0)
+		printf("No GPUs.\n");
+	free(g);
+	return cli->json ? cli_print_json(arr) : EXIT_OK;
+}
+
+static int vgpu_types(struct cli *cli, struct iov_ctx *ctx, const char *parent)
+{
+	struct iov_mdev_type *t = NULL;
+	json_t *arr = cli->json ? json_array() : NULL;
+	int n = iov_mdev_types(ctx, parent, &t);
+
+	if (n < 0)
+		return cli_fail(ctx, n, parent ? parent : "mdev types");
+	if (!cli->json)
+		printf("%-12s %-20s %-24s %9s %s\n", "PARENT", "TYPE", "NAME", "AVAILABLE", "INSTANCES");
+	for (int i = 0; i < n; i++) {
+		if (cli->json) {
+			json_t *j = NULL;
+
+			if (iov_mdev_type_json(&t[i], &j) == 0)
+				json_array_append_new(arr, j);
+			continue;
+		}
+		printf("%-12s %-20s %-24s %9d %zu\n", t[i].parent, t[i].id, t[i].name[0] ? t[i].name : "-", t[i].available,
+		       t[i].n_instances);
+	}
+	if (!cli->json && n == 0)
+		printf("No mdev types: no device here offers mediated devices.\n");
+	iov_mdev_types_free(t, (size_t)n);
+	return cli->json ? cli_print_json(arr) : EXIT_OK;
+}
+
+static int vgpu_instances(struct cli *cli, struct iov_ctx *ctx)
+{
+	struct iov_mdev *m = NULL;
+	json_t *arr = cli->json ? json_array() : NULL;
+	int n = iov_mdev_list(ctx, &m);
+
+	if (n < 0)
+		return cli_fail(ctx, n, "mdev instances");
+	if (!cli->json)
+		printf("%-36s  %-12s %-20s %5s\n", "UUID", "PARENT", "TYPE", "GROUP");
+	for (int i = 0; i < n; i++) {
+		if (cli->json)
+			json_array_append_new(arr, json_pack("{s:s,s:s,s:s,s:i}", "uuid", m[i].uuid, "parent", m[i].parent,
+							     "type", m[i].type, "iommu_group", m[i].iommu_group));
+		else
+			printf("%-36s  %-12s %-20s %5d\n", m[i].uuid, m[i].parent, m[i].type, m[i].iommu_group);
+	}
+	free(m);
+	return cli->json ? cli_print_json(arr) : EXIT_OK;
+}
+
+static int vgpu_mig(struct cli *cli)
+{
+	json_t *gpus = NULL, *g, *p;
+	char why[512] = "";
+	size_t i, k;
+	int r = iov_nvml_mig(getenv("IOVKIT_NVML_LIBRARY"), &gpus, why, sizeof(why));
+
+	if (r < 0) {
+		cli_error("MIG: %s", why);
+		return EXIT_FAIL;
+	}
+	if (cli->json)
+		return cli_print_json(gpus);
+	json_array_foreach(gpus, i, g) {
+		json_t *mode = json_object_get(g, "mig_mode");
+
+		printf("GPU %zu: %s, MIG %s\n", i, json_string_value(json_object_get(g, "name")),
+		       !json_is_object(mode) ? "not supported" :
+		       json_is_true(json_object_get(mode, "current")) ? "enabled" : "disabled");
+		json_array_foreach(json_object_get(g, "profiles"), k, p)
+			printf("  profile %-10s %" JSON_INTEGER_FORMAT " compute, %" JSON_INTEGER_FORMAT
+			       " memory slices, up to %" JSON_INTEGER_FORMAT "\n",
+			       json_string_value(json_object_get(p, "name")), json_integer_value(json_object_get(p, "compute")),
+			       json_integer_value(json_object_get(p, "size")),
+			       json_integer_value(json_object_get(p, "max_instances")));
+		json_array_foreach(json_object_get(g, "gpu_instances"), k, p)
+			printf("  instance %" JSON_INTEGER_FORMAT ": %s at slice %" JSON_INTEGER_FORMAT "\n",
+			       json_integer_value(json_object_get(p, "id")), json_string_value(json_object_get(p, "profile")),
+			       json_integer_value(json_object_get(p, "start")));
+	}
+	json_decref(gpus);
+	return EXIT_OK;
+}
+
+/* plan MODEL PROFILE... [--existing PROFILE@START]... */
+static int vgpu_plan(struct cli *cli, char **args, int nargs, json_t *existing)
+{
+	const struct iov_mig_gpu *gpu;
+	struct iov_mig_placement have[IOV_MIG_MAX_INSTANCES], out[IOV_MIG_MAX_INSTANCES * 2];
+	unsigned int add[IOV_MIG_MAX_INSTANCES], moved = 0;
+	_cleanup_(json_decrefp) json_t *names = json_array();
+	json_t *layout, *x;
+	char why[512] = "";
+	size_t i, n_have = 0;
+	int n;
+
+	if (nargs < 2)
+		return cli_usage("vgpu", "plan takes a GPU model and one or more profiles");
+	gpu = iov_mig_table(args[0]);
+	if (!gpu) {
+		cli_error("vgpu plan: no MIG table for \"%s\" (A100-40GB, A100-80GB, H100-80GB, H200-141GB)", args[0]);
+		return EXIT_USAGE;
+	}
+	for (int a = 1; a < nargs; a++)
+		json_array_append_new(names, json_string(args[a]));
+	n = iov_mig_request_parse(gpu, names, add, IOV_MIG_MAX_INSTANCES, why, sizeof(why));
+	if (n < 0) {
+		cli_error("vgpu plan: %s", why);
+		return EXIT_USAGE;
+	}
+	json_array_foreach(existing, i, x) {
+		const char *spec = json_string_value(x), *at = strchr(spec, '@');
+		char prof[32];
+		unsigned long start;
+		int k;
+
+		snprintf(prof, sizeof(prof), "%.*s", at ? (int)(at - spec) : 0, spec);
+		k = iov_mig_profile_find(gpu, prof);
+		if (!at || k < 0 || cli_number(at + 1, 10, 7, &start) < 0 || n_have == IOV_MIG_MAX_INSTANCES) {
+			cli_error("vgpu plan: --existing %s: PROFILE@START, a profile of the %s and a slice 0-7", spec, gpu->model);
+			return EXIT_USAGE;
+		}
+		have[n_have++] = (struct iov_mig_placement){ (unsigned int)k, (unsigned int)start };
+	}
+	if (iov_mig_plan_change(gpu, have, n_have, add, (size_t)n, out, &moved, why, sizeof(why)) < 0) {
+		cli_error("vgpu plan: %s", why);
+		return EXIT_FAIL;
+	}
+	layout = iov_mig_layout_json(gpu, out, n_have + (size_t)n);
+	if (cli->json)
+		return cli_print_json(json_pack("{s:s,s:o,s:i}", "gpu", gpu->model, "layout", layout, "moved", moved));
+	printf("%s: %u compute x %u memory slices\n", gpu->model, gpu->compute_slices, gpu->memory_slices);
+	json_array_foreach(layout, i, x) {
+		unsigned int start = (unsigned int)json_integer_value(json_object_get(x, "start"));
+		unsigned int size = (unsigned int)json_integer_value(json_object_get(x, "size"));
+
+		printf("  %-10s slices %u-%u %s\n", json_string_value(json_object_get(x, "profile")), start, start + size - 1,
+		       i < n_have ? (out[i].start != have[i].start ? "(moved)" : "(stays)") : "(new)");
+	}
+	if (n_have)
+		printf("%u existing instance%s to move\n", moved, moved == 1 ? "" : "s");
+	json_decref(layout);
+	return EXIT_OK;
+}
+
+enum { OPT_UUID = 1300, OPT_EXISTING };
+
+int cmd_vgpu(struct cli *cli)
+{
+	static const struct option opts[] = {
+		{ "uuid", required_argument, NULL, OPT_UUID },
+		{ "existing", required_argument, NULL, OPT_EXISTING },
+		CLI_OPT_JSON,
+		{ NULL, 0, NULL, 0 },
+	};
+	_cleanup_(iov_ctx_freep) struct iov_ctx *ctx = NULL;
+	_cleanup_(json_decrefp) json_t *existing = json_array();
+	const char *uuid = NULL, *sub;
+	char **args;
+	int opt, nargs;
+
+	while ((opt = cli_next_opt(cli, "vgpu", opts)) != -1) {
+		if (opt == OPT_UUID)
+			uuid = optarg;
+		else if (opt == OPT_EXISTING)
+			json_array_append_new(existing, json_string(optarg));
+		else
+			return EXIT_USAGE;
+	}
+	sub = optind < cli->argc ? cli->argv[optind++] : "list";
+	args = cli->argv + optind;
+	nargs = cli->argc - optind;
+	if (!strcmp(sub, "plan"))
+		return vgpu_plan(cli, args, nargs, existing);
+	if (!strcmp(sub, "mig") && nargs == 0)
+		return vgpu_mig(cli);
+	ctx = cli_ctx_open(cli);
+	if (!ctx)
+		return EXIT_FAIL;
+	if (!strcmp(sub, "list") && nargs == 0)
+		return vgpu_list(cli, ctx);
+	if (!strcmp(sub, "types") && nargs <= 1)
+		return vgpu_types(cli, ctx, nargs ? args[0] : NULL);
+	if (!strcmp(sub, "instances") && nargs == 0)
+		return vgpu_instances(cli, ctx);
+	if (!strcmp(sub, "create") && nargs == 2) {
+		char got[IOV_UUID_LEN];
+		int r = iov_mdev_create(ctx, args[0], args[1], uuid, got);
+
+		if (r < 0)
+			return cli_fail(ctx, r, "creating an mdev");
+		if (cli->json)
+			return cli_print_json(json_pack("{s:s,s:s,s:s}", "uuid", got, "parent", args[0], "type", args[1]));
+		printf("%s\n", got);
+		return EXIT_OK;
+	}
+	if (!strcmp(sub, "remove") && nargs == 1) {
+		int r = iov_mdev_remove(ctx, args[0]);
+
+		return r < 0 ? cli_fail(ctx, r, "removing an mdev") : EXIT_OK;
+	}
+	return cli_usage("vgpu", "unknown subcommand or wrong number of arguments");
+}

@@ -1,0 +1,201 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * vgpu.*: GPUs and their partitions through gpu-vgpu — discovery, mdev types and instances
+ * (created and removed only on request, checked first), NVIDIA MIG as NVML reports it
+ * (read-only), and the MIG placement planner.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "daemon.h"
+#include "iovkit/vgpu.h"
+#include "iovkit-internal/macro.h"
+
+static int lib_fail(struct daemon *d, struct iov_rpc_error *e, int r, const char *what)
+{
+	const char *why = iov_ctx_reason(d->ctx);
+
+	return iov_rpc_fail(e, r == -EINVAL ? IOV_RPC_INVALID_PARAMS : IOV_RPC_FAILED, r, "%s%s%s", what,
+			    why[0] ? ": " : "", why[0] ? why : iov_strerror(r));
+}
+
+static int m_list(void *userdata, json_t *params, json_t **ret, struct iov_rpc_error *e)
+{
+	struct daemon *d = userdata;
+	struct iov_gpu *g = NULL;
+	json_t *arr;
+	int n, r = iov_rpc_params(e, params, "{}");
+
+	if (r < 0)
+		return r;
+	n = iov_gpu_list(d->ctx, &g);
+	if (n < 0)
+		return lib_fail(d, e, n, "listing GPUs");
+	arr = json_array();
+	for (int i = 0; arr && i < n; i++) {
+		json_t *j = NULL;
+
+		if (iov_gpu_json(&g[i], &j) == 0)
+			json_array_append_new(arr, j);
+	}
+	free(g);
+	*ret = arr;
+	return arr ? 0 : -ENOMEM;
+}
+
+static int m_types(void *userdata, json_t *params, json_t **ret, struct iov_rpc_error *e)
+{
+	struct daemon *d = userdata;
+	struct iov_mdev_type *t = NULL;
+	const char *parent = NULL;
+	json_t *arr;
+	int n, r = iov_rpc_params(e, params, "{s?:s}", "parent", &parent);
+
+	if (r < 0)
+		return r;
+	n = iov_mdev_types(d->ctx, parent, &t);
+	if (n < 0)
+		return lib_fail(d, e, n, parent ? parent : "mdev types");
+	arr = json_array();
+	for (int i = 0; arr && i < n; i++) {
+		json_t *j = NULL;
+
+		if (iov_mdev_type_json(&t[i], &j) == 0)
+			json_array_append_new(arr, j);
+	}
+	iov_mdev_types_free(t, (size_t)n);
+	*ret = arr;
+	return arr ? 0 : -ENOMEM;
+}
+
+static int m_instances(void *userdata, json_t *params, json_t **ret, struct iov_rpc_error *e)
+{
+	struct daemon *d = userdata;
+	struct iov_mdev *m = NULL;
+	json_t *arr;
+	int n, r = iov_rpc_params(e, params, "{}");
+
+	if (r < 0)
+		return r;
+	n = iov_mdev_list(d->ctx, &m);
+	if (n < 0)
+		return lib_fail(d, e, n, "mdev instances");
+	arr = json_array();
+	for (int i = 0; arr && i < n; i++)
+		json_array_append_new(arr, json_pack("{s:s,s:s,s:s,s:o,s:s?}", "uuid", m[i].uuid, "parent", m[i].parent,
+						     "type", m[i].type, "iommu_group",
+						     m[i].iommu_group >= 0 ? json_integer(m[i].iommu_group) : json_null(),
+						     "driver", m[i].driver[0] ? m[i].driver : NULL));
+	free(m);
+	*ret = arr;
+	return arr ? 0 : -ENOMEM;
+}
+
+static int m_create(void *userdata, json_t *params, json_t **ret, struct iov_rpc_error *e)
+{
+	struct daemon *d = userdata;
+	const char *parent, *type, *uuid = NULL;
+	char got[IOV_UUID_LEN];
+	int r = iov_rpc_params(e, params, "{s:s,s:s,s?:s}", "parent", &parent, "type", &type, "uuid", &uuid);
+
+	if (r < 0)
+		return r;
+	r = iov_mdev_create(d->ctx, parent, type, uuid, got);
+	if (r < 0)
+		return lib_fail(d, e, r, "creating an mdev");
+	dlog(5, "created mdev %s (%s on %s)", got, type, parent);
+	host_cache_drop(d);
+	daemon_event(d, "vgpu.created", json_pack("{s:s,s:s,s:s}", "uuid", got, "parent", parent, "type", type));
+	*ret = json_pack("{s:s,s:s,s:s}", "uuid", got, "parent", parent, "type", type);
+	return 0;
+}
+
+static int m_remove(void *userdata, json_t *params, json_t **ret, struct iov_rpc_error *e)
+{
+	struct daemon *d = userdata;
+	const char *uuid;
+	int r = iov_rpc_params(e, params, "{s:s}", "uuid", &uuid);
+
+	if (r < 0)
+		return r;
+	r = iov_mdev_remove(d->ctx, uuid);
+	if (r < 0)
+		return lib_fail(d, e, r, "removing an mdev");
+	dlog(5, "removed mdev %s", uuid);
+	host_cache_drop(d);
+	daemon_event(d, "vgpu.removed", json_pack("{s:s}", "uuid", uuid));
+	*ret = json_true();
+	return 0;
+}
+
+static int m_mig(void *userdata, json_t *params, json_t **ret, struct iov_rpc_error *e)
+{
+	char why[512] = "";
+	int r = iov_rpc_params(e, params, "{}");
+
+	if (r < 0)
+		return r;
+	r = iov_nvml_mig(getenv("IOVKIT_NVML_LIBRARY"), ret, why, sizeof(why));
+	return r < 0 ? iov_rpc_fail(e, IOV_RPC_FAILED, r, "%s", why) : 0;
+}
+
+static int m_plan(void *userdata, json_t *params, json_t **ret, struct iov_rpc_error *e)
+{
+	const char *model;
+	json_t *want = NULL, *existing = NULL, *x;
+	const struct iov_mig_gpu *gpu;
+	struct iov_mig_placement have[IOV_MIG_MAX_INSTANCES], out[IOV_MIG_MAX_INSTANCES * 2];
+	unsigned int add[IOV_MIG_MAX_INSTANCES], moved = 0;
+	char why[512] = "";
+	size_t i, n_have = 0;
+	int n, r = iov_rpc_params(e, params, "{s:s,s:o,s?:o}", "gpu", &model, "profiles", &want, "existing", &existing);
+
+	if (r < 0)
+		return r;
+	gpu = iov_mig_table(model);
+	if (!gpu)
+		return iov_rpc_fail(e, IOV_RPC_INVALID_PARAMS, 0, "no MIG table for \"%s\" (A100-40GB, A100-80GB, H100-80GB, "
+				    "H200-141GB)", model);
+	n = iov_mig_request_parse(gpu, want, add, IOV_MIG_MAX_INSTANCES, why, sizeof(why));
+	if (n < 0)
+		return iov_rpc_fail(e, IOV_RPC_INVALID_PARAMS, 0, "profiles: %s", why);
+	if (existing && (!json_is_array(existing) || json_array_size(existing) > IOV_MIG_MAX_INSTANCES))
+		return iov_rpc_fail(e, IOV_RPC_INVALID_PARAMS, 0, "existing: up to %d {profile, start}", IOV_MIG_MAX_INSTANCES);
+	json_array_foreach(existing, i, x) {
+		const char *p = json_string_value(json_object_get(x, "profile"));
+		int k = p ? iov_mig_profile_find(gpu, p) : -1;
+
+		if (k < 0 || !json_is_integer(json_object_get(x, "start")))
+			return iov_rpc_fail(e, IOV_RPC_INVALID_PARAMS, 0, "existing[%zu]: {\"profile\": a profile of the %s, "
+					    "\"start\": its first memory slice}", i, gpu->model);
+		have[n_have++] = (struct iov_mig_placement){ (unsigned int)k,
+							     (unsigned int)json_integer_value(json_object_get(x, "start")) };
+	}
+	r = iov_mig_plan_change(gpu, have, n_have, add, (size_t)n, out, &moved, why, sizeof(why));
+	if (r < 0)
+		return iov_rpc_fail(e, r == -EINVAL ? IOV_RPC_INVALID_PARAMS : IOV_RPC_FAILED, r, "%s", why);
+	*ret = json_pack("{s:s,s:o,s:i}", "gpu", gpu->model, "layout", iov_mig_layout_json(gpu, out, n_have + (size_t)n),
+			 "moved", moved);
+	return *ret ? 0 : -ENOMEM;
+}
+
+const struct iov_rpc_method vgpu_methods[] = {
+	{ "vgpu.list", m_list, 0, "GPUs: IOMMU group, companions (audio), driver, mechanisms (mdev, sriov, VF vGPU types)",
+	  NULL },
+	{ "vgpu.types", m_types, 0, "mdev types with name, description, device_api, available instances",
+	  "{\"type\":\"object\",\"properties\":{\"parent\":{\"type\":\"string\"}}}" },
+	{ "vgpu.instances", m_instances, 0, "mdev instances: UUID, parent, type, IOMMU group", NULL },
+	{ "vgpu.create", m_create, IOV_RPC_MUTATES, "creates an mdev instance (checked first: type, UUID, availability)",
+	  "{\"type\":\"object\",\"required\":[\"parent\",\"type\"],\"properties\":{\"parent\":{\"type\":\"string\"},"
+	  "\"type\":{\"type\":\"string\"},\"uuid\":{\"type\":\"string\"}}}" },
+	{ "vgpu.remove", m_remove, IOV_RPC_MUTATES, "removes an mdev instance",
+	  "{\"type\":\"object\",\"required\":[\"uuid\"],\"properties\":{\"uuid\":{\"type\":\"string\"}}}" },
+	{ "vgpu.mig", m_mig, 0, "NVIDIA MIG through NVML: mode, profiles and placements, GPU instances (read-only)", NULL },
+	{ "vgpu.plan", m_plan, 0, "a MIG layout for the profiles asked, or the smallest change to an existing one",
+	  "{\"type\":\"object\",\"required\":[\"gpu\",\"profiles\"],\"properties\":{\"gpu\":{\"enum\":[\"A100-40GB\","
+	  "\"A100-80GB\",\"H100-80GB\",\"H200-141GB\"]},\"profiles\":{\"type\":\"array\",\"items\":{\"type\":\"string\"}},"
+	  "\"existing\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"profile\":{\"type\":\"string\"},"
+	  "\"start\":{\"type\":\"integer\"}}}}}}" },
+};
+const size_t n_vgpu_methods = ARRAY_SIZE(vgpu_methods);
