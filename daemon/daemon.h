@@ -150,6 +150,8 @@ extern const struct iov_rpc_method vgpu_methods[];
 extern const size_t n_vgpu_methods;
 
 /* host.c */
+/* A library call's failure as the answer: the context's reason (it names the object) or strerror. */
+int daemon_lib_fail(struct daemon *d, struct iov_rpc_error *e, int r, const char *what);
 /* Forgets the cached inventory: devices changed (a uevent, a bind, a VF count). */
 void host_cache_drop(struct daemon *d);
 /* Listens for the kernel's PCI, IOMMU and VFIO uevents, each dropping the cache. */

@@ -24,7 +24,7 @@
 #include "iovkit/sriov.h"
 #include "iovkit-internal/macro.h"
 
-static int lib_fail(struct daemon *d, struct iov_rpc_error *e, int r, const char *what)
+int daemon_lib_fail(struct daemon *d, struct iov_rpc_error *e, int r, const char *what)
 {
 	const char *why = iov_ctx_reason(d->ctx);
 
@@ -42,7 +42,7 @@ static int m_host_info(void *userdata, json_t *params, json_t **ret, struct iov_
 		return r;
 	r = iov_host_report_new(d->ctx, &rep);
 	if (r < 0)
-		return lib_fail(d, e, r, "probing the host");
+		return daemon_lib_fail(d, e, r, "probing the host");
 	r = iov_host_report_json(rep, ret);
 	iov_host_report_free(rep);
 	return r;
@@ -102,7 +102,7 @@ static int build_pci(struct daemon *d, struct iov_rpc_error *e)
 	int r = iov_pci_inventory_new(d->ctx, &inv);
 
 	if (r < 0)
-		return lib_fail(d, e, r, "reading the PCI inventory");
+		return daemon_lib_fail(d, e, r, "reading the PCI inventory");
 	arr = json_array();
 	for (size_t i = 0; arr && i < iov_pci_inventory_count(inv); i++) {
 		json_t *j = NULL;
@@ -147,11 +147,11 @@ static int build_groups(struct daemon *d, struct iov_rpc_error *e)
 
 	n = iov_group_list(d->ctx, &ids);
 	if (n < 0)
-		return lib_fail(d, e, n, "listing IOMMU groups");
+		return daemon_lib_fail(d, e, n, "listing IOMMU groups");
 	r = iov_pci_inventory_new(d->ctx, &inv);
 	if (r < 0) {
 		free(ids);
-		return lib_fail(d, e, r, "reading the PCI inventory");
+		return daemon_lib_fail(d, e, r, "reading the PCI inventory");
 	}
 	arr = json_array();
 	for (int i = 0; arr && i < n && r >= 0; i++) {
@@ -167,7 +167,7 @@ static int build_groups(struct daemon *d, struct iov_rpc_error *e)
 	free(ids);
 	if (r < 0) {
 		json_decref(arr);
-		return lib_fail(d, e, r, "reading an IOMMU group");
+		return daemon_lib_fail(d, e, r, "reading an IOMMU group");
 	}
 	d->cache_groups = arr;
 	return arr ? 0 : -ENOMEM;
@@ -218,7 +218,7 @@ static int target_group(struct daemon *d, json_t *params, bool allow_all, bool *
 	if (dev) {
 		group = iov_device_group(d->ctx, dev);
 		if (group < 0)
-			return lib_fail(d, e, group, dev);
+			return daemon_lib_fail(d, e, group, dev);
 	}
 	*ret = all ? -1 : group;
 	return 0;
@@ -244,7 +244,7 @@ static int m_device_bind(void *userdata, json_t *params, json_t **ret, struct io
 	host_cache_drop(d);
 	r = iov_group_bind(d->ctx, group, &opts, &res);
 	if (r < 0)
-		return lib_fail(d, e, r, "binding");
+		return daemon_lib_fail(d, e, r, "binding");
 	dlog(5, "bound IOMMU group %d to %s (%zu devices moved)", group, opts.driver ? opts.driver : "vfio-pci", res->n);
 	bind_event(d, "device.bound", res);
 	r = iov_bind_result_json(res, ret);
@@ -263,7 +263,7 @@ static int m_device_restore(void *userdata, json_t *params, json_t **ret, struct
 	host_cache_drop(d);
 	r = iov_group_restore(d->ctx, group, &res);
 	if (r < 0)
-		return lib_fail(d, e, r, "restoring");
+		return daemon_lib_fail(d, e, r, "restoring");
 	dlog(5, "restored %s (%zu devices moved)", group >= 0 ? "an IOMMU group" : "every journaled device", res->n);
 	bind_event(d, "device.restored", res);
 	r = iov_bind_result_json(res, ret);
@@ -282,7 +282,7 @@ static int m_sriov_list(void *userdata, json_t *params, json_t **ret, struct iov
 		return r;
 	n = iov_sriov_pf_list(d->ctx, &pfs);
 	if (n < 0)
-		return lib_fail(d, e, n, "listing SR-IOV PFs");
+		return daemon_lib_fail(d, e, n, "listing SR-IOV PFs");
 	arr = json_array();
 	for (int i = 0; arr && i < n; i++) {
 		struct iov_sriov_pf *pf = NULL;
@@ -319,11 +319,11 @@ static int m_sriov_set(void *userdata, json_t *params, json_t **ret, struct iov_
 	host_cache_drop(d);
 	r = iov_sriov_set_numvfs(d->ctx, bdf, (unsigned int)numvfs, &opts);
 	if (r < 0)
-		return lib_fail(d, e, r, bdf);
+		return daemon_lib_fail(d, e, r, bdf);
 	dlog(5, "%s now has %d VFs", bdf, numvfs);
 	r = iov_sriov_pf_get(d->ctx, bdf, &pf);
 	if (r < 0)
-		return lib_fail(d, e, r, bdf);
+		return daemon_lib_fail(d, e, r, bdf);
 	r = iov_sriov_pf_json(pf, ret);
 	iov_sriov_pf_free(pf);
 	if (r == 0)
@@ -343,7 +343,7 @@ static int vf_target(struct daemon *d, json_t *params, char *netdev, size_t size
 		return iov_rpc_fail(e, IOV_RPC_INVALID_PARAMS, 0, "pf (an interface or PCI address) and vf (an index) are required");
 	r = iov_vf_pf_netdev(d->ctx, pf, netdev, size);
 	if (r < 0)
-		return lib_fail(d, e, r, pf);
+		return daemon_lib_fail(d, e, r, pf);
 	*vf = (unsigned int)json_integer_value(idx);
 	return 0;
 }
@@ -361,7 +361,7 @@ static int m_vf_get(void *userdata, json_t *params, json_t **ret, struct iov_rpc
 		return r;
 	r = iov_vf_get(d->ctx, netdev, vf, &s);
 	if (r < 0)
-		return lib_fail(d, e, r, netdev);
+		return daemon_lib_fail(d, e, r, netdev);
 	*ret = iov_vf_settings_json(&s);
 	if (*ret) {
 		json_object_set_new(*ret, "pf", json_string(netdev));
@@ -400,12 +400,12 @@ static int m_vf_set(void *userdata, json_t *params, json_t **ret, struct iov_rpc
 	snprintf(what, sizeof(what), "%s VF %u", netdev, vf);
 	r = iov_vf_settings_parse(d->ctx, what, settings, &s);
 	if (r < 0)
-		return lib_fail(d, e, r, what);
+		return daemon_lib_fail(d, e, r, what);
 	if (!s.fields)
 		return iov_rpc_fail(e, IOV_RPC_INVALID_PARAMS, 0, "%s: no settings given", what);
 	r = iov_vf_set(d->ctx, netdev, vf, &s);
 	if (r < 0)
-		return lib_fail(d, e, r, what);
+		return daemon_lib_fail(d, e, r, what);
 	dlog(5, "%s: settings applied", what);
 	*ret = json_true();
 	return 0;
@@ -419,7 +419,7 @@ static int m_pool_list(void *userdata, json_t *params, json_t **ret, struct iov_
 	if (r < 0)
 		return r;
 	r = iov_pool_list(d->ctx, ret);
-	return r < 0 ? lib_fail(d, e, r, "reading the pools") : 0;
+	return r < 0 ? daemon_lib_fail(d, e, r, "reading the pools") : 0;
 }
 
 static int m_pool_alloc(void *userdata, json_t *params, json_t **ret, struct iov_rpc_error *e)
@@ -433,7 +433,7 @@ static int m_pool_alloc(void *userdata, json_t *params, json_t **ret, struct iov
 		return r;
 	r = iov_pool_alloc(d->ctx, pool, consumer, bdf);
 	if (r < 0)
-		return lib_fail(d, e, r, pool);
+		return daemon_lib_fail(d, e, r, pool);
 	*ret = json_pack("{s:s,s:s,s:s}", "pool", pool, "consumer", consumer, "vf", bdf);
 	return 0;
 }
@@ -449,7 +449,7 @@ static int m_pool_release(void *userdata, json_t *params, json_t **ret, struct i
 	host_cache_drop(d);
 	r = iov_pool_release(d->ctx, vf);
 	if (r < 0)
-		return lib_fail(d, e, r, vf);
+		return daemon_lib_fail(d, e, r, vf);
 	*ret = json_true();
 	return 0;
 }

@@ -12,14 +12,6 @@
 #include "iovkit/vgpu.h"
 #include "iovkit-internal/macro.h"
 
-static int lib_fail(struct daemon *d, struct iov_rpc_error *e, int r, const char *what)
-{
-	const char *why = iov_ctx_reason(d->ctx);
-
-	return iov_rpc_fail(e, r == -EINVAL ? IOV_RPC_INVALID_PARAMS : IOV_RPC_FAILED, r, "%s%s%s", what,
-			    why[0] ? ": " : "", why[0] ? why : iov_strerror(r));
-}
-
 static int m_list(void *userdata, json_t *params, json_t **ret, struct iov_rpc_error *e)
 {
 	struct daemon *d = userdata;
@@ -31,7 +23,7 @@ static int m_list(void *userdata, json_t *params, json_t **ret, struct iov_rpc_e
 		return r;
 	n = iov_gpu_list(d->ctx, &g);
 	if (n < 0)
-		return lib_fail(d, e, n, "listing GPUs");
+		return daemon_lib_fail(d, e, n, "listing GPUs");
 	arr = json_array();
 	for (int i = 0; arr && i < n; i++) {
 		json_t *j = NULL;
@@ -56,7 +48,7 @@ static int m_types(void *userdata, json_t *params, json_t **ret, struct iov_rpc_
 		return r;
 	n = iov_mdev_types(d->ctx, parent, &t);
 	if (n < 0)
-		return lib_fail(d, e, n, parent ? parent : "mdev types");
+		return daemon_lib_fail(d, e, n, parent ? parent : "mdev types");
 	arr = json_array();
 	for (int i = 0; arr && i < n; i++) {
 		json_t *j = NULL;
@@ -80,7 +72,7 @@ static int m_instances(void *userdata, json_t *params, json_t **ret, struct iov_
 		return r;
 	n = iov_mdev_list(d->ctx, &m);
 	if (n < 0)
-		return lib_fail(d, e, n, "mdev instances");
+		return daemon_lib_fail(d, e, n, "mdev instances");
 	arr = json_array();
 	for (int i = 0; arr && i < n; i++)
 		json_array_append_new(arr, json_pack("{s:s,s:s,s:s,s:o,s:s?}", "uuid", m[i].uuid, "parent", m[i].parent,
@@ -103,7 +95,7 @@ static int m_create(void *userdata, json_t *params, json_t **ret, struct iov_rpc
 		return r;
 	r = iov_mdev_create(d->ctx, parent, type, uuid, got);
 	if (r < 0)
-		return lib_fail(d, e, r, "creating an mdev");
+		return daemon_lib_fail(d, e, r, "creating an mdev");
 	dlog(5, "created mdev %s (%s on %s)", got, type, parent);
 	host_cache_drop(d);
 	daemon_event(d, "vgpu.created", json_pack("{s:s,s:s,s:s}", "uuid", got, "parent", parent, "type", type));
@@ -121,7 +113,7 @@ static int m_remove(void *userdata, json_t *params, json_t **ret, struct iov_rpc
 		return r;
 	r = iov_mdev_remove(d->ctx, uuid);
 	if (r < 0)
-		return lib_fail(d, e, r, "removing an mdev");
+		return daemon_lib_fail(d, e, r, "removing an mdev");
 	dlog(5, "removed mdev %s", uuid);
 	host_cache_drop(d);
 	daemon_event(d, "vgpu.removed", json_pack("{s:s}", "uuid", uuid));

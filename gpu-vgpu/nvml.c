@@ -146,12 +146,13 @@ static json_t *device_json(struct nvml *n, unsigned int index, nvml_device dev)
 		struct nvml_profile_info info;
 		struct nvml_placement pl[8];
 		unsigned int count = 8;
-		json_t *starts = json_array();
+		json_t *starts;
 		char pname[24];
 
 		memset(&info, 0, sizeof(info));
 		if (n->profile_info(dev, id, &info) != NVML_SUCCESS)
 			continue;
+		starts = json_array();
 		if (n->placements(dev, id, pl, &count) != NVML_SUCCESS)
 			count = 0;
 		for (unsigned int k = 0; k < count && k < 8; k++)

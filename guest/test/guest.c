@@ -33,6 +33,7 @@
 #include <stdint.h>
 
 #include "iovkit/iovm-boot.h"
+#include "iovkit-internal/edu.h"
 
 #define ETH_TEST 0x88b5         /* IEEE local experimental ethertype */
 #define NET_HDR 12              /* struct virtio_net_hdr_v1 */
@@ -865,19 +866,6 @@ static void hostile(void)
 
 /* ---- edu (QEMU's docs/specs/edu.rst), passed through ---- */
 
-#define EDU_IDENT 0x00
-#define EDU_LIVENESS 0x04
-#define EDU_FACT 0x08
-#define EDU_STATUS 0x20
-#define EDU_IRQ_STATUS 0x24
-#define EDU_IRQ_ACK 0x64
-#define EDU_DMA_SRC 0x80
-#define EDU_DMA_DST 0x88
-#define EDU_DMA_COUNT 0x90
-#define EDU_DMA_CMD 0x98
-#define EDU_BUF 0x40000u
-#define EDU_IRQ_DMA 0x100u
-
 static uintptr_t edu_bar;
 
 /* Runs one DMA and waits for its MSI; 0, or -1 with the reason printed. */
@@ -890,7 +878,7 @@ static int edu_dma(uint64_t src, uint64_t dst, uint32_t count, int to_ram)
 	R32(edu_bar + EDU_DMA_DST) = (uint32_t)dst;
 	R32(edu_bar + EDU_DMA_DST + 4) = (uint32_t)(dst >> 32);
 	R32(edu_bar + EDU_DMA_COUNT) = count;
-	R32(edu_bar + EDU_DMA_CMD) = 1 | (to_ram ? 2 : 0) | 4;   /* start, direction, interrupt when done */
+	R32(edu_bar + EDU_DMA_CMD) = EDU_DMA_START | (to_ram ? EDU_DMA_TO_RAM : 0) | EDU_DMA_IRQ;
 	while (msi_count == before) {
 		if (expired()) {
 			print("edu: no MSI for the DMA %s RAM (command register %x, interrupt status %x)\n",
@@ -899,11 +887,11 @@ static int edu_dma(uint64_t src, uint64_t dst, uint32_t count, int to_ram)
 		}
 		idle();
 	}
-	if (!(R32(edu_bar + EDU_IRQ_STATUS) & EDU_IRQ_DMA) || (R32(edu_bar + EDU_DMA_CMD) & 1)) {
+	if (!(R32(edu_bar + EDU_IRQ_STATUS) & EDU_DMA_IRQ_STATUS) || (R32(edu_bar + EDU_DMA_CMD) & EDU_DMA_START)) {
 		print("edu: an MSI came, but the DMA is not done (interrupt status %x)\n", R32(edu_bar + EDU_IRQ_STATUS));
 		return -1;
 	}
-	R32(edu_bar + EDU_IRQ_ACK) = EDU_IRQ_DMA;
+	R32(edu_bar + EDU_IRQ_ACK) = EDU_DMA_IRQ_STATUS;
 	return 0;
 }
 
@@ -914,13 +902,13 @@ static int edu_test(uint32_t bytes)
 	uint32_t ident, fact;
 
 	for (slot = 0; slot < 32; slot++)
-		if (cfg_read(slot, 0) == 0x11e81234u)
+		if (cfg_read(slot, 0) == (EDU_DEVICE << 16 | EDU_VENDOR))
 			break;
 	if (slot == 32) {
 		print("edu: no edu device (1234:11e8) on the bus\n");
 		return 1;
 	}
-	if (bytes == 0 || bytes > 4096) {
+	if (bytes == 0 || bytes > EDU_BUFFER_SIZE) {
 		print("edu: dma= is 1-4096 bytes\n");
 		return 2;
 	}
@@ -928,7 +916,7 @@ static int edu_test(uint32_t bytes)
 	cfg_write(slot, 4, cfg_read(slot, 4) | 0x6);    /* memory decoding, bus master */
 	ident = R32(edu_bar + EDU_IDENT);
 	print("edu: slot %u, BAR0 at %lx, ident %x\n", slot, (uint64_t)edu_bar, ident);
-	if (ident >> 8 != 0x010000) {
+	if (ident >> 8 != EDU_IDENT_VALUE >> 8) {
 		print("edu: not an edu (ident %x)\n", ident);
 		return 1;
 	}
@@ -972,7 +960,7 @@ static int edu_test(uint32_t bytes)
 		src[i] = (uint8_t)(i * 13 + 7);
 		dst[i] = 0;
 	}
-	if (edu_dma((uint64_t)(uintptr_t)src, EDU_BUF, bytes, 0) < 0 || edu_dma(EDU_BUF, (uint64_t)(uintptr_t)dst, bytes, 1) < 0)
+	if (edu_dma((uint64_t)(uintptr_t)src, EDU_BUFFER, bytes, 0) < 0 || edu_dma(EDU_BUFFER, (uint64_t)(uintptr_t)dst, bytes, 1) < 0)
 		return 1;
 	if (memcmp(src, dst, bytes)) {
 		print("edu: the bytes that came back differ\n");

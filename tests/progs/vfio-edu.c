@@ -26,26 +26,11 @@
 #include <unistd.h>
 
 #include "iovkit/vfio.h"
+#include "iovkit-internal/edu.h"
 #include "prog.h"
 
-/* edu registers */
-#define EDU_IDENT 0x00
-#define EDU_LIVENESS 0x04
-#define EDU_IRQ_STATUS 0x24
-#define EDU_IRQ_ACK 0x64
-#define EDU_DMA_SRC 0x80
-#define EDU_DMA_DST 0x88
-#define EDU_DMA_COUNT 0x90
-#define EDU_DMA_CMD 0x98
-#define EDU_DMA_START 0x1
-#define EDU_DMA_TO_RAM 0x2
-#define EDU_DMA_IRQ 0x4
-#define EDU_DMA_IRQ_STATUS 0x100
-#define EDU_BUFFER 0x40000
 /* QEMU 7.2 rejects a full 4096-byte transfer to the buffer (off by one; LAB-NOTES.md). */
 #define EDU_DMA_MAX 4088
-/* edu's default DMA mask is 28 bits */
-#define EDU_DMA_LIMIT (1ull << 28)
 
 static struct iov_vfio_device *dev;
 static volatile uint32_t *bar;   /* BAR0 mapped, or NULL: through region reads and writes */

@@ -15,12 +15,13 @@
 #include <string.h>
 
 #include "iovkit/vfio-user.h"
+#include "iovkit-internal/edu.h"
 
-#define BAR0_SIZE (1u << 20)
 #define CFG_SIZE 256u
-#define BUF_ADDR 0x40000u
-#define BUF_SIZE 4096u
-#define DMA_MASK ((1ull << 28) - 1)
+#define BAR0_SIZE EDU_BAR0_SIZE
+#define BUF_ADDR EDU_BUFFER
+#define BUF_SIZE EDU_BUFFER_SIZE
+#define DMA_MASK (EDU_DMA_LIMIT - 1)
 
 struct edu {
 	struct iov_vfu_server *srv;
@@ -68,7 +69,7 @@ static void raise_irq(struct edu *e, uint32_t why)
 
 static void do_dma(struct edu *e)
 {
-	bool to_ram = e->dma_cmd & 2;
+	bool to_ram = e->dma_cmd & EDU_DMA_TO_RAM;
 	uint64_t dev = to_ram ? e->dma_src : e->dma_dst, ram = (to_ram ? e->dma_dst : e->dma_src) & DMA_MASK;
 	size_t count = (size_t)e->dma_count;
 
@@ -80,23 +81,23 @@ static void do_dma(struct edu *e)
 		fprintf(stderr, "vfu-edu: DMA %s IOVA 0x%llx+0x%zx refused by the client's DMA map\n", to_ram ? "to" : "from",
 			(unsigned long long)ram, count);
 	}
-	e->dma_cmd &= ~1ull;
-	if (e->dma_cmd & 4)
-		raise_irq(e, 0x100);
+	e->dma_cmd &= ~(uint64_t)EDU_DMA_START;
+	if (e->dma_cmd & EDU_DMA_IRQ)
+		raise_irq(e, EDU_DMA_IRQ_STATUS);
 }
 
 static uint64_t bar_read(struct edu *e, uint64_t off)
 {
 	switch (off) {
-	case 0x00: return 0x010000ed;
-	case 0x04: return ~e->liveness & 0xffffffffu;
-	case 0x08: return e->fact;
-	case 0x20: return e->status;
-	case 0x24: return e->irq_status;
-	case 0x80: return e->dma_src;
-	case 0x88: return e->dma_dst;
-	case 0x90: return e->dma_count;
-	case 0x98: return e->dma_cmd;
+	case EDU_IDENT: return EDU_IDENT_VALUE;
+	case EDU_LIVENESS: return ~e->liveness & 0xffffffffu;
+	case EDU_FACT: return e->fact;
+	case EDU_STATUS: return e->status;
+	case EDU_IRQ_STATUS: return e->irq_status;
+	case EDU_DMA_SRC: return e->dma_src;
+	case EDU_DMA_DST: return e->dma_dst;
+	case EDU_DMA_COUNT: return e->dma_count;
+	case EDU_DMA_CMD: return e->dma_cmd;
 	default:
 		if (off >= BUF_ADDR && off < BUF_ADDR + BUF_SIZE)
 			return e->buf[off - BUF_ADDR];
@@ -107,8 +108,8 @@ static uint64_t bar_read(struct edu *e, uint64_t off)
 static void bar_write(struct edu *e, uint64_t off, uint64_t v, size_t len)
 {
 	switch (off) {
-	case 0x04: e->liveness = (uint32_t)v; break;
-	case 0x08: {
+	case EDU_LIVENESS: e->liveness = (uint32_t)v; break;
+	case EDU_FACT: {
 		uint32_t n = (uint32_t)v, f = 1;
 
 		while (n > 1)
@@ -118,18 +119,18 @@ static void bar_write(struct edu *e, uint64_t off, uint64_t v, size_t len)
 			raise_irq(e, 0x1);
 		break;
 	}
-	case 0x20: e->status = (e->status & 1) | ((uint32_t)v & 0x80); break;
-	case 0x60: raise_irq(e, (uint32_t)v); break;
-	case 0x64: e->irq_status &= ~(uint32_t)v; break;
-	case 0x80: e->dma_src = len == 8 ? v : (e->dma_src & ~0xffffffffull) | (uint32_t)v; break;
-	case 0x84: e->dma_src = (e->dma_src & 0xffffffffull) | (v << 32); break;
-	case 0x88: e->dma_dst = len == 8 ? v : (e->dma_dst & ~0xffffffffull) | (uint32_t)v; break;
-	case 0x8c: e->dma_dst = (e->dma_dst & 0xffffffffull) | (v << 32); break;
-	case 0x90: e->dma_count = v; break;
-	case 0x98:
-		if (!(e->dma_cmd & 1)) {
+	case EDU_STATUS: e->status = (e->status & 1) | ((uint32_t)v & 0x80); break;
+	case EDU_IRQ_RAISE: raise_irq(e, (uint32_t)v); break;
+	case EDU_IRQ_ACK: e->irq_status &= ~(uint32_t)v; break;
+	case EDU_DMA_SRC: e->dma_src = len == 8 ? v : (e->dma_src & ~0xffffffffull) | (uint32_t)v; break;
+	case EDU_DMA_SRC + 4: e->dma_src = (e->dma_src & 0xffffffffull) | (v << 32); break;
+	case EDU_DMA_DST: e->dma_dst = len == 8 ? v : (e->dma_dst & ~0xffffffffull) | (uint32_t)v; break;
+	case EDU_DMA_DST + 4: e->dma_dst = (e->dma_dst & 0xffffffffull) | (v << 32); break;
+	case EDU_DMA_COUNT: e->dma_count = v; break;
+	case EDU_DMA_CMD:
+		if (!(e->dma_cmd & EDU_DMA_START)) {
 			e->dma_cmd = v;
-			if (v & 1)
+			if (v & EDU_DMA_START)
 				do_dma(e);
 		}
 		break;
