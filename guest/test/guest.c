@@ -22,6 +22,9 @@
  *                                    liveness, factorial, and a DMA round trip through guest RAM
  *                                    (default 4088 bytes each way), each completion signalled by
  *                                    its MSI
+ *   bench=exits [count=N]            N port reads answered in KVM (the PIT's, port 0x40) and N
+ *                                    answered by iovm (its null port): ns per exit each way
+ *   idle=S                           sleep S seconds in HLT (for measuring the VMM at rest)
  *   timeout=S                        give up after S seconds (default 20)
  *   poll=busy                        spin instead of sleeping when there is nothing to do
  *   hostile=1                        first, garbage into every device model (configuration
@@ -864,6 +867,43 @@ static void hostile(void)
 	print("hostile: %u accesses done; the VMM is still here\n", n);
 }
 
+/* ---- the VMM's costs, seen from the guest (benches/vmm.sh) ---- */
+
+static inline uint8_t inb(uint16_t port)
+{
+	uint8_t v;
+
+	__asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port));
+	return v;
+}
+
+static int bench_exits(uint32_t count)
+{
+	uint64_t t0, kernel_cycles, user_cycles;
+
+	t0 = rdtsc();
+	for (uint32_t i = 0; i < count; i++)
+		inb(0x40);                      /* the PIT: KVM answers it without leaving the kernel */
+	kernel_cycles = rdtsc() - t0;
+	t0 = rdtsc();
+	for (uint32_t i = 0; i < count; i++)
+		inb(IOVM_NULL_PORT);            /* a port iovm answers: a full exit to userspace and back */
+	user_cycles = rdtsc() - t0;
+	print("bench: exits %u in-kernel %lu ns userspace %lu ns\n", count, kernel_cycles * 1000000 / tsc_khz / count,
+	      user_cycles * 1000000 / tsc_khz / count);
+	return 0;
+}
+
+static int idle_for(uint64_t seconds)
+{
+	uint64_t end = rdtsc() + seconds * 1000 * tsc_khz;
+
+	while (rdtsc() < end)
+		idle();
+	print("idle: %lu s\n", seconds);
+	return 0;
+}
+
 /* ---- edu (QEMU's docs/specs/edu.rst), passed through ---- */
 
 static uintptr_t edu_bar;
@@ -1093,6 +1133,10 @@ int guest_main(const struct iovm_boot_info *bi)
 			return 2;
 		}
 	}
+	if (arg_is("bench", "exits"))
+		status |= bench_exits((uint32_t)arg_num("count", 10000));
+	if (arg("idle", &(size_t){ 0 }))
+		status |= idle_for(arg_num("idle", 1));
 	if (arg("edu", &(size_t){ 0 })) {
 		if (!arg_is("edu", "test")) {
 			print("guest: edu= is test\n");
@@ -1107,7 +1151,8 @@ int guest_main(const struct iovm_boot_info *bi)
 		}
 		status |= blk_verify((uint32_t)arg_num("blocks", 64));
 	}
-	if (!arg("net", &(size_t){ 0 }) && !arg("blk", &(size_t){ 0 }) && !arg("edu", &(size_t){ 0 })) {
+	if (!arg("net", &(size_t){ 0 }) && !arg("blk", &(size_t){ 0 }) && !arg("edu", &(size_t){ 0 }) &&
+	    !arg("bench", &(size_t){ 0 }) && !arg("idle", &(size_t){ 0 })) {
 		struct vdev d;
 
 		for (uint16_t type = 1; type <= 2; type++)

@@ -18,6 +18,7 @@
 
 #define IOVM_BOOT_MAGIC 0x6d766f69U     /* "iovm" */
 #define IOVM_EXIT_PORT 0x501
+#define IOVM_NULL_PORT 0x502     /* reads 0, ignores writes, in iovm itself: an exit's cost */
 
 struct iovm_boot_info {
 	uint32_t magic;

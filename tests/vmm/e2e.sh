@@ -33,6 +33,9 @@ vm_wait() { # NAME: its exit status
 
 check "the test guest boots and reports" 0 "$IOVM" --kernel "$GUEST" --cmdline "hello"
 has "on the serial console" "$t/out" "result: ok"
+check "the guest times exits to KVM and to iovm" 0 "$IOVM" --kernel "$GUEST" --cmdline "bench=exits count=200"
+if grep -Eq '^bench: exits 200 in-kernel [0-9]+ ns userspace [1-9][0-9]* ns$' "$t/out"; then ok "and reports both"
+else nok "and reports both: $(cat "$t/out")"; fi
 check "--help" 0 "$IOVM" --help
 has "names the exit statuses" "$t/out" "123 --timeout"
 check "no --kernel" 125 "$IOVM"
