@@ -25,8 +25,12 @@ static void usage(FILE *f)
 		"Runs one guest under KVM with virtio devices served by vhost-user backends.\n"
 		"\n"
 		"  -k, --kernel FILE     the guest: a 64-bit ELF executable (iovm's test guest),\n"
-		"                        started in long mode at its entry point\n"
-		"  -c, --cmdline TEXT    the guest's command line (the test guest's commands)\n"
+		"                        started in long mode at its entry point; or Linux, a bzImage\n"
+		"                        or an uncompressed vmlinux, through the boot protocol's\n"
+		"                        64-bit entry (docs/vmm.md)\n"
+		"      --initrd FILE     Linux's initramfs\n"
+		"  -c, --cmdline TEXT    the guest's command line (the test guest's commands, or\n"
+		"                        Linux's: console=ttyS0 for its console on iovm's serial port)\n"
 		"  -m, --memory MIB      guest RAM in MiB (default 64; 2 MiB steps, below 3584)\n"
 		"      --net SOCK[,mac=MAC]  a virtio-net NIC whose queues the vhost-user backend\n"
 		"                        listening on SOCK serves (iovswitch port, DPDK vhost PMD);\n"
@@ -181,12 +185,13 @@ int main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },      { "user", required_argument, NULL, 'u' },
 		{ "no-seccomp", no_argument, NULL, 'S' },    { "control", required_argument, NULL, 'C' },
 		{ "vfio-user", required_argument, NULL, 'U' }, { "vfio", required_argument, NULL, 'F' },
+		{ "initrd", required_argument, NULL, 'I' },
 		{ 0 },
 	};
 	struct dev_arg devs[PCI_MAX_DEVS - 1];
 	struct { const char *target; bool user; } pts[VM_MAX_PASSTHROUGH];
 	unsigned int n_devs = 0, n_nets = 0, n_pts = 0;
-	const char *kernel = NULL, *cmdline = "", *serial = NULL, *user = NULL, *control = NULL;
+	const char *kernel = NULL, *cmdline = "", *serial = NULL, *user = NULL, *control = NULL, *initrd = NULL;
 	struct iov_rpc_server ctl;
 	bool sandbox = true;
 	unsigned long memory = 64;
@@ -238,6 +243,7 @@ int main(int argc, char **argv)
 			pts[n_pts].target = optarg;
 			pts[n_pts++].user = c == 'U';
 			break;
+		case 'I': initrd = optarg; break;
 		case 'u': user = optarg; break;
 		case 'C': control = optarg; break;
 		case 'S': sandbox = false; break;
@@ -264,10 +270,18 @@ int main(int argc, char **argv)
 		r = vhost_dev_add(&vm, devs[i].type, devs[i].sock, devs[i].type == VHOST_DEV_NET ? devs[i].mac : NULL, why, sizeof(why));
 	for (unsigned int i = 0; r == 0 && i < n_pts; i++)
 		r = vfio_dev_add(&vm, pts[i].target, pts[i].user, why, sizeof(why));
-	if (r == 0)
+	if (r == 0 && linux_kind(kernel) != LINUX_NONE) {
+		r = linux_load(&vm, kernel, initrd, cmdline, &entry, why, sizeof(why));
+		if (r == 0)
+			r = vm_setup_linux(&vm, entry, why, sizeof(why));
+	} else if (r == 0 && initrd) {
+		snprintf(why, sizeof(why), "--initrd is for Linux; %s is not a Linux kernel", kernel);
+		r = -EINVAL;
+	} else if (r == 0) {
 		r = vm_load_elf(&vm, kernel, &entry, why, sizeof(why));
-	if (r == 0)
-		r = vm_setup_direct(&vm, entry, cmdline, why, sizeof(why));
+		if (r == 0)
+			r = vm_setup_direct(&vm, entry, cmdline, why, sizeof(why));
+	}
 	if (r == 0 && control && (r = iov_rpc_server_listen(&ctl, control, 0660, 0, &vm_service, &vm)) < 0) {
 		snprintf(why, sizeof(why), "--control %s: %s", control,
 			 r == -EADDRINUSE ? "another process serves there" : strerror(-r));

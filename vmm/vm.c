@@ -227,36 +227,39 @@ static void put64(struct vm *vm, uint64_t gpa, uint64_t v)
 	memcpy(vm->ram + gpa, &v, 8);
 }
 
-int vm_setup_direct(struct vm *vm, uint64_t entry, const char *cmdline, char *why, size_t why_len)
+/*
+ * The vCPU in 64-bit mode at @entry with the low 4 GiB identity-mapped in 2 MiB pages. The test
+ * guest's ABI (iovm-boot.h): code 0x08, data 0x10, RDI = @arg. Linux's (@linux_abi): __BOOT_CS
+ * 0x10, __BOOT_DS 0x18, RSI = @arg.
+ */
+static int long_mode(struct vm *vm, uint64_t entry, bool linux_abi, uint64_t arg, char *why, size_t why_len)
 {
 	struct kvm_cpuid2 *cpuid = calloc(1, sizeof(*cpuid) + 128 * sizeof(struct kvm_cpuid_entry2));
-	struct iovm_boot_info *bi = (struct iovm_boot_info *)(vm->ram + IOVM_BOOT_INFO);
+	uint16_t cs = linux_abi ? 0x10 : 0x08, ds = linux_abi ? 0x18 : 0x10;
 	struct kvm_segment code = {
-		.base = 0, .limit = 0xffffffff, .selector = 8, .type = 11, .present = 1, .s = 1, .l = 1, .g = 1,
+		.base = 0, .limit = 0xffffffff, .selector = cs, .type = 11, .present = 1, .s = 1, .l = 1, .g = 1,
 	}, data = {
-		.base = 0, .limit = 0xffffffff, .selector = 16, .type = 3, .present = 1, .s = 1, .db = 1, .g = 1,
+		.base = 0, .limit = 0xffffffff, .selector = ds, .type = 3, .present = 1, .s = 1, .db = 1, .g = 1,
 	};
 	struct kvm_sregs sregs;
-	struct kvm_regs regs = { .rip = entry, .rsp = IOVM_STACK_TOP, .rdi = IOVM_BOOT_INFO, .rflags = 2 };
+	struct kvm_regs regs = { .rip = entry, .rsp = IOVM_STACK_TOP, .rflags = 2 };
 	int r;
 
 	if (!cpuid)
 		return -ENOMEM;
-	if (strlen(cmdline) >= sizeof(bi->cmdline)) {
-		free(cpuid);
-		return fail(why, why_len, -E2BIG, "the command line is longer than %zu bytes", sizeof(bi->cmdline) - 1);
-	}
-	/* The low 4 GiB identity-mapped in 2 MiB pages: RAM and the PCI window alike. */
+	if (linux_abi)
+		regs.rsi = arg;
+	else
+		regs.rdi = arg;
 	put64(vm, IOVM_PML4, IOVM_PDPT | 3);
 	for (uint64_t i = 0; i < 4; i++)
 		put64(vm, IOVM_PDPT + 8 * i, (IOVM_PD + 0x1000 * i) | 3);
 	for (uint64_t i = 0; i < 4 * 512; i++)
 		put64(vm, IOVM_PD + 8 * i, (i << 21) | 0x83);   /* present, writable, 2 MiB */
 	put64(vm, IOVM_GDT, 0);
-	put64(vm, IOVM_GDT + 8, 0x00af9a000000ffffULL);        /* 64-bit code */
-	put64(vm, IOVM_GDT + 16, 0x00cf92000000ffffULL);       /* data */
-	*bi = (struct iovm_boot_info){ .magic = IOVM_BOOT_MAGIC, .tsc_khz = vm->tsc_khz, .ram_size = vm->ram_size };
-	snprintf(bi->cmdline, sizeof(bi->cmdline), "%s", cmdline);
+	put64(vm, IOVM_GDT + 8, linux_abi ? 0 : 0x00af9a000000ffffULL);
+	put64(vm, IOVM_GDT + cs, 0x00af9a000000ffffULL);        /* 64-bit code */
+	put64(vm, IOVM_GDT + ds, 0x00cf92000000ffffULL);        /* data */
 
 	cpuid->nent = 128;
 	r = kvm_ioctl(vm->kvm_fd, KVM_GET_SUPPORTED_CPUID, cpuid);
@@ -270,7 +273,7 @@ int vm_setup_direct(struct vm *vm, uint64_t entry, const char *cmdline, char *wh
 	sregs.cs = code;
 	sregs.ds = sregs.es = sregs.fs = sregs.gs = sregs.ss = data;
 	sregs.gdt.base = IOVM_GDT;
-	sregs.gdt.limit = 23;
+	sregs.gdt.limit = (uint16_t)(ds + 7);
 	sregs.cr3 = IOVM_PML4;
 	sregs.cr4 = 1u << 5 | 1u << 9 | 1u << 10;      /* PAE, OSFXSR, OSXMMEXCPT */
 	sregs.cr0 = 0x80050033;                         /* PG, WP, NE, ET, MP, PE */
@@ -281,6 +284,22 @@ int vm_setup_direct(struct vm *vm, uint64_t entry, const char *cmdline, char *wh
 	if (r < 0)
 		return fail(why, why_len, r, "%s: %s", last_failed, strerror(-r));
 	return 0;
+}
+
+int vm_setup_direct(struct vm *vm, uint64_t entry, const char *cmdline, char *why, size_t why_len)
+{
+	struct iovm_boot_info *bi = (struct iovm_boot_info *)(vm->ram + IOVM_BOOT_INFO);
+
+	if (strlen(cmdline) >= sizeof(bi->cmdline))
+		return fail(why, why_len, -E2BIG, "the command line is longer than %zu bytes", sizeof(bi->cmdline) - 1);
+	*bi = (struct iovm_boot_info){ .magic = IOVM_BOOT_MAGIC, .tsc_khz = vm->tsc_khz, .ram_size = vm->ram_size };
+	snprintf(bi->cmdline, sizeof(bi->cmdline), "%s", cmdline);
+	return long_mode(vm, entry, false, IOVM_BOOT_INFO, why, why_len);
+}
+
+int vm_setup_linux(struct vm *vm, uint64_t entry, char *why, size_t why_len)
+{
+	return long_mode(vm, entry, true, IOVM_ZERO_PAGE, why, why_len);
 }
 
 /* ---- interrupts ---- */

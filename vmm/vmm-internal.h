@@ -25,6 +25,8 @@
 #define IOVM_PD            0x3000ULL   /* four pages: the low 4 GiB in 2 MiB pages */
 #define IOVM_BOOT_INFO     0x7000ULL   /* struct iovm_boot_info, for the test guest */
 #define IOVM_GDT           0x8000ULL
+#define IOVM_ZERO_PAGE     0x10000ULL  /* Linux: struct boot_params */
+#define IOVM_CMDLINE       0x20000ULL  /* Linux: its command line */
 #define IOVM_STACK_TOP     0x80000ULL
 #define IOVM_LOAD_MIN      0x100000ULL /* nothing loads below 1 MiB */
 #define IOVM_MMIO_BASE     0xe0000000ULL   /* the PCI memory window: BARs go here */
@@ -230,6 +232,38 @@ double vm_now(void);
 int vm_load_elf(struct vm *vm, const char *path, uint64_t *ret_entry, char *why, size_t why_len);
 /* Sets the vCPU up in 64-bit mode at @entry, the boot information written for it. */
 int vm_setup_direct(struct vm *vm, uint64_t entry, const char *cmdline, char *why, size_t why_len);
+/* The same for Linux's 64-bit entry: __BOOT_CS 0x10, __BOOT_DS 0x18, RSI = the zero page. */
+int vm_setup_linux(struct vm *vm, uint64_t entry, char *why, size_t why_len);
+
+/* ---- Linux (linux.c): the x86 boot protocol's 64-bit entry ---- */
+
+enum linux_kind { LINUX_NONE, LINUX_BZIMAGE, LINUX_VMLINUX };
+
+/* struct boot_params and its setup header (Documentation/arch/x86/boot.rst), by offset. */
+#define LINUX_BP_E820_ENTRIES 0x1e8
+#define LINUX_BP_HDR 0x1f1
+#define LINUX_HDR_TYPE_OF_LOADER 0x210
+#define LINUX_HDR_LOADFLAGS 0x211
+#define LINUX_HDR_CODE32_START 0x214
+#define LINUX_HDR_RAMDISK_IMAGE 0x218
+#define LINUX_HDR_RAMDISK_SIZE 0x21c
+#define LINUX_HDR_CMD_LINE_PTR 0x228
+#define LINUX_HDR_INITRD_MAX 0x22c
+#define LINUX_HDR_XLOADFLAGS 0x236
+#define LINUX_HDR_PREF_ADDRESS 0x258
+#define LINUX_HDR_INIT_SIZE 0x260
+#define LINUX_BP_E820_TABLE 0x2d0
+#define LINUX_CMDLINE_MAX 2048          /* x86's COMMAND_LINE_SIZE */
+
+/* What @path is: a bzImage ("HdrS" at 0x202), an ELF vmlinux, or neither. */
+enum linux_kind linux_kind(const char *path);
+
+/*
+ * Loads a bzImage or vmlinux, the initramfs @initrd (NULL: none) and @cmdline, and writes the
+ * zero page at IOVM_ZERO_PAGE with the e820 map of guest RAM. *@ret_entry: the 64-bit entry.
+ */
+int linux_load(struct vm *vm, const char *kernel, const char *initrd, const char *cmdline, uint64_t *ret_entry,
+	       char *why, size_t why_len);
 /* Creates the vCPU thread, which waits for vm_go(); vm->stop_efd becomes readable when it stops. */
 int vm_start(struct vm *vm);
 void vm_go(struct vm *vm);
