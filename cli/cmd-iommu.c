@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "iovkit-internal/test-hooks.h"
 #include "iovkit/iommu.h"
 #include "iovkit/pci.h"
 #include "iovkit-internal/macro.h"
@@ -318,26 +319,6 @@ static int print_result(const struct cli *cli, const struct iov_bind_result *res
 	return EXIT_OK;
 }
 
-/*
- * Test hooks, from the environment: IOVKIT_TEST_BIND_FAIL_AFTER=N makes the bind fail after N
- * devices moved (the library rolls back); IOVKIT_TEST_BIND_KILL_AFTER=N kills this process with
- * SIGKILL there, leaving the journal mid-transaction for the next run to recover.
- */
-struct bind_hooks {
-	unsigned int fail_after, kill_after;
-};
-
-static int bind_progress(void *userdata, const char *bdf, unsigned int done, unsigned int total)
-{
-	const struct bind_hooks *h = userdata;
-
-	if (h->kill_after && done == h->kill_after)
-		raise(SIGKILL);
-	if (h->fail_after && done == h->fail_after)
-		return -EIO;
-	return 0;
-}
-
 int cmd_bind(struct cli *cli)
 {
 	static const struct option opts[] = {
@@ -348,9 +329,7 @@ int cmd_bind(struct cli *cli)
 	};
 	_cleanup_(iov_ctx_freep) struct iov_ctx *ctx = NULL;
 	_cleanup_(iov_bind_result_freep) struct iov_bind_result *res = NULL;
-	struct bind_hooks hooks = { 0 };
-	struct iov_bind_opts bo = { .progress = bind_progress, .userdata = &hooks };
-	const char *fail = getenv("IOVKIT_TEST_BIND_FAIL_AFTER"), *kill = getenv("IOVKIT_TEST_BIND_KILL_AFTER");
+	struct iov_bind_opts bo = { .progress = iov_test_bind_progress };     /* test hooks only */
 	int opt, group, r;
 
 	while ((opt = cli_next_opt(cli, "bind", opts)) != -1) {
@@ -363,8 +342,6 @@ int cmd_bind(struct cli *cli)
 	}
 	if (cli->argc - optind != 1)
 		return cli_usage("bind", "takes one DEVICE or GROUP");
-	hooks.fail_after = fail ? (unsigned int)strtoul(fail, NULL, 10) : 0;
-	hooks.kill_after = kill ? (unsigned int)strtoul(kill, NULL, 10) : 0;
 	ctx = cli_ctx_open(cli);
 	if (!ctx)
 		return EXIT_FAIL;

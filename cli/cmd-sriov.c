@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "iovkit-internal/test-hooks.h"
 #include "iovkit/sriov.h"
 #include "iovkit-internal/macro.h"
 
@@ -74,24 +75,6 @@ static int sriov_show(struct cli *cli, struct iov_ctx *ctx, const char *only)
 	return r;
 }
 
-/*
- * Test hooks, from the environment: IOVKIT_TEST_SRIOV_FAIL_AT=N makes the change fail once the
- * count N was written to sriov_numvfs (the library rolls back); IOVKIT_TEST_SRIOV_KILL_AT=N kills
- * this process with SIGKILL there, leaving the SR-IOV journal for `iovctl sriov recover`.
- */
-static int sriov_progress(void *userdata, const char *pf, unsigned int numvfs)
-{
-	const char *fail = getenv("IOVKIT_TEST_SRIOV_FAIL_AT"), *kill = getenv("IOVKIT_TEST_SRIOV_KILL_AT");
-	char n[16];
-
-	(void)userdata;
-	(void)pf;
-	snprintf(n, sizeof(n), "%u", numvfs);
-	if (kill && !strcmp(kill, n))
-		raise(SIGKILL);
-	return fail && !strcmp(fail, n) ? -EIO : 0;
-}
-
 static int sriov_set(struct cli *cli, struct iov_ctx *ctx)
 {
 	static const struct option opts[] = {
@@ -101,7 +84,7 @@ static int sriov_set(struct cli *cli, struct iov_ctx *ctx)
 		CLI_OPT_JSON,
 		{ 0 },
 	};
-	struct iov_sriov_set_opts so = { .progress = sriov_progress };
+	struct iov_sriov_set_opts so = { .progress = iov_test_sriov_progress };  /* test hooks only */
 	long numvfs = -1;
 	const char *pf;
 	char *end;

@@ -23,6 +23,7 @@
 #include "iovkit/pci.h"
 #include "iovkit/sriov.h"
 #include "iovkit-internal/macro.h"
+#include "iovkit-internal/test-hooks.h"
 
 int daemon_lib_fail(struct daemon *d, struct iov_rpc_error *e, int r, const char *what)
 {
@@ -235,7 +236,7 @@ static void bind_event(struct daemon *d, const char *type, const struct iov_bind
 static int m_device_bind(void *userdata, json_t *params, json_t **ret, struct iov_rpc_error *e)
 {
 	struct daemon *d = userdata;
-	struct iov_bind_opts opts = { .driver = NULL };
+	struct iov_bind_opts opts = { .progress = iov_test_bind_progress };   /* test hooks only */
 	struct iov_bind_result *res = NULL;
 	int group, r = target_group(d, params, false, &opts.force, &opts.driver, &group, e);
 
@@ -300,7 +301,7 @@ static int m_sriov_list(void *userdata, json_t *params, json_t **ret, struct iov
 static int m_sriov_set(void *userdata, json_t *params, json_t **ret, struct iov_rpc_error *e)
 {
 	struct daemon *d = userdata;
-	struct iov_sriov_set_opts opts = { .autoprobe = IOV_AUTOPROBE_KEEP };
+	struct iov_sriov_set_opts opts = { .autoprobe = IOV_AUTOPROBE_KEEP, .progress = iov_test_sriov_progress };
 	struct iov_sriov_pf *pf = NULL;
 	const char *bdf, *autoprobe = NULL;
 	int numvfs, vfio = 0;
