@@ -13,8 +13,9 @@
  * with the low 4 GiB identity-mapped, __BOOT_CS 0x10 and __BOOT_DS 0x18, interrupts off, and
  * RSI pointing at the zero page (vm_setup_linux in vm.c).
  *
- * No ACPI or MP tables yet: Linux finds one CPU and the 8259/IOAPIC defaults, and PCI through
- * configuration mechanism #1 (pci=conf1 is its fallback).
+ * An MP table (Intel MultiProcessor Specification 1.4) in the BIOS area tells Linux about its
+ * CPU, the IOAPIC at 0xfec00000 with the ISA interrupts on pins 0-15 as KVM routes them, the
+ * 8259 behind LINT0, and bus 0 as PCI; there is no ACPI. PCI configuration is mechanism #1.
  */
 #include <elf.h>
 #include <errno.h>
@@ -155,6 +156,64 @@ static int load_bzimage(struct vm *vm, int fd, uint8_t *zp, uint64_t *entry, cha
 	return 0;
 }
 
+/* ---- the MP table ---- */
+
+static uint8_t checksum(const uint8_t *p, size_t n)
+{
+	uint8_t sum = 0;
+
+	for (size_t i = 0; i < n; i++)
+		sum = (uint8_t)(sum + p[i]);
+	return (uint8_t)-sum;
+}
+
+void mptable_write(struct vm *vm)
+{
+	uint8_t *fp = vm->ram + IOVM_MPTABLE, *t = fp + 16, *e = t + 44;
+	uint16_t count = 0;
+
+	memset(fp, 0, 16 + 44 + 20 + 2 * 8 + 8 + 16 * 8 + 2 * 8);
+	/* Entries first: the processor, the buses, the IOAPIC, interrupts. */
+	e[0] = 0;                               /* processor */
+	e[1] = 0;                               /* its local APIC id */
+	e[2] = 0x14;                            /* local APIC version */
+	e[3] = 0x3;                             /* enabled, bootstrap processor */
+	put32(e + 4, 0x600);                    /* family 6 */
+	put32(e + 8, 0x201);                    /* FPU, APIC */
+	e += 20, count++;
+	e[0] = 1, e[1] = 0, memcpy(e + 2, "PCI   ", 6), e += 8, count++;
+	e[0] = 1, e[1] = 1, memcpy(e + 2, "ISA   ", 6), e += 8, count++;
+	e[0] = 2, e[1] = IOVM_IOAPIC_ID, e[2] = 0x11, e[3] = 1;   /* IOAPIC: enabled */
+	put32(e + 4, 0xfec00000);
+	e += 8, count++;
+	/* ISA IRQ n on IOAPIC pin n, as KVM's default routes deliver them (GSI n = pin n); 2 is the
+	 * 8259 cascade and has no pin of its own. */
+	for (uint8_t irq = 0; irq < 16; irq++) {
+		if (irq == 2)
+			continue;
+		e[0] = 3, e[1] = 0, put16(e + 2, 0), e[4] = 1, e[5] = irq, e[6] = IOVM_IOAPIC_ID, e[7] = irq;
+		e += 8, count++;
+	}
+	/* The 8259's output on LINT0 (ExtINT), NMI on LINT1, to every local APIC. */
+	e[0] = 4, e[1] = 3, put16(e + 2, 0), e[4] = 1, e[5] = 0, e[6] = 0xff, e[7] = 0, e += 8, count++;
+	e[0] = 4, e[1] = 1, put16(e + 2, 0), e[4] = 1, e[5] = 0, e[6] = 0xff, e[7] = 1, e += 8, count++;
+
+	memcpy(t, "PCMP", 4);
+	put16(t + 4, (uint16_t)(e - t));        /* base table length */
+	t[6] = 4;                               /* spec 1.4 */
+	memcpy(t + 8, "IOVKIT  ", 8);
+	memcpy(t + 16, "IOVM        ", 12);
+	put16(t + 34, count);
+	put32(t + 36, 0xfee00000);              /* local APIC address */
+	t[7] = checksum(t, (size_t)(e - t));
+
+	memcpy(fp, "_MP_", 4);
+	put32(fp + 4, (uint32_t)(IOVM_MPTABLE + 16));
+	fp[8] = 1;                              /* 16 bytes */
+	fp[9] = 4;                              /* spec 1.4 */
+	fp[10] = checksum(fp, 16);
+}
+
 int linux_load(struct vm *vm, const char *kernel, const char *initrd, const char *cmdline, uint64_t *ret_entry,
 	       char *why, size_t why_len)
 {
@@ -228,6 +287,7 @@ int linux_load(struct vm *vm, const char *kernel, const char *initrd, const char
 	e820_add(zp, 0x9fc00, 0x400, E820_RESERVED);
 	e820_add(zp, 0xf0000, 0x10000, E820_RESERVED);
 	e820_add(zp, 0x100000, vm->ram_size - 0x100000, E820_RAM);
+	mptable_write(vm);
 	*ret_entry = entry;
 	return 0;
 }

@@ -27,6 +27,8 @@
 #define IOVM_GDT           0x8000ULL
 #define IOVM_ZERO_PAGE     0x10000ULL  /* Linux: struct boot_params */
 #define IOVM_CMDLINE       0x20000ULL  /* Linux: its command line */
+#define IOVM_MPTABLE       0xf0000ULL  /* Linux: the MP table, in the (e820-reserved) BIOS area */
+#define IOVM_IOAPIC_ID     1
 #define IOVM_STACK_TOP     0x80000ULL
 #define IOVM_LOAD_MIN      0x100000ULL /* nothing loads below 1 MiB */
 #define IOVM_MMIO_BASE     0xe0000000ULL   /* the PCI memory window: BARs go here */
@@ -254,6 +256,9 @@ enum linux_kind { LINUX_NONE, LINUX_BZIMAGE, LINUX_VMLINUX };
 #define LINUX_HDR_INIT_SIZE 0x260
 #define LINUX_BP_E820_TABLE 0x2d0
 #define LINUX_CMDLINE_MAX 2048          /* x86's COMMAND_LINE_SIZE */
+
+/* The MP table at IOVM_MPTABLE: one CPU, the IOAPIC with ISA IRQ n on pin n, PCI bus 0. */
+void mptable_write(struct vm *vm);
 
 /* What @path is: a bzImage ("HdrS" at 0x202), an ELF vmlinux, or neither. */
 enum linux_kind linux_kind(const char *path);

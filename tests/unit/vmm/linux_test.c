@@ -151,6 +151,49 @@ static void test_refusals(void)
 	vm_free_ram(vm);
 }
 
+static uint8_t sum(const uint8_t *p, size_t n)
+{
+	uint8_t s = 0;
+
+	while (n--)
+		s = (uint8_t)(s + *p++);
+	return s;
+}
+
+/* The MP table: both checksums hold, and its entries are the CPU, two buses, the IOAPIC, the
+ * 15 ISA interrupts (not the cascade) and the two local ones. */
+static void test_mptable(void)
+{
+	struct vm *vm = ram_vm(8);
+	uint8_t *fp = vm->ram + IOVM_MPTABLE, *t, *e;
+	unsigned int irqs = 0;
+
+	mptable_write(vm);
+	ASSERT_TRUE(!memcmp(fp, "_MP_", 4));
+	ASSERT_INT_EQ(sum(fp, 16), 0);
+	ASSERT_INT_EQ(fp[9], 4);
+	t = vm->ram + get32(fp + 4);
+	ASSERT_TRUE(!memcmp(t, "PCMP", 4));
+	ASSERT_INT_EQ(sum(t, t[4] | t[5] << 8), 0);
+	ASSERT_INT_EQ(t[34] | t[35] << 8, 21);
+	ASSERT_INT_EQ(get32(t + 36), 0xfee00000);
+	e = t + 44;
+	ASSERT_INT_EQ(e[0], 0);                 /* the processor, bootstrap and enabled */
+	ASSERT_INT_EQ(e[3], 3);
+	e += 20;
+	for (int i = 0; i < 20; i++, e += 8) {
+		if (e[0] == 2)
+			ASSERT_INT_EQ(get32(e + 4), 0xfec00000);
+		if (e[0] == 3) {
+			ASSERT_INT_EQ(e[5], e[7]);       /* ISA IRQ n on pin n */
+			ASSERT_TRUE(e[5] != 2);
+			irqs++;
+		}
+	}
+	ASSERT_INT_EQ(irqs, 15);
+	vm_free_ram(vm);
+}
+
 static void test_cleanup(void)
 {
 	char cmd[128];
@@ -162,4 +205,5 @@ static void test_cleanup(void)
 UNIT_MAIN("vmm/linux",
 	  UNIT_TEST(test_bzimage),
 	  UNIT_TEST(test_refusals),
+	  UNIT_TEST(test_mptable),
 	  UNIT_TEST(test_cleanup))
