@@ -38,7 +38,9 @@ static void usage(FILE *f)
 		"      --blk SOCK        a virtio-blk disk served by the vhost-user backend at SOCK\n"
 		"      --vfio-user SOCK  pass through the PCI device a vfio-user server exposes at SOCK\n"
 		"      --vfio BDF        pass through the PCI device BDF, bound to vfio-pci\n"
-		"      --serial FILE     the serial console's output (default: standard output)\n"
+		"      --serial FILE     the serial console's output (default: standard output); its\n"
+		"                        input is standard input (lines, as the terminal gives them)\n"
+		"      --no-console-input  leave standard input alone\n"
 		"      --timeout SECS    stop the guest after SECS seconds (exit status 123)\n"
 		"      --control SOCK    serve JSON-RPC 2.0 on the Unix socket SOCK: vm.info,\n"
 		"                        vm.pause, vm.resume, vm.stop (docs/vmm.md)\n"
@@ -127,14 +129,18 @@ static int drop_privileges(const char *user, char *why, size_t why_len)
 }
 
 /* Until the vCPU stops: watch the backends, reconnect those that left. */
-static void supervise(struct vm *vm, struct iov_rpc_server *ctl, double deadline)
+static void supervise(struct vm *vm, struct iov_rpc_server *ctl, double deadline, int *console_in)
 {
 	bool away[PCI_MAX_DEVS] = { false };
 	double next_try = 0;
 
 	for (;;) {
-		struct pollfd p[PCI_MAX_DEVS + 1 + IOV_RPC_SERVER_POLLFDS] = { { .fd = vm->stop_efd, .events = POLLIN } };
-		unsigned int idx[PCI_MAX_DEVS + 1], n = 1, n_ctl = 0, first_ctl;
+		struct pollfd p[PCI_MAX_DEVS + 2 + IOV_RPC_SERVER_POLLFDS] = {
+			{ .fd = vm->stop_efd, .events = POLLIN },
+			/* Console input, while there is room for it in the 8250's queue. */
+			{ .fd = *console_in >= 0 && vm_serial_room(vm) ? *console_in : -1, .events = POLLIN },
+		};
+		unsigned int idx[PCI_MAX_DEVS + 2], n = 2, n_ctl = 0, first_ctl;
 		int wait_ms = 200;
 
 		for (unsigned int i = 0; i < vm->n_devs; i++)
@@ -154,9 +160,18 @@ static void supervise(struct vm *vm, struct iov_rpc_server *ctl, double deadline
 			break;
 		if (p[0].revents)
 			return;
+		if (p[1].revents) {
+			uint8_t buf[256];
+			ssize_t got = read(*console_in, buf, vm_serial_room(vm) < sizeof(buf) ? vm_serial_room(vm) : sizeof(buf));
+
+			if (got <= 0)
+				*console_in = -1;       /* end of input: stop watching it */
+			else
+				vm_serial_input(vm, buf, (size_t)got);
+		}
 		if (ctl)
 			iov_rpc_server_handle(ctl, p + first_ctl);
-		for (unsigned int k = 1; k < n; k++)
+		for (unsigned int k = 2; k < n; k++)
 			if (p[k].revents & (POLLHUP | POLLERR)) {
 				unsigned int i = idx[k];
 
@@ -185,7 +200,7 @@ int main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },      { "user", required_argument, NULL, 'u' },
 		{ "no-seccomp", no_argument, NULL, 'S' },    { "control", required_argument, NULL, 'C' },
 		{ "vfio-user", required_argument, NULL, 'U' }, { "vfio", required_argument, NULL, 'F' },
-		{ "initrd", required_argument, NULL, 'I' },
+		{ "initrd", required_argument, NULL, 'I' }, { "no-console-input", no_argument, NULL, 'N' },
 		{ 0 },
 	};
 	struct dev_arg devs[PCI_MAX_DEVS - 1];
@@ -193,6 +208,7 @@ int main(int argc, char **argv)
 	unsigned int n_devs = 0, n_nets = 0, n_pts = 0;
 	const char *kernel = NULL, *cmdline = "", *serial = NULL, *user = NULL, *control = NULL, *initrd = NULL;
 	struct iov_rpc_server ctl;
+	int console_in = STDIN_FILENO;  /* the 8250's input; --no-console-input: none */
 	bool sandbox = true;
 	unsigned long memory = 64;
 	double timeout = 0;
@@ -244,6 +260,7 @@ int main(int argc, char **argv)
 			pts[n_pts++].user = c == 'U';
 			break;
 		case 'I': initrd = optarg; break;
+		case 'N': console_in = -1; break;
 		case 'u': user = optarg; break;
 		case 'C': control = optarg; break;
 		case 'S': sandbox = false; break;
@@ -308,7 +325,7 @@ int main(int argc, char **argv)
 	}
 	vm_go(&vm);
 	vm.started_at = vm_now();
-	supervise(&vm, control ? &ctl : NULL, timeout > 0 ? vm_now() + timeout : 0);
+	supervise(&vm, control ? &ctl : NULL, timeout > 0 ? vm_now() + timeout : 0, &console_in);
 	if (control)
 		iov_rpc_server_close(&ctl);     /* the file stays (the sandbox allows no unlink); a later --control replaces it */
 	pthread_join(vm.vcpu_thread, NULL);

@@ -36,7 +36,7 @@ static const int allowed[] = {
 /* KVM requests a running VM makes; a passed-through device's MSI being switched (kernel VFIO);
  * TCGETS is the C library asking whether stdout is a tty. */
 static const unsigned long ioctls[] = {
-	KVM_RUN, KVM_IRQFD, KVM_IOEVENTFD, KVM_SET_GSI_ROUTING, KVM_SIGNAL_MSI, VFIO_DEVICE_SET_IRQS, TCGETS,
+	KVM_RUN, KVM_IRQFD, KVM_IOEVENTFD, KVM_SET_GSI_ROUTING, KVM_SIGNAL_MSI, KVM_IRQ_LINE, VFIO_DEVICE_SET_IRQS, TCGETS,
 };
 
 int sandbox_apply(char *why, size_t why_len)

@@ -205,6 +205,10 @@ struct vm {
 	struct pci_bus bus;
 	int serial_fd;
 	uint8_t serial_regs[8];
+	/* Console input: what the main thread read and the guest has not yet taken (serial_lock). */
+	pthread_mutex_t serial_lock;
+	uint8_t serial_rx[256];
+	unsigned int serial_rx_head, serial_rx_len;
 	/* MSI routes: the kernel's table is replaced whole on every change. */
 	pthread_mutex_t gsi_lock;
 	bool gsi_used[VM_MAX_GSI];
@@ -288,6 +292,15 @@ struct vhost_dev_info {
 	uint64_t features;
 };
 void vhost_dev_info(struct vhost_dev *d, struct vhost_dev_info *ret);
+/*
+ * Console input for the guest's 8250 (from the main thread): queues what fits of @buf (the rest
+ * waits for room) and raises IRQ 4 when the guest enabled receive interrupts. Returns the bytes
+ * taken.
+ */
+size_t vm_serial_input(struct vm *vm, const uint8_t *buf, size_t len);
+/* Room in the receive queue: the main thread reads no more than this. */
+size_t vm_serial_room(struct vm *vm);
+
 /* Asks the vCPU to stop with @status (from another thread). */
 void vm_stop(struct vm *vm, int status);
 

@@ -25,6 +25,9 @@
  *   bench=exits [count=N]            N port reads answered in KVM (the PIT's, port 0x40) and N
  *                                    answered by iovm (its null port): ns per exit each way
  *   idle=S                           sleep S seconds in HLT (for measuring the VMM at rest)
+ *   serial=echo [irq=1]              read a line from the console's input and print it back;
+ *                                    irq=1 sleeps until the 8250's receive interrupt (IRQ 4
+ *                                    through the IOAPIC) instead of polling its line status
  *   timeout=S                        give up after S seconds (default 20)
  *   poll=busy                        spin instead of sleeping when there is nothing to do
  *   hostile=1                        first, garbage into every device model (configuration
@@ -211,6 +214,7 @@ static uint64_t us_since(uint64_t t0)
 #define VEC_QUEUE 0x40
 #define VEC_TIMER 0x41
 #define VEC_DEVICE 0x42         /* a passed-through device's MSI (msi_stub counts them) */
+#define VEC_SERIAL 0x43         /* the 8250's receive interrupt, through the IOAPIC (counted too) */
 
 volatile uint32_t msi_count;
 
@@ -237,11 +241,15 @@ static void irq_init(void)
 	} __attribute__((packed)) idtr = { sizeof(idt) - 1, (uint64_t)(uintptr_t)idt };
 
 	for (int v = 0; v < 256; v++) {
-		uint64_t h = (uint64_t)(uintptr_t)(v < 32 ? fault_stub : v == VEC_DEVICE ? msi_stub : irq_stub);
+		uint64_t h = (uint64_t)(uintptr_t)(v < 32 ? fault_stub : v == VEC_DEVICE || v == VEC_SERIAL ? msi_stub : irq_stub);
 
 		idt[v] = (struct idt_entry){ (uint16_t)h, 8, 0, 0x8e, (uint16_t)(h >> 16), (uint32_t)(h >> 32), 0 };
 	}
 	__asm__ volatile("lidt %0" : : "m"(idtr));
+	/* The 8259s, never initialised, would deliver ISA IRQ n as vector n (an exception's): mask
+	 * them, so ISA interrupts (the console's) arrive only through the IOAPIC. */
+	outb(0x21, 0xff);
+	outb(0xa1, 0xff);
 	R32(LAPIC + 0xf0) = 0x1ff;                      /* enabled, spurious vector 0xff */
 	R32(LAPIC + 0x3e0) = 0xb;                       /* timer divides by 1 */
 	R32(LAPIC + 0x320) = 1u << 17 | VEC_TIMER;      /* periodic */
@@ -904,6 +912,49 @@ static int idle_for(uint64_t seconds)
 	return 0;
 }
 
+/* ---- console input ---- */
+
+#define IOAPIC 0xfec00000UL
+
+static int serial_echo(int use_irq)
+{
+	char line[80];
+	unsigned int n = 0;
+
+	if (use_irq) {
+		/* IOAPIC pin 4 (ISA IRQ 4) to this CPU at VEC_SERIAL: fixed, physical, edge, unmasked. */
+		R32(IOAPIC) = 0x10 + 2 * 4 + 1;
+		R32(IOAPIC + 0x10) = 0;
+		R32(IOAPIC) = 0x10 + 2 * 4;
+		R32(IOAPIC + 0x10) = VEC_SERIAL;
+		outb(0x3f9, 0x01);              /* IER: received data available */
+	}
+	while (n < sizeof(line) - 1) {
+		uint32_t before = msi_count;
+
+		while (!(inb(0x3fd) & 0x01)) { /* LSR: data ready */
+			if (expired()) {
+				print("serial: no input (%u characters so far)\n", n);
+				return 1;
+			}
+			if (use_irq) {
+				while (msi_count == before && !expired())
+					idle();
+				before = msi_count;
+			} else {
+				idle();
+			}
+		}
+		line[n] = (char)inb(0x3f8);
+		if (line[n] == '\n')
+			break;
+		n++;
+	}
+	line[n] = '\0';
+	print("serial: got \"%s\"%s\n", line, use_irq ? " (by interrupt)" : "");
+	return 0;
+}
+
 /* ---- edu (QEMU's docs/specs/edu.rst), passed through ---- */
 
 static uintptr_t edu_bar;
@@ -1137,6 +1188,8 @@ int guest_main(const struct iovm_boot_info *bi)
 		status |= bench_exits((uint32_t)arg_num("count", 10000));
 	if (arg("idle", &(size_t){ 0 }))
 		status |= idle_for(arg_num("idle", 1));
+	if (arg_is("serial", "echo"))
+		status |= serial_echo(arg_is("irq", "1"));
 	if (arg("edu", &(size_t){ 0 })) {
 		if (!arg_is("edu", "test")) {
 			print("guest: edu= is test\n");
@@ -1152,7 +1205,7 @@ int guest_main(const struct iovm_boot_info *bi)
 		status |= blk_verify((uint32_t)arg_num("blocks", 64));
 	}
 	if (!arg("net", &(size_t){ 0 }) && !arg("blk", &(size_t){ 0 }) && !arg("edu", &(size_t){ 0 }) &&
-	    !arg("bench", &(size_t){ 0 }) && !arg("idle", &(size_t){ 0 })) {
+	    !arg("bench", &(size_t){ 0 }) && !arg("idle", &(size_t){ 0 }) && !arg("serial", &(size_t){ 0 })) {
 		struct vdev d;
 
 		for (uint16_t type = 1; type <= 2; type++)

@@ -36,6 +36,16 @@ has "on the serial console" "$t/out" "result: ok"
 check "the guest times exits to KVM and to iovm" 0 "$IOVM" --kernel "$GUEST" --cmdline "bench=exits count=200"
 if grep -Eq '^bench: exits 200 in-kernel [0-9]+ ns userspace [1-9][0-9]* ns$' "$t/out"; then ok "and reports both"
 else nok "and reports both: $(cat "$t/out")"; fi
+# Console input: standard input reaches the guest's 8250, polled and by its interrupt (IRQ 4
+# through the IOAPIC), also when it comes after the guest started waiting.
+check "the console's input reaches the guest" 0 bash -c "printf 'hello iovm\n' | '$IOVM' --kernel '$GUEST' --cmdline 'serial=echo timeout=10'"
+has "which reads it back" "$t/out" 'serial: got "hello iovm"'
+check "by its receive interrupt, input arriving later" 0 bash -c \
+    "(sleep 0.5; printf 'late line\n') | '$IOVM' --kernel '$GUEST' --cmdline 'serial=echo irq=1 timeout=10'"
+has "delivered through the IOAPIC" "$t/out" 'serial: got "late line" (by interrupt)'
+check "with --no-console-input the guest gets none" 1 bash -c \
+    "printf 'x\n' | '$IOVM' --kernel '$GUEST' --no-console-input --cmdline 'serial=echo timeout=2'"
+has "and says so" "$t/out" "serial: no input"
 check "--help" 0 "$IOVM" --help
 has "names the exit statuses" "$t/out" "123 --timeout"
 check "no --kernel" 125 "$IOVM"
