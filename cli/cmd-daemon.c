@@ -134,7 +134,7 @@ int cli_vm_wait(struct iov_client *c, const char *name, int seconds)
 }
 
 enum { OPT_SOCKET = 1100, OPT_KERNEL, OPT_CMDLINE, OPT_MEMORY, OPT_NIC, OPT_TIMEOUT, OPT_FORCE, OPT_WAIT, OPT_COUNT,
-       OPT_STOP_CHILDREN, OPT_VFIO_USER, OPT_VFIO };
+       OPT_STOP_CHILDREN, OPT_VFIO_USER, OPT_VFIO, OPT_HUGEPAGES };
 
 int cmd_vm(struct cli *cli)
 {
@@ -149,6 +149,7 @@ int cmd_vm(struct cli *cli)
 		{ "wait", no_argument, NULL, OPT_WAIT },
 		{ "vfio-user", required_argument, NULL, OPT_VFIO_USER },
 		{ "vfio", required_argument, NULL, OPT_VFIO },
+		{ "hugepages", no_argument, NULL, OPT_HUGEPAGES },
 		CLI_OPT_JSON,
 		{ NULL, 0, NULL, 0 },
 	};
@@ -184,6 +185,7 @@ int cmd_vm(struct cli *cli)
 		case OPT_VFIO:
 			json_array_append_new(pts, json_pack("{s:s}", opt == OPT_VFIO ? "device" : "vfio_user", optarg));
 			break;
+		case OPT_HUGEPAGES: json_object_set_new(def, "hugepages", json_true()); break;
 		case OPT_FORCE: force = true; break;
 		case OPT_WAIT: wait = true; break;
 		default: return EXIT_USAGE;

@@ -113,7 +113,7 @@ static const struct cli_command commands[] = {
 	  cmd_vgpu },
 	{ "vm",
 	  "[--socket PATH] [list] | create NAME [--kernel FILE] [--cmdline TEXT] [--memory MIB] [--nic[=MAC]]..."
-	  " [--vfio-user SOCK]... [--vfio BDF]... [--timeout S] | start NAME [--wait] | stop NAME [--force]"
+	  " [--vfio-user SOCK]... [--vfio BDF]... [--hugepages] [--timeout S] | start NAME [--wait] | stop NAME [--force]"
 	  " | info NAME | destroy NAME",
 	  "guests run by iovkitd in iovm, their NICs on iovswitch",
 	  "  --socket PATH   iovkitd's socket (default $IOVKITD_SOCKET, else /run/iovkit/iovkitd.sock)\n"
@@ -124,6 +124,7 @@ static const struct cli_command commands[] = {
 	  "                      stable per guest)    --timeout S    stop it after S seconds\n"
 	  "      --vfio-user SOCK   pass through the device a vfio-user server serves at SOCK\n"
 	  "      --vfio BDF      pass through a PCI device bound to vfio-pci (device.bind first)\n"
+	  "      --hugepages     guest RAM in 2 MiB hugepages\n"
 	  "  start NAME      run it (its NICs need iovswitch: iovctl rpc switch.start); --wait: until it\n"
 	  "                  stops, then exit 0 only if the guest's own status was 0\n"
 	  "  stop NAME       ask iovm to stop (exit 124) and wait; --force kills it\n"

@@ -62,6 +62,7 @@ struct vm {
 	char cmdline[1024];
 	unsigned int memory;            /* MiB */
 	unsigned int timeout;           /* s; 0: none */
+	bool hugepages;                 /* guest RAM in 2 MiB hugepages */
 	unsigned int n_nics;
 	char macs[VM_NICS_MAX][18];
 	unsigned int n_pt;

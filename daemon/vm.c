@@ -120,6 +120,7 @@ json_t *vm_json(const struct vm *vm, bool full)
 	json_object_set_new(j, "reason", vm->reason[0] ? json_string(vm->reason) : json_null());
 	json_object_set_new(j, "started", vm->started ? json_integer(vm->started) : json_null());
 	json_object_set_new(j, "stopped", vm->stopped ? json_integer(vm->stopped) : json_null());
+	json_object_set_new(j, "hugepages", json_boolean(vm->hugepages));
 	json_object_set_new(j, "control", json_string(vm->ctl));
 	json_object_set_new(j, "console", json_string(vm->log));
 	if (full) {
@@ -253,12 +254,13 @@ static bool valid_mac(const char *s)
 static int vm_define(struct daemon *d, struct vm *vm, json_t *def, struct iov_rpc_error *e)
 {
 	const char *name, *kernel = NULL, *cmdline = "";
-	int memory = 64, timeout = 0, r;
+	int memory = 64, timeout = 0, huge = 0, r;
 	json_t *nics = NULL, *pts = NULL, *n;
 	size_t i;
 
-	r = iov_rpc_params(e, def, "{s:s,s?:s,s?:s,s?:i,s?:i,s?:o,s?:o}", "name", &name, "kernel", &kernel, "cmdline",
-			   &cmdline, "memory", &memory, "timeout", &timeout, "nics", &nics, "passthrough", &pts);
+	r = iov_rpc_params(e, def, "{s:s,s?:s,s?:s,s?:i,s?:b,s?:i,s?:o,s?:o}", "name", &name, "kernel", &kernel,
+			   "cmdline", &cmdline, "memory", &memory, "hugepages", &huge, "timeout", &timeout, "nics", &nics,
+			   "passthrough", &pts);
 	if (r < 0)
 		return r;
 	if (!*name || strlen(name) > VM_NAME_MAX || strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789_-") != strlen(name))
@@ -321,6 +323,7 @@ static int vm_define(struct daemon *d, struct vm *vm, json_t *def, struct iov_rp
 	snprintf(vm->kernel, sizeof(vm->kernel), "%s", kernel);
 	snprintf(vm->cmdline, sizeof(vm->cmdline), "%s", cmdline);
 	vm->memory = (unsigned int)memory;
+	vm->hugepages = huge;
 	vm->timeout = (unsigned int)timeout;
 	vm->exit_status = -1;
 	vm_paths(d, vm);
@@ -466,6 +469,8 @@ static int m_start(void *userdata, json_t *params, json_t **ret, struct iov_rpc_
 	argv[n++] = mem;
 	argv[n++] = "--control";
 	argv[n++] = vm->ctl;
+	if (vm->hugepages)
+		argv[n++] = "--hugepages";
 	if (vm->cmdline[0]) {
 		argv[n++] = "--cmdline";
 		argv[n++] = vm->cmdline;
@@ -632,6 +637,7 @@ static const char create_schema[] =
 	"\"kernel\":{\"type\":\"string\",\"description\":\"absolute path; default: the bundled test guest\"},"
 	"\"cmdline\":{\"type\":\"string\",\"maxLength\":1023},"
 	"\"memory\":{\"type\":\"integer\",\"minimum\":2,\"maximum\":3582,\"multipleOf\":2,\"default\":64},"
+	"\"hugepages\":{\"type\":\"boolean\",\"default\":false},"
 	"\"timeout\":{\"type\":\"integer\",\"minimum\":0,\"default\":0},"
 	"\"nics\":{\"type\":\"array\",\"maxItems\":4,\"items\":{\"type\":\"object\",\"properties\":{"
 	"\"mac\":{\"type\":\"string\"}}}},"

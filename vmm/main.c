@@ -32,6 +32,7 @@ static void usage(FILE *f)
 		"  -c, --cmdline TEXT    the guest's command line (the test guest's commands, or\n"
 		"                        Linux's: console=ttyS0 for its console on iovm's serial port)\n"
 		"  -m, --memory MIB      guest RAM in MiB (default 64; 2 MiB steps, below 3584)\n"
+		"      --hugepages       guest RAM in 2 MiB hugepages (reserved at start)\n"
 		"      --net SOCK[,mac=MAC]  a virtio-net NIC whose queues the vhost-user backend\n"
 		"                        listening on SOCK serves (iovswitch port, DPDK vhost PMD);\n"
 		"                        MAC defaults to 02:00:00:00:00:NN, NN the NIC's number\n"
@@ -201,6 +202,7 @@ int main(int argc, char **argv)
 		{ "no-seccomp", no_argument, NULL, 'S' },    { "control", required_argument, NULL, 'C' },
 		{ "vfio-user", required_argument, NULL, 'U' }, { "vfio", required_argument, NULL, 'F' },
 		{ "initrd", required_argument, NULL, 'I' }, { "no-console-input", no_argument, NULL, 'N' },
+		{ "hugepages", no_argument, NULL, 'H' },
 		{ 0 },
 	};
 	struct dev_arg devs[PCI_MAX_DEVS - 1];
@@ -209,7 +211,7 @@ int main(int argc, char **argv)
 	const char *kernel = NULL, *cmdline = "", *serial = NULL, *user = NULL, *control = NULL, *initrd = NULL;
 	struct iov_rpc_server ctl;
 	int console_in = STDIN_FILENO;  /* the 8250's input; --no-console-input: none */
-	bool sandbox = true;
+	bool sandbox = true, hugepages = false;
 	unsigned long memory = 64;
 	double timeout = 0;
 	char why[512] = "", *end;
@@ -261,6 +263,7 @@ int main(int argc, char **argv)
 			break;
 		case 'I': initrd = optarg; break;
 		case 'N': console_in = -1; break;
+		case 'H': hugepages = true; break;
 		case 'u': user = optarg; break;
 		case 'C': control = optarg; break;
 		case 'S': sandbox = false; break;
@@ -277,7 +280,7 @@ int main(int argc, char **argv)
 
 	/* jansson seeds its hash tables from /dev/urandom on first use: now, before the sandbox. */
 	json_object_seed(0);
-	r = vm_create(&vm, (uint64_t)memory << 20, why, sizeof(why));
+	r = vm_create(&vm, (uint64_t)memory << 20, hugepages, why, sizeof(why));
 	if (r == 0 && serial) {
 		vm.serial_fd = open(serial, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
 		if (vm.serial_fd < 0)

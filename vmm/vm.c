@@ -76,7 +76,7 @@ double vm_now(void)
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-int vm_create(struct vm *vm, uint64_t ram_size, char *why, size_t why_len)
+int vm_create(struct vm *vm, uint64_t ram_size, bool hugepages, char *why, size_t why_len)
 {
 	struct kvm_userspace_memory_region region;
 	int r, version;
@@ -122,15 +122,22 @@ int vm_create(struct vm *vm, uint64_t ram_size, char *why, size_t why_len)
 
 	/* RAM: a memfd, so a vhost-user backend can map the same pages. */
 	vm->ram_size = ram_size;
-	vm->ram_fd = memfd_create("iovm-ram", MFD_CLOEXEC);
+	vm->ram_fd = memfd_create("iovm-ram", MFD_CLOEXEC | (hugepages ? MFD_HUGETLB : 0));
 	if (vm->ram_fd < 0 || ftruncate(vm->ram_fd, (off_t)ram_size) < 0)
-		return fail(why, why_len, -errno, "guest RAM (%llu MiB): %s", (unsigned long long)(ram_size >> 20), strerror(errno));
-	vm->ram = mmap(NULL, ram_size, PROT_READ | PROT_WRITE, MAP_SHARED, vm->ram_fd, 0);
+		return fail(why, why_len, -errno, "guest RAM (%llu MiB%s): %s", (unsigned long long)(ram_size >> 20),
+			    hugepages ? " of 2 MiB hugepages" : "", strerror(errno));
+	/* Hugepages are reserved here, all of them: too few fails now, not with a SIGBUS later. */
+	vm->ram = mmap(NULL, ram_size, PROT_READ | PROT_WRITE, MAP_SHARED | (hugepages ? MAP_POPULATE : 0), vm->ram_fd, 0);
 	if (vm->ram == MAP_FAILED) {
 		vm->ram = NULL;
+		if (hugepages && errno == ENOMEM)
+			return fail(why, why_len, -ENOMEM, "guest RAM needs %llu free 2 MiB hugepages; /proc/meminfo's "
+				    "HugePages_Free has fewer (echo N > /proc/sys/vm/nr_hugepages)",
+				    (unsigned long long)(ram_size >> 21));
 		return fail(why, why_len, -errno, "mapping guest RAM: %s", strerror(errno));
 	}
-	madvise(vm->ram, ram_size, MADV_MERGEABLE);
+	if (!hugepages)
+		madvise(vm->ram, ram_size, MADV_MERGEABLE);
 	region = (struct kvm_userspace_memory_region){
 		.slot = 0, .guest_phys_addr = 0, .memory_size = ram_size, .userspace_addr = (uintptr_t)vm->ram,
 	};

@@ -229,8 +229,12 @@ struct vm {
 	unsigned int n_pt;
 };
 
-/* Opens KVM, checks what iovm needs (naming what is missing in @why), creates the VM. */
-int vm_create(struct vm *vm, uint64_t ram_size, char *why, size_t why_len);
+/*
+ * Opens KVM, checks what iovm needs (naming what is missing in @why), creates the VM. Guest RAM
+ * is a memfd, of 2 MiB hugepages with @hugepages (reserved at start: -ENOMEM says how many are
+ * free).
+ */
+int vm_create(struct vm *vm, uint64_t ram_size, bool hugepages, char *why, size_t why_len);
 void vm_destroy(struct vm *vm);
 /* CLOCK_MONOTONIC in seconds: timeouts, uptime. */
 double vm_now(void);

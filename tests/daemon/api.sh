@@ -182,6 +182,9 @@ check "vm.stop of a guest that is not running" 1 rpc vm.stop '{"name":"ev"}'
 check "vm.info of no such guest" 1 rpc vm.info '{"name":"nope"}'
 
 # ---- guests with NICs on the supervised switch
+check "vm.create with hugepages" 0 rpc vm.create '{"name":"huge","hugepages":true}'
+cmp_ok "records them" "$(jq .hugepages "$t/out")" = true
+check "vm.destroy huge" 0 rpc vm.destroy '{"name":"huge"}'
 check "vm.create a with a NIC" 0 rpc vm.create '{"name":"a","cmdline":"net=echo count=20","nics":[{"mac":"02:00:00:00:00:0a"}]}'
 check "vm.create b with a NIC" 0 rpc vm.create '{"name":"b","cmdline":"net=ping peer=02:00:00:00:00:0a count=20","nics":[{}]}'
 check "vm.start before iovswitch runs" 1 rpc vm.start '{"name":"a"}'

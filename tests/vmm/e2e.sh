@@ -158,6 +158,28 @@ has "so did the echoing guest's" "$t/a.log" "reconnected"
 check "the echoing guest is stopped" 0 rpc vm.stop
 vm_wait a; cmp_ok "and exits with 124" $? -eq 124
 
+# Guest RAM in hugepages, shared with iovswitch over vhost-user like the memfd of small pages.
+hp=/proc/sys/vm/nr_hugepages
+hp_before=$(cat $hp)
+echo $((hp_before + 64)) > $hp 2>/dev/null
+free_before=$(awk '/^HugePages_Free:/ { print $2 }' /proc/meminfo)
+if [ "$free_before" -ge 64 ]; then
+    vm a --net "$t/a.sock,mac=02:00:00:00:00:0a" --cmdline "net=echo count=10" --hugepages
+    for _ in $(seq 50); do grep -q "net: slot" "$t/a.log" && break; sleep 0.1; done
+    cmp_ok "a guest on hugepages holds 32 of them (64 MiB)" \
+        "$((free_before - $(awk '/^HugePages_Free:/ { print $2 }' /proc/meminfo)))" -eq 32
+    check "and its NIC works through iovswitch" 0 "$IOVM" --kernel "$GUEST" --hugepages \
+        --net "$t/b.sock,mac=02:00:00:00:00:0b" --cmdline "net=ping peer=02:00:00:00:00:0a count=10"
+    has "every ping answered" "$t/out" "net: ping 10 sent 10 answered"
+    vm_wait a; cmp_ok "the hugepage guest echoed and stopped with 0" $? -eq 0
+    echo "$hp_before" > $hp
+    check "too few hugepages is refused at start" 125 "$IOVM" --kernel "$GUEST" --hugepages --memory 1024
+    has "saying how many it needs" "$t/err" "guest RAM needs 512 free 2 MiB hugepages"
+else
+    echo "$hp_before" > $hp 2>/dev/null
+    ok "# SKIP the kernel could not reserve 64 hugepages here"
+fi
+
 # Passthrough over vfio-user: vfu-edu (QEMU's edu, served with iovkit's vfio-user library) as
 # the guest's PCI device: its BAR trapped and forwarded, guest RAM mapped for its DMA, its MSI
 # on an irqfd.
