@@ -147,6 +147,17 @@ if runuser -u nobody -- true 2>/dev/null; then
     has "access denied" "$t/err" "may only use read-only methods"
     check "nobody may not stop iovkitd" 1 runuser -u nobody -- "$IOVCTL" rpc --socket "$t/d.sock" daemon.shutdown
     grep -q "may only read" "$t/daemon.log" && ok "the decision is logged" || nok "the decision is logged"
+    # --admin-group: its members may change state (nogroup is nobody's primary group here).
+    "$IOVKITD" --root "$t/root" --state-dir var/lib/iovkit-admin --socket "$t/admin.sock" --run-dir "$t/run-admin" \
+        --socket-group nogroup --admin-group nogroup >"$t/admin.log" 2>&1 &
+    admin_pid=$!
+    for _ in $(seq 100); do [ -S "$t/admin.sock" ] && break; sleep 0.05; done
+    check "with --admin-group, nobody (in it) may change state" 0 runuser -u nobody -- "$IOVCTL" rpc \
+        --socket "$t/admin.sock" daemon.version
+    cmp_ok "and is told so" "$(jq .caller.may_mutate "$t/out")" = true
+    check "so a mutating call goes through" 0 runuser -u nobody -- "$IOVCTL" rpc --socket "$t/admin.sock" \
+        vm.create '{"name":"by-admin"}'
+    kill "$admin_pid"; wait "$admin_pid" 2>/dev/null
 else
     ok "# SKIP runuser cannot switch to nobody here"
 fi
