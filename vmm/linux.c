@@ -20,7 +20,6 @@
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -35,17 +34,6 @@
 #define E820_RAM 1
 #define E820_RESERVED 2
 #define E820_MAX 128
-
-static int fail(char *why, size_t len, int err, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-static int fail(char *why, size_t len, int err, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(why, len, fmt, ap);
-	va_end(ap);
-	return err;
-}
 
 static void put16(uint8_t *p, uint16_t v) { memcpy(p, &v, 2); }
 static void put32(uint8_t *p, uint32_t v) { memcpy(p, &v, 4); }
@@ -123,12 +111,12 @@ static int load_bzimage(struct vm *vm, int fd, uint8_t *zp, uint64_t *entry, cha
 	uint64_t load, off, size, init_size;
 
 	if (fstat(fd, &st) < 0 || pread(fd, hdr, sizeof(hdr), 0) != (ssize_t)sizeof(hdr))
-		return fail(why, why_len, -ENOEXEC, "the bzImage is cut short");
+		return vmm_fail(why, why_len, -ENOEXEC, "the bzImage is cut short");
 	if (get16(hdr + 0x206) < 0x020c)
-		return fail(why, why_len, -ENOEXEC, "boot protocol %u.%02u: 2.12 or later is needed for the 64-bit entry",
+		return vmm_fail(why, why_len, -ENOEXEC, "boot protocol %u.%02u: 2.12 or later is needed for the 64-bit entry",
 			    hdr[0x207], hdr[0x206]);
 	if (!(get16(hdr + LINUX_HDR_XLOADFLAGS) & XLF_KERNEL_64))
-		return fail(why, why_len, -ENOEXEC, "the bzImage has no 64-bit entry point (XLF_KERNEL_64 unset)");
+		return vmm_fail(why, why_len, -ENOEXEC, "the bzImage has no 64-bit entry point (XLF_KERNEL_64 unset)");
 	/* The setup header, as long as this kernel's is, into the zero page. */
 	hdr_end = 0x202 + hdr[0x201];
 	if (hdr_end > sizeof(hdr))
@@ -137,7 +125,7 @@ static int load_bzimage(struct vm *vm, int fd, uint8_t *zp, uint64_t *entry, cha
 	setup_sects = hdr[0x1f1] ? hdr[0x1f1] : 4;
 	off = (uint64_t)(setup_sects + 1) * 512;
 	if ((uint64_t)st.st_size <= off)
-		return fail(why, why_len, -ENOEXEC, "the bzImage ends inside its setup sectors");
+		return vmm_fail(why, why_len, -ENOEXEC, "the bzImage ends inside its setup sectors");
 	size = (uint64_t)st.st_size - off;
 	load = get64(hdr + LINUX_HDR_PREF_ADDRESS);
 	if (load < IOVM_LOAD_MIN)
@@ -146,11 +134,11 @@ static int load_bzimage(struct vm *vm, int fd, uint8_t *zp, uint64_t *entry, cha
 	if (init_size < size)
 		init_size = size;
 	if (load + init_size > vm->ram_size)
-		return fail(why, why_len, -E2BIG, "the kernel needs %llu MiB of RAM from 0x%llx to decompress into: give "
+		return vmm_fail(why, why_len, -E2BIG, "the kernel needs %llu MiB of RAM from 0x%llx to decompress into: give "
 			    "--memory at least %llu", (unsigned long long)(init_size >> 20), (unsigned long long)load,
 			    (unsigned long long)((load + init_size) >> 20) + 64);
 	if (pread(fd, vm->ram + load, size, (off_t)off) != (ssize_t)size)
-		return fail(why, why_len, -EIO, "reading the bzImage failed");
+		return vmm_fail(why, why_len, -EIO, "reading the bzImage failed");
 	put32(zp + LINUX_HDR_CODE32_START, (uint32_t)load);
 	*entry = load + 0x200;
 	return 0;
@@ -224,9 +212,9 @@ int linux_load(struct vm *vm, const char *kernel, const char *initrd, const char
 	int fd, r;
 
 	if (kind == LINUX_NONE)
-		return fail(why, why_len, -ENOEXEC, "%s is neither a bzImage nor a Linux vmlinux", kernel);
+		return vmm_fail(why, why_len, -ENOEXEC, "%s is neither a bzImage nor a Linux vmlinux", kernel);
 	if (cmd_len >= LINUX_CMDLINE_MAX)
-		return fail(why, why_len, -E2BIG, "the kernel command line is longer than %d bytes", LINUX_CMDLINE_MAX - 1);
+		return vmm_fail(why, why_len, -E2BIG, "the kernel command line is longer than %d bytes", LINUX_CMDLINE_MAX - 1);
 	memset(zp, 0, 4096);
 	if (kind == LINUX_VMLINUX) {
 		r = vm_load_elf(vm, kernel, &entry, why, why_len);
@@ -241,7 +229,7 @@ int linux_load(struct vm *vm, const char *kernel, const char *initrd, const char
 	} else {
 		fd = open(kernel, O_RDONLY | O_CLOEXEC);
 		if (fd < 0)
-			return fail(why, why_len, -errno, "%s: %s", kernel, strerror(errno));
+			return vmm_fail(why, why_len, -errno, "%s: %s", kernel, strerror(errno));
 		r = load_bzimage(vm, fd, zp, &entry, why, why_len);
 		close(fd);
 		if (r < 0)
@@ -259,7 +247,7 @@ int linux_load(struct vm *vm, const char *kernel, const char *initrd, const char
 
 		fd = open(initrd, O_RDONLY | O_CLOEXEC);
 		if (fd < 0 || fstat(fd, &st) < 0) {
-			r = fail(why, why_len, -errno, "--initrd %s: %s", initrd, strerror(errno));
+			r = vmm_fail(why, why_len, -errno, "--initrd %s: %s", initrd, strerror(errno));
 			if (fd >= 0)
 				close(fd);
 			return r;
@@ -269,12 +257,12 @@ int linux_load(struct vm *vm, const char *kernel, const char *initrd, const char
 		rd_addr = ((max + 1 < vm->ram_size ? max + 1 : vm->ram_size) - rd_size) & ~0xfffull;
 		if (rd_size >= vm->ram_size || rd_addr < 0x4000000 || rd_addr + rd_size > vm->ram_size) {
 			close(fd);
-			return fail(why, why_len, -E2BIG, "--initrd %s (%llu MiB) does not fit above the kernel: give more "
+			return vmm_fail(why, why_len, -E2BIG, "--initrd %s (%llu MiB) does not fit above the kernel: give more "
 				    "--memory", initrd, (unsigned long long)(rd_size >> 20));
 		}
 		if (pread(fd, vm->ram + rd_addr, rd_size, 0) != (ssize_t)rd_size) {
 			close(fd);
-			return fail(why, why_len, -EIO, "--initrd %s: reading it failed", initrd);
+			return vmm_fail(why, why_len, -EIO, "--initrd %s: reading it failed", initrd);
 		}
 		close(fd);
 		put32(zp + LINUX_HDR_RAMDISK_IMAGE, (uint32_t)rd_addr);

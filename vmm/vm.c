@@ -45,8 +45,7 @@ static int kvm_ioctl_named(int fd, unsigned long req, void *arg, const char *nam
 	return r;
 }
 
-static int fail(char *why, size_t len, int r, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-static int fail(char *why, size_t len, int r, const char *fmt, ...)
+int vmm_fail(char *why, size_t len, int r, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -91,24 +90,24 @@ int vm_create(struct vm *vm, uint64_t ram_size, bool hugepages, char *why, size_
 	pthread_cond_init(&vm->go_cond, NULL);
 	pci_bus_init(&vm->bus);
 	if (ram_size < 2 * IOVM_LOAD_MIN || ram_size > IOVM_RAM_MAX || ram_size % (2 << 20))
-		return fail(why, why_len, -EINVAL, "guest RAM is 2 MiB to %llu MiB, in 2 MiB steps",
+		return vmm_fail(why, why_len, -EINVAL, "guest RAM is 2 MiB to %llu MiB, in 2 MiB steps",
 			    (unsigned long long)(IOVM_RAM_MAX >> 20));
 
 	vm->kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
 	if (vm->kvm_fd < 0)
-		return fail(why, why_len, -errno, "/dev/kvm: %s (is the kvm module loaded, and may this user open it?)",
+		return vmm_fail(why, why_len, -errno, "/dev/kvm: %s (is the kvm module loaded, and may this user open it?)",
 			    strerror(errno));
 	version = kvm_ioctl(vm->kvm_fd, KVM_GET_API_VERSION, 0);
 	if (version != KVM_API_VERSION)
-		return fail(why, why_len, -ENOTSUP, "/dev/kvm speaks API version %d, iovm needs %d", version, KVM_API_VERSION);
+		return vmm_fail(why, why_len, -ENOTSUP, "/dev/kvm speaks API version %d, iovm needs %d", version, KVM_API_VERSION);
 	for (size_t i = 0; i < sizeof(required_caps) / sizeof(required_caps[0]); i++)
 		if (kvm_ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, required_caps[i].cap) <= 0)
-			return fail(why, why_len, -ENOTSUP, "this KVM lacks %s, which iovm needs for %s",
+			return vmm_fail(why, why_len, -ENOTSUP, "this KVM lacks %s, which iovm needs for %s",
 				    required_caps[i].name, required_caps[i].needed_for);
 
 	vm->fd = kvm_ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
 	if (vm->fd < 0)
-		return fail(why, why_len, vm->fd, "KVM_CREATE_VM: %s", strerror(-vm->fd));
+		return vmm_fail(why, why_len, vm->fd, "KVM_CREATE_VM: %s", strerror(-vm->fd));
 	r = kvm_ioctl(vm->fd, KVM_SET_TSS_ADDR, 0xfffbd000);
 	if (r == 0)
 		r = kvm_ioctl(vm->fd, KVM_CREATE_IRQCHIP, 0);
@@ -118,23 +117,23 @@ int vm_create(struct vm *vm, uint64_t ram_size, bool hugepages, char *why, size_
 		r = kvm_ioctl(vm->fd, KVM_CREATE_PIT2, &pit);
 	}
 	if (r < 0)
-		return fail(why, why_len, r, "%s: %s", last_failed, strerror(-r));
+		return vmm_fail(why, why_len, r, "%s: %s", last_failed, strerror(-r));
 
 	/* RAM: a memfd, so a vhost-user backend can map the same pages. */
 	vm->ram_size = ram_size;
 	vm->ram_fd = memfd_create("iovm-ram", MFD_CLOEXEC | (hugepages ? MFD_HUGETLB : 0));
 	if (vm->ram_fd < 0 || ftruncate(vm->ram_fd, (off_t)ram_size) < 0)
-		return fail(why, why_len, -errno, "guest RAM (%llu MiB%s): %s", (unsigned long long)(ram_size >> 20),
+		return vmm_fail(why, why_len, -errno, "guest RAM (%llu MiB%s): %s", (unsigned long long)(ram_size >> 20),
 			    hugepages ? " of 2 MiB hugepages" : "", strerror(errno));
 	/* Hugepages are reserved here, all of them: too few fails now, not with a SIGBUS later. */
 	vm->ram = mmap(NULL, ram_size, PROT_READ | PROT_WRITE, MAP_SHARED | (hugepages ? MAP_POPULATE : 0), vm->ram_fd, 0);
 	if (vm->ram == MAP_FAILED) {
 		vm->ram = NULL;
 		if (hugepages && errno == ENOMEM)
-			return fail(why, why_len, -ENOMEM, "guest RAM needs %llu free 2 MiB hugepages; /proc/meminfo's "
+			return vmm_fail(why, why_len, -ENOMEM, "guest RAM needs %llu free 2 MiB hugepages; /proc/meminfo's "
 				    "HugePages_Free has fewer (echo N > /proc/sys/vm/nr_hugepages)",
 				    (unsigned long long)(ram_size >> 21));
-		return fail(why, why_len, -errno, "mapping guest RAM: %s", strerror(errno));
+		return vmm_fail(why, why_len, -errno, "mapping guest RAM: %s", strerror(errno));
 	}
 	if (!hugepages)
 		madvise(vm->ram, ram_size, MADV_MERGEABLE);
@@ -143,25 +142,25 @@ int vm_create(struct vm *vm, uint64_t ram_size, bool hugepages, char *why, size_
 	};
 	r = kvm_ioctl(vm->fd, KVM_SET_USER_MEMORY_REGION, &region);
 	if (r < 0)
-		return fail(why, why_len, r, "KVM_SET_USER_MEMORY_REGION: %s", strerror(-r));
+		return vmm_fail(why, why_len, r, "KVM_SET_USER_MEMORY_REGION: %s", strerror(-r));
 
 	vm->vcpu_fd = kvm_ioctl(vm->fd, KVM_CREATE_VCPU, 0);
 	if (vm->vcpu_fd < 0)
-		return fail(why, why_len, vm->vcpu_fd, "KVM_CREATE_VCPU: %s", strerror(-vm->vcpu_fd));
+		return vmm_fail(why, why_len, vm->vcpu_fd, "KVM_CREATE_VCPU: %s", strerror(-vm->vcpu_fd));
 	r = kvm_ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
 	if (r < (int)sizeof(struct kvm_run))
-		return fail(why, why_len, -EPROTO, "KVM_GET_VCPU_MMAP_SIZE: %d", r);
+		return vmm_fail(why, why_len, -EPROTO, "KVM_GET_VCPU_MMAP_SIZE: %d", r);
 	vm->run_size = (size_t)r;
 	vm->run = mmap(NULL, vm->run_size, PROT_READ | PROT_WRITE, MAP_SHARED, vm->vcpu_fd, 0);
 	if (vm->run == MAP_FAILED) {
 		vm->run = NULL;
-		return fail(why, why_len, -errno, "mapping the vCPU's run area: %s", strerror(errno));
+		return vmm_fail(why, why_len, -errno, "mapping the vCPU's run area: %s", strerror(errno));
 	}
 	r = kvm_ioctl(vm->vcpu_fd, KVM_GET_TSC_KHZ, 0);
 	vm->tsc_khz = r > 0 ? (uint32_t)r : 0;
 	vm->stop_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (vm->stop_efd < 0)
-		return fail(why, why_len, -errno, "eventfd: %s", strerror(errno));
+		return vmm_fail(why, why_len, -errno, "eventfd: %s", strerror(errno));
 	/* The IOAPIC's and PICs' pins keep their routes when MSI routes are added. */
 	for (int gsi = 0; gsi < VM_FIRST_MSI_GSI; gsi++)
 		vm->gsi_used[gsi] = true;
@@ -195,18 +194,18 @@ int vm_load_elf(struct vm *vm, const char *path, uint64_t *ret_entry, char *why,
 
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return fail(why, why_len, -errno, "%s: %s", path, strerror(errno));
+		return vmm_fail(why, why_len, -errno, "%s: %s", path, strerror(errno));
 	if (fstat(fd, &st) < 0 || pread(fd, &eh, sizeof(eh), 0) != (ssize_t)sizeof(eh) ||
 	    memcmp(eh.e_ident, ELFMAG, SELFMAG) || eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_machine != EM_X86_64 ||
 	    eh.e_type != ET_EXEC || eh.e_phentsize != sizeof(Elf64_Phdr) || eh.e_phnum == 0 || eh.e_phnum > 64) {
 		close(fd);
-		return fail(why, why_len, -ENOEXEC, "%s is not a 64-bit x86 ELF executable", path);
+		return vmm_fail(why, why_len, -ENOEXEC, "%s is not a 64-bit x86 ELF executable", path);
 	}
 	for (unsigned int i = 0; i < eh.e_phnum && r == 0; i++) {
 		Elf64_Phdr ph;
 
 		if (pread(fd, &ph, sizeof(ph), (off_t)(eh.e_phoff + i * sizeof(ph))) != (ssize_t)sizeof(ph)) {
-			r = fail(why, why_len, -ENOEXEC, "%s: program header %u is cut off", path, i);
+			r = vmm_fail(why, why_len, -ENOEXEC, "%s: program header %u is cut off", path, i);
 			break;
 		}
 		if (ph.p_type != PT_LOAD)
@@ -214,17 +213,17 @@ int vm_load_elf(struct vm *vm, const char *path, uint64_t *ret_entry, char *why,
 		if (ph.p_filesz > ph.p_memsz || ph.p_paddr < IOVM_LOAD_MIN || ph.p_memsz > vm->ram_size ||
 		    ph.p_paddr > vm->ram_size - ph.p_memsz || ph.p_offset > (uint64_t)st.st_size ||
 		    ph.p_filesz > (uint64_t)st.st_size - ph.p_offset) {
-			r = fail(why, why_len, -ENOEXEC, "%s: segment %u (0x%llx, %llu bytes) is outside guest RAM or the file",
+			r = vmm_fail(why, why_len, -ENOEXEC, "%s: segment %u (0x%llx, %llu bytes) is outside guest RAM or the file",
 				 path, i, (unsigned long long)ph.p_paddr, (unsigned long long)ph.p_memsz);
 			break;
 		}
 		if (pread(fd, vm->ram + ph.p_paddr, ph.p_filesz, (off_t)ph.p_offset) != (ssize_t)ph.p_filesz)
-			r = fail(why, why_len, -EIO, "%s: reading segment %u failed", path, i);
+			r = vmm_fail(why, why_len, -EIO, "%s: reading segment %u failed", path, i);
 		memset(vm->ram + ph.p_paddr + ph.p_filesz, 0, ph.p_memsz - ph.p_filesz);
 	}
 	close(fd);
 	if (r == 0 && (eh.e_entry < IOVM_LOAD_MIN || eh.e_entry >= vm->ram_size))
-		r = fail(why, why_len, -ENOEXEC, "%s: entry point 0x%llx is outside guest RAM", path, (unsigned long long)eh.e_entry);
+		r = vmm_fail(why, why_len, -ENOEXEC, "%s: entry point 0x%llx is outside guest RAM", path, (unsigned long long)eh.e_entry);
 	if (r == 0)
 		*ret_entry = eh.e_entry;
 	return r;
@@ -277,7 +276,7 @@ static int long_mode(struct vm *vm, uint64_t entry, bool linux_abi, uint64_t arg
 	if (r == 0)
 		r = kvm_ioctl(vm->vcpu_fd, KVM_GET_SREGS, &sregs);
 	if (r < 0)
-		return fail(why, why_len, r, "%s: %s", last_failed, strerror(-r));
+		return vmm_fail(why, why_len, r, "%s: %s", last_failed, strerror(-r));
 	sregs.cs = code;
 	sregs.ds = sregs.es = sregs.fs = sregs.gs = sregs.ss = data;
 	sregs.gdt.base = IOVM_GDT;
@@ -290,7 +289,7 @@ static int long_mode(struct vm *vm, uint64_t entry, bool linux_abi, uint64_t arg
 	if (r == 0)
 		r = kvm_ioctl(vm->vcpu_fd, KVM_SET_REGS, &regs);
 	if (r < 0)
-		return fail(why, why_len, r, "%s: %s", last_failed, strerror(-r));
+		return vmm_fail(why, why_len, r, "%s: %s", last_failed, strerror(-r));
 	return 0;
 }
 
@@ -299,7 +298,7 @@ int vm_setup_direct(struct vm *vm, uint64_t entry, const char *cmdline, char *wh
 	struct iovm_boot_info *bi = (struct iovm_boot_info *)(vm->ram + IOVM_BOOT_INFO);
 
 	if (strlen(cmdline) >= sizeof(bi->cmdline))
-		return fail(why, why_len, -E2BIG, "the command line is longer than %zu bytes", sizeof(bi->cmdline) - 1);
+		return vmm_fail(why, why_len, -E2BIG, "the command line is longer than %zu bytes", sizeof(bi->cmdline) - 1);
 	*bi = (struct iovm_boot_info){ .magic = IOVM_BOOT_MAGIC, .tsc_khz = vm->tsc_khz, .ram_size = vm->ram_size };
 	snprintf(bi->cmdline, sizeof(bi->cmdline), "%s", cmdline);
 	return long_mode(vm, entry, false, IOVM_BOOT_INFO, why, why_len);

@@ -34,6 +34,9 @@
 #define IOVM_MMIO_BASE     0xe0000000ULL   /* the PCI memory window: BARs go here */
 #define IOVM_RAM_MAX       IOVM_MMIO_BASE  /* RAM ends below the window (no high RAM yet) */
 
+/* Writes the reason into @why (for the one message a failed setup prints); returns @err. */
+int vmm_fail(char *why, size_t len, int err, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
 /* ---- PCI (pci.c): configuration space of the devices on bus 0 ---- */
 
 #define PCI_MAX_DEVS 32
