@@ -278,6 +278,9 @@ int main(int argc, char **argv)
 		return VM_STOP_SETUP;
 	}
 
+	/* A terminal we do not own (iovm started in the background) would stop us with SIGTTIN. */
+	if (console_in >= 0 && isatty(console_in) && tcgetpgrp(console_in) != getpgrp())
+		console_in = -1;
 	/* jansson seeds its hash tables from /dev/urandom on first use: now, before the sandbox. */
 	json_object_seed(0);
 	r = vm_create(&vm, (uint64_t)memory << 20, hugepages, why, sizeof(why));
