@@ -37,12 +37,19 @@ static void add(const struct iov_rpc_method *m, size_t n)
 	svc.n_methods += n;
 }
 
+static char root[] = "/tmp/iovkitd-fuzz-XXXXXX";
+
+/* The scratch root stays empty (only read-only methods run): remove it when the run ends. */
+static void remove_root(void)
+{
+	rmdir(root);
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	static char root[] = "/tmp/iovkitd-fuzz-XXXXXX";
-
 	if (!mkdtemp(root) || iov_ctx_new(root, &d.ctx) < 0)
 		abort();
+	atexit(remove_root);
 	d.run_dir = root;
 	d.guest = "/nonexistent";
 	d.sw.proc.pidfd = d.uevent_fd = -1;
