@@ -197,19 +197,21 @@ static int vgpu_plan(struct cli *cli, char **args, int nargs, json_t *existing)
 	return EXIT_OK;
 }
 
-enum { OPT_UUID = 1300, OPT_EXISTING };
+enum { OPT_UUID = 1300, OPT_EXISTING, OPT_NO_AUTOSTART };
 
 int cmd_vgpu(struct cli *cli)
 {
 	static const struct option opts[] = {
 		{ "uuid", required_argument, NULL, OPT_UUID },
 		{ "existing", required_argument, NULL, OPT_EXISTING },
+		{ "no-autostart", no_argument, NULL, OPT_NO_AUTOSTART },
 		CLI_OPT_JSON,
 		{ NULL, 0, NULL, 0 },
 	};
 	_cleanup_(iov_ctx_freep) struct iov_ctx *ctx = NULL;
 	_cleanup_(json_decrefp) json_t *existing = json_array();
 	const char *uuid = NULL, *sub;
+	bool no_autostart = false;
 	char **args;
 	int opt, nargs;
 
@@ -218,6 +220,8 @@ int cmd_vgpu(struct cli *cli)
 			uuid = optarg;
 		else if (opt == OPT_EXISTING)
 			json_array_append_new(existing, json_string(optarg));
+		else if (opt == OPT_NO_AUTOSTART)
+			no_autostart = true;
 		else
 			return EXIT_USAGE;
 	}
@@ -247,6 +251,59 @@ int cmd_vgpu(struct cli *cli)
 			return cli_print_json(json_pack("{s:s,s:s,s:s}", "uuid", got, "parent", args[0], "type", args[1]));
 		printf("%s\n", got);
 		return EXIT_OK;
+	}
+	if (!strcmp(sub, "define") && nargs == 2) {
+		char got[IOV_UUID_LEN];
+		int r = iov_mdev_define(ctx, args[0], args[1], uuid, !no_autostart, got);
+
+		if (r < 0)
+			return cli_fail(ctx, r, "defining an mdev");
+		if (cli->json)
+			return cli_print_json(json_pack("{s:s,s:s,s:s,s:b}", "uuid", got, "parent", args[0], "type", args[1],
+							"autostart", !no_autostart));
+		printf("%s\n", got);
+		return EXIT_OK;
+	}
+	if (!strcmp(sub, "undefine") && nargs == 1) {
+		int r = iov_mdev_undefine(ctx, args[0]);
+
+		return r < 0 ? cli_fail(ctx, r, "undefining an mdev") : EXIT_OK;
+	}
+	if (!strcmp(sub, "definitions") && nargs == 0) {
+		json_t *defs = NULL, *x;
+		size_t i;
+		int r = iov_mdev_definitions(ctx, &defs);
+
+		if (r < 0)
+			return cli_fail(ctx, r, "reading the mdev definitions");
+		if (cli->json)
+			return cli_print_json(defs);
+		printf("%-36s  %-12s %-20s %-9s %s\n", "UUID", "PARENT", "TYPE", "AUTOSTART", "EXISTS");
+		json_array_foreach(defs, i, x)
+			printf("%-36s  %-12s %-20s %-9s %s\n", json_string_value(json_object_get(x, "uuid")),
+			       json_string_value(json_object_get(x, "parent")), json_string_value(json_object_get(x, "type")),
+			       json_is_true(json_object_get(x, "autostart")) ? "yes" : "no",
+			       json_is_true(json_object_get(x, "exists")) ? "yes" : "no");
+		json_decref(defs);
+		return EXIT_OK;
+	}
+	if (!strcmp(sub, "start-defined") && nargs == 0) {
+		json_t *report = NULL;
+		int r = iov_mdev_start_defined(ctx, &report);
+
+		if (cli->json) {
+			cli_print_json(report);
+		} else {
+			json_t *x;
+			size_t i;
+
+			json_array_foreach(report, i, x)
+				printf("%s: %s\n", json_string_value(json_object_get(x, "uuid")),
+				       json_is_string(json_object_get(x, "error")) ? json_string_value(json_object_get(x, "error"))
+										 : "created");
+			json_decref(report);
+		}
+		return r < 0 ? EXIT_FAIL : EXIT_OK;
 	}
 	if (!strcmp(sub, "remove") && nargs == 1) {
 		int r = iov_mdev_remove(ctx, args[0]);

@@ -95,7 +95,8 @@ static const struct cli_command commands[] = {
 	  cmd_switch },
 	{ "rpc", "[--socket PATH] METHOD [PARAMS]", "call a JSON-RPC method of an iovkit socket and print the result",
 	  "  --socket PATH   default $IOVKITD_SOCKET, else /run/iovkit/iovkitd.sock; rpc.discover lists a socket's methods\n", cmd_rpc },
-	{ "vgpu", "[list] | types [PARENT] | instances | create PARENT TYPE [--uuid UUID] | remove UUID | mig"
+	{ "vgpu", "[list] | types [PARENT] | instances | create PARENT TYPE [--uuid UUID] | remove UUID"
+	  " | define PARENT TYPE [--uuid UUID] [--no-autostart] | undefine UUID | definitions | start-defined | mig"
 	  " | plan MODEL PROFILE... [--existing PROFILE@START]...",
 	  "GPUs and their partitions: mdev types and instances, NVIDIA MIG, a MIG placement planner",
 	  "  list             GPUs with IOMMU group, driver, how they split (mdev, sriov, per-VF\n"
@@ -105,6 +106,10 @@ static const struct cli_command commands[] = {
 	  "  create PARENT TYPE [--uuid UUID]   a new instance (a random UUID unless given); checked\n"
 	  "                   first: type, UUID form and use, available_instances\n"
 	  "  remove UUID      remove an instance\n"
+	  "  define PARENT TYPE [--uuid UUID] [--no-autostart]   record an instance to create at\n"
+	  "                   every start (iovkitd creates autostart ones when it starts; so does\n"
+	  "                   start-defined), in <root>/var/lib/iovkit/mdev.json\n"
+	  "  undefine UUID    forget a definition   definitions   list them, with whether each exists\n"
 	  "  mig              MIG mode, profiles with placements, GPU instances, from NVML\n"
 	  "                   (libnvidia-ml.so.1; $IOVKIT_NVML_LIBRARY another); read-only\n"
 	  "  plan MODEL PROFILE... [--existing PROFILE@START]...   a MIG layout for the profiles\n"

@@ -29,6 +29,7 @@
 #include "iovkit/client.h"
 #include "iovkit/iommu.h"
 #include "iovkit/sriov.h"
+#include "iovkit/vgpu.h"
 #include "iovkit-internal/macro.h"
 
 #define MAX_CLIENTS 256
@@ -396,6 +397,21 @@ int main(int argc, char **argv)
 		if (r < 0)
 			dlog(4, "no kernel uevents (%s): pci.list and iommu.groups are read afresh each time",
 			     iov_strerror(r));
+	}
+	{
+		json_t *report = NULL;
+		size_t i;
+		json_t *x;
+
+		/* Defined mdev instances, created as mdevctl would at boot. */
+		iov_mdev_start_defined(d.ctx, &report);
+		json_array_foreach(report, i, x)
+			if (json_is_string(json_object_get(x, "error")))
+				dlog(4, "defined mdev %s: %s", json_string_value(json_object_get(x, "uuid")),
+				     json_string_value(json_object_get(x, "error")));
+			else
+				dlog(5, "created defined mdev %s", json_string_value(json_object_get(x, "uuid")));
+		json_decref(report);
 	}
 	r = state_load(&d);
 	if (r < 0) {

@@ -121,6 +121,50 @@ static int m_remove(void *userdata, json_t *params, json_t **ret, struct iov_rpc
 	return 0;
 }
 
+static int m_define(void *userdata, json_t *params, json_t **ret, struct iov_rpc_error *e)
+{
+	struct daemon *d = userdata;
+	const char *parent, *type, *uuid = NULL;
+	int autostart = 1, r = iov_rpc_params(e, params, "{s:s,s:s,s?:s,s?:b}", "parent", &parent, "type", &type, "uuid",
+					       &uuid, "autostart", &autostart);
+	char got[IOV_UUID_LEN];
+
+	if (r < 0)
+		return r;
+	r = iov_mdev_define(d->ctx, parent, type, uuid, autostart, got);
+	if (r < 0)
+		return daemon_lib_fail(d, e, r, "defining an mdev");
+	dlog(5, "defined mdev %s (%s on %s%s)", got, type, parent, autostart ? ", created at each start" : "");
+	*ret = json_pack("{s:s,s:s,s:s,s:b}", "uuid", got, "parent", parent, "type", type, "autostart", autostart);
+	return 0;
+}
+
+static int m_undefine(void *userdata, json_t *params, json_t **ret, struct iov_rpc_error *e)
+{
+	struct daemon *d = userdata;
+	const char *uuid;
+	int r = iov_rpc_params(e, params, "{s:s}", "uuid", &uuid);
+
+	if (r < 0)
+		return r;
+	r = iov_mdev_undefine(d->ctx, uuid);
+	if (r < 0)
+		return daemon_lib_fail(d, e, r, "undefining an mdev");
+	*ret = json_true();
+	return 0;
+}
+
+static int m_definitions(void *userdata, json_t *params, json_t **ret, struct iov_rpc_error *e)
+{
+	struct daemon *d = userdata;
+	int r = iov_rpc_params(e, params, "{}");
+
+	if (r < 0)
+		return r;
+	r = iov_mdev_definitions(d->ctx, ret);
+	return r < 0 ? daemon_lib_fail(d, e, r, "reading the mdev definitions") : 0;
+}
+
 static int m_mig(void *userdata, json_t *params, json_t **ret, struct iov_rpc_error *e)
 {
 	char why[512] = "";
@@ -183,6 +227,13 @@ const struct iov_rpc_method vgpu_methods[] = {
 	  "\"type\":{\"type\":\"string\"},\"uuid\":{\"type\":\"string\"}}}" },
 	{ "vgpu.remove", m_remove, IOV_RPC_MUTATES, "removes an mdev instance",
 	  "{\"type\":\"object\",\"required\":[\"uuid\"],\"properties\":{\"uuid\":{\"type\":\"string\"}}}" },
+	{ "vgpu.define", m_define, IOV_RPC_MUTATES,
+	  "records an mdev instance to create at every iovkitd start (autostart, default true)",
+	  "{\"type\":\"object\",\"required\":[\"parent\",\"type\"],\"properties\":{\"parent\":{\"type\":\"string\"},"
+	  "\"type\":{\"type\":\"string\"},\"uuid\":{\"type\":\"string\"},\"autostart\":{\"type\":\"boolean\"}}}" },
+	{ "vgpu.undefine", m_undefine, IOV_RPC_MUTATES, "forgets an mdev definition (the instance stays)",
+	  "{\"type\":\"object\",\"required\":[\"uuid\"],\"properties\":{\"uuid\":{\"type\":\"string\"}}}" },
+	{ "vgpu.definitions", m_definitions, 0, "the mdev definitions, and whether each instance exists now", NULL },
 	{ "vgpu.mig", m_mig, 0, "NVIDIA MIG through NVML: mode, profiles and placements, GPU instances (read-only)", NULL },
 	{ "vgpu.plan", m_plan, 0, "a MIG layout for the profiles asked, or the smallest change to an existing one",
 	  "{\"type\":\"object\",\"required\":[\"gpu\",\"profiles\"],\"properties\":{\"gpu\":{\"enum\":[\"A100-40GB\","

@@ -20,6 +20,7 @@
 
 #include "../common/common-internal.h"
 #include "iovkit/vgpu.h"
+#include "iovkit-internal/ctx.h"
 
 static void read_str(struct iov_ctx *ctx, char *buf, size_t size, const char *path1, const char *path2,
 		     const char *name)
@@ -347,4 +348,127 @@ IOV_EXPORT int iov_mdev_remove(struct iov_ctx *ctx, const char *uuid)
 				    r == -EBUSY ? " (a VM has it open)" : "");
 	iov_ctx_log(ctx, IOV_LOG_INFO, "removed mdev %s", uuid);
 	return 0;
+}
+
+/* ---- persistent definitions (mdevctl's job, in iovkit's state directory) ---- */
+
+#define MDEV_FILE "mdev.json"
+
+static int defs_load(struct iov_ctx *ctx, json_t **ret)
+{
+	static const char *const keys[] = { "mdevs", NULL };
+
+	return iov_state_load(ctx, MDEV_FILE, keys, ret);
+}
+
+IOV_EXPORT int iov_mdev_define(struct iov_ctx *ctx, const char *parent, const char *type, const char *uuid,
+			       bool autostart, char ret_uuid[IOV_UUID_LEN])
+{
+	char bdf[IOV_BDF_LEN], u[IOV_UUID_LEN];
+	json_t *root = NULL;
+	int r;
+
+	if (iov_pci_bdf_parse(parent, bdf) < 0)
+		return iov_ctx_fail(ctx, -EINVAL, "\"%s\" is not a PCI address", parent);
+	if (!type || !*type || strchr(type, '/'))
+		return iov_ctx_fail(ctx, -EINVAL, "\"%s\" is not an mdev type name", type ? type : "");
+	if (uuid && !iov_uuid_valid(uuid))
+		return iov_ctx_fail(ctx, -EINVAL, "\"%s\" is not a UUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)", uuid);
+	/* The parent may be absent now (its driver not loaded yet at boot); its type must be known
+	 * when it is there. */
+	if (iov_path_exists(ctx, "sys/bus/pci/devices/%s/mdev_supported_types", bdf) > 0 &&
+	    iov_path_exists(ctx, "sys/bus/pci/devices/%s/mdev_supported_types/%s", bdf, type) <= 0)
+		return iov_ctx_fail(ctx, -ENOENT, "%s has no mdev type %s", bdf, type);
+	if (uuid)
+		snprintf(u, sizeof(u), "%s", uuid);
+	else
+		uuid_random(u);
+	for (char *c = u; *c; c++)
+		*c = (char)(*c >= 'A' && *c <= 'F' ? *c - 'A' + 'a' : *c);
+	r = defs_load(ctx, &root);
+	if (r < 0)
+		return r;
+	if (json_object_get(json_object_get(root, "mdevs"), u)) {
+		json_decref(root);
+		return iov_ctx_fail(ctx, -EEXIST, "mdev %s is defined already", u);
+	}
+	json_object_set_new(json_object_get(root, "mdevs"), u,
+			    json_pack("{s:s,s:s,s:b}", "parent", bdf, "type", type, "autostart", autostart));
+	r = iov_state_save(ctx, MDEV_FILE, root, 0644);
+	json_decref(root);
+	if (r < 0)
+		return r;
+	snprintf(ret_uuid, IOV_UUID_LEN, "%s", u);
+	return 0;
+}
+
+IOV_EXPORT int iov_mdev_undefine(struct iov_ctx *ctx, const char *uuid)
+{
+	json_t *root = NULL;
+	int r;
+
+	if (!iov_uuid_valid(uuid))
+		return iov_ctx_fail(ctx, -EINVAL, "\"%s\" is not a UUID", uuid ? uuid : "");
+	r = defs_load(ctx, &root);
+	if (r < 0)
+		return r;
+	if (json_object_del(json_object_get(root, "mdevs"), uuid) < 0) {
+		json_decref(root);
+		return iov_ctx_fail(ctx, -ENOENT, "no mdev %s is defined", uuid);
+	}
+	r = iov_state_save(ctx, MDEV_FILE, root, 0644);
+	json_decref(root);
+	return r;
+}
+
+IOV_EXPORT int iov_mdev_definitions(struct iov_ctx *ctx, json_t **ret)
+{
+	json_t *root = NULL, *arr, *d;
+	const char *uuid;
+	int r = defs_load(ctx, &root);
+
+	if (r < 0)
+		return r;
+	arr = json_array();
+	json_object_foreach(json_object_get(root, "mdevs"), uuid, d) {
+		json_t *e = json_deep_copy(d);
+
+		json_object_set_new(e, "uuid", json_string(uuid));
+		json_object_set_new(e, "exists", json_boolean(iov_path_exists(ctx, "sys/bus/mdev/devices/%s", uuid) > 0));
+		json_array_append_new(arr, e);
+	}
+	json_decref(root);
+	*ret = arr;
+	return arr ? 0 : -ENOMEM;
+}
+
+IOV_EXPORT int iov_mdev_start_defined(struct iov_ctx *ctx, json_t **ret_report)
+{
+	json_t *defs = NULL, *d, *report = json_array();
+	size_t i;
+	int r = iov_mdev_definitions(ctx, &defs), first = 0;
+
+	if (r < 0) {
+		json_decref(report);
+		return r;
+	}
+	json_array_foreach(defs, i, d) {
+		const char *uuid = json_string_value(json_object_get(d, "uuid"));
+		char got[IOV_UUID_LEN];
+
+		if (!json_is_true(json_object_get(d, "autostart")) || json_is_true(json_object_get(d, "exists")))
+			continue;
+		r = iov_mdev_create(ctx, json_string_value(json_object_get(d, "parent")),
+				    json_string_value(json_object_get(d, "type")), uuid, got);
+		json_array_append_new(report, json_pack("{s:s,s:s?}", "uuid", uuid, "error",
+							r < 0 ? iov_ctx_reason(ctx) : NULL));
+		if (r < 0 && !first)
+			first = r;
+	}
+	json_decref(defs);
+	if (ret_report)
+		*ret_report = report;
+	else
+		json_decref(report);
+	return first;
 }

@@ -103,6 +103,23 @@ int iov_mdev_create(struct iov_ctx *ctx, const char *parent, const char *type, c
 /* Removes instance @uuid. -EINVAL malformed, -ENOENT no such instance; then the kernel's answer. */
 int iov_mdev_remove(struct iov_ctx *ctx, const char *uuid);
 
+/*
+ * Persistent definitions, as mdevctl keeps them but in iovkit's state directory (<state
+ * dir>/mdev.json): an instance to create whenever its parent is there. Defining checks the
+ * request (the type, when the parent is present) and changes nothing in sysfs.
+ */
+int iov_mdev_define(struct iov_ctx *ctx, const char *parent, const char *type, const char *uuid, bool autostart,
+		    char ret_uuid[IOV_UUID_LEN]);
+int iov_mdev_undefine(struct iov_ctx *ctx, const char *uuid);
+/* [{uuid, parent, type, autostart, exists}] */
+int iov_mdev_definitions(struct iov_ctx *ctx, json_t **ret);
+/*
+ * Creates every autostart definition that does not exist (iovkitd does this at start, so
+ * definitions survive reboots). *@ret_report (optional): [{uuid, error}]. Returns the first
+ * failure, the others still tried.
+ */
+int iov_mdev_start_defined(struct iov_ctx *ctx, json_t **ret_report);
+
 /* ---- MIG placement planning ---- */
 
 #define IOV_MIG_MAX_PROFILES 12

@@ -99,6 +99,15 @@ check "vgpu.create of a type that does not exist" 1 rpc vgpu.create '{"parent":"
 check "vgpu.create with a malformed UUID" 1 rpc vgpu.create '{"parent":"0000:02:00.0","type":"x","uuid":"123"}'
 check "vgpu.remove of a malformed UUID" 1 rpc vgpu.remove '{"uuid":"x"}'
 check "vgpu.instances" 0 rpc vgpu.instances
+check "vgpu.define for a parent not here yet" 0 rpc vgpu.define \
+    '{"parent":"0000:41:00.0","type":"nvidia-222","uuid":"aaaaaaaa-1111-4222-8333-444444444444"}'
+check "vgpu.definitions" 0 rpc vgpu.definitions
+cmp_ok "lists it, not created" "$(jq -r '.[0] | "\(.uuid) \(.autostart) \(.exists)"' "$t/out")" = \
+    "aaaaaaaa-1111-4222-8333-444444444444 true false"
+check "vgpu.define of the same UUID" 1 rpc vgpu.define \
+    '{"parent":"0000:41:00.0","type":"nvidia-222","uuid":"aaaaaaaa-1111-4222-8333-444444444444"}'
+check "vgpu.undefine" 0 rpc vgpu.undefine '{"uuid":"aaaaaaaa-1111-4222-8333-444444444444"}'
+check "vgpu.undefine again" 1 rpc vgpu.undefine '{"uuid":"aaaaaaaa-1111-4222-8333-444444444444"}' 
 check "vgpu.plan" 0 rpc vgpu.plan '{"gpu":"H100-80GB","profiles":["3g.40gb","2g.20gb","2g.20gb"]}'
 cmp_ok "places 3g.40gb and two 2g.20gb" "$(jq -r '[.layout[] | "\(.profile)@\(.start)"] | join(" ")' "$t/out")" = \
     "3g.40gb@4 2g.20gb@0 2g.20gb@2"

@@ -302,6 +302,49 @@ static void test_create_and_remove(void)
 	fx_free(fx);
 }
 
+/* Definitions: recorded without touching sysfs, created by start_defined, idempotent, forgotten. */
+static void test_definitions(void)
+{
+	static const char uuid[] = "aaaaaaaa-1111-4222-8333-444444444444";
+	struct fake_mdev fm;
+	struct iov_ctx *ctx;
+	struct fixture *fx = vgpu_host(&ctx, &fm);
+	json_t *defs = NULL, *report = NULL;
+	char got[IOV_UUID_LEN], other[IOV_UUID_LEN];
+
+	ASSERT_OK(iov_mdev_define(ctx, T4, "nvidia-222", uuid, true, got));
+	ASSERT_STR_EQ(got, uuid);
+	ASSERT_INT_EQ(fm.creates, 0);
+	ASSERT_OK(iov_mdev_define(ctx, "0000:99:00.0", "i915-GVTg_V5_4", NULL, false, other));  /* parent not here yet */
+	ASSERT_ERR(iov_mdev_define(ctx, T4, "nvidia-999", NULL, true, other), ENOENT);          /* parent here, no type */
+	ASSERT_ERR(iov_mdev_define(ctx, T4, "nvidia-222", uuid, true, other), EEXIST);
+	ASSERT_ERR(iov_mdev_define(ctx, T4, "nvidia-222", "nope", true, other), EINVAL);
+	ASSERT_OK(iov_mdev_definitions(ctx, &defs));
+	ASSERT_INT_EQ(json_array_size(defs), 2);
+	json_decref(defs);
+
+	/* Only the autostart one is created; the second start finds it there. */
+	ASSERT_OK(iov_mdev_start_defined(ctx, &report));
+	ASSERT_INT_EQ(json_array_size(report), 1);
+	ASSERT_TRUE(json_is_null(json_object_get(json_array_get(report, 0), "error")));
+	json_decref(report);
+	ASSERT_INT_EQ(fm.creates, 1);
+	ASSERT_OK(iov_mdev_start_defined(ctx, NULL));
+	ASSERT_INT_EQ(fm.creates, 1);
+	ASSERT_OK(iov_mdev_definitions(ctx, &defs));
+	for (size_t i = 0; i < json_array_size(defs); i++)
+		if (!strcmp(json_string_value(json_object_get(json_array_get(defs, i), "uuid")), uuid))
+			ASSERT_TRUE(json_is_true(json_object_get(json_array_get(defs, i), "exists")));
+	json_decref(defs);
+	/* The definitions are in the state directory's mdev.json. */
+	ASSERT_TRUE(strstr(fx_read(fx, "var/lib/iovkit/mdev.json"), uuid) != NULL);
+	ASSERT_OK(iov_mdev_undefine(ctx, uuid));
+	ASSERT_ERR(iov_mdev_undefine(ctx, uuid), ENOENT);
+	ASSERT_ERR(iov_mdev_undefine(ctx, "x"), EINVAL);
+	iov_ctx_free(ctx);
+	fx_free(fx);
+}
+
 static void test_uuid(void)
 {
 	ASSERT_TRUE(iov_uuid_valid("3b5f2a10-6c1e-4d8a-9f0e-1a2b3c4d5e6f"));
@@ -316,4 +359,5 @@ UNIT_MAIN("gpu-vgpu/gpu",
 	  UNIT_TEST(test_discovery),
 	  UNIT_TEST(test_types),
 	  UNIT_TEST(test_create_and_remove),
+	  UNIT_TEST(test_definitions),
 	  UNIT_TEST(test_uuid))
