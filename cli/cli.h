@@ -60,6 +60,10 @@ int cli_next_opt(struct cli *cli, const char *cmd, const struct option *opts);
 /* @v as a whole unsigned number in @base (16 accepts a 0x prefix), at most @max: 0, or -1. */
 int cli_number(const char *v, int base, unsigned long max, unsigned long *out);
 
+/* A string member of @o for a table cell ("-" when absent), and an integer member (0). */
+const char *cli_str(json_t *o, const char *key);
+json_int_t cli_num(json_t *o, const char *key);
+
 /* Prints "<what>: <reason or strerror>" as an error. Returns EXIT_FAIL. */
 int cli_fail(struct iov_ctx *ctx, int err, const char *what);
 

@@ -47,12 +47,6 @@ int cli_dcall(struct iov_client *c, const char *method, json_t *params, json_t *
 	return EXIT_OK;
 }
 
-static const char *str(json_t *o, const char *key)
-{
-	const char *s = json_string_value(json_object_get(o, key));
-	return s ? s : "-";
-}
-
 /* ---- vm ---- */
 
 static void print_vms(json_t *vms)
@@ -65,9 +59,9 @@ static void print_vms(json_t *vms)
 		char mem[16];
 
 		snprintf(mem, sizeof(mem), "%" JSON_INTEGER_FORMAT "M", json_integer_value(json_object_get(v, "memory")));
-		printf("%-16s %-9s %7" JSON_INTEGER_FORMAT " %6s %-5zu %s\n", str(v, "name"), str(v, "state"),
+		printf("%-16s %-9s %7" JSON_INTEGER_FORMAT " %6s %-5zu %s\n", cli_str(v, "name"), cli_str(v, "state"),
 		       json_integer_value(json_object_get(v, "pid")), mem, json_array_size(json_object_get(v, "nics")),
-		       str(v, "reason"));
+		       cli_str(v, "reason"));
 	}
 }
 
@@ -76,20 +70,20 @@ static void print_vm(json_t *v)
 	json_t *nic, *live = json_object_get(v, "live");
 	size_t i;
 
-	printf("guest %s: %s", str(v, "name"), str(v, "state"));
+	printf("guest %s: %s", cli_str(v, "name"), cli_str(v, "state"));
 	if (json_integer_value(json_object_get(v, "pid")))
 		printf(", iovm pid %" JSON_INTEGER_FORMAT, json_integer_value(json_object_get(v, "pid")));
-	printf("\n  kernel   %s\n  cmdline  %s\n  memory   %" JSON_INTEGER_FORMAT " MiB\n", str(v, "kernel"),
-	       str(v, "cmdline"), json_integer_value(json_object_get(v, "memory")));
+	printf("\n  kernel   %s\n  cmdline  %s\n  memory   %" JSON_INTEGER_FORMAT " MiB\n", cli_str(v, "kernel"),
+	       cli_str(v, "cmdline"), json_integer_value(json_object_get(v, "memory")));
 	json_array_foreach(json_object_get(v, "passthrough"), i, nic)
 		printf("  device   %s %s\n", json_object_get(nic, "device") ? "VFIO" : "vfio-user",
-		       json_object_get(nic, "device") ? str(nic, "device") : str(nic, "vfio_user"));
+		       json_object_get(nic, "device") ? cli_str(nic, "device") : cli_str(nic, "vfio_user"));
 	if (json_is_string(json_object_get(v, "reason")))
-		printf("  stopped  %s\n", str(v, "reason"));
+		printf("  stopped  %s\n", cli_str(v, "reason"));
 	json_array_foreach(json_object_get(v, "nics"), i, nic) {
 		json_t *st = json_object_get(nic, "stats");
 
-		printf("  nic %zu    %s on iovswitch port %s", i, str(nic, "mac"), str(nic, "port"));
+		printf("  nic %zu    %s on iovswitch port %s", i, cli_str(nic, "mac"), cli_str(nic, "port"));
 		if (st)
 			printf(": rx %" JSON_INTEGER_FORMAT " tx %" JSON_INTEGER_FORMAT " packets, %" JSON_INTEGER_FORMAT
 			       " dropped",
@@ -99,11 +93,11 @@ static void print_vm(json_t *v)
 		printf("\n");
 	}
 	if (json_is_object(live))
-		printf("  live     %s, %" JSON_INTEGER_FORMAT " exits\n", str(live, "state"),
+		printf("  live     %s, %" JSON_INTEGER_FORMAT " exits\n", cli_str(live, "state"),
 		       json_integer_value(json_object_get(live, "exits")));
-	printf("  console  %s\n", str(v, "console"));
+	printf("  console  %s\n", cli_str(v, "console"));
 	if (json_is_string(json_object_get(v, "console_tail")))
-		printf("---- console (last lines)\n%s", str(v, "console_tail"));
+		printf("---- console (last lines)\n%s", cli_str(v, "console_tail"));
 }
 
 /* Polls vm.info until @name leaves "running"/"stopping" or @seconds pass; 0, or -ETIMEDOUT. */
@@ -120,9 +114,9 @@ int cli_vm_wait(struct iov_client *c, const char *name, int seconds)
 		for (size_t k = 0; k < json_array_size(v); k++) {
 			json_t *x = json_array_get(v, k);
 
-			if (strcmp(str(x, "name"), name))
+			if (strcmp(cli_str(x, "name"), name))
 				continue;
-			st = str(x, "state");
+			st = cli_str(x, "state");
 			done = strcmp(st, "running") && strcmp(st, "stopping");
 		}
 		json_decref(v);
@@ -313,16 +307,16 @@ int cmd_daemon(struct cli *cli)
 	}
 	if (cli->json)
 		return cli_print_json(json_pack("{s:o,s:o,s:o}", "daemon", ver, "switch", sw, "vms", vms));
-	printf("iovkitd %s, pid %" JSON_INTEGER_FORMAT "\n", str(ver, "version"), json_integer_value(json_object_get(ver, "pid")));
-	printf("  host root   %s, state in %s, children in %s\n", str(ver, "root"), str(ver, "state_dir"), str(ver, "run_dir"));
+	printf("iovkitd %s, pid %" JSON_INTEGER_FORMAT "\n", cli_str(ver, "version"), json_integer_value(json_object_get(ver, "pid")));
+	printf("  host root   %s, state in %s, children in %s\n", cli_str(ver, "root"), cli_str(ver, "state_dir"), cli_str(ver, "run_dir"));
 	printf("  you may     %s\n", json_is_true(json_object_get(json_object_get(ver, "caller"), "may_mutate")) ?
 				     "read and change state" : "only read");
-	printf("iovswitch     %s", str(sw, "state"));
+	printf("iovswitch     %s", cli_str(sw, "state"));
 	if (json_integer_value(json_object_get(sw, "pid")))
 		printf(", pid %" JSON_INTEGER_FORMAT, json_integer_value(json_object_get(sw, "pid")));
 	printf(", %" JSON_INTEGER_FORMAT " restarts%s%s\n", json_integer_value(json_object_get(sw, "restarts")),
 	       json_is_string(json_object_get(sw, "last_exit")) ? "; last: " : "",
-	       json_is_string(json_object_get(sw, "last_exit")) ? str(sw, "last_exit") : "");
+	       json_is_string(json_object_get(sw, "last_exit")) ? cli_str(sw, "last_exit") : "");
 	printf("guests        %zu\n", json_array_size(vms));
 	json_decref(ver);
 	json_decref(sw);
@@ -392,7 +386,7 @@ int cmd_events(struct cli *cli)
 			char when[32];
 
 			strftime(when, sizeof(when), "%H:%M:%S", localtime(&t));
-			printf("%s %-16s", when, str(ev, "event"));
+			printf("%s %-16s", when, cli_str(ev, "event"));
 			json_object_foreach(ev, k, v) {
 				char *text;
 

@@ -58,17 +58,6 @@ static void say(struct demo *d, const char *fmt, ...)
 	fflush(stdout);
 }
 
-static const char *str(json_t *o, const char *key)
-{
-	const char *s = json_string_value(json_object_get(o, key));
-	return s ? s : "-";
-}
-
-static json_int_t num(json_t *o, const char *key)
-{
-	return json_integer_value(json_object_get(o, key));
-}
-
 /* iovkitd beside iovctl in a build tree (../daemon/iovkitd), else the installed one. */
 static const char *daemon_program(char *buf, size_t size)
 {
@@ -141,7 +130,7 @@ static int show_host(struct demo *d)
 	iommu = json_object_get(h, "iommu");
 	kvm = json_object_get(h, "kvm");
 	vfio = json_object_get(h, "vfio");
-	say(d, "kernel %s, %s CPU\n", str(h, "kernel"), str(h, "cpu_vendor"));
+	say(d, "kernel %s, %s CPU\n", cli_str(h, "kernel"), cli_str(h, "cpu_vendor"));
 	say(d, "KVM:     %s\n", json_is_true(json_object_get(kvm, "present")) ? "yes (/dev/kvm)" : "no");
 	say(d, "IOMMU:   %s, %zu groups\n", json_is_true(json_object_get(iommu, "present")) ? "on" : "off",
 	    json_array_size(groups));
@@ -154,9 +143,9 @@ static int show_host(struct demo *d)
 			json_t *m;
 			size_t k;
 
-			say(d, "  group %" JSON_INTEGER_FORMAT " could be passed through:", num(g, "group"));
+			say(d, "  group %" JSON_INTEGER_FORMAT " could be passed through:", cli_num(g, "group"));
 			json_array_foreach(json_object_get(g, "members"), k, m)
-				say(d, " %s(%s)", str(m, "bdf"), str(m, "driver"));
+				say(d, " %s(%s)", cli_str(m, "bdf"), cli_str(m, "driver"));
 			say(d, "\n");
 		}
 	}
@@ -164,9 +153,9 @@ static int show_host(struct demo *d)
 		say(d, "  no device can be passed through with VFIO here: no IOMMU groups\n");
 	json_array_foreach(json_object_get(h, "hints"), i, hint)
 		if (json_is_true(json_object_get(hint, "required")))
-			say(d, "  missing: %s\n    fix: %s\n", str(hint, "problem"), str(hint, "fix"));
+			say(d, "  missing: %s\n    fix: %s\n", cli_str(hint, "problem"), cli_str(hint, "fix"));
 	json_object_set_new(d->report, "host",
-			    json_pack("{s:s,s:b,s:b,s:i,s:i,s:i}", "kernel", str(h, "kernel"), "kvm",
+			    json_pack("{s:s,s:b,s:b,s:i,s:i,s:i}", "kernel", cli_str(h, "kernel"), "kvm",
 				      json_is_true(json_object_get(kvm, "present")), "iommu",
 				      json_is_true(json_object_get(iommu, "present")), "iommu_groups", (int)json_array_size(groups),
 				      "viable_groups", (int)viable, "pci_functions", (int)json_array_size(pci)));
@@ -182,7 +171,7 @@ static int start_switch(struct demo *d)
 
 	if (cli_dcall(d->c, "switch.status", NULL, &st) != EXIT_OK)
 		return -EIO;
-	d->started_switch = strcmp(str(st, "state"), "running") != 0;
+	d->started_switch = strcmp(cli_str(st, "state"), "running") != 0;
 	json_decref(st);
 	if (d->started_switch) {
 		if (cli_dcall(d->c, "switch.start", NULL, NULL) != EXIT_OK)
@@ -192,10 +181,10 @@ static int start_switch(struct demo *d)
 	for (int i = 0; i < 300; i++) {
 		if (cli_dcall(d->c, "switch.status", NULL, &st) != EXIT_OK)
 			return -EIO;
-		if (!strcmp(str(st, "state"), "running"))
+		if (!strcmp(cli_str(st, "state"), "running"))
 			break;
-		if (i == 299 || (!strcmp(str(st, "state"), "stopped") && !json_is_true(json_object_get(st, "wanted")))) {
-			cli_error("iovswitch did not come up (state %s; log: %s)", str(st, "state"), str(st, "log"));
+		if (i == 299 || (!strcmp(cli_str(st, "state"), "stopped") && !json_is_true(json_object_get(st, "wanted")))) {
+			cli_error("iovswitch did not come up (state %s; log: %s)", cli_str(st, "state"), cli_str(st, "log"));
 			json_decref(st);
 			return -ETIMEDOUT;
 		}
@@ -210,8 +199,8 @@ static int start_switch(struct demo *d)
 		return -EIO;
 	}
 	say(d, "%siovswitch %s, pid %" JSON_INTEGER_FORMAT ", %s, log %s\n", d->started_switch ? "\n" : "",
-	    str(info, "version"), num(st, "pid"),
-	    json_is_true(json_object_get(info, "hugepages")) ? "on hugepages" : "no hugepages (memfd)", str(st, "log"));
+	    cli_str(info, "version"), cli_num(st, "pid"),
+	    json_is_true(json_object_get(info, "hugepages")) ? "on hugepages" : "no hugepages (memfd)", cli_str(st, "log"));
 	json_decref(st);
 	json_decref(info);
 	return 0;
@@ -225,7 +214,7 @@ static void clear_guest(struct demo *d, const char *name)
 
 	if (iov_client_call(d->c, "vm.info", json_pack("{s:s}", "name", name), &v, &e) < 0)
 		return;
-	if (!strcmp(str(v, "state"), "running") || !strcmp(str(v, "state"), "stopping")) {
+	if (!strcmp(cli_str(v, "state"), "running") || !strcmp(cli_str(v, "state"), "stopping")) {
 		cli_dcall(d->c, "vm.stop", json_pack("{s:s,s:b}", "name", name, "force", 1), NULL);
 		cli_vm_wait(d->c, name, 10);
 	}
@@ -279,10 +268,10 @@ static int run_guests(struct demo *d)
 			cli_error("iovkitd's events: %s", iov_strerror(r));
 			return r;
 		}
-		if (!strcmp(str(ev, "event"), "vm.state") && !strncmp(str(ev, "name"), "demo-", 5)) {
-			say(d, "  %s: %s%s%s\n", str(ev, "name"), str(ev, "state"), json_is_string(json_object_get(ev, "reason")) ? ": " : "",
-			    json_is_string(json_object_get(ev, "reason")) ? str(ev, "reason") : "");
-			stopped += !strcmp(str(ev, "state"), "stopped");
+		if (!strcmp(cli_str(ev, "event"), "vm.state") && !strncmp(cli_str(ev, "name"), "demo-", 5)) {
+			say(d, "  %s: %s%s%s\n", cli_str(ev, "name"), cli_str(ev, "state"), json_is_string(json_object_get(ev, "reason")) ? ": " : "",
+			    json_is_string(json_object_get(ev, "reason")) ? cli_str(ev, "reason") : "");
+			stopped += !strcmp(cli_str(ev, "state"), "stopped");
 		}
 		json_decref(ev);
 	}
@@ -316,10 +305,10 @@ static int report(struct demo *d)
 		json_decref(ports);
 		return -EIO;
 	}
-	ok = num(a, "exit_status") == 0 && num(b, "exit_status") == 0 && json_is_integer(json_object_get(a, "exit_status")) &&
+	ok = cli_num(a, "exit_status") == 0 && cli_num(b, "exit_status") == 0 && json_is_integer(json_object_get(a, "exit_status")) &&
 	     json_is_integer(json_object_get(b, "exit_status"));
-	ping = line_with(str(b, "console_tail"), "net: ping ");
-	send = line_with(str(b, "console_tail"), "net: send ");
+	ping = line_with(cli_str(b, "console_tail"), "net: ping ");
+	send = line_with(cli_str(b, "console_tail"), "net: send ");
 	if (!ping || sscanf(ping, "net: ping %lu sent %lu answered rtt_us min %lu avg %lu max %lu", &sent, &answered,
 			    &rmin, &ravg, &rmax) != 5)
 		ok = false;
@@ -340,14 +329,14 @@ static int report(struct demo *d)
 
 		say(d, "%-14s %10" JSON_INTEGER_FORMAT " %12" JSON_INTEGER_FORMAT " %10" JSON_INTEGER_FORMAT
 		       " %12" JSON_INTEGER_FORMAT " %7" JSON_INTEGER_FORMAT "\n",
-		    str(nic, "port"), num(st, "rx_packets"), num(st, "rx_bytes"), num(st, "tx_packets"), num(st, "tx_bytes"),
-		    num(json_object_get(st, "drops"), "total"));
+		    cli_str(nic, "port"), cli_num(st, "rx_packets"), cli_num(st, "rx_bytes"), cli_num(st, "tx_packets"), cli_num(st, "tx_bytes"),
+		    cli_num(json_object_get(st, "drops"), "total"));
 		json_array_append(ports, st ? st : json_null());
 	}
-	say(d, "\nguests:      demo-a %s; demo-b %s\n", str(a, "reason"), str(b, "reason"));
+	say(d, "\nguests:      demo-a %s; demo-b %s\n", cli_str(a, "reason"), cli_str(b, "reason"));
 	if (!ok) {
-		say(d, "\nsomething failed; demo-b's console:\n%s\ndemo-a's console:\n%s", str(b, "console_tail"),
-		    str(a, "console_tail"));
+		say(d, "\nsomething failed; demo-b's console:\n%s\ndemo-a's console:\n%s", cli_str(b, "console_tail"),
+		    cli_str(a, "console_tail"));
 	}
 	json_object_set_new(d->report, "latency_us",
 			    ping ? json_pack("{s:i,s:i,s:i,s:i,s:i}", "count", (int)sent, "answered", (int)answered, "min",
@@ -385,7 +374,7 @@ static void teardown(struct demo *d, bool keep)
 		for (int i = 0; i < 100; i++) {
 			json_t *st = NULL;
 			bool stopped = cli_dcall(d->c, "switch.status", NULL, &st) != EXIT_OK ||
-				       !strcmp(str(st, "state"), "stopped");
+				       !strcmp(cli_str(st, "state"), "stopped");
 
 			json_decref(st);
 			if (stopped)
@@ -460,7 +449,7 @@ int cmd_demo(struct cli *cli)
 		iov_client_set_timeout(d.c, 30000);
 		r = cli_dcall(d.c, "daemon.version", NULL, &v) == EXIT_OK ? 0 : -EIO;
 		if (r == 0)
-			say(&d, "iovkitd %s, pid %" JSON_INTEGER_FORMAT " (%s), socket %s\n", str(v, "version"), num(v, "pid"),
+			say(&d, "iovkitd %s, pid %" JSON_INTEGER_FORMAT " (%s), socket %s\n", cli_str(v, "version"), cli_num(v, "pid"),
 			    d.started_daemon ? "started for the demo" : "already running", d.sock);
 		if (r == 0 && !json_is_true(json_object_get(json_object_get(v, "caller"), "may_mutate"))) {
 			cli_error("iovkitd lets this user only read; the demo starts guests (run it as root)");

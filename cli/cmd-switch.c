@@ -39,33 +39,22 @@ static int call(const char *sock, const char *method, json_t *params, json_t **r
 	return EXIT_OK;
 }
 
-static const char *str(json_t *o, const char *key)
-{
-	const char *s = json_string_value(json_object_get(o, key));
-	return s ? s : "-";
-}
-
-static json_int_t num(json_t *o, const char *key)
-{
-	return json_integer_value(json_object_get(o, key));
-}
-
 static void print_info(json_t *res)
 {
 	json_t *mbufs = json_object_get(res, "mbufs"), *w = json_object_get(res, "worker");
 
-	printf("iovswitch %s, pid %" JSON_INTEGER_FORMAT "\n", str(res, "version"), num(res, "pid"));
-	printf("ports:         %" JSON_INTEGER_FORMAT " of %" JSON_INTEGER_FORMAT "\n", num(res, "ports"),
-	       num(res, "max_ports"));
-	printf("worker lcore:  %" JSON_INTEGER_FORMAT "\n", num(res, "worker_lcore"));
+	printf("iovswitch %s, pid %" JSON_INTEGER_FORMAT "\n", cli_str(res, "version"), cli_num(res, "pid"));
+	printf("ports:         %" JSON_INTEGER_FORMAT " of %" JSON_INTEGER_FORMAT "\n", cli_num(res, "ports"),
+	       cli_num(res, "max_ports"));
+	printf("worker lcore:  %" JSON_INTEGER_FORMAT "\n", cli_num(res, "worker_lcore"));
 	printf("memory:        %s\n", json_is_true(json_object_get(res, "hugepages")) ? "hugepages" : "no hugepages (memfd)");
-	printf("mbufs:         %" JSON_INTEGER_FORMAT " free of %" JSON_INTEGER_FORMAT "\n", num(mbufs, "free"),
-	       num(mbufs, "total"));
-	printf("learned MACs:  %" JSON_INTEGER_FORMAT "\n", num(res, "fdb_entries"));
-	if (num(w, "busy_packets"))
+	printf("mbufs:         %" JSON_INTEGER_FORMAT " free of %" JSON_INTEGER_FORMAT "\n", cli_num(mbufs, "free"),
+	       cli_num(mbufs, "total"));
+	printf("learned MACs:  %" JSON_INTEGER_FORMAT "\n", cli_num(res, "fdb_entries"));
+	if (cli_num(w, "busy_packets"))
 		printf("worker:        %.1f cycles/packet over %" JSON_INTEGER_FORMAT " packets\n",
-		       (double)num(w, "busy_cycles") / (double)num(w, "busy_packets"), num(w, "busy_packets"));
-	printf("state file:    %s\n", str(res, "state_file"));
+		       (double)cli_num(w, "busy_cycles") / (double)cli_num(w, "busy_packets"), cli_num(w, "busy_packets"));
+	printf("state file:    %s\n", cli_str(res, "state_file"));
 }
 
 static void print_ports(json_t *res)
@@ -80,18 +69,18 @@ static void print_ports(json_t *res)
 		const char *up = json_string_value(json_object_get(p, "pool_of"));
 
 		snprintf(vlan, sizeof(vlan), "%s", "trunk");
-		if (num(p, "vlan"))
-			snprintf(vlan, sizeof(vlan), "%" JSON_INTEGER_FORMAT, num(p, "vlan"));
+		if (cli_num(p, "vlan"))
+			snprintf(vlan, sizeof(vlan), "%" JSON_INTEGER_FORMAT, cli_num(p, "vlan"));
 		if (peer)
 			snprintf(wired, sizeof(wired), "<-> %s", peer);
 		else if (up)
 			snprintf(wired, sizeof(wired), "pool of %s", up);
-		if (!strcmp(str(p, "type"), "vhost"))
-			printf("%-12s %-6s %-10s %-5s %-5" JSON_INTEGER_FORMAT " %-14s %s (%s)\n", str(p, "name"), "vhost",
-			       str(p, "state"), vlan, num(p, "mtu"), wired, str(p, "path"), str(p, "mode"));
+		if (!strcmp(cli_str(p, "type"), "vhost"))
+			printf("%-12s %-6s %-10s %-5s %-5" JSON_INTEGER_FORMAT " %-14s %s (%s)\n", cli_str(p, "name"), "vhost",
+			       cli_str(p, "state"), vlan, cli_num(p, "mtu"), wired, cli_str(p, "path"), cli_str(p, "mode"));
 		else
-			printf("%-12s %-6s %-10s %-5s %-5" JSON_INTEGER_FORMAT " %-14s %s %s\n", str(p, "name"), "dpdk",
-			       str(p, "state"), vlan, num(p, "mtu"), wired, str(p, "devargs"), str(p, "mac"));
+			printf("%-12s %-6s %-10s %-5s %-5" JSON_INTEGER_FORMAT " %-14s %s %s\n", cli_str(p, "name"), "dpdk",
+			       cli_str(p, "state"), vlan, cli_num(p, "mtu"), wired, cli_str(p, "devargs"), cli_str(p, "mac"));
 	}
 }
 
@@ -108,8 +97,8 @@ static void print_stats(json_t *res)
 
 		printf("%-12s %12" JSON_INTEGER_FORMAT " %14" JSON_INTEGER_FORMAT " %12" JSON_INTEGER_FORMAT
 		       " %14" JSON_INTEGER_FORMAT " %10" JSON_INTEGER_FORMAT "  %" JSON_INTEGER_FORMAT,
-		       str(s, "name"), num(s, "rx_packets"), num(s, "rx_bytes"), num(s, "tx_packets"), num(s, "tx_bytes"),
-		       num(s, "flooded"), num(drops, "total"));
+		       cli_str(s, "name"), cli_num(s, "rx_packets"), cli_num(s, "rx_bytes"), cli_num(s, "tx_packets"), cli_num(s, "tx_bytes"),
+		       cli_num(s, "flooded"), cli_num(drops, "total"));
 		json_object_foreach(drops, why, v)
 			if (strcmp(why, "total") && json_integer_value(v))
 				printf(" %s=%" JSON_INTEGER_FORMAT, why, json_integer_value(v));
@@ -127,7 +116,7 @@ static void print_pools(json_t *res)
 		json_object_foreach(by_uplink, pool, a) {
 			_cleanup_free_ char *macs = json_dumps(json_object_get(a, "macs"), JSON_COMPACT | JSON_ENCODE_ANY);
 			_cleanup_free_ char *vlans = json_dumps(json_object_get(a, "vlans"), JSON_COMPACT | JSON_ENCODE_ANY);
-			printf("%-12s %-5s %-12s %-6s %s\n", uplink, pool, str(a, "port"), vlans ? vlans : "[]",
+			printf("%-12s %-5s %-12s %-6s %s\n", uplink, pool, cli_str(a, "port"), vlans ? vlans : "[]",
 			       macs ? macs : "[]");
 		}
 }
@@ -143,9 +132,9 @@ static void print_blks(json_t *res)
 		json_t *st = json_object_get(b, "stats");
 		printf("%-12s %-10s %10" JSON_INTEGER_FORMAT " %-3s %8" JSON_INTEGER_FORMAT " %8" JSON_INTEGER_FORMAT
 		       " %7" JSON_INTEGER_FORMAT " %6" JSON_INTEGER_FORMAT "  %s (%s, %s)\n",
-		       str(b, "name"), str(b, "state"), num(b, "sectors") / 2048,
-		       json_is_true(json_object_get(b, "readonly")) ? "yes" : "no", num(st, "reads"), num(st, "writes"),
-		       num(st, "flushes"), num(st, "errors"), str(b, "image"), str(b, "path"), str(b, "mode"));
+		       cli_str(b, "name"), cli_str(b, "state"), cli_num(b, "sectors") / 2048,
+		       json_is_true(json_object_get(b, "readonly")) ? "yes" : "no", cli_num(st, "reads"), cli_num(st, "writes"),
+		       cli_num(st, "flushes"), cli_num(st, "errors"), cli_str(b, "image"), cli_str(b, "path"), cli_str(b, "mode"));
 	}
 }
 

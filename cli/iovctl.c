@@ -199,6 +199,18 @@ int cli_next_opt(struct cli *cli, const char *cmd, const struct option *opts)
 	}
 }
 
+const char *cli_str(json_t *o, const char *key)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+
+	return s ? s : "-";
+}
+
+json_int_t cli_num(json_t *o, const char *key)
+{
+	return json_integer_value(json_object_get(o, key));
+}
+
 int cli_number(const char *v, int base, unsigned long max, unsigned long *out)
 {
 	char *end;
