@@ -24,6 +24,7 @@
 #include "cli.h"
 #include "iovkit/client.h"
 #include "iovkit-internal/macro.h"
+#include "iovkit-internal/sibling.h"
 
 #define MAC_A "02:00:00:00:de:0a"
 #define MAC_B "02:00:00:00:de:0b"
@@ -58,31 +59,16 @@ static void say(struct demo *d, const char *fmt, ...)
 	fflush(stdout);
 }
 
-/* iovkitd beside iovctl in a build tree (../daemon/iovkitd), else the installed one. */
-static const char *daemon_program(char *buf, size_t size)
-{
-	char self[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-
-	if (n > 0) {
-		self[n] = '\0';
-		snprintf(buf, size, "%s/../daemon/iovkitd", dirname(self));
-		if (access(buf, X_OK) == 0)
-			return buf;
-	}
-	return IOVKIT_SBINDIR "/iovkitd";
-}
-
 static int start_daemon(struct demo *d)
 {
-	char prog[PATH_MAX], log[PATH_MAX], dir[PATH_MAX];
+	char buf[PATH_MAX], log[PATH_MAX], dir[PATH_MAX];
+	const char *prog = iov_sibling_program("daemon", "iovkitd", IOVKIT_SBINDIR "/iovkitd", buf);
 	pid_t pid;
 	int status;
 
 	snprintf(dir, sizeof(dir), "%s", d->sock);
 	snprintf(log, sizeof(log), "%s/iovkitd.log", dirname(dir));
 	mkdir(dir, 0755);
-	daemon_program(prog, sizeof(prog));
 	say(d, "no iovkitd answers at %s: starting %s (log: %s)\n", d->sock, prog, log);
 	pid = fork();
 	if (pid < 0)

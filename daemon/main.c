@@ -31,6 +31,7 @@
 #include "iovkit/sriov.h"
 #include "iovkit/vgpu.h"
 #include "iovkit-internal/macro.h"
+#include "iovkit-internal/sibling.h"
 
 #define MAX_CLIENTS 256
 
@@ -226,21 +227,6 @@ static const struct iov_rpc_method daemon_methods[] = {
 
 /* ---- setup ---- */
 
-/* @name beside iovkitd in a build tree (../DIR/NAME) in @buf, else @installed. */
-static const char *program(const char *dir, const char *name, const char *installed, char buf[PATH_MAX])
-{
-	char self[PATH_MAX], path[PATH_MAX + 64];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-
-	if (n > 0) {
-		self[n] = '\0';
-		snprintf(path, sizeof(path), "%s/../%s/%s", dirname(self), dir, name);
-		if (realpath(path, buf) && access(buf, X_OK | R_OK) == 0)
-			return buf;
-	}
-	return installed;
-}
-
 static int make_run_dir(const char *dir)
 {
 	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
@@ -324,9 +310,9 @@ int main(int argc, char **argv)
 				"are short)\n", d.run_dir);
 		return 2;
 	}
-	d.iovswitch = d.iovswitch ?: program("switch", "iovswitch", IOVKIT_BINDIR "/iovswitch", path_switch);
-	d.iovm = d.iovm ?: program("vmm", "iovm", IOVKIT_BINDIR "/iovm", path_iovm);
-	d.guest = d.guest ?: program("guest", "iovm-test-guest", IOVKIT_LIBEXECDIR "/iovm-test-guest", path_guest);
+	d.iovswitch = d.iovswitch ?: iov_sibling_program("switch", "iovswitch", IOVKIT_BINDIR "/iovswitch", path_switch);
+	d.iovm = d.iovm ?: iov_sibling_program("vmm", "iovm", IOVKIT_BINDIR "/iovm", path_iovm);
+	d.guest = d.guest ?: iov_sibling_program("guest", "iovm-test-guest", IOVKIT_LIBEXECDIR "/iovm-test-guest", path_guest);
 	if (!sock)
 		sock = getenv("IOVKITD_SOCKET") && *getenv("IOVKITD_SOCKET") ? getenv("IOVKITD_SOCKET") : IOVKITD_SOCKET;
 	if (!sock_group)
