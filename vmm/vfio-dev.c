@@ -232,7 +232,7 @@ static int bars_init(struct vfio_dev *v, char *why, size_t why_len)
 	return 0;
 }
 
-static void vfio_dev_free_one(struct vfio_dev *v)
+void vfio_dev_free(struct vfio_dev *v)
 {
 	if (v->msi_on)
 		iov_vfio_irq_disable(v->dev, IOV_VFIO_IRQ_MSI);
@@ -332,13 +332,8 @@ int vfio_dev_add(struct vm *vm, const char *target, bool user, char *why, size_t
 	vm->pt[vm->n_pt++] = v;
 	return 0;
 fail:
-	vfio_dev_free_one(v);
+	vfio_dev_free(v);
 	return r < 0 ? r : -EIO;
-}
-
-void vfio_dev_free(struct vfio_dev *v)
-{
-	vfio_dev_free_one(v);
 }
 
 void vfio_dev_info(const struct vfio_dev *v, const char **name, unsigned int *slot, bool *msi_on)

@@ -264,7 +264,7 @@ static int long_mode(struct vm *vm, uint64_t entry, bool linux_abi, uint64_t arg
 	for (uint64_t i = 0; i < 4 * 512; i++)
 		put64(vm, IOVM_PD + 8 * i, (i << 21) | 0x83);   /* present, writable, 2 MiB */
 	put64(vm, IOVM_GDT, 0);
-	put64(vm, IOVM_GDT + 8, linux_abi ? 0 : 0x00af9a000000ffffULL);
+	put64(vm, IOVM_GDT + 8, 0);                             /* Linux's layout leaves it unused */
 	put64(vm, IOVM_GDT + cs, 0x00af9a000000ffffULL);        /* 64-bit code */
 	put64(vm, IOVM_GDT + ds, 0x00cf92000000ffffULL);        /* data */
 
