@@ -92,11 +92,12 @@ static int vgpu_instances(struct cli *cli, struct iov_ctx *ctx)
 	if (!cli->json)
 		printf("%-36s  %-12s %-20s %5s\n", "UUID", "PARENT", "TYPE", "GROUP");
 	for (int i = 0; i < n; i++) {
-		if (cli->json)
-			json_array_append_new(arr, json_pack("{s:s,s:s,s:s,s:i}", "uuid", m[i].uuid, "parent", m[i].parent,
-							     "type", m[i].type, "iommu_group", m[i].iommu_group));
-		else
+		json_t *j = NULL;
+
+		if (!cli->json)
 			printf("%-36s  %-12s %-20s %5d\n", m[i].uuid, m[i].parent, m[i].type, m[i].iommu_group);
+		else if (iov_mdev_json(&m[i], &j) == 0)
+			json_array_append_new(arr, j);
 	}
 	free(m);
 	return cli->json ? cli_print_json(arr) : EXIT_OK;

@@ -74,11 +74,12 @@ static int m_instances(void *userdata, json_t *params, json_t **ret, struct iov_
 	if (n < 0)
 		return daemon_lib_fail(d, e, n, "mdev instances");
 	arr = json_array();
-	for (int i = 0; arr && i < n; i++)
-		json_array_append_new(arr, json_pack("{s:s,s:s,s:s,s:o,s:s?}", "uuid", m[i].uuid, "parent", m[i].parent,
-						     "type", m[i].type, "iommu_group",
-						     m[i].iommu_group >= 0 ? json_integer(m[i].iommu_group) : json_null(),
-						     "driver", m[i].driver[0] ? m[i].driver : NULL));
+	for (int i = 0; arr && i < n; i++) {
+		json_t *j = NULL;
+
+		if (iov_mdev_json(&m[i], &j) == 0)
+			json_array_append_new(arr, j);
+	}
 	free(m);
 	*ret = arr;
 	return arr ? 0 : -ENOMEM;

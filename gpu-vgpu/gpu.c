@@ -281,6 +281,18 @@ IOV_EXPORT int iov_mdev_list(struct iov_ctx *ctx, struct iov_mdev **ret)
 	return k;
 }
 
+IOV_EXPORT int iov_mdev_json(const struct iov_mdev *m, json_t **ret)
+{
+	json_t *j = json_pack("{s:s,s:s,s:s,s:o,s:s?}", "uuid", m->uuid, "parent", m->parent, "type", m->type,
+			      "iommu_group", m->iommu_group >= 0 ? json_integer(m->iommu_group) : json_null(), "driver",
+			      m->driver[0] ? m->driver : NULL);
+
+	if (!j)
+		return -ENOMEM;
+	*ret = j;
+	return 0;
+}
+
 static void uuid_random(char out[IOV_UUID_LEN])
 {
 	uint8_t b[16] = { 0 };

@@ -87,6 +87,8 @@ struct iov_mdev {
 
 /* The existing instances (sys/bus/mdev/devices). Returns the count; free(*ret). */
 int iov_mdev_list(struct iov_ctx *ctx, struct iov_mdev **ret);
+/* {uuid, parent, type, iommu_group (null: none), driver (null: none)} */
+int iov_mdev_json(const struct iov_mdev *m, json_t **ret);
 
 /* Whether @s is a UUID in the 8-4-4-4-12 hex form the kernel accepts. */
 bool iov_uuid_valid(const char *s);

@@ -262,6 +262,14 @@ static void test_create_and_remove(void)
 	ASSERT_STR_EQ(m[0].parent, T4);
 	ASSERT_STR_EQ(m[0].type, "nvidia-230");
 	ASSERT_INT_EQ(m[0].iommu_group, 100);
+	{
+		json_t *j = NULL;
+
+		ASSERT_OK(iov_mdev_json(&m[0], &j));
+		ASSERT_INT_EQ(json_integer_value(json_object_get(j, "iommu_group")), 100);
+		ASSERT_TRUE(json_is_null(json_object_get(j, "driver")));
+		json_decref(j);
+	}
 	free(m);
 	ASSERT_INT_EQ(iov_mdev_types(ctx, T4, &t), 3);
 	ASSERT_INT_EQ(t[2].available, 0);
