@@ -131,14 +131,21 @@ static void cfg_written(struct pci_dev *d, unsigned int off, unsigned int len)
 	struct vfio_dev *v = (struct vfio_dev *)d;
 	bool msi = false;
 
-	for (unsigned int i = off; i < off + len; i++) {
+	for (unsigned int i = off; i < off + len;) {
+		unsigned int run = 0;
+
 		if (v->virt[i]) {
 			msi |= v->msi && i >= v->msi && i < v->msi + 24u;
+			i++;
 			continue;
 		}
-		if (iov_vfio_region_write(v->dev, IOV_VFIO_CONFIG, i, &d->cfg[i], 1) != 1 ||
-		    iov_vfio_region_read(v->dev, IOV_VFIO_CONFIG, i, &d->cfg[i], 1) != 1)
+		/* The device's bytes in one write and one read back, however many are adjacent. */
+		while (i + run < off + len && !v->virt[i + run])
+			run++;
+		if (iov_vfio_region_write(v->dev, IOV_VFIO_CONFIG, i, &d->cfg[i], run) != (ssize_t)run ||
+		    iov_vfio_region_read(v->dev, IOV_VFIO_CONFIG, i, &d->cfg[i], run) != (ssize_t)run)
 			gone(v, "a configuration write", -EIO);
+		i += run;
 	}
 	if (msi)
 		msi_update(v);
