@@ -126,6 +126,10 @@ void state_save(struct daemon *d);
 int state_load(struct daemon *d);
 
 /* switch.c */
+/* One call to the JSON-RPC socket @sock (iovswitch's, an iovm's), waiting at most @timeout_s for
+ * the answer; @params borrowed. As iov_rpc_call, a failure to connect named in @e. */
+int daemon_call(const char *sock, unsigned int timeout_s, const char *method, json_t *params, json_t **ret,
+		struct iov_rpc_error *e);
 int switch_start(struct daemon *d);
 bool switch_ready(const struct daemon *d);
 /* Calls @method on iovswitch (params taken). As an iov_rpc_fn's result. */

@@ -44,24 +44,30 @@ static void timer_stop(struct daemon *d)
 	d->sw.timer = sd_event_source_disable_unref(d->sw.timer);
 }
 
+int daemon_call(const char *sock, unsigned int timeout_s, const char *method, json_t *params, json_t **ret,
+		struct iov_rpc_error *e)
+{
+	struct timeval tv = { .tv_sec = timeout_s };
+	int fd = iov_rpc_connect(sock), r;
+
+	if (fd < 0)
+		return iov_rpc_fail(e, IOV_RPC_FAILED, fd, "%s: %s", sock, iov_strerror(fd));
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	r = iov_rpc_call(fd, method, params, ret, e);
+	close(fd);
+	return r;
+}
+
 int switch_call(struct daemon *d, const char *method, json_t *params, json_t **ret, struct iov_rpc_error *e)
 {
-	struct timeval tv = { .tv_sec = CALL_TIMEOUT_S };
-	int fd, r;
+	int r;
 
 	if (d->sw.state != SW_RUNNING) {
 		json_decref(params);
 		return iov_rpc_fail(e, IOV_RPC_FAILED, EHOSTDOWN, "iovswitch is %s%s", state_names[d->sw.state],
 				    d->sw.state == SW_STOPPED ? " (switch.start runs it)" : "");
 	}
-	fd = iov_rpc_connect(d->sw.sock);
-	if (fd < 0) {
-		json_decref(params);
-		return iov_rpc_fail(e, IOV_RPC_FAILED, fd, "iovswitch at %s: %s", d->sw.sock, iov_strerror(fd));
-	}
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	r = iov_rpc_call(fd, method, params, ret, e);
-	close(fd);
+	r = daemon_call(d->sw.sock, CALL_TIMEOUT_S, method, params, ret, e);
 	json_decref(params);
 	if (r < 0 && r != -EREMOTEIO) {
 		char msg[sizeof(e->message)];

@@ -15,8 +15,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -26,6 +24,7 @@
 
 #define VM_MEMORY_MAX 3582u     /* iovm: RAM below the 3.5 GiB PCI hole */
 #define CONSOLE_TAIL 4096
+#define IOVM_CALL_TIMEOUT_S 2   /* iovm answers its control socket from its main loop at once */
 
 static const char *const state_names[] = { "defined", "running", "stopping", "stopped" };
 
@@ -514,16 +513,10 @@ static int m_start(void *userdata, json_t *params, json_t **ret, struct iov_rpc_
 /* Asks iovm to stop through its control socket (it exits 124); 0 or a negative errno. */
 static int ask_stop(struct vm *vm)
 {
-	struct timeval tv = { .tv_sec = 2 };
 	struct iov_rpc_error e;
 	json_t *res = NULL;
-	int fd = iov_rpc_connect(vm->ctl), r;
+	int r = daemon_call(vm->ctl, IOVM_CALL_TIMEOUT_S, "vm.stop", NULL, &res, &e);
 
-	if (fd < 0)
-		return fd;
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	r = iov_rpc_call(fd, "vm.stop", NULL, &res, &e);
-	close(fd);
 	json_decref(res);
 	return r;
 }
@@ -614,17 +607,11 @@ static int m_info(void *userdata, json_t *params, json_t **ret, struct iov_rpc_e
 		json_decref(stats);
 	}
 	if (j && vm->state == VM_RUNNING) {
-		struct timeval tv = { .tv_sec = 2 };
 		struct iov_rpc_error ve;
 		json_t *live = NULL;
-		int fd = iov_rpc_connect(vm->ctl);
 
-		if (fd >= 0) {
-			setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-			if (iov_rpc_call(fd, "vm.info", NULL, &live, &ve) < 0)
-				live = NULL;
-			close(fd);
-		}
+		if (daemon_call(vm->ctl, IOVM_CALL_TIMEOUT_S, "vm.info", NULL, &live, &ve) < 0)
+			live = NULL;
 		json_object_set_new(j, "live", live ? live : json_null());
 	}
 	*ret = j;
