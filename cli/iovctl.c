@@ -347,6 +347,11 @@ int main(int argc, char **argv)
 		cli_error("unknown command '%s' (see iovctl --help)", argv[optind]);
 		return EXIT_USAGE;
 	}
+	/* "iovctl COMMAND --help" anywhere before "--" (and "-h" right after the name) is the
+	 * command's help, as 'iovctl help COMMAND' prints it. */
+	for (int i = optind + 1; i < argc && strcmp(argv[i], "--"); i++)
+		if (!strcmp(argv[i], "--help") || (i == optind + 1 && !strcmp(argv[i], "-h")))
+			return command_help(c->name);
 	cli.argc = argc - optind;
 	cli.argv = argv + optind;
 	/* Commands run getopt on their own argv. 0, not 1: glibc then forgets the "+" ordering

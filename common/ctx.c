@@ -127,3 +127,15 @@ IOV_EXPORT const char *iov_errno_name(int err)
 		err = -err;
 	return strerrorname_np(err);
 }
+
+IOV_EXPORT bool iov_uuid_valid(const char *s)
+{
+	static const char form[] = "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx";
+
+	if (!s || strlen(s) != sizeof(form) - 1)
+		return false;
+	for (size_t i = 0; form[i]; i++)
+		if (form[i] == '-' ? s[i] != '-' : !strchr("0123456789abcdefABCDEF", s[i]) || !s[i])
+			return false;
+	return true;
+}

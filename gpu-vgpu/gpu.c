@@ -122,16 +122,37 @@ IOV_EXPORT int iov_gpu_json(const struct iov_gpu *g, json_t **ret)
 
 /* ---- mediated devices ---- */
 
-IOV_EXPORT bool iov_uuid_valid(const char *s)
+/*
+ * @in as the mdev_bus class names it, into @out: a PCI address in its full form, or a device
+ * name as it is. -EINVAL for what cannot name a device (empty, a path, too long).
+ */
+static int parent_name(struct iov_ctx *ctx, const char *in, char out[IOV_MDEV_PARENT_LEN])
 {
-	static const char form[] = "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx";
+	char bdf[IOV_BDF_LEN];
 
-	if (!s || strlen(s) != sizeof(form) - 1)
-		return false;
-	for (size_t i = 0; form[i]; i++)
-		if (form[i] == '-' ? s[i] != '-' : !strchr("0123456789abcdefABCDEF", s[i]) || !s[i])
-			return false;
-	return true;
+	if (in && iov_pci_bdf_parse(in, bdf) == 0) {
+		snprintf(out, IOV_MDEV_PARENT_LEN, "%s", bdf);
+		return 0;
+	}
+	if (!in || !*in || strlen(in) >= IOV_MDEV_PARENT_LEN || strchr(in, '/') || !strcmp(in, ".") ||
+	    !strcmp(in, ".."))
+		return iov_ctx_fail(ctx, -EINVAL, "\"%s\" is not a PCI address or device name", in ? in : "");
+	for (const char *c = in; *c; c++)
+		if (*c <= ' ' || *c > '~')
+			return iov_ctx_fail(ctx, -EINVAL, "\"%s\" is not a PCI address or device name", in);
+	snprintf(out, IOV_MDEV_PARENT_LEN, "%s", in);
+	return 0;
+}
+
+/* @parent (normalized) is an mdev parent: 0, or -ENODEV / -EOPNOTSUPP with the reason. */
+static int parent_check(struct iov_ctx *ctx, const char *parent)
+{
+	if (iov_path_exists(ctx, "sys/class/mdev_bus/%s", parent) > 0)
+		return 0;
+	if (iov_path_exists(ctx, "sys/bus/pci/devices/%s", parent) > 0)
+		return iov_ctx_fail(ctx, -EOPNOTSUPP, "%s is not an mdev parent (not in /sys/class/mdev_bus: its "
+				    "driver offers no mediated devices)", parent);
+	return iov_ctx_fail(ctx, -ENODEV, "%s: no such mdev parent (iovctl vgpu types lists them)", parent);
 }
 
 static int type_read(struct iov_ctx *ctx, const char *parent, const char *id, struct iov_mdev_type *t)
@@ -143,7 +164,7 @@ static int type_read(struct iov_ctx *ctx, const char *parent, const char *id, st
 	memset(t, 0, sizeof(*t));
 	snprintf(t->parent, sizeof(t->parent), "%s", parent);
 	snprintf(t->id, sizeof(t->id), "%s", id);
-	snprintf(base, sizeof(base), "sys/bus/pci/devices/%s/mdev_supported_types", parent);
+	snprintf(base, sizeof(base), "sys/class/mdev_bus/%s/mdev_supported_types", parent);
 	read_str(ctx, t->name, sizeof(t->name), base, id, "name");
 	read_str(ctx, t->description, sizeof(t->description), base, id, "description");
 	read_str(ctx, t->device_api, sizeof(t->device_api), base, id, "device_api");
@@ -172,21 +193,19 @@ IOV_EXPORT void iov_mdev_types_free(struct iov_mdev_type *types, size_t n)
 
 IOV_EXPORT int iov_mdev_types(struct iov_ctx *ctx, const char *parent, struct iov_mdev_type **ret)
 {
-	char **parents = NULL, bdf[IOV_BDF_LEN];
+	char **parents = NULL, name[IOV_MDEV_PARENT_LEN];
 	struct iov_mdev_type *types = NULL;
 	size_t n = 0, cap = 0;
 	int np, r = 0;
 
 	if (parent) {
-		if (iov_pci_bdf_parse(parent, bdf) < 0)
-			return iov_ctx_fail(ctx, -EINVAL, "\"%s\" is not a PCI address", parent);
-		if (iov_path_exists(ctx, "sys/bus/pci/devices/%s", bdf) <= 0)
-			return iov_ctx_fail(ctx, -ENODEV, "%s: no such PCI device", bdf);
-		if (iov_path_exists(ctx, "sys/bus/pci/devices/%s/mdev_supported_types", bdf) <= 0)
-			return iov_ctx_fail(ctx, -EOPNOTSUPP, "%s is not an mdev parent (no mdev_supported_types: its "
-					    "driver offers no mediated devices)", bdf);
+		r = parent_name(ctx, parent, name);
+		if (r == 0)
+			r = parent_check(ctx, name);
+		if (r < 0)
+			return r;
 		parents = calloc(2, sizeof(char *));
-		if (!parents || !(parents[0] = strdup(bdf))) {
+		if (!parents || !(parents[0] = strdup(name))) {
 			iov_strv_free(parents);
 			return -ENOMEM;
 		}
@@ -199,7 +218,7 @@ IOV_EXPORT int iov_mdev_types(struct iov_ctx *ctx, const char *parent, struct io
 	}
 	for (int p = 0; p < np && r == 0; p++) {
 		char **ids = NULL;
-		int nt = iov_dir_list(ctx, &ids, "sys/bus/pci/devices/%s/mdev_supported_types", parents[p]);
+		int nt = iov_dir_list(ctx, &ids, "sys/class/mdev_bus/%s/mdev_supported_types", parents[p]);
 
 		for (int i = 0; i < nt && r == 0; i++) {
 			if (n == cap) {
@@ -306,42 +325,58 @@ static void uuid_random(char out[IOV_UUID_LEN])
 		 b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
 }
 
-IOV_EXPORT int iov_mdev_create(struct iov_ctx *ctx, const char *parent, const char *type, const char *uuid,
-			       char ret_uuid[IOV_UUID_LEN])
+/*
+ * The checks create and define share, changing nothing: @parent normalized into @name, @type a
+ * plain name, @uuid well formed (NULL: a random one) and lower-cased into @u.
+ */
+static int request_check(struct iov_ctx *ctx, const char *parent, const char *type, const char *uuid,
+			 char name[IOV_MDEV_PARENT_LEN], char u[IOV_UUID_LEN])
 {
-	char bdf[IOV_BDF_LEN], u[IOV_UUID_LEN];
-	struct iov_mdev_type t;
-	int r;
+	int r = parent_name(ctx, parent, name);
 
-	if (iov_pci_bdf_parse(parent, bdf) < 0)
-		return iov_ctx_fail(ctx, -EINVAL, "\"%s\" is not a PCI address", parent);
+	if (r < 0)
+		return r;
 	if (!type || !*type || strchr(type, '/') || !strcmp(type, ".") || !strcmp(type, ".."))
 		return iov_ctx_fail(ctx, -EINVAL, "\"%s\" is not an mdev type name", type ? type : "");
 	if (uuid && !iov_uuid_valid(uuid))
 		return iov_ctx_fail(ctx, -EINVAL, "\"%s\" is not a UUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)", uuid);
-	if (iov_path_exists(ctx, "sys/bus/pci/devices/%s", bdf) <= 0)
-		return iov_ctx_fail(ctx, -ENODEV, "%s: no such PCI device", bdf);
-	if (iov_path_exists(ctx, "sys/bus/pci/devices/%s/mdev_supported_types/%s", bdf, type) <= 0)
-		return iov_ctx_fail(ctx, -ENOENT, "%s has no mdev type %s (iovctl vgpu types %s)", bdf, type, bdf);
 	if (uuid)
-		snprintf(u, sizeof(u), "%s", uuid);
+		snprintf(u, IOV_UUID_LEN, "%s", uuid);
 	else
 		uuid_random(u);
 	for (char *c = u; *c; c++)
 		*c = (char)(*c >= 'A' && *c <= 'F' ? *c - 'A' + 'a' : *c);
+	return 0;
+}
+
+IOV_EXPORT int iov_mdev_create(struct iov_ctx *ctx, const char *parent, const char *type, const char *uuid,
+			       char ret_uuid[IOV_UUID_LEN])
+{
+	char name[IOV_MDEV_PARENT_LEN], u[IOV_UUID_LEN];
+	struct iov_mdev_type t;
+	int r = request_check(ctx, parent, type, uuid, name, u);
+
+	if (r < 0)
+		return r;
+	r = parent_check(ctx, name);
+	if (r < 0)
+		return r;
+	if (iov_path_exists(ctx, "sys/class/mdev_bus/%s/mdev_supported_types/%s", name, type) <= 0)
+		return iov_ctx_fail(ctx, -ENOENT, "%s has no mdev type %s (iovctl vgpu types %s)", name, type, name);
 	if (iov_path_exists(ctx, "sys/bus/mdev/devices/%s", u) > 0)
 		return iov_ctx_fail(ctx, -EEXIST, "mdev %s exists already", u);
-	r = type_read(ctx, bdf, type, &t);
+	r = type_read(ctx, name, type, &t);
 	free(t.instances);
 	if (r < 0)
 		return r;
 	if (t.available == 0)
-		return iov_ctx_fail(ctx, -ENOSPC, "%s type %s (%s): no instance available (available_instances 0)", bdf,
+		return iov_ctx_fail(ctx, -ENOSPC, "%s type %s (%s): no instance available (available_instances 0)", name,
 				    type, t.name[0] ? t.name : type);
-	r = iov_attr_write(ctx, u, "sys/bus/pci/devices/%s/mdev_supported_types/%s/create", bdf, type);
+	r = iov_attr_write(ctx, u, "sys/class/mdev_bus/%s/mdev_supported_types/%s/create", name, type);
 	if (r < 0)
-		return iov_ctx_fail(ctx, r, "%s type %s: the kernel refused to create %s: %s", bdf, type, u, iov_strerror(r));
-	iov_ctx_log(ctx, IOV_LOG_INFO, "created mdev %s of type %s on %s", u, type, bdf);
+		return iov_ctx_fail(ctx, r, "%s type %s: the kernel refused to create %s: %s", name, type, u,
+				    iov_strerror(r));
+	iov_ctx_log(ctx, IOV_LOG_INFO, "created mdev %s of type %s on %s", u, type, name);
 	snprintf(ret_uuid, IOV_UUID_LEN, "%s", u);
 	return 0;
 }
@@ -376,27 +411,17 @@ static int defs_load(struct iov_ctx *ctx, json_t **ret)
 IOV_EXPORT int iov_mdev_define(struct iov_ctx *ctx, const char *parent, const char *type, const char *uuid,
 			       bool autostart, char ret_uuid[IOV_UUID_LEN])
 {
-	char bdf[IOV_BDF_LEN], u[IOV_UUID_LEN];
+	char name[IOV_MDEV_PARENT_LEN], u[IOV_UUID_LEN];
 	json_t *root = NULL;
-	int r;
+	int r = request_check(ctx, parent, type, uuid, name, u);
 
-	if (iov_pci_bdf_parse(parent, bdf) < 0)
-		return iov_ctx_fail(ctx, -EINVAL, "\"%s\" is not a PCI address", parent);
-	if (!type || !*type || strchr(type, '/'))
-		return iov_ctx_fail(ctx, -EINVAL, "\"%s\" is not an mdev type name", type ? type : "");
-	if (uuid && !iov_uuid_valid(uuid))
-		return iov_ctx_fail(ctx, -EINVAL, "\"%s\" is not a UUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)", uuid);
+	if (r < 0)
+		return r;
 	/* The parent may be absent now (its driver not loaded yet at boot); its type must be known
 	 * when it is there. */
-	if (iov_path_exists(ctx, "sys/bus/pci/devices/%s/mdev_supported_types", bdf) > 0 &&
-	    iov_path_exists(ctx, "sys/bus/pci/devices/%s/mdev_supported_types/%s", bdf, type) <= 0)
-		return iov_ctx_fail(ctx, -ENOENT, "%s has no mdev type %s", bdf, type);
-	if (uuid)
-		snprintf(u, sizeof(u), "%s", uuid);
-	else
-		uuid_random(u);
-	for (char *c = u; *c; c++)
-		*c = (char)(*c >= 'A' && *c <= 'F' ? *c - 'A' + 'a' : *c);
+	if (iov_path_exists(ctx, "sys/class/mdev_bus/%s", name) > 0 &&
+	    iov_path_exists(ctx, "sys/class/mdev_bus/%s/mdev_supported_types/%s", name, type) <= 0)
+		return iov_ctx_fail(ctx, -ENOENT, "%s has no mdev type %s", name, type);
 	r = defs_load(ctx, &root);
 	if (r < 0)
 		return r;
@@ -405,7 +430,7 @@ IOV_EXPORT int iov_mdev_define(struct iov_ctx *ctx, const char *parent, const ch
 		return iov_ctx_fail(ctx, -EEXIST, "mdev %s is defined already", u);
 	}
 	json_object_set_new(json_object_get(root, "mdevs"), u,
-			    json_pack("{s:s,s:s,s:b}", "parent", bdf, "type", type, "autostart", autostart));
+			    json_pack("{s:s,s:s,s:b}", "parent", name, "type", type, "autostart", autostart));
 	r = iov_state_save(ctx, MDEV_FILE, root, 0644);
 	json_decref(root);
 	if (r < 0)

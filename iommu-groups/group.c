@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* IOMMU groups: members, reserved regions, VFIO viability, and why functions share a group. */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -66,8 +67,24 @@ IOV_EXPORT int iov_device_group(struct iov_ctx *ctx, const char *bdf)
 	int r;
 
 	iov_ctx_reason_clear(ctx);
+	if (iov_uuid_valid(bdf)) {
+		/* A mediated device: its group is its own, made when its driver bound it. sysfs
+		 * names it in lower case. */
+		char uuid[IOV_UUID_LEN];
+
+		for (size_t i = 0; i < sizeof(uuid); i++)
+			uuid[i] = (char)tolower((unsigned char)bdf[i]);
+		if (iov_path_exists(ctx, "sys/bus/mdev/devices/%s", uuid) <= 0)
+			return iov_ctx_fail(ctx, -ENODEV, "%s: no such mdev instance (iovctl vgpu instances)", uuid);
+		r = iov_link_basename(ctx, group, sizeof(group), "sys/bus/mdev/devices/%s/iommu_group", uuid);
+		if (r < 0)
+			return iov_ctx_fail(ctx, r, "mdev %s has no IOMMU group%s", uuid,
+					    r == -ENOENT ? " (its vendor driver has not bound it)" : "");
+		return atoi(group);
+	}
 	if (iov_pci_bdf_parse(bdf, canon) < 0)
-		return iov_ctx_fail(ctx, -EINVAL, "'%s' is not a PCI address (expected dddd:bb:dd.f or bb:dd.f)", bdf ? bdf : "");
+		return iov_ctx_fail(ctx, -EINVAL, "'%s' is not a PCI address (expected dddd:bb:dd.f or bb:dd.f) or mdev UUID",
+				    bdf ? bdf : "");
 	if (iov_path_exists(ctx, PCI_DEV_DIR, canon) <= 0)
 		return iov_ctx_fail(ctx, -ENODEV, "%s: no such PCI device", canon);
 	r = iov_link_basename(ctx, group, sizeof(group), PCI_DEV_DIR "/iommu_group", canon);

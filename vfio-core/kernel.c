@@ -3,6 +3,7 @@
  * The kernel backend (linux/vfio.h, the legacy container/group API): every VFIO ioctl goes
  * through vfio_ioctl(), which fills argsz and names the request in errors.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -154,6 +155,9 @@ static int group_get(struct iov_vfio_container *c, int id, const char *bdf, stru
 			return 0;
 		}
 	fd = iov_path_open(c->ctx, O_RDWR, "dev/vfio/%d", id);
+	if (fd == -ENOENT && iov_uuid_valid(bdf))
+		return iov_ctx_fail(c->ctx, fd, "mdev %s: /dev/vfio/%d does not exist: its vendor driver has not registered "
+				    "it with VFIO", bdf, id);
 	if (fd == -ENOENT)
 		return iov_ctx_fail(c->ctx, fd, "%s: /dev/vfio/%d does not exist: bind its group to vfio-pci first (iovctl bind %s)",
 				    bdf, id, bdf);
@@ -214,12 +218,16 @@ static void group_put(struct iov_vfio_container *c, struct vfio_group *g)
 
 static int kernel_device_open(struct iov_vfio_container *c, const char *bdf, const char *vf_token, struct iov_vfio_device *d)
 {
-	char canon[IOV_BDF_LEN], name[IOV_BDF_LEN + 64];
+	char canon[IOV_VFIO_NAME_LEN], name[IOV_VFIO_NAME_LEN + 64];
 	struct vfio_group *g = NULL;
 	int id, fd, r;
 
-	if (iov_pci_bdf_parse(bdf, canon) < 0)
-		return iov_ctx_fail(c->ctx, -EINVAL, "'%s' is not a PCI address", bdf ? bdf : "");
+	/* A mediated device is named by its UUID, in the lower case sysfs uses. */
+	if (iov_uuid_valid(bdf))
+		for (size_t i = 0; i < IOV_UUID_LEN; i++)
+			canon[i] = (char)tolower((unsigned char)bdf[i]);
+	else if (iov_pci_bdf_parse(bdf, canon) < 0)
+		return iov_ctx_fail(c->ctx, -EINVAL, "'%s' is not a PCI address or mdev UUID", bdf ? bdf : "");
 	id = iov_device_group(c->ctx, canon);
 	if (id < 0)
 		return id;

@@ -9,6 +9,9 @@
 #include "iovkit/iommu.h"
 #include "iovkit/vfio.h"
 
+/* A kernel VFIO device's name: a PCI address or an mdev instance's UUID. */
+#define IOV_VFIO_NAME_LEN IOV_UUID_LEN
+
 /* ---- the IOVA allocator (iova.c): pure, over sorted, non-overlapping busy intervals ---- */
 
 struct iova_span {
@@ -95,7 +98,7 @@ struct iov_vfio_device {
 	struct iov_vfio_container *c;
 	struct vfio_group *group;     /* kernel */
 	int fd;                       /* kernel: the device fd */
-	char bdf[IOV_BDF_LEN];        /* kernel: the address; user: "vfio-user" */
+	char bdf[IOV_VFIO_NAME_LEN];  /* kernel: the address or mdev UUID; user: "vfio-user" */
 	struct vfio_device_info info;
 	int region_fds[16];           /* vfio-user: fds the server gave for mmap, by region; -1 none */
 	/* Region info is fixed for the life of a device fd: asked once, then cached. */

@@ -15,6 +15,7 @@
 #define IOVKIT_COMMON_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -81,6 +82,12 @@ const char *iov_strerror(int err);
 
 /* The errno's symbolic name ("ENOENT"), or NULL if unknown; for machine-readable output. */
 const char *iov_errno_name(int err);
+
+/* A UUID's text form with its NUL: what names mdev instances and VF tokens. */
+#define IOV_UUID_LEN 37
+
+/* Whether @s is a UUID in the 8-4-4-4-12 hex form the kernel accepts. */
+bool iov_uuid_valid(const char *s);
 
 /*
  * The host-root layer. Every path is a printf format, relative to the context's root

@@ -78,9 +78,9 @@ int iov_group_json(const struct iov_group *group, json_t **ret);
 int iov_group_reserved_regions(struct iov_ctx *ctx, int id, struct iov_resv_region **ret);
 
 /*
- * The group of device @bdf (any form iov_pci_bdf_parse() accepts). Returns the group id.
- * Errors: -EINVAL malformed BDF, -ENODEV no such device, -ENOENT the device has no group
- * (no IOMMU). The reason names the device.
+ * The group of device @bdf: a PCI function (any form iov_pci_bdf_parse() accepts) or a
+ * mediated device by its UUID. Returns the group id. Errors: -EINVAL neither form, -ENODEV no
+ * such device, -ENOENT the device has no group (no IOMMU). The reason names the device.
  */
 int iov_device_group(struct iov_ctx *ctx, const char *bdf);
 

@@ -110,8 +110,9 @@ size_t iov_vfio_dma_count(const struct iov_vfio_container *c);
 /* ---- devices ---- */
 
 /*
- * Opens the PCI device @bdf: its IOMMU group joins the container (the group must be viable:
- * every endpoint on vfio-pci or unbound), then the device fd is obtained. @vf_token: the
+ * Opens the PCI device @bdf, or the mediated device (a vGPU, an mdev sample) whose UUID it is:
+ * its IOMMU group joins the container (the group must be viable: every endpoint on vfio-pci
+ * or unbound; an mdev's group is its own), then the device fd is obtained. @vf_token: the
  * VF token UUID for a VF whose PF is on vfio-pci, else NULL.
  * Errors: -ENOENT device or group node missing (not bound to vfio-pci?), -EBUSY the group is
  * in another container or process, -EPERM the group is not viable, -EACCES VF token needed.

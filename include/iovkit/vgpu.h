@@ -59,10 +59,15 @@ int iov_gpu_json(const struct iov_gpu *gpu, json_t **ret);
 
 /* ---- mediated devices ---- */
 
-#define IOV_UUID_LEN 37
+/*
+ * An mdev parent is named as the kernel's mdev_bus class names it: a PCI address for GPUs
+ * ("0000:3b:00.0"; the short form "3b:00.0" is accepted too), a plain device name for the
+ * others (the kernel's samples "mtty", "mdpy", "mbochs"; s390's "matrix").
+ */
+#define IOV_MDEV_PARENT_LEN 64
 
 struct iov_mdev_type {
-	char parent[IOV_BDF_LEN];
+	char parent[IOV_MDEV_PARENT_LEN];
 	char id[64];                    /* the type's directory: "nvidia-63", "i915-GVTg_V5_4" */
 	char name[128];                 /* its "name" file, "" if absent */
 	char description[512];
@@ -72,14 +77,14 @@ struct iov_mdev_type {
 	char (*instances)[IOV_UUID_LEN];
 };
 
-/* The types of @parent (a PCI address), or of every parent with NULL. Returns the count. */
+/* The types of @parent, or of every parent with NULL. Returns the count. */
 int iov_mdev_types(struct iov_ctx *ctx, const char *parent, struct iov_mdev_type **ret);
 void iov_mdev_types_free(struct iov_mdev_type *types, size_t n);
 int iov_mdev_type_json(const struct iov_mdev_type *type, json_t **ret);
 
 struct iov_mdev {
 	char uuid[IOV_UUID_LEN];
-	char parent[IOV_BDF_LEN];
+	char parent[IOV_MDEV_PARENT_LEN];
 	char type[64];
 	int iommu_group;                /* mdevs get their own group; -1 if none */
 	char driver[64];                /* vfio_mdev / bound driver, "" none */
@@ -90,12 +95,10 @@ int iov_mdev_list(struct iov_ctx *ctx, struct iov_mdev **ret);
 /* {uuid, parent, type, iommu_group (null: none), driver (null: none)} */
 int iov_mdev_json(const struct iov_mdev *m, json_t **ret);
 
-/* Whether @s is a UUID in the 8-4-4-4-12 hex form the kernel accepts. */
-bool iov_uuid_valid(const char *s);
-
 /*
  * Creates an instance of @type on @parent with @uuid (NULL: a random one), written into
- * @ret_uuid. Checked first, changing nothing on failure: -ENODEV no such parent, -ENOENT no
+ * @ret_uuid. Checked first, changing nothing on failure: -EINVAL a parent name that cannot be
+ * one, -ENODEV no such parent, -EOPNOTSUPP a device that is not an mdev parent, -ENOENT no
  * such type, -EINVAL malformed UUID, -EEXIST UUID in use, -ENOSPC available_instances is 0.
  * Then the kernel's answer to the write of `create`.
  */

@@ -16,6 +16,11 @@ check "--help" 0 "$iovctl" --help
 has "--help lists host" "$t/out" "host       what this host offers"
 check "help host" 0 "$iovctl" help host
 has "help host documents --check" "$t/out" "--check"
+check "host --help" 0 "$iovctl" host --help
+has "host --help is the command's help" "$t/out" "--check"
+check "vgpu create --help" 0 "$iovctl" vgpu create --help
+has "vgpu create --help shows the usage" "$t/out" "usage: iovctl [--root DIR] [--json] vgpu"
+check "an argument after -- is not --help" 1 "$iovctl" rpc --socket "$t/none" -- --help
 check "--version" 0 "$iovctl" --version
 check "missing root" 1 "$iovctl" --root "$t/nonexistent" host
 has "missing root is named" "$t/err" "cannot open host root $t/nonexistent"

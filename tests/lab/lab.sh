@@ -69,6 +69,11 @@ fi
 rm -f /tmp/iovlab-kernel.$$
 kver=$(sed -n 's/^KVER=//p' <<< "$kinfo")
 kroot=$(sed -n 's/^ROOT=//p' <<< "$kinfo")
+# The kernel's mdev samples, built for this kernel where its source can be had; without them
+# the mdev test skips and says why.
+mdev_mods=$("$here/mdev-samples.sh" "$kroot" "$kver" 2>/tmp/iovlab-mdev.$$) ||
+    { mdev_mods=; echo "# $(tail -n 1 /tmp/iovlab-mdev.$$)"; }
+rm -f /tmp/iovlab-mdev.$$
 
 work=$(mktemp -d /tmp/iovlab.XXXXXX)
 qpid= tpid=
@@ -85,7 +90,7 @@ trap 'exit 130' INT TERM
 
 # What the guest needs: the modules the tests use, our programs, jq for JSON checks, and the
 # tests themselves.
-mods=(vfio vfio_iommu_type1 vfio_pci nvme e1000e virtio_pci virtio_net virtio_blk crc32_generic rdma_rxe kvm_amd)
+mods=(vfio vfio_iommu_type1 vfio_pci nvme e1000e virtio_pci virtio_net virtio_blk crc32_generic rdma_rxe kvm_amd $mdev_mods)
 args=(-k "$kroot" -v "$kver" -i "$here/init" -o "$work/initrd" -f "$here:/lab")
 for m in "${mods[@]}"; do args+=(-m "$m"); done
 for b in "${bins[@]}" "$(command -v jq)"; do args+=(-b "$b"); done

@@ -36,21 +36,32 @@ static const char *devdir(const char *bdf)
 	return dev_dir;
 }
 
-static void mdev_parent(struct fixture *fx, const char *bdf)
+/* An mdev parent's directory: a root-bus PCI function, or a virtual device as the kernel's
+ * samples register theirs (sys/devices/virtual/mtty/mtty). */
+static const char *pdir(const char *parent)
 {
-	char path[128], target[128];
+	if (!strncmp(parent, "0000:", 5))
+		return devdir(parent);
+	snprintf(dev_dir, sizeof(dev_dir), "sys/devices/virtual/%s/%s", parent, parent);
+	return dev_dir;
+}
 
-	snprintf(path, sizeof(path), "sys/class/mdev_bus/%s", bdf);
-	snprintf(target, sizeof(target), "../../devices/pci%.7s/%s", bdf, bdf);
+static void mdev_parent(struct fixture *fx, const char *parent)
+{
+	char path[128], target[300];
+
+	snprintf(path, sizeof(path), "sys/class/mdev_bus/%s", parent);
+	snprintf(target, sizeof(target), "../../%s", pdir(parent) + 4);
+	fx_mkdir(fx, pdir(parent));
 	fx_symlink(fx, path, target);
 }
 
-static void mdev_type(struct fixture *fx, const char *bdf, const char *type, const char *name, const char *desc,
+static void mdev_type(struct fixture *fx, const char *parent, const char *type, const char *name, const char *desc,
 		      int avail)
 {
 	char base[256];
 
-	snprintf(base, sizeof(base), "%s/mdev_supported_types/%s", devdir(bdf), type);
+	snprintf(base, sizeof(base), "%s/mdev_supported_types/%s", pdir(parent), type);
 	fx_mkdir(fx, base);
 	fx_write(fx, strcat(strcpy((char[300]){ 0 }, base), "/name"), "%s\n", name);
 	fx_write(fx, strcat(strcpy((char[300]){ 0 }, base), "/description"), "%s\n", desc);
@@ -71,38 +82,38 @@ static int mdev_store(void *userdata, struct iov_ctx *ctx, const char *path, con
 {
 	struct fake_mdev *fm = userdata;
 	struct fixture *fx = fm->fx;
-	char bdf[16], type[64], uuid[40], p[512], t[512], avail_path[300];
+	char parent[64], type[64], uuid[40], e[2], p[512], t[512], avail_path[300], dir[256];
 	int avail;
 
-	if (sscanf(path, "sys/bus/pci/devices/%12[^/]/mdev_supported_types/%63[^/]/creat%1[e]", bdf, type, uuid) == 3) {
+	if (sscanf(path, "sys/class/mdev_bus/%63[^/]/mdev_supported_types/%63[^/]/creat%1[e]", parent, type, e) == 3) {
+		snprintf(dir, sizeof(dir), "%s", pdir(parent));
 		snprintf(uuid, sizeof(uuid), "%.36s", value);
-		snprintf(avail_path, sizeof(avail_path), "%s/mdev_supported_types/%s/available_instances", devdir(bdf), type);
+		snprintf(avail_path, sizeof(avail_path), "%s/mdev_supported_types/%s/available_instances", dir, type);
 		avail = atoi(fx_read(fx, avail_path));
 		if (avail <= 0)
 			return -EINVAL;
-		snprintf(p, sizeof(p), "%s/%s/mdev_type", devdir(bdf), uuid);
+		snprintf(p, sizeof(p), "%s/%s/mdev_type", dir, uuid);
 		snprintf(t, sizeof(t), "../mdev_supported_types/%s", type);
 		fx_symlink(fx, p, t);
-		snprintf(p, sizeof(p), "%s/%s/remove", devdir(bdf), uuid);
+		snprintf(p, sizeof(p), "%s/%s/remove", dir, uuid);
 		fx_write(fx, p, "%s", "");
-		snprintf(p, sizeof(p), "%s/%s/iommu_group", devdir(bdf), uuid);
-		snprintf(t, sizeof(t), "../../../../kernel/iommu_groups/%d", fm->next_group);
-		snprintf(avail_path + 200, 100, "sys/kernel/iommu_groups/%d", fm->next_group++);
-		fx_mkdir(fx, avail_path + 200);
+		snprintf(p, sizeof(p), "%s/%s/iommu_group", dir, uuid);
+		snprintf(t, sizeof(t), "/sys/kernel/iommu_groups/%d", fm->next_group);
+		fx_mkdir(fx, t + 1);
+		fm->next_group++;
 		fx_symlink(fx, p, t);
-		snprintf(p, sizeof(p), "%s/mdev_supported_types/%s/devices/%s", devdir(bdf), type, uuid);
+		snprintf(p, sizeof(p), "%s/mdev_supported_types/%s/devices/%s", dir, type, uuid);
 		snprintf(t, sizeof(t), "../../../%s", uuid);
 		fx_symlink(fx, p, t);
 		snprintf(p, sizeof(p), "sys/bus/mdev/devices/%s", uuid);
-		snprintf(t, sizeof(t), "../../../devices/pci%.7s/%s/%s", bdf, bdf, uuid);
+		snprintf(t, sizeof(t), "../../../%s/%s", dir + 4, uuid);
 		fx_symlink(fx, p, t);
-		snprintf(avail_path, sizeof(avail_path), "%s/mdev_supported_types/%s/available_instances", devdir(bdf), type);
 		fx_write(fx, avail_path, "%d\n", avail - 1);
 		fm->creates++;
 		return 0;
 	}
-	if (sscanf(path, "sys/bus/mdev/devices/%36[^/]/remov%1[e]", uuid, bdf) == 2) {
-		char link[512], full[600];
+	if (sscanf(path, "sys/bus/mdev/devices/%36[^/]/remov%1[e]", uuid, e) == 2) {
+		char link[512], full[600], *slash;
 		ssize_t n;
 
 		snprintf(full, sizeof(full), "%s/sys/bus/mdev/devices/%s", fx->root, uuid);
@@ -110,24 +121,26 @@ static int mdev_store(void *userdata, struct iov_ctx *ctx, const char *path, con
 		if (n < 0)
 			return -ENODEV;
 		link[n] = '\0';
-		/* link: ../../../devices/pciD:B/BDF/UUID */
-		if (sscanf(link, "../../../devices/pci%*[^/]/%12[^/]/", bdf) != 1)
+		/* link: ../../../devices/.../PARENT/UUID */
+		if (strncmp(link, "../../../", 9) || !(slash = strrchr(link, '/')))
 			return -EIO;
-		snprintf(full, sizeof(full), "%s/%s/%s/mdev_type", fx->root, devdir(bdf), uuid);
+		*slash = '\0';
+		snprintf(dir, sizeof(dir), "sys/%s", link + 9);
+		snprintf(full, sizeof(full), "%s/%s/%s/mdev_type", fx->root, dir, uuid);
 		n = readlink(full, link, sizeof(link) - 1);
 		link[n > 0 ? n : 0] = '\0';
 		snprintf(type, sizeof(type), "%s", strrchr(link, '/') ? strrchr(link, '/') + 1 : link);
 		for (const char *f = "mdev_type\0remove\0iommu_group\0"; *f; f += strlen(f) + 1) {
-			snprintf(full, sizeof(full), "%s/%s/%s/%s", fx->root, devdir(bdf), uuid, f);
+			snprintf(full, sizeof(full), "%s/%s/%s/%s", fx->root, dir, uuid, f);
 			unlink(full);
 		}
-		snprintf(full, sizeof(full), "%s/%s/%s", fx->root, devdir(bdf), uuid);
+		snprintf(full, sizeof(full), "%s/%s/%s", fx->root, dir, uuid);
 		rmdir(full);
-		snprintf(full, sizeof(full), "%s/%s/mdev_supported_types/%s/devices/%s", fx->root, devdir(bdf), type, uuid);
+		snprintf(full, sizeof(full), "%s/%s/mdev_supported_types/%s/devices/%s", fx->root, dir, type, uuid);
 		unlink(full);
 		snprintf(full, sizeof(full), "%s/sys/bus/mdev/devices/%s", fx->root, uuid);
 		unlink(full);
-		snprintf(avail_path, sizeof(avail_path), "%s/mdev_supported_types/%s/available_instances", devdir(bdf), type);
+		snprintf(avail_path, sizeof(avail_path), "%s/mdev_supported_types/%s/available_instances", dir, type);
 		fx_write(fx, avail_path, "%d\n", atoi(fx_read(fx, avail_path)) + 1);
 		fm->removes++;
 		return 0;
@@ -164,6 +177,10 @@ static struct fixture *vgpu_host(struct iov_ctx **ctx, struct fake_mdev *fm)
 				     .driver = "nvidia", .pcie_type = 0 });
 	fx_write(fx, "sys/bus/pci/devices/" NV_VF "/nvidia/creatable_vgpu_types", "ID    : vGPU Name\n1061  : NVIDIA H100-1-10C\n");
 	fx_write(fx, "sys/bus/pci/devices/" NV_VF "/nvidia/current_vgpu_type", "0\n");
+	/* The kernel's mtty sample: a parent that is no PCI device. */
+	mdev_parent(fx, "mtty");
+	mdev_type(fx, "mtty", "mtty-1", "Single port serial", "", 24);
+	mdev_type(fx, "mtty", "mtty-2", "Dual port serial", "", 12);
 	fx_mkdir(fx, "sys/bus/mdev/devices");
 	ASSERT_OK(iov_ctx_new(fx->root, ctx));
 	*fm = (struct fake_mdev){ .fx = fx, .next_group = 100 };
@@ -222,7 +239,12 @@ static void test_types(void)
 	json_t *j = NULL;
 	int n = iov_mdev_types(ctx, NULL, &t);
 
-	ASSERT_INT_EQ(n, 5);    /* two parents: the iGPU's 2 (00:02.0 first), the T4's 3 */
+	/* three parents, in the class's order: the iGPU's 2 (00:02.0 first), the T4's 3, mtty's 2 */
+	ASSERT_INT_EQ(n, 7);
+	ASSERT_STR_EQ(t[5].parent, "mtty");
+	ASSERT_STR_EQ(t[6].id, "mtty-2");
+	ASSERT_STR_EQ(t[6].name, "Dual port serial");
+	ASSERT_INT_EQ(t[6].available, 12);
 	ASSERT_STR_EQ(t[0].parent, IGPU);
 	ASSERT_STR_EQ(t[0].id, "i915-GVTg_V5_4");
 	ASSERT_INT_EQ(t[0].available, 2);
@@ -240,7 +262,14 @@ static void test_types(void)
 	ASSERT_ERR(iov_mdev_types(ctx, AMD, &t), EOPNOTSUPP);
 	ASSERT_TRUE(strstr(iov_ctx_reason(ctx), "not an mdev parent") != NULL);
 	ASSERT_ERR(iov_mdev_types(ctx, "0000:99:00.0", &t), ENODEV);
-	ASSERT_ERR(iov_mdev_types(ctx, "zz", &t), EINVAL);
+	ASSERT_ERR(iov_mdev_types(ctx, "zz", &t), ENODEV);
+	ASSERT_TRUE(strstr(iov_ctx_reason(ctx), "zz: no such mdev parent") != NULL);
+	ASSERT_ERR(iov_mdev_types(ctx, "../mtty", &t), EINVAL);
+	ASSERT_ERR(iov_mdev_types(ctx, "..", &t), EINVAL);
+	ASSERT_ERR(iov_mdev_types(ctx, "", &t), EINVAL);
+	ASSERT_ERR(iov_mdev_types(ctx, "a b", &t), EINVAL);
+	ASSERT_ERR(iov_mdev_types(ctx, "0123456789012345678901234567890123456789012345678901234567890123", &t),
+		   EINVAL);
 	iov_ctx_free(ctx);
 	fx_free(fx);
 }
@@ -286,7 +315,8 @@ static void test_create_and_remove(void)
 	ASSERT_ERR(iov_mdev_create(ctx, T4, "nvidia-222", "not-a-uuid", got2), EINVAL);
 	ASSERT_ERR(iov_mdev_create(ctx, T4, "nvidia-222", "3b5f2a10-6c1e-4d8a-9f0e-1a2b3c4d5e6", got2), EINVAL);
 	ASSERT_ERR(iov_mdev_create(ctx, "0000:99:00.0", "nvidia-222", NULL, got2), ENODEV);
-	ASSERT_ERR(iov_mdev_create(ctx, AMD, "nvidia-222", NULL, got2), ENOENT);
+	ASSERT_ERR(iov_mdev_create(ctx, AMD, "nvidia-222", NULL, got2), EOPNOTSUPP);
+	ASSERT_ERR(iov_mdev_create(ctx, "mtty/../0000:3b:00.0", "nvidia-222", NULL, got2), EINVAL);
 	ASSERT_INT_EQ(fm.creates, 1);
 
 	/* A generated UUID is a valid version 4 one. */
@@ -306,6 +336,25 @@ static void test_create_and_remove(void)
 	ASSERT_INT_EQ(iov_mdev_list(ctx, &m), 1);
 	ASSERT_STR_EQ(m[0].uuid, got2);
 	free(m);
+
+	/* On a parent that is no PCI device, the same. */
+	ASSERT_OK(iov_mdev_create(ctx, "mtty", "mtty-2", uuid, got));
+	ASSERT_INT_EQ(iov_mdev_list(ctx, &m), 2);
+	{
+		int k = strcmp(m[0].uuid, uuid) ? 1 : 0;   /* listed in UUID order; the other is random */
+
+		ASSERT_STR_EQ(m[k].uuid, uuid);
+		ASSERT_STR_EQ(m[k].parent, "mtty");
+		ASSERT_STR_EQ(m[k].type, "mtty-2");
+	}
+	free(m);
+	ASSERT_ERR(iov_mdev_create(ctx, "mtty", "mtty-3", NULL, got2), ENOENT);
+	ASSERT_INT_EQ(iov_mdev_types(ctx, "mtty", &t), 2);
+	ASSERT_INT_EQ(t[1].available, 11);
+	iov_mdev_types_free(t, 2);
+	ASSERT_OK(iov_mdev_remove(ctx, uuid));
+	ASSERT_INT_EQ(fm.creates, 3);
+	ASSERT_INT_EQ(fm.removes, 2);
 	iov_ctx_free(ctx);
 	fx_free(fx);
 }

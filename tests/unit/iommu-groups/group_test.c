@@ -189,6 +189,23 @@ static void test_bad_input(void)
 	ASSERT_STR_EQ(iov_ctx_reason(ctx), "0000:05:00.0: no such PCI device");
 	ASSERT_ERR(iov_device_group(ctx, "05:00"), EINVAL);
 	ASSERT_TRUE(strstr(iov_ctx_reason(ctx), "'05:00' is not a PCI address") != NULL);
+
+	/* A mediated device by its UUID: its own group; one without a driver has none. */
+	fx_mkdir(fx, "sys/devices/virtual/mtty/mtty/83b8f4f2-509f-382f-3c1e-e6bfe0fa1001");
+	fx_mkdir(fx, "sys/kernel/iommu_groups/17/devices");
+	fx_symlink(fx, "sys/devices/virtual/mtty/mtty/83b8f4f2-509f-382f-3c1e-e6bfe0fa1001/iommu_group",
+		   "../../../../../kernel/iommu_groups/17");
+	fx_symlink(fx, "sys/bus/mdev/devices/83b8f4f2-509f-382f-3c1e-e6bfe0fa1001",
+		   "../../../devices/virtual/mtty/mtty/83b8f4f2-509f-382f-3c1e-e6bfe0fa1001");
+	fx_mkdir(fx, "sys/devices/virtual/mtty/mtty/83b8f4f2-509f-382f-3c1e-e6bfe0fa1002");
+	fx_symlink(fx, "sys/bus/mdev/devices/83b8f4f2-509f-382f-3c1e-e6bfe0fa1002",
+		   "../../../devices/virtual/mtty/mtty/83b8f4f2-509f-382f-3c1e-e6bfe0fa1002");
+	ASSERT_INT_EQ(iov_device_group(ctx, "83b8f4f2-509f-382f-3c1e-e6bfe0fa1001"), 17);
+	ASSERT_INT_EQ(iov_device_group(ctx, "83B8F4F2-509F-382F-3C1E-E6BFE0FA1001"), 17);
+	ASSERT_ERR(iov_device_group(ctx, "83b8f4f2-509f-382f-3c1e-e6bfe0fa1002"), ENOENT);
+	ASSERT_TRUE(strstr(iov_ctx_reason(ctx), "has no IOMMU group (its vendor driver has not bound it)") != NULL);
+	ASSERT_ERR(iov_device_group(ctx, "83b8f4f2-509f-382f-3c1e-e6bfe0fa1003"), ENODEV);
+	ASSERT_TRUE(strstr(iov_ctx_reason(ctx), "no such mdev instance") != NULL);
 	teardown();
 
 	/* A host whose devices have no groups: the IOMMU is off. */
