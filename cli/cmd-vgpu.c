@@ -103,6 +103,75 @@ static int vgpu_instances(struct cli *cli, struct iov_ctx *ctx)
 	return cli->json ? cli_print_json(arr) : EXIT_OK;
 }
 
+static int vgpu_sched(struct cli *cli)
+{
+	json_t *gpus = NULL, *g;
+	char why[512] = "";
+	size_t i;
+	int r = iov_nvml_sched(getenv("IOVKIT_NVML_LIBRARY"), &gpus, why, sizeof(why));
+
+	if (r < 0) {
+		cli_error("vGPU scheduler: %s", why);
+		return EXIT_FAIL;
+	}
+	if (cli->json)
+		return cli_print_json(gpus);
+	json_array_foreach(gpus, i, g) {
+		json_t *caps = json_object_get(g, "capabilities"), *p;
+		size_t k;
+
+		printf("GPU %" JSON_INTEGER_FORMAT ": %s: ", cli_num(g, "index"), cli_str(g, "name"));
+		if (!json_is_true(json_object_get(g, "supported"))) {
+			printf("%s\n", cli_str(g, "reason"));
+			continue;
+		}
+		printf("%s, ARR %s, time slice %.3f ms", cli_str(g, "policy"), cli_str(g, "arr"),
+		       (double)cli_num(g, "timeslice_ns") / 1e6);
+		if (cli_num(g, "avg_factor"))
+			printf(", averaging factor %" JSON_INTEGER_FORMAT, cli_num(g, "avg_factor"));
+		printf("\n  offers:");
+		json_array_foreach(json_object_get(caps, "policies"), k, p)
+			printf(" %s", json_string_value(p));
+		printf("; time slices %.3f-%.3f ms",
+		       (double)cli_num(json_object_get(caps, "timeslice_ns"), "min") / 1e6,
+		       (double)cli_num(json_object_get(caps, "timeslice_ns"), "max") / 1e6);
+		if (json_is_true(json_object_get(caps, "arr_supported")))
+			printf("; ARR frequency %" JSON_INTEGER_FORMAT "-%" JSON_INTEGER_FORMAT ", averaging factor %"
+			       JSON_INTEGER_FORMAT "-%" JSON_INTEGER_FORMAT, cli_num(json_object_get(caps, "frequency"), "min"),
+			       cli_num(json_object_get(caps, "frequency"), "max"),
+			       cli_num(json_object_get(caps, "avg_factor"), "min"),
+			       cli_num(json_object_get(caps, "avg_factor"), "max"));
+		printf("\n");
+	}
+	if (json_array_size(gpus) == 0)
+		printf("No NVIDIA GPUs.\n");
+	json_decref(gpus);
+	return EXIT_OK;
+}
+
+static int vgpu_sched_set(struct cli *cli, char **args, const struct iov_vgpu_sched_request *opts)
+{
+	struct iov_vgpu_sched_request req = *opts;
+	unsigned long index;
+	char why[512] = "";
+	int r;
+
+	if (cli_number(args[0], 10, 64, &index) < 0)
+		return cli_usage("vgpu", "sched-set: INDEX is a GPU's number as 'iovctl vgpu sched' shows it");
+	req.policy = iov_vgpu_sched_policy_parse(args[1]);
+	if (req.policy < 0)
+		return cli_usage("vgpu", "sched-set: POLICY is best-effort, equal-share or fixed-share");
+	r = iov_nvml_sched_set(getenv("IOVKIT_NVML_LIBRARY"), (unsigned int)index, &req, why, sizeof(why));
+	if (r < 0) {
+		cli_error("vGPU scheduler: %s", why);
+		return EXIT_FAIL;
+	}
+	if (cli->json)
+		return cli_print_json(json_pack("{s:i,s:s,s:b}", "index", (int)index, "policy", args[1], "arr", req.arr));
+	printf("GPU %lu: %s%s\n", index, args[1], req.arr ? " with adaptive round robin" : "");
+	return EXIT_OK;
+}
+
 static int vgpu_mig(struct cli *cli)
 {
 	json_t *gpus = NULL, *g, *p;
@@ -198,7 +267,7 @@ static int vgpu_plan(struct cli *cli, char **args, int nargs, json_t *existing)
 	return EXIT_OK;
 }
 
-enum { OPT_UUID = 1300, OPT_EXISTING, OPT_NO_AUTOSTART };
+enum { OPT_UUID = 1300, OPT_EXISTING, OPT_NO_AUTOSTART, OPT_TIMESLICE, OPT_ARR, OPT_FREQUENCY, OPT_AVG_FACTOR };
 
 int cmd_vgpu(struct cli *cli)
 {
@@ -206,13 +275,19 @@ int cmd_vgpu(struct cli *cli)
 		{ "uuid", required_argument, NULL, OPT_UUID },
 		{ "existing", required_argument, NULL, OPT_EXISTING },
 		{ "no-autostart", no_argument, NULL, OPT_NO_AUTOSTART },
+		{ "timeslice-us", required_argument, NULL, OPT_TIMESLICE },
+		{ "arr", no_argument, NULL, OPT_ARR },
+		{ "frequency", required_argument, NULL, OPT_FREQUENCY },
+		{ "avg-factor", required_argument, NULL, OPT_AVG_FACTOR },
 		CLI_OPT_JSON,
 		{ NULL, 0, NULL, 0 },
 	};
 	_cleanup_(iov_ctx_freep) struct iov_ctx *ctx = NULL;
 	_cleanup_(json_decrefp) json_t *existing = json_array();
 	const char *uuid = NULL, *sub;
+	struct iov_vgpu_sched_request sched = { 0 };
 	bool no_autostart = false;
+	unsigned long v;
 	char **args;
 	int opt, nargs;
 
@@ -223,6 +298,19 @@ int cmd_vgpu(struct cli *cli)
 			json_array_append_new(existing, json_string(optarg));
 		else if (opt == OPT_NO_AUTOSTART)
 			no_autostart = true;
+		else if (opt == OPT_ARR)
+			sched.arr = true;
+		else if (opt == OPT_TIMESLICE || opt == OPT_FREQUENCY || opt == OPT_AVG_FACTOR) {
+			if (cli_number(optarg, 10, opt == OPT_TIMESLICE ? 4000000 : 100000, &v) < 0)
+				return cli_usage("vgpu", opt == OPT_TIMESLICE ? "--timeslice-us: microseconds, up to 4000000"
+									    : "--frequency, --avg-factor: a number up to 100000");
+			if (opt == OPT_TIMESLICE)
+				sched.timeslice_ns = (unsigned int)v * 1000u;
+			else if (opt == OPT_FREQUENCY)
+				sched.frequency = (unsigned int)v;
+			else
+				sched.avg_factor = (unsigned int)v;
+		}
 		else
 			return EXIT_USAGE;
 	}
@@ -233,6 +321,10 @@ int cmd_vgpu(struct cli *cli)
 		return vgpu_plan(cli, args, nargs, existing);
 	if (!strcmp(sub, "mig") && nargs == 0)
 		return vgpu_mig(cli);
+	if (!strcmp(sub, "sched") && nargs == 0)
+		return vgpu_sched(cli);
+	if (!strcmp(sub, "sched-set") && nargs == 2)
+		return vgpu_sched_set(cli, args, &sched);
 	ctx = cli_ctx_open(cli);
 	if (!ctx)
 		return EXIT_FAIL;
@@ -305,6 +397,18 @@ int cmd_vgpu(struct cli *cli)
 			json_decref(report);
 		}
 		return r < 0 ? EXIT_FAIL : EXIT_OK;
+	}
+	if (!strcmp(sub, "vf-type") && nargs == 2) {
+		int r;
+
+		if (cli_number(args[1], 10, UINT32_MAX, &v) < 0)
+			return cli_usage("vgpu", "vf-type: TYPE is a vGPU type ID the VF lists, or 0 for none");
+		r = iov_gpu_vf_type_set(ctx, args[0], (unsigned int)v);
+		if (r < 0)
+			return cli_fail(ctx, r, "setting the VF's vGPU type");
+		if (cli->json)
+			return cli_print_json(json_pack("{s:s,s:I}", "bdf", args[0], "type", (json_int_t)v));
+		return EXIT_OK;
 	}
 	if (!strcmp(sub, "remove") && nargs == 1) {
 		int r = iov_mdev_remove(ctx, args[0]);

@@ -96,9 +96,10 @@ static const struct cli_command commands[] = {
 	{ "rpc", "[--socket PATH] METHOD [PARAMS]", "call a JSON-RPC method of an iovkit socket and print the result",
 	  "  --socket PATH   default $IOVKITD_SOCKET, else /run/iovkit/iovkitd.sock; rpc.discover lists a socket's methods\n", cmd_rpc },
 	{ "vgpu", "[list] | types [PARENT] | instances | create PARENT TYPE [--uuid UUID] | remove UUID"
-	  " | define PARENT TYPE [--uuid UUID] [--no-autostart] | undefine UUID | definitions | start-defined | mig"
-	  " | plan MODEL PROFILE... [--existing PROFILE@START]...",
-	  "GPUs and their partitions: mdev types and instances, NVIDIA MIG, a MIG placement planner",
+	  " | define PARENT TYPE [--uuid UUID] [--no-autostart] | undefine UUID | definitions | start-defined"
+	  " | vf-type VF TYPE | mig | sched | sched-set INDEX POLICY [--timeslice-us US | --arr [--frequency N]"
+	  " [--avg-factor N]] | plan MODEL PROFILE... [--existing PROFILE@START]...",
+	  "GPUs and their partitions: mdev types and instances, VF vGPU types, NVIDIA MIG and vGPU scheduling, a MIG planner",
 	  "  list             GPUs with IOMMU group, driver, how they split (mdev, sriov, per-VF\n"
 	  "                   vGPU types) and the functions that go with them (HDMI audio)\n"
 	  "  types [PARENT]   mdev types: name, available instances, instances\n"
@@ -110,8 +111,16 @@ static const struct cli_command commands[] = {
 	  "                   every start (iovkitd creates autostart ones when it starts; so does\n"
 	  "                   start-defined), in <root>/var/lib/iovkit/mdev.json\n"
 	  "  undefine UUID    forget a definition   definitions   list them, with whether each exists\n"
+	  "  vf-type VF TYPE  give an NVIDIA VF a vGPU type from its creatable list (the ID), or\n"
+	  "                   take its type away (0); refused if it has another type already\n"
 	  "  mig              MIG mode, profiles with placements, GPU instances, from NVML\n"
 	  "                   (libnvidia-ml.so.1; $IOVKIT_NVML_LIBRARY another); read-only\n"
+	  "  sched            each GPU's time-sliced vGPU scheduler: policy, adaptive round robin\n"
+	  "                   (ARR), time slice, and the ranges it accepts, from NVML\n"
+	  "  sched-set INDEX POLICY   best-effort, equal-share or fixed-share, with --timeslice-us\n"
+	  "                   (default: the driver's), or best-effort --arr with --frequency and\n"
+	  "                   --avg-factor; checked against what the GPU offers; NVML refuses it\n"
+	  "                   while VMs run on the GPU, and it lasts until the driver reloads\n"
 	  "  plan MODEL PROFILE... [--existing PROFILE@START]...   a MIG layout for the profiles\n"
 	  "                   on MODEL (A100-40GB, A100-80GB, H100-80GB, H200-141GB), or the\n"
 	  "                   smallest change to the existing instances that admits them\n",

@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * vgpu.*: GPUs and their partitions through gpu-vgpu — discovery, mdev types and instances
- * (created and removed only on request, checked first), NVIDIA MIG as NVML reports it
- * (read-only), and the MIG placement planner.
+ * (created and removed only on request, checked first), NVIDIA VFs' vGPU types, NVIDIA MIG as
+ * NVML reports it (read-only), the time-sliced vGPU scheduler, and the MIG placement planner.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -177,6 +178,72 @@ static int m_mig(void *userdata, json_t *params, json_t **ret, struct iov_rpc_er
 	return r < 0 ? iov_rpc_fail(e, IOV_RPC_FAILED, r, "%s", why) : 0;
 }
 
+static int m_sched(void *userdata, json_t *params, json_t **ret, struct iov_rpc_error *e)
+{
+	char why[512] = "";
+	int r = iov_rpc_params(e, params, "{}");
+
+	if (r < 0)
+		return r;
+	r = iov_nvml_sched(getenv("IOVKIT_NVML_LIBRARY"), ret, why, sizeof(why));
+	return r < 0 ? iov_rpc_fail(e, IOV_RPC_FAILED, r, "%s", why) : 0;
+}
+
+static int m_sched_set(void *userdata, json_t *params, json_t **ret, struct iov_rpc_error *e)
+{
+	struct daemon *d = userdata;
+	struct iov_vgpu_sched_request req = { 0 };
+	json_int_t index, timeslice_us = 0, frequency = 0, avg_factor = 0;
+	const char *policy;
+	int arr = 0;
+	char why[512] = "";
+	int r = iov_rpc_params(e, params, "{s:I,s:s,s?:I,s?:b,s?:I,s?:I}", "index", &index, "policy", &policy,
+			       "timeslice_us", &timeslice_us, "arr", &arr, "frequency", &frequency, "avg_factor",
+			       &avg_factor);
+
+	if (r < 0)
+		return r;
+	req.policy = iov_vgpu_sched_policy_parse(policy);
+	if (req.policy < 0)
+		return iov_rpc_fail(e, IOV_RPC_INVALID_PARAMS, 0, "policy \"%s\": best-effort, equal-share or fixed-share",
+				    policy);
+	if (index < 0 || index > 64 || timeslice_us < 0 || timeslice_us > 4000000 || frequency < 0 ||
+	    frequency > 100000 || avg_factor < 0 || avg_factor > 100000)
+		return iov_rpc_fail(e, IOV_RPC_INVALID_PARAMS, 0,
+				    "index 0..64, timeslice_us 0..4000000, frequency and avg_factor 0..100000");
+	req.arr = arr;
+	req.timeslice_ns = (unsigned int)timeslice_us * 1000u;
+	req.frequency = (unsigned int)frequency;
+	req.avg_factor = (unsigned int)avg_factor;
+	r = iov_nvml_sched_set(getenv("IOVKIT_NVML_LIBRARY"), (unsigned int)index, &req, why, sizeof(why));
+	if (r < 0)
+		return iov_rpc_fail(e, r == -EINVAL ? IOV_RPC_INVALID_PARAMS : IOV_RPC_FAILED, r, "%s", why);
+	dlog(5, "GPU %lld: vGPU scheduler set to %s%s", (long long)index, policy, arr ? " with ARR" : "");
+	daemon_event(d, "vgpu.sched", json_pack("{s:I,s:s,s:b}", "index", index, "policy", policy, "arr", arr));
+	*ret = json_pack("{s:I,s:s,s:b}", "index", index, "policy", policy, "arr", arr);
+	return *ret ? 0 : -ENOMEM;
+}
+
+static int m_vf_type(void *userdata, json_t *params, json_t **ret, struct iov_rpc_error *e)
+{
+	struct daemon *d = userdata;
+	const char *bdf;
+	json_int_t type;
+	int r = iov_rpc_params(e, params, "{s:s,s:I}", "bdf", &bdf, "type", &type);
+
+	if (r < 0)
+		return r;
+	if (type < 0 || type > UINT32_MAX)
+		return iov_rpc_fail(e, IOV_RPC_INVALID_PARAMS, 0, "type: a vGPU type ID the VF lists, or 0 for none");
+	r = iov_gpu_vf_type_set(d->ctx, bdf, (unsigned int)type);
+	if (r < 0)
+		return daemon_lib_fail(d, e, r, bdf);
+	dlog(5, "%s: vGPU type %lld", bdf, (long long)type);
+	daemon_event(d, "vgpu.vf_type", json_pack("{s:s,s:I}", "bdf", bdf, "type", type));
+	*ret = json_pack("{s:s,s:I}", "bdf", bdf, "type", type);
+	return *ret ? 0 : -ENOMEM;
+}
+
 static int m_plan(void *userdata, json_t *params, json_t **ret, struct iov_rpc_error *e)
 {
 	const char *model;
@@ -236,6 +303,16 @@ const struct iov_rpc_method vgpu_methods[] = {
 	  "{\"type\":\"object\",\"required\":[\"uuid\"],\"properties\":{\"uuid\":{\"type\":\"string\"}}}" },
 	{ "vgpu.definitions", m_definitions, 0, "the mdev definitions, and whether each instance exists now", NULL },
 	{ "vgpu.mig", m_mig, 0, "NVIDIA MIG through NVML: mode, profiles and placements, GPU instances (read-only)", NULL },
+	{ "vgpu.sched", m_sched, 0, "each NVIDIA GPU's time-sliced vGPU scheduler: policy, ARR, time slice, what it offers",
+	  NULL },
+	{ "vgpu.sched_set", m_sched_set, IOV_RPC_MUTATES,
+	  "sets a GPU's vGPU scheduler (checked against what it offers; NVML refuses while VMs run on it)",
+	  "{\"type\":\"object\",\"required\":[\"index\",\"policy\"],\"properties\":{\"index\":{\"type\":\"integer\"},"
+	  "\"policy\":{\"enum\":[\"best-effort\",\"equal-share\",\"fixed-share\"]},\"timeslice_us\":{\"type\":\"integer\"},"
+	  "\"arr\":{\"type\":\"boolean\"},\"frequency\":{\"type\":\"integer\"},\"avg_factor\":{\"type\":\"integer\"}}}" },
+	{ "vgpu.vf_type", m_vf_type, IOV_RPC_MUTATES, "gives an NVIDIA VF a vGPU type it lists, or none (0)",
+	  "{\"type\":\"object\",\"required\":[\"bdf\",\"type\"],\"properties\":{\"bdf\":{\"type\":\"string\"},"
+	  "\"type\":{\"type\":\"integer\"}}}" },
 	{ "vgpu.plan", m_plan, 0, "a MIG layout for the profiles asked, or the smallest change to an existing one",
 	  "{\"type\":\"object\",\"required\":[\"gpu\",\"profiles\"],\"properties\":{\"gpu\":{\"enum\":[\"A100-40GB\","
 	  "\"A100-80GB\",\"H100-80GB\",\"H200-141GB\"]},\"profiles\":{\"type\":\"array\",\"items\":{\"type\":\"string\"}},"

@@ -24,8 +24,9 @@ _iovctl() {
         else
             COMPREPLY=($(compgen -W "$(iovctl --json vm list 2>/dev/null | grep -o '"name":"[^"]*"' | cut -d'"' -f4)" -- "$cur"))
         fi ;;
-    vgpu) COMPREPLY=($(compgen -W "list types instances create remove mig plan --uuid --existing --json A100-40GB
-            A100-80GB H100-80GB H200-141GB" -- "$cur")) ;;
+    vgpu) COMPREPLY=($(compgen -W "list types instances create remove define undefine definitions start-defined
+            vf-type mig sched sched-set plan best-effort equal-share fixed-share --uuid --no-autostart --existing
+            --timeslice-us --arr --frequency --avg-factor --json A100-40GB A100-80GB H100-80GB H200-141GB" -- "$cur")) ;;
     daemon) COMPREPLY=($(compgen -W "status shutdown --socket --stop-children --json" -- "$cur")) ;;
     events) COMPREPLY=($(compgen -W "--socket --count --timeout --json" -- "$cur")) ;;
     demo) COMPREPLY=($(compgen -W "--socket --pings --frames --size --keep --json" -- "$cur")) ;;

@@ -120,6 +120,56 @@ IOV_EXPORT int iov_gpu_json(const struct iov_gpu *g, json_t **ret)
 	return 0;
 }
 
+/* Whether NVIDIA's creatable_vgpu_types text ("ID    : vGPU Name" then "1061  : NVIDIA ...")
+ * lists @id. */
+static bool vf_type_listed(const char *text, unsigned int id)
+{
+	for (const char *line = text; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
+		unsigned int v;
+		char colon;
+
+		if (sscanf(line, " %u %c", &v, &colon) == 2 && colon == ':' && v == id)
+			return true;
+	}
+	return false;
+}
+
+IOV_EXPORT int iov_gpu_vf_type_set(struct iov_ctx *ctx, const char *bdf, unsigned int type_id)
+{
+	char canon[IOV_BDF_LEN], types[4096], value[16];
+	int64_t cur = 0;
+	int r;
+
+	if (iov_pci_bdf_parse(bdf, canon) < 0)
+		return iov_ctx_fail(ctx, -EINVAL, "\"%s\" is not a PCI address", bdf ? bdf : "");
+	if (iov_path_exists(ctx, "sys/bus/pci/devices/%s", canon) <= 0)
+		return iov_ctx_fail(ctx, -ENODEV, "%s: no such PCI device", canon);
+	if (iov_attr_read(ctx, types, sizeof(types), "sys/bus/pci/devices/%s/nvidia/creatable_vgpu_types", canon) < 0 ||
+	    iov_attr_read_s64(ctx, &cur, "sys/bus/pci/devices/%s/nvidia/current_vgpu_type", canon) < 0)
+		return iov_ctx_fail(ctx, -EOPNOTSUPP, "%s offers no vGPU types (not a VF of an NVIDIA GPU in vGPU mode: "
+				    "no nvidia/creatable_vgpu_types)", canon);
+	if ((uint64_t)cur == type_id) {
+		iov_ctx_log(ctx, IOV_LOG_DEBUG, "%s has vGPU type %u already", canon, type_id);
+		return 0;
+	}
+	if (type_id && cur)
+		return iov_ctx_fail(ctx, -EBUSY, "%s has vGPU type %lld; take it away first (type 0)", canon, (long long)cur);
+	if (type_id && !vf_type_listed(types, type_id)) {
+		for (char *c = types; *c; c++)
+			if (*c == '\n')
+				*c = ';';
+		return iov_ctx_fail(ctx, -ENOENT, "%s cannot take vGPU type %u; it offers: %s", canon, type_id, types);
+	}
+	snprintf(value, sizeof(value), "%u", type_id);
+	r = iov_attr_write(ctx, value, "sys/bus/pci/devices/%s/nvidia/current_vgpu_type", canon);
+	if (r < 0)
+		return iov_ctx_fail(ctx, r, "%s: the driver refused vGPU type %u: %s%s", canon, type_id, iov_strerror(r),
+				    r == -EBUSY ? " (a VM has the VF open?)" : "");
+	iov_ctx_log(ctx, IOV_LOG_INFO, "%s: vGPU type %u %s", canon, type_id ? type_id : (unsigned int)cur,
+		    type_id ? "set" : "taken away");
+	return 0;
+}
+
 /* ---- mediated devices ---- */
 
 /*

@@ -57,6 +57,17 @@ struct iov_gpu {
 int iov_gpu_list(struct iov_ctx *ctx, struct iov_gpu **ret);
 int iov_gpu_json(const struct iov_gpu *gpu, json_t **ret);
 
+/*
+ * Gives NVIDIA VF @bdf vGPU type @type_id (an ID its nvidia/creatable_vgpu_types lists), or
+ * takes its type away with 0: the write to nvidia/current_vgpu_type that makes the VF a vGPU of
+ * that size, ready for passthrough. Checked first, changing nothing on failure: -EINVAL
+ * malformed address, -ENODEV no such device, -EOPNOTSUPP not a VF offering vGPU types, -ENOENT
+ * an ID it does not list (the reason lists those it does), -EBUSY it has another type already
+ * (take it away first). Setting the type it has, or 0 on a VF without one, changes nothing and
+ * succeeds. Then the driver's answer to the write (-EBUSY while a VM uses the VF).
+ */
+int iov_gpu_vf_type_set(struct iov_ctx *ctx, const char *bdf, unsigned int type_id);
+
 /* ---- mediated devices ---- */
 
 /*
@@ -204,6 +215,46 @@ int iov_nvml_mig(const char *lib, json_t **ret, char *why, size_t why_len);
 
 /* A planner table from one GPU of iov_nvml_mig()'s answer. -ENOENT when it has no profiles. */
 int iov_mig_table_from_json(json_t *gpu, struct iov_mig_gpu *ret, char *why, size_t why_len);
+
+/* ---- time-sliced vGPU scheduling, through NVML ---- */
+
+/* How a GPU shares its time among its time-sliced vGPUs (NVML_VGPU_SCHEDULER_POLICY_*). */
+enum iov_vgpu_sched_policy {
+	IOV_VGPU_SCHED_UNKNOWN = 0,
+	IOV_VGPU_SCHED_BEST_EFFORT = 1, /* round robin; an idle vGPU's time goes to the busy ones */
+	IOV_VGPU_SCHED_EQUAL_SHARE = 2, /* each running vGPU gets the same share */
+	IOV_VGPU_SCHED_FIXED_SHARE = 3, /* each vGPU gets its type's share, running or not */
+};
+
+/* "best-effort", "equal-share", "fixed-share" ("unknown" otherwise), and back (-EINVAL). */
+const char *iov_vgpu_sched_policy_name(int policy);
+int iov_vgpu_sched_policy_parse(const char *name);
+
+struct iov_vgpu_sched_request {
+	int policy;                     /* IOV_VGPU_SCHED_BEST_EFFORT.. */
+	bool arr;                       /* adaptive round robin (best effort only) */
+	unsigned int timeslice_ns;      /* without ARR; 0: the driver's default */
+	unsigned int avg_factor, frequency;   /* with ARR; 0: the driver's default */
+};
+
+/*
+ * Each NVIDIA GPU's vGPU scheduler, as NVML reports it: [{index, name, supported, policy,
+ * arr ("default"/"disabled"/"enabled"), timeslice_ns, avg_factor, capabilities: {policies,
+ * timeslice_ns: {min, max}, arr_supported, frequency: {min, max}, avg_factor: {min, max}}}];
+ * a GPU that is not in vGPU mode has supported false and a reason. Changes nothing. Errors as
+ * iov_nvml_mig().
+ */
+int iov_nvml_sched(const char *lib, json_t **ret, char *why, size_t why_len);
+
+/*
+ * Sets GPU @index's scheduler. Checked first against the GPU's capabilities, changing nothing
+ * on failure: -EINVAL a policy it does not list, a time slice, frequency or averaging factor
+ * outside its range, ARR with a policy other than best effort; -EOPNOTSUPP ARR where it has
+ * none, or a GPU not in vGPU mode; -ENODEV no GPU @index. Then NVML's answer: it refuses while
+ * any VM runs on the GPU (-EBUSY). The setting lasts until the NVIDIA module is reloaded.
+ */
+int iov_nvml_sched_set(const char *lib, unsigned int index, const struct iov_vgpu_sched_request *req, char *why,
+		       size_t why_len);
 
 #ifdef __cplusplus
 }

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * A stand-in for libnvidia-ml.so.1 with the entry points iovkit's MIG code calls, answering
+ * A stand-in for libnvidia-ml.so.1 with the entry points iovkit's NVML code calls, answering
  * as an H100 80GB in MIG mode with one GPU instance (3g.40gb at slice 4) would: the profile
- * table of NVIDIA's MIG User Guide, placements included. Built as a shared module for the
- * gpu-vgpu unit tests, which load it in place of the driver's library.
+ * table of NVIDIA's MIG User Guide, placements included. Its vGPU scheduler offers the three
+ * policies, time slices of 1-30 ms and ARR, and remembers what is set while the module stays
+ * loaded; fake_nvml_script() lets a test take vGPU mode away or pretend VMs run. Built as a
+ * shared module for the gpu-vgpu unit tests, which load it in place of the driver's library.
  */
 #include <stdio.h>
 #include <string.h>
@@ -32,7 +34,7 @@ static int dev_token, gi_token;
 
 int nvmlInit_v2(void) { return 0; }
 int nvmlShutdown(void) { return 0; }
-const char *nvmlErrorString(int r) { return r == 3 ? "Not Supported" : "Unknown Error"; }
+const char *nvmlErrorString(int r) { return r == 3 ? "Not Supported" : r == 19 ? "In use by another client" : "Unknown Error"; }
 int nvmlDeviceGetCount_v2(unsigned int *n) { *n = 1; return 0; }
 int nvmlDeviceGetHandleByIndex_v2(unsigned int i, void **d) { *d = &dev_token; return i == 0 ? 0 : 2; }
 int nvmlDeviceGetName(void *d, char *name, unsigned int len) { snprintf(name, len, "NVIDIA H100 80GB HBM3"); return 0; }
@@ -89,5 +91,51 @@ int nvmlDeviceGetGpuInstances(void *d, unsigned int id, void **gi, unsigned int 
 int nvmlGpuInstanceGetInfo(void *gi, struct gi_info *out)
 {
 	*out = (struct gi_info){ &dev_token, 1, 2, { 4, 4 } };
+	return 0;
+}
+
+/* ---- the vGPU scheduler ---- */
+
+struct sched_caps { unsigned int policies[3], max_ts, min_ts, arr, max_freq, min_freq, max_avg, min_avg; };
+struct sched_state { unsigned int policy, arr_mode, a, b; };    /* a, b: avgFactor+timeslice or timeslice */
+struct sched_set { unsigned int policy, enable_arr, a, b; };    /* a, b: avgFactor+frequency or timeslice */
+
+static struct sched_state state = { 1, 1, 2000000, 0 };   /* best effort, ARR off, 2 ms */
+static int vgpu_mode = 1, vms_running, sets;
+
+/* vGPU mode on or off, VMs running or not; returns how many sets reached the "driver". */
+int fake_nvml_script(int mode, int vms)
+{
+	vgpu_mode = mode;
+	vms_running = vms;
+	return sets;
+}
+
+int nvmlDeviceGetVgpuSchedulerCapabilities(void *d, struct sched_caps *c)
+{
+	if (!vgpu_mode)
+		return 3;
+	*c = (struct sched_caps){ { 1, 2, 3 }, 30000000, 1000000, 1, 960, 64, 60, 1 };
+	return 0;
+}
+
+int nvmlDeviceGetVgpuSchedulerState(void *d, struct sched_state *s)
+{
+	if (!vgpu_mode)
+		return 3;
+	*s = state;
+	return 0;
+}
+
+int nvmlDeviceSetVgpuSchedulerState(void *d, const struct sched_set *s)
+{
+	if (!vgpu_mode)
+		return 3;
+	if (vms_running)
+		return 19;  /* NVML_ERROR_IN_USE */
+	sets++;
+	/* ARR: the driver derives the time slice from the frequency (1 s / frequency). */
+	state = s->enable_arr ? (struct sched_state){ s->policy, 2, s->a ? s->a : 33, 1000000000u / (s->b ? s->b : 480) }
+			      : (struct sched_state){ s->policy, 1, s->a ? s->a : 2000000, 0 };
 	return 0;
 }

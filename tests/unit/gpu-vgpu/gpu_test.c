@@ -74,7 +74,7 @@ static void mdev_type(struct fixture *fx, const char *parent, const char *type, 
 /* The mdev core's create and remove stores, acting on the fixture. */
 struct fake_mdev {
 	struct fixture *fx;
-	unsigned int creates, removes;
+	unsigned int creates, removes, vf_writes;
 	int next_group;
 };
 
@@ -143,6 +143,12 @@ static int mdev_store(void *userdata, struct iov_ctx *ctx, const char *path, con
 		snprintf(avail_path, sizeof(avail_path), "%s/mdev_supported_types/%s/available_instances", dir, type);
 		fx_write(fx, avail_path, "%d\n", atoi(fx_read(fx, avail_path)) + 1);
 		fm->removes++;
+		return 0;
+	}
+	if (sscanf(path, "sys/bus/pci/devices/%63[^/]/nvidia/current_vgpu_typ%1[e]", parent, e) == 2) {
+		snprintf(p, sizeof(p), "sys/bus/pci/devices/%s/nvidia/current_vgpu_type", parent);
+		fx_write(fx, p, "%s\n", value);
+		fm->vf_writes++;
 		return 0;
 	}
 	return -EACCES;     /* nothing else may be written here */
@@ -359,6 +365,46 @@ static void test_create_and_remove(void)
 	fx_free(fx);
 }
 
+/* A VF's vGPU type: checked against what it offers, one write, nothing on a refusal. */
+static void test_vf_type(void)
+{
+	struct fake_mdev fm;
+	struct iov_ctx *ctx;
+	struct fixture *fx = vgpu_host(&ctx, &fm);
+	struct iov_gpu *g = NULL;
+	int n;
+
+	ASSERT_ERR(iov_gpu_vf_type_set(ctx, NV_VF, 1062), ENOENT);
+	ASSERT_TRUE(strstr(iov_ctx_reason(ctx), "1061  : NVIDIA H100-1-10C") != NULL);
+	ASSERT_ERR(iov_gpu_vf_type_set(ctx, T4, 1061), EOPNOTSUPP);
+	ASSERT_ERR(iov_gpu_vf_type_set(ctx, "0000:99:00.0", 1061), ENODEV);
+	ASSERT_ERR(iov_gpu_vf_type_set(ctx, "zz", 1061), EINVAL);
+	ASSERT_OK(iov_gpu_vf_type_set(ctx, NV_VF, 0));          /* none to take away: no write */
+	ASSERT_INT_EQ(fm.vf_writes, 0);
+
+	ASSERT_OK(iov_gpu_vf_type_set(ctx, "41:00.4", 1061));
+	ASSERT_INT_EQ(fm.vf_writes, 1);
+	n = iov_gpu_list(ctx, &g);
+	ASSERT_INT_GE(n, 1);
+	for (int i = 0; i < n; i++)
+		if (!strcmp(g[i].bdf, NV_VF))
+			ASSERT_INT_EQ(g[i].vf_current_type, 1061);
+	free(g);
+	ASSERT_OK(iov_gpu_vf_type_set(ctx, NV_VF, 1061));       /* the type it has: no write */
+	ASSERT_INT_EQ(fm.vf_writes, 1);
+	fx_write(fx, "sys/bus/pci/devices/" NV_VF "/nvidia/creatable_vgpu_types", "ID    : vGPU Name\n1061  : NVIDIA H100-1-10C\n1062  : NVIDIA H100-2-20C\n");
+	ASSERT_ERR(iov_gpu_vf_type_set(ctx, NV_VF, 1062), EBUSY);
+	ASSERT_TRUE(strstr(iov_ctx_reason(ctx), "has vGPU type 1061; take it away first") != NULL);
+	ASSERT_INT_EQ(fm.vf_writes, 1);
+	ASSERT_OK(iov_gpu_vf_type_set(ctx, NV_VF, 0));
+	ASSERT_INT_EQ(fm.vf_writes, 2);
+	ASSERT_STR_EQ(fx_read(fx, "sys/bus/pci/devices/" NV_VF "/nvidia/current_vgpu_type"), "0");
+	ASSERT_OK(iov_gpu_vf_type_set(ctx, NV_VF, 1062));
+	ASSERT_INT_EQ(fm.vf_writes, 3);
+	iov_ctx_free(ctx);
+	fx_free(fx);
+}
+
 /* Definitions: recorded without touching sysfs, created by start_defined, idempotent, forgotten. */
 static void test_definitions(void)
 {
@@ -417,4 +463,5 @@ UNIT_MAIN("gpu-vgpu/gpu",
 	  UNIT_TEST(test_types),
 	  UNIT_TEST(test_create_and_remove),
 	  UNIT_TEST(test_definitions),
+	  UNIT_TEST(test_vf_type),
 	  UNIT_TEST(test_uuid))

@@ -4,6 +4,7 @@
  * 3g.40gb instance at slice 4): what it reports, the planner table built from it, and a
  * library that is missing or lacks MIG.
  */
+#include <dlfcn.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,6 +77,89 @@ static void test_table_from_nvml(void)
 	ASSERT_INT_EQ(out[1].start, 0);
 }
 
+/* The vGPU scheduler: read, set, and every refusal before NVML is asked. The fake stays
+ * loaded through the test (held here), so what is set is there for the next call. */
+static void test_sched(void)
+{
+	struct iov_vgpu_sched_request req = { .policy = IOV_VGPU_SCHED_EQUAL_SHARE, .timeslice_ns = 10000000 };
+	void *hold = dlopen(fake(), RTLD_NOW);
+	int (*script)(int, int) = hold ? (int (*)(int, int))dlsym(hold, "fake_nvml_script") : NULL;
+	json_t *gpus = NULL, *g;
+	char why[256] = "";
+
+	ASSERT_TRUE(script != NULL);
+	ASSERT_OK(iov_nvml_sched(fake(), &gpus, why, sizeof(why)));
+	g = json_array_get(gpus, 0);
+	ASSERT_TRUE(json_is_true(json_object_get(g, "supported")));
+	ASSERT_STR_EQ(json_string_value(json_object_get(g, "policy")), "best-effort");
+	ASSERT_STR_EQ(json_string_value(json_object_get(g, "arr")), "disabled");
+	ASSERT_INT_EQ(json_integer_value(json_object_get(g, "timeslice_ns")), 2000000);
+	g = json_object_get(g, "capabilities");
+	ASSERT_INT_EQ(json_array_size(json_object_get(g, "policies")), 3);
+	ASSERT_STR_EQ(json_string_value(json_array_get(json_object_get(g, "policies"), 2)), "fixed-share");
+	ASSERT_INT_EQ(json_integer_value(json_object_get(json_object_get(g, "timeslice_ns"), "min")), 1000000);
+	ASSERT_INT_EQ(json_integer_value(json_object_get(json_object_get(g, "frequency"), "max")), 960);
+	json_decref(gpus);
+
+	ASSERT_OK(iov_nvml_sched_set(fake(), 0, &req, why, sizeof(why)));
+	ASSERT_INT_EQ(script(1, 0), 1);
+	ASSERT_OK(iov_nvml_sched(fake(), &gpus, why, sizeof(why)));
+	g = json_array_get(gpus, 0);
+	ASSERT_STR_EQ(json_string_value(json_object_get(g, "policy")), "equal-share");
+	ASSERT_INT_EQ(json_integer_value(json_object_get(g, "timeslice_ns")), 10000000);
+	json_decref(gpus);
+
+	req = (struct iov_vgpu_sched_request){ .policy = IOV_VGPU_SCHED_BEST_EFFORT, .arr = true, .frequency = 200,
+					       .avg_factor = 10 };
+	ASSERT_OK(iov_nvml_sched_set(fake(), 0, &req, why, sizeof(why)));
+	ASSERT_OK(iov_nvml_sched(fake(), &gpus, why, sizeof(why)));
+	g = json_array_get(gpus, 0);
+	ASSERT_STR_EQ(json_string_value(json_object_get(g, "arr")), "enabled");
+	ASSERT_INT_EQ(json_integer_value(json_object_get(g, "avg_factor")), 10);
+	ASSERT_INT_EQ(json_integer_value(json_object_get(g, "timeslice_ns")), 5000000);
+	json_decref(gpus);
+	ASSERT_INT_EQ(script(1, 0), 2);
+
+	/* Refused before NVML hears of it. */
+	req = (struct iov_vgpu_sched_request){ .policy = IOV_VGPU_SCHED_FIXED_SHARE, .timeslice_ns = 500000 };
+	ASSERT_ERR(iov_nvml_sched_set(fake(), 0, &req, why, sizeof(why)), EINVAL);
+	ASSERT_TRUE(strstr(why, "time slice (ns) 500000 is outside the GPU's range 1000000..30000000") != NULL);
+	req = (struct iov_vgpu_sched_request){ .policy = IOV_VGPU_SCHED_EQUAL_SHARE, .arr = true };
+	ASSERT_ERR(iov_nvml_sched_set(fake(), 0, &req, why, sizeof(why)), EINVAL);
+	ASSERT_TRUE(strstr(why, "goes with the best-effort policy") != NULL);
+	req = (struct iov_vgpu_sched_request){ .policy = IOV_VGPU_SCHED_BEST_EFFORT, .arr = true, .frequency = 2000 };
+	ASSERT_ERR(iov_nvml_sched_set(fake(), 0, &req, why, sizeof(why)), EINVAL);
+	ASSERT_TRUE(strstr(why, "ARR frequency 2000") != NULL);
+	req = (struct iov_vgpu_sched_request){ .policy = IOV_VGPU_SCHED_BEST_EFFORT, .arr = true, .timeslice_ns = 2000000 };
+	ASSERT_ERR(iov_nvml_sched_set(fake(), 0, &req, why, sizeof(why)), EINVAL);
+	req = (struct iov_vgpu_sched_request){ .policy = 7 };
+	ASSERT_ERR(iov_nvml_sched_set(fake(), 0, &req, why, sizeof(why)), EINVAL);
+	req = (struct iov_vgpu_sched_request){ .policy = IOV_VGPU_SCHED_FIXED_SHARE };
+	ASSERT_ERR(iov_nvml_sched_set(fake(), 3, &req, why, sizeof(why)), ENODEV);
+	ASSERT_TRUE(strstr(why, "no NVIDIA GPU 3 (NVML counts 1)") != NULL);
+	ASSERT_INT_EQ(script(1, 0), 2);
+
+	/* NVML's own refusal while VMs run, and a GPU out of vGPU mode. */
+	script(1, 1);
+	ASSERT_ERR(iov_nvml_sched_set(fake(), 0, &req, why, sizeof(why)), EBUSY);
+	ASSERT_TRUE(strstr(why, "only while no VM runs") != NULL);
+	ASSERT_INT_EQ(script(0, 0), 2);
+	ASSERT_ERR(iov_nvml_sched_set(fake(), 0, &req, why, sizeof(why)), EOPNOTSUPP);
+	ASSERT_TRUE(strstr(why, "not in vGPU mode") != NULL);
+	ASSERT_OK(iov_nvml_sched(fake(), &gpus, why, sizeof(why)));
+	g = json_array_get(gpus, 0);
+	ASSERT_TRUE(json_is_false(json_object_get(g, "supported")));
+	ASSERT_TRUE(strstr(json_string_value(json_object_get(g, "reason")), "not in vGPU mode") != NULL);
+	json_decref(gpus);
+	script(1, 0);
+	dlclose(hold);
+
+	ASSERT_INT_EQ(iov_vgpu_sched_policy_parse("fixed-share"), IOV_VGPU_SCHED_FIXED_SHARE);
+	ASSERT_ERR(iov_vgpu_sched_policy_parse("fair"), EINVAL);
+	ASSERT_ERR(iov_vgpu_sched_policy_parse(NULL), EINVAL);
+	ASSERT_STR_EQ(iov_vgpu_sched_policy_name(9), "unknown");
+}
+
 static void test_no_driver(void)
 {
 	json_t *gpus = NULL;
@@ -91,4 +175,5 @@ static void test_no_driver(void)
 UNIT_MAIN("gpu-vgpu/nvml",
 	  UNIT_TEST(test_report),
 	  UNIT_TEST(test_table_from_nvml),
+	  UNIT_TEST(test_sched),
 	  UNIT_TEST(test_no_driver))
