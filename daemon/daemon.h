@@ -66,7 +66,7 @@ struct vm {
 	unsigned int n_nics;
 	char macs[VM_NICS_MAX][18];
 	unsigned int n_pt;
-	char pt[VM_PT_MAX][108];        /* a vfio-user socket, or a PCI address on vfio-pci */
+	char pt[VM_PT_MAX][108];        /* a vfio-user socket, a PCI address on vfio-pci, or an mdev UUID */
 	bool pt_user[VM_PT_MAX];
 	enum vm_state state;
 	struct proc proc;

@@ -303,17 +303,23 @@ static int vm_define(struct daemon *d, struct vm *vm, json_t *def, struct iov_rp
 				    VM_PT_MAX);
 	json_array_foreach(pts, i, n) {
 		const char *sock = NULL, *bdf = NULL;
-		char canon[IOV_BDF_LEN];
+		char canon[IOV_UUID_LEN];
 
 		if (iov_rpc_params(e, n, "{s?:s,s?:s}", "vfio_user", &sock, "device", &bdf) < 0 || !sock == !bdf)
 			return iov_rpc_fail(e, IOV_RPC_INVALID_PARAMS, 0,
-					    "passthrough[%zu]: one of \"vfio_user\" (a socket) or \"device\" (a PCI address)", i);
+					    "passthrough[%zu]: one of \"vfio_user\" (a socket) or \"device\" (a PCI address "
+					    "or mdev UUID)", i);
 		if (sock && (sock[0] != '/' || strlen(sock) >= sizeof(vm->pt[i])))
 			return iov_rpc_fail(e, IOV_RPC_INVALID_PARAMS, 0, "passthrough[%zu]: \"%s\" is not an absolute "
 					    "socket path", i, sock);
-		if (bdf && iov_pci_bdf_parse(bdf, canon) < 0)
-			return iov_rpc_fail(e, IOV_RPC_INVALID_PARAMS, 0, "passthrough[%zu]: \"%s\" is not a PCI address",
-					    i, bdf);
+		/* A device is a PCI function on vfio-pci or a mediated device (a vGPU) by its UUID. */
+		if (bdf && iov_uuid_valid(bdf)) {
+			for (size_t k = 0; k < sizeof(canon); k++)
+				canon[k] = (char)tolower((unsigned char)bdf[k]);
+		} else if (bdf && iov_pci_bdf_parse(bdf, canon) < 0) {
+			return iov_rpc_fail(e, IOV_RPC_INVALID_PARAMS, 0,
+					    "passthrough[%zu]: \"%s\" is not a PCI address or mdev UUID", i, bdf);
+		}
 		snprintf(vm->pt[i], sizeof(vm->pt[i]), "%s", sock ? sock : canon);
 		vm->pt_user[i] = sock != NULL;
 	}
@@ -630,7 +636,7 @@ static const char create_schema[] =
 	"\"mac\":{\"type\":\"string\"}}}},"
 	"\"passthrough\":{\"type\":\"array\",\"maxItems\":4,\"items\":{\"type\":\"object\",\"properties\":{"
 	"\"vfio_user\":{\"type\":\"string\",\"description\":\"a vfio-user server's socket\"},"
-	"\"device\":{\"type\":\"string\",\"description\":\"a PCI address bound to vfio-pci\"}}}}}}";
+	"\"device\":{\"type\":\"string\",\"description\":\"a PCI address bound to vfio-pci, or an mdev UUID\"}}}}}}";
 #define NAME_SCHEMA "{\"type\":\"object\",\"required\":[\"name\"],\"properties\":{\"name\":{\"type\":\"string\"}}}"
 
 const struct iov_rpc_method vm_methods[] = {

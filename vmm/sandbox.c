@@ -33,10 +33,13 @@ static const int allowed[] = {
 	SCMP_SYS(pread64), SCMP_SYS(pwrite64),
 };
 
-/* KVM requests a running VM makes; a passed-through device's MSI being switched (kernel VFIO);
- * TCGETS is the C library asking whether stdout is a tty. */
+/* KVM requests a running VM makes; a passed-through device's MSI being switched (kernel VFIO:
+ * its vector count is checked, then its eventfd set) and the device given back at exit (guest
+ * RAM unmapped, its group leaving the container: each only gives access up); TCGETS is the C
+ * library asking whether stdout is a tty. */
 static const unsigned long ioctls[] = {
-	KVM_RUN, KVM_IRQFD, KVM_IOEVENTFD, KVM_SET_GSI_ROUTING, KVM_SIGNAL_MSI, KVM_IRQ_LINE, VFIO_DEVICE_SET_IRQS, TCGETS,
+	KVM_RUN, KVM_IRQFD, KVM_IOEVENTFD, KVM_SET_GSI_ROUTING, KVM_SIGNAL_MSI, KVM_IRQ_LINE, VFIO_DEVICE_GET_IRQ_INFO,
+	VFIO_DEVICE_SET_IRQS, VFIO_IOMMU_UNMAP_DMA, VFIO_GROUP_UNSET_CONTAINER, TCGETS,
 };
 
 int sandbox_apply(char *why, size_t why_len)

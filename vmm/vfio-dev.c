@@ -256,6 +256,7 @@ int vfio_dev_add(struct vm *vm, const char *target, bool user, char *why, size_t
 {
 	struct vfio_dev *v = calloc(1, sizeof(*v));
 	struct iov_vfio_device_info info;
+	struct iov_vfio_region cfg_reg;
 	int r;
 
 	if (!v)
@@ -287,11 +288,17 @@ int vfio_dev_add(struct vm *vm, const char *target, bool user, char *why, size_t
 		goto fail;
 	}
 	pthread_mutex_init(&v->pci.lock, NULL);
-	if (iov_vfio_region_read(v->dev, IOV_VFIO_CONFIG, 0, v->pci.cfg, 256) != 256) {
+	/* Up to 256 bytes: a mediated device may have less (the kernel's mtty sample has 255);
+	 * what it lacks reads 0 and keeps the guest's writes here. */
+	if (iov_vfio_region_info(v->dev, IOV_VFIO_CONFIG, &cfg_reg) < 0 || cfg_reg.size < 64 ||
+	    iov_vfio_region_read(v->dev, IOV_VFIO_CONFIG, 0, v->pci.cfg, cfg_reg.size < 256 ? cfg_reg.size : 256) !=
+		    (ssize_t)(cfg_reg.size < 256 ? cfg_reg.size : 256)) {
 		snprintf(why, why_len, "%s: reading its configuration space failed", v->name);
 		r = -EIO;
 		goto fail;
 	}
+	for (uint64_t i = cfg_reg.size; i < 256; i++)
+		v->virt[i] = true;
 	if ((v->pci.cfg[0x0e] & 0x7f) != 0) {
 		snprintf(why, why_len, "%s: header type %u; only endpoints (type 0) pass through", v->name,
 			 v->pci.cfg[0x0e] & 0x7f);

@@ -5,6 +5,7 @@
 #   tests/lab/lab.sh [options] [TEST...]
 #     --cache DIR     where the guest kernel is kept (default: $IOVLAB_CACHE or /var/cache/iovkit-lab)
 #     --bin PROGRAM   a program of ours to put in the guest's /bin (repeatable)
+#     --file FILE     a file to put in the guest at /lab/files/NAME (repeatable; the test guest)
 #     --timeout S     limit for the whole boot (default 600) ; --test-timeout S per test (120)
 #     --log FILE      keep the full serial console here (default: a temp file, printed on failure)
 #     --verbose       stream the whole serial console as TAP comments while it runs
@@ -24,12 +25,13 @@ set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
 cache=${IOVLAB_CACHE:-/var/cache/iovkit-lab}
-bins=() tests=() timeout=600 test_timeout=120 log= shell=0 verbose=${IOVLAB_VERBOSE:-0} in_dir= out_dir= extra=()
+bins=() files=() tests=() timeout=600 test_timeout=120 log= shell=0 verbose=${IOVLAB_VERBOSE:-0} in_dir= out_dir= extra=()
 
 while [ $# -gt 0 ]; do
     case $1 in
     --cache) cache=$2; shift ;;
     --bin) bins+=("$2"); shift ;;
+    --file) files+=("$2"); shift ;;
     --timeout) timeout=$2; shift ;;
     --test-timeout) test_timeout=$2; shift ;;
     --log) log=$2; shift ;;
@@ -98,6 +100,7 @@ for b in "${bins[@]}" "$(command -v jq)"; do args+=(-b "$b"); done
 for tool in nvme rdma; do
     command -v $tool >/dev/null && args+=(-b "$(command -v $tool)")
 done
+for f in "${files[@]}"; do args+=(-f "$f:/lab/files/$(basename "$f")"); done
 [ -n "$in_dir" ] && args+=(-f "$in_dir:/lab/in")
 [ -f /usr/share/misc/pci.ids ] && args+=(-f /usr/share/misc/pci.ids:/usr/share/misc/pci.ids)
 if ! "$top/guest/mkinitramfs.sh" "${args[@]}" 2> "$work/mkinitramfs.err"; then

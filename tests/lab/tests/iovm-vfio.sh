@@ -1,0 +1,48 @@
+# iovm with kernel VFIO passthrough, inside the lab: the lab's /dev/kvm is nested (kvm_amd under
+# QEMU's TCG), and its VFIO is real. The test guest drives the edu device passed through by its
+# PCI address — registers, DMA from and into guest RAM through the IOMMU, an MSI per completion
+# on an irqfd — under iovm's seccomp filter; an mdev instance is attached by its UUID; a device
+# that is not on vfio-pci is refused by name.
+. /lab/lib.sh
+
+[ -c /dev/kvm ] || skip "no /dev/kvm in the lab guest (kvm_amd did not load: QEMU without SVM?)"
+command -v iovm >/dev/null || skip "iovm is not in the guest image"
+guest=/lab/files/iovm-test-guest
+[ -f $guest ] || skip "the test guest is not in the guest image (lab.sh --file)"
+edu=$(pci_find $EDU_VENDOR $EDU_DEVICE) || fail "no edu device"
+
+iovctl bind "$edu" >/dev/null || fail "iovctl bind $edu exited $?"
+start=$(cut -d' ' -f1 /proc/uptime)
+iovm --kernel $guest --vfio "$edu" --memory 64 --cmdline "edu=test" > /tmp/edu.log 2>&1
+rc=$?
+end=$(cut -d' ' -f1 /proc/uptime)
+sed 's/^/  | /' /tmp/edu.log
+expect_eq "iovm's exit status" 0 "$rc"
+grep -q "edu: slot 1, BAR0 at e0000000, ident 10000ed" /tmp/edu.log || fail "the guest did not find edu"
+grep -q "edu: liveness ok, 10! = 3628800" /tmp/edu.log || fail "edu's registers did not answer"
+grep -q "edu: dma 4088 bytes RAM -> device -> RAM ok, 2 MSIs" /tmp/edu.log ||
+    fail "edu's DMA through the IOMMU or its MSIs did not complete"
+note "guest run with kernel-VFIO edu: $(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.2f", b - a }') s (nested KVM under TCG)"
+expect_eq "edu is still on vfio-pci" vfio-pci "$(drv_of "$edu")"
+iovctl restore "$edu" >/dev/null || fail "iovctl restore $edu exited $?"
+
+# Not on vfio-pci any more: refused before the guest starts, naming the device.
+iovm --kernel $guest --vfio "$edu" --memory 64 > /tmp/out 2>&1
+expect_eq "iovm on a device not bound to vfio-pci" 125 "$?"
+grep -q "$edu" /tmp/out || fail "the refusal does not name $edu: $(cat /tmp/out)"
+
+# A mediated device by its UUID (the mtty sample, when the lab has it): opened in its own
+# group, its configuration space (255 bytes) attached; its I/O BAR is not passed through.
+if [ -e /sys/class/mdev_bus/mtty ]; then
+    U=6a1f0c2e-0b4d-4c8e-9a10-00000000b001
+    iovctl vgpu create mtty mtty-1 --uuid $U >/dev/null || fail "creating an mtty instance"
+    iovm --kernel $guest --vfio $U --memory 64 > /tmp/mdev.log 2>&1
+    rc=$?
+    iovctl vgpu remove $U || fail "removing $U"
+    sed 's/^/  | /' /tmp/mdev.log
+    expect_eq "iovm with mdev $U" 0 "$rc"
+    grep -q "BAR 0 is an I/O BAR, which iovm does not pass through" /tmp/mdev.log ||
+        fail "iovm did not say it leaves mtty's I/O BAR out"
+else
+    note "no mdev samples in this lab: the mdev passthrough part is left out"
+fi
