@@ -103,19 +103,30 @@ static int vgpu_instances(struct cli *cli, struct iov_ctx *ctx)
 	return cli->json ? cli_print_json(arr) : EXIT_OK;
 }
 
+/*
+ * NVML's report (MIG, the vGPU scheduler) into *@ret for a person to read: returns -1 then;
+ * otherwise the exit status, everything done here (a failure said, or --json printed).
+ */
+static int nvml_query(struct cli *cli, int (*report)(const char *, json_t **, char *, size_t), const char *what,
+		      json_t **ret)
+{
+	char why[512] = "";
+
+	if (report(getenv("IOVKIT_NVML_LIBRARY"), ret, why, sizeof(why)) < 0) {
+		cli_error("%s: %s", what, why);
+		return EXIT_FAIL;
+	}
+	return cli->json ? cli_print_json(*ret) : -1;
+}
+
 static int vgpu_sched(struct cli *cli)
 {
 	json_t *gpus = NULL, *g;
-	char why[512] = "";
 	size_t i;
-	int r = iov_nvml_sched(getenv("IOVKIT_NVML_LIBRARY"), &gpus, why, sizeof(why));
+	int r = nvml_query(cli, iov_nvml_sched, "vGPU scheduler", &gpus);
 
-	if (r < 0) {
-		cli_error("vGPU scheduler: %s", why);
-		return EXIT_FAIL;
-	}
-	if (cli->json)
-		return cli_print_json(gpus);
+	if (r >= 0)
+		return r;
 	json_array_foreach(gpus, i, g) {
 		json_t *caps = json_object_get(g, "capabilities"), *p;
 		size_t k;
@@ -175,16 +186,11 @@ static int vgpu_sched_set(struct cli *cli, char **args, const struct iov_vgpu_sc
 static int vgpu_mig(struct cli *cli)
 {
 	json_t *gpus = NULL, *g, *p;
-	char why[512] = "";
 	size_t i, k;
-	int r = iov_nvml_mig(getenv("IOVKIT_NVML_LIBRARY"), &gpus, why, sizeof(why));
+	int r = nvml_query(cli, iov_nvml_mig, "MIG", &gpus);
 
-	if (r < 0) {
-		cli_error("MIG: %s", why);
-		return EXIT_FAIL;
-	}
-	if (cli->json)
-		return cli_print_json(gpus);
+	if (r >= 0)
+		return r;
 	json_array_foreach(gpus, i, g) {
 		json_t *mode = json_object_get(g, "mig_mode");
 

@@ -167,26 +167,27 @@ static int m_definitions(void *userdata, json_t *params, json_t **ret, struct io
 	return r < 0 ? daemon_lib_fail(d, e, r, "reading the mdev definitions") : 0;
 }
 
-static int m_mig(void *userdata, json_t *params, json_t **ret, struct iov_rpc_error *e)
+/* A read-only NVML report (MIG, the vGPU scheduler); $IOVKIT_NVML_LIBRARY names another NVML. */
+static int nvml_report(int (*report)(const char *, json_t **, char *, size_t), json_t *params, json_t **ret,
+		       struct iov_rpc_error *e)
 {
 	char why[512] = "";
 	int r = iov_rpc_params(e, params, "{}");
 
 	if (r < 0)
 		return r;
-	r = iov_nvml_mig(getenv("IOVKIT_NVML_LIBRARY"), ret, why, sizeof(why));
+	r = report(getenv("IOVKIT_NVML_LIBRARY"), ret, why, sizeof(why));
 	return r < 0 ? iov_rpc_fail(e, IOV_RPC_FAILED, r, "%s", why) : 0;
+}
+
+static int m_mig(void *userdata, json_t *params, json_t **ret, struct iov_rpc_error *e)
+{
+	return nvml_report(iov_nvml_mig, params, ret, e);
 }
 
 static int m_sched(void *userdata, json_t *params, json_t **ret, struct iov_rpc_error *e)
 {
-	char why[512] = "";
-	int r = iov_rpc_params(e, params, "{}");
-
-	if (r < 0)
-		return r;
-	r = iov_nvml_sched(getenv("IOVKIT_NVML_LIBRARY"), ret, why, sizeof(why));
-	return r < 0 ? iov_rpc_fail(e, IOV_RPC_FAILED, r, "%s", why) : 0;
+	return nvml_report(iov_nvml_sched, params, ret, e);
 }
 
 static int m_sched_set(void *userdata, json_t *params, json_t **ret, struct iov_rpc_error *e)
