@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* The library context: host root, log hook, and the reason of the last failure. */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -137,5 +138,14 @@ IOV_EXPORT bool iov_uuid_valid(const char *s)
 	for (size_t i = 0; form[i]; i++)
 		if (form[i] == '-' ? s[i] != '-' : !strchr("0123456789abcdefABCDEF", s[i]) || !s[i])
 			return false;
+	return true;
+}
+
+IOV_EXPORT bool iov_uuid_canon(const char *s, char out[IOV_UUID_LEN])
+{
+	if (!iov_uuid_valid(s))
+		return false;
+	for (size_t i = 0; i < IOV_UUID_LEN; i++)
+		out[i] = (char)tolower((unsigned char)s[i]);
 	return true;
 }

@@ -313,13 +313,9 @@ static int vm_define(struct daemon *d, struct vm *vm, json_t *def, struct iov_rp
 			return iov_rpc_fail(e, IOV_RPC_INVALID_PARAMS, 0, "passthrough[%zu]: \"%s\" is not an absolute "
 					    "socket path", i, sock);
 		/* A device is a PCI function on vfio-pci or a mediated device (a vGPU) by its UUID. */
-		if (bdf && iov_uuid_valid(bdf)) {
-			for (size_t k = 0; k < sizeof(canon); k++)
-				canon[k] = (char)tolower((unsigned char)bdf[k]);
-		} else if (bdf && iov_pci_bdf_parse(bdf, canon) < 0) {
+		if (bdf && !iov_uuid_canon(bdf, canon) && iov_pci_bdf_parse(bdf, canon) < 0)
 			return iov_rpc_fail(e, IOV_RPC_INVALID_PARAMS, 0,
 					    "passthrough[%zu]: \"%s\" is not a PCI address or mdev UUID", i, bdf);
-		}
 		snprintf(vm->pt[i], sizeof(vm->pt[i]), "%s", sock ? sock : canon);
 		vm->pt_user[i] = sock != NULL;
 	}

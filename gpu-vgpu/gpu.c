@@ -388,14 +388,10 @@ static int request_check(struct iov_ctx *ctx, const char *parent, const char *ty
 		return r;
 	if (!type || !*type || strchr(type, '/') || !strcmp(type, ".") || !strcmp(type, ".."))
 		return iov_ctx_fail(ctx, -EINVAL, "\"%s\" is not an mdev type name", type ? type : "");
-	if (uuid && !iov_uuid_valid(uuid))
+	if (uuid && !iov_uuid_canon(uuid, u))
 		return iov_ctx_fail(ctx, -EINVAL, "\"%s\" is not a UUID (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx)", uuid);
-	if (uuid)
-		snprintf(u, IOV_UUID_LEN, "%s", uuid);
-	else
+	if (!uuid)
 		uuid_random(u);
-	for (char *c = u; *c; c++)
-		*c = (char)(*c >= 'A' && *c <= 'F' ? *c - 'A' + 'a' : *c);
 	return 0;
 }
 

@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: MIT */
 /* IOMMU groups: members, reserved regions, VFIO viability, and why functions share a group. */
-#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -63,17 +62,12 @@ IOV_EXPORT int iov_group_list(struct iov_ctx *ctx, int **ret)
 
 IOV_EXPORT int iov_device_group(struct iov_ctx *ctx, const char *bdf)
 {
-	char canon[IOV_BDF_LEN], group[32];
+	char canon[IOV_BDF_LEN], group[32], uuid[IOV_UUID_LEN];
 	int r;
 
 	iov_ctx_reason_clear(ctx);
-	if (iov_uuid_valid(bdf)) {
-		/* A mediated device: its group is its own, made when its driver bound it. sysfs
-		 * names it in lower case. */
-		char uuid[IOV_UUID_LEN];
-
-		for (size_t i = 0; i < sizeof(uuid); i++)
-			uuid[i] = (char)tolower((unsigned char)bdf[i]);
+	if (iov_uuid_canon(bdf, uuid)) {
+		/* A mediated device: its group is its own, made when its driver bound it. */
 		if (iov_path_exists(ctx, "sys/bus/mdev/devices/%s", uuid) <= 0)
 			return iov_ctx_fail(ctx, -ENODEV, "%s: no such mdev instance (iovctl vgpu instances)", uuid);
 		r = iov_link_basename(ctx, group, sizeof(group), "sys/bus/mdev/devices/%s/iommu_group", uuid);

@@ -3,7 +3,6 @@
  * The kernel backend (linux/vfio.h, the legacy container/group API): every VFIO ioctl goes
  * through vfio_ioctl(), which fills argsz and names the request in errors.
  */
-#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -222,11 +221,8 @@ static int kernel_device_open(struct iov_vfio_container *c, const char *bdf, con
 	struct vfio_group *g = NULL;
 	int id, fd, r;
 
-	/* A mediated device is named by its UUID, in the lower case sysfs uses. */
-	if (iov_uuid_valid(bdf))
-		for (size_t i = 0; i < IOV_UUID_LEN; i++)
-			canon[i] = (char)tolower((unsigned char)bdf[i]);
-	else if (iov_pci_bdf_parse(bdf, canon) < 0)
+	/* A mediated device is named by its UUID. */
+	if (!iov_uuid_canon(bdf, canon) && iov_pci_bdf_parse(bdf, canon) < 0)
 		return iov_ctx_fail(c->ctx, -EINVAL, "'%s' is not a PCI address or mdev UUID", bdf ? bdf : "");
 	id = iov_device_group(c->ctx, canon);
 	if (id < 0)

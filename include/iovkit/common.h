@@ -89,6 +89,10 @@ const char *iov_errno_name(int err);
 /* Whether @s is a UUID in the 8-4-4-4-12 hex form the kernel accepts. */
 bool iov_uuid_valid(const char *s);
 
+/* @s in the lower case sysfs names UUIDs in, into @out; false (and @out untouched) when @s is
+ * not a UUID. */
+bool iov_uuid_canon(const char *s, char out[IOV_UUID_LEN]);
+
 /*
  * The host-root layer. Every path is a printf format, relative to the context's root
  * ("sys/bus/pci/devices/%s/driver"); a leading '/' is ignored. Resolution never leaves the
