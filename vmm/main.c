@@ -286,8 +286,8 @@ int main(int argc, char **argv)
 	json_object_seed(0);
 	r = vm_create(&vm, (uint64_t)memory << 20, hugepages, why, sizeof(why));
 	if (r == 0 && serial) {
-		vm.serial_fd = open(serial, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-		if (vm.serial_fd < 0)
+		vm.uart.out_fd = open(serial, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+		if (vm.uart.out_fd < 0)
 			r = -errno, snprintf(why, sizeof(why), "--serial %s: %s", serial, strerror(errno));
 	}
 	for (unsigned int i = 0; r == 0 && i < n_devs; i++)

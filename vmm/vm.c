@@ -75,6 +75,17 @@ double vm_now(void)
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+/* The console's interrupt: an edge on ISA IRQ 4 (the IOAPIC pin is programmed for one). */
+static void serial_irq(void *opaque)
+{
+	struct vm *vm = opaque;
+	struct kvm_irq_level irq = { .irq = 4, .level = 1 };
+
+	kvm_ioctl(vm->fd, KVM_IRQ_LINE, &irq);
+	irq.level = 0;
+	kvm_ioctl(vm->fd, KVM_IRQ_LINE, &irq);
+}
+
 int vm_create(struct vm *vm, uint64_t ram_size, bool hugepages, char *why, size_t why_len)
 {
 	struct kvm_userspace_memory_region region;
@@ -82,10 +93,9 @@ int vm_create(struct vm *vm, uint64_t ram_size, bool hugepages, char *why, size_
 
 	memset(vm, 0, sizeof(*vm));
 	vm->kvm_fd = vm->fd = vm->vcpu_fd = vm->ram_fd = vm->stop_efd = -1;
-	vm->serial_fd = STDOUT_FILENO;
+	uart_init(&vm->uart, STDOUT_FILENO, serial_irq, vm);
 	vm->stop_status = -1;
 	pthread_mutex_init(&vm->gsi_lock, NULL);
-	pthread_mutex_init(&vm->serial_lock, NULL);
 	pthread_mutex_init(&vm->go_lock, NULL);
 	pthread_cond_init(&vm->go_cond, NULL);
 	pci_bus_init(&vm->bus);
@@ -408,83 +418,14 @@ static void unknown_once(uint64_t addr, bool mmio)
 	}
 }
 
-/* The 8250 UART at 0x3f8, as much as a console that only writes needs. */
-/* The 8250's receive interrupt on ISA IRQ 4 (an edge: the IOAPIC pin is programmed so). */
-static void serial_irq(struct vm *vm)
-{
-	struct kvm_irq_level irq = { .irq = 4, .level = 1 };
-
-	if (!(vm->serial_regs[1] & 0x1) || !vm->serial_rx_len)
-		return;         /* receive interrupts off, or nothing to receive */
-	kvm_ioctl(vm->fd, KVM_IRQ_LINE, &irq);
-	irq.level = 0;
-	kvm_ioctl(vm->fd, KVM_IRQ_LINE, &irq);
-}
-
 size_t vm_serial_room(struct vm *vm)
 {
-	size_t room;
-
-	pthread_mutex_lock(&vm->serial_lock);
-	room = sizeof(vm->serial_rx) - vm->serial_rx_len;
-	pthread_mutex_unlock(&vm->serial_lock);
-	return room;
+	return uart_room(&vm->uart);
 }
 
 size_t vm_serial_input(struct vm *vm, const uint8_t *buf, size_t len)
 {
-	size_t n = 0;
-
-	pthread_mutex_lock(&vm->serial_lock);
-	while (n < len && vm->serial_rx_len < sizeof(vm->serial_rx)) {
-		vm->serial_rx[(vm->serial_rx_head + vm->serial_rx_len) % sizeof(vm->serial_rx)] = buf[n++];
-		vm->serial_rx_len++;
-	}
-	serial_irq(vm);
-	pthread_mutex_unlock(&vm->serial_lock);
-	return n;
-}
-
-/* An 8250 at 0x3f8: output to the console; input from the queue the main thread fills. */
-static uint32_t serial_io(struct vm *vm, unsigned int reg, bool is_write, uint32_t val)
-{
-	bool dlab = vm->serial_regs[3] & 0x80;
-	uint32_t r;
-
-	if (is_write) {
-		if (reg == 0 && !dlab) {
-			char c = (char)val;
-
-			if (write(vm->serial_fd, &c, 1) < 0) {
-				/* the console is gone: the guest keeps running */
-			}
-		} else {
-			pthread_mutex_lock(&vm->serial_lock);
-			vm->serial_regs[reg] = (uint8_t)val;
-			if (reg == 1)
-				serial_irq(vm);         /* enabling receive interrupts with input waiting */
-			pthread_mutex_unlock(&vm->serial_lock);
-		}
-		return 0;
-	}
-	pthread_mutex_lock(&vm->serial_lock);
-	switch (reg) {
-	case 0:
-		r = dlab ? vm->serial_regs[0] : 0;
-		if (!dlab && vm->serial_rx_len) {
-			r = vm->serial_rx[vm->serial_rx_head];
-			vm->serial_rx_head = (vm->serial_rx_head + 1) % sizeof(vm->serial_rx);
-			vm->serial_rx_len--;
-			serial_irq(vm);         /* more to come: the next edge */
-		}
-		break;
-	case 2: r = (vm->serial_regs[1] & 0x1) && vm->serial_rx_len ? 0x04 : 0x01; break; /* IIR: data, or none */
-	case 5: r = 0x60 | (vm->serial_rx_len ? 0x01 : 0); break;  /* LSR: transmitter empty, data ready */
-	case 6: r = 0xb0; break;                                    /* MSR: CTS, DSR, DCD */
-	default: r = vm->serial_regs[reg]; break;
-	}
-	pthread_mutex_unlock(&vm->serial_lock);
-	return r;
+	return uart_input(&vm->uart, buf, len);
 }
 
 static void pio(struct vm *vm)
@@ -501,7 +442,7 @@ static void pio(struct vm *vm)
 		if (out)
 			memcpy(&val, data, len);
 		if (port >= 0x3f8 && port < 0x400) {
-			val = serial_io(vm, port - 0x3f8u, out, val);
+			val = uart_io(&vm->uart, port - 0x3f8u, out, val);
 		} else if (port == 0xcf8 || (port >= 0xcfc && port < 0xd00)) {
 			if (out)
 				pci_bus_io_write(&vm->bus, port, len, val);

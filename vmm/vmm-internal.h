@@ -179,6 +179,36 @@ void virtio_pci_update_routes(struct virtio_pci *v);
 /* Whether MSI-X vector @vec would be delivered now, and where. */
 bool virtio_pci_vector(const struct virtio_pci *v, uint16_t vec, uint64_t *addr, uint32_t *data);
 
+/*
+ * ---- the console (uart.c): a 16550A, as much of one as Linux's 8250 driver and the test
+ * guest use ----
+ * Transmission is instant: a byte written to THR is on the console (@out_fd) before the write
+ * returns, so the transmitter is always empty and its interrupt (THRE) is pending from each
+ * THR write, or from enabling it in IER, until the guest reads IIR saying so. Receive holds
+ * what uart_input() queued. FIFOs exist once FCR enables them (IIR bits 7:6 read 11: how Linux
+ * tells a 16550A from a 16450, and sends 16 bytes per interrupt instead of one). Loop-back
+ * mode reflects MCR in MSR and what is sent in what is received. @irq is called, under @lock,
+ * whenever an interrupt is pending after a change: the caller makes it an edge.
+ */
+struct uart {
+	pthread_mutex_t lock;
+	int out_fd;
+	void (*irq)(void *opaque);
+	void *opaque;
+	uint8_t regs[8], dlm;                   /* DLL, IER, FCR, LCR, MCR, -, -, SCR; DLM */
+	bool thre;                              /* the transmitter-empty interrupt is pending */
+	uint8_t rx[256];
+	unsigned int rx_head, rx_len;
+};
+
+void uart_init(struct uart *u, int out_fd, void (*irq)(void *opaque), void *opaque);
+/* A guest access to register @reg (0-7) of the UART: returns what a read reads. */
+uint32_t uart_io(struct uart *u, unsigned int reg, bool is_write, uint32_t val);
+/* Queues what fits of @buf for the guest to receive; returns the bytes taken. */
+size_t uart_input(struct uart *u, const uint8_t *buf, size_t len);
+/* Room in the receive queue. */
+size_t uart_room(struct uart *u);
+
 /* ---- the VM (vm.c): KVM, guest RAM, the vCPU, port I/O ---- */
 
 struct vhost_dev;
@@ -206,12 +236,7 @@ struct vm {
 	uint64_t ram_size;
 	uint32_t tsc_khz;
 	struct pci_bus bus;
-	int serial_fd;
-	uint8_t serial_regs[8];
-	/* Console input: what the main thread read and the guest has not yet taken (serial_lock). */
-	pthread_mutex_t serial_lock;
-	uint8_t serial_rx[256];
-	unsigned int serial_rx_head, serial_rx_len;
+	struct uart uart;                       /* the console at 0x3f8 */
 	/* MSI routes: the kernel's table is replaced whole on every change. */
 	pthread_mutex_t gsi_lock;
 	bool gsi_used[VM_MAX_GSI];

@@ -96,11 +96,27 @@ mods=(vfio vfio_iommu_type1 vfio_pci nvme e1000e virtio_pci virtio_net virtio_bl
 args=(-k "$kroot" -v "$kver" -i "$here/init" -o "$work/initrd" -f "$here:/lab")
 for m in "${mods[@]}"; do args+=(-m "$m"); done
 for b in "${bins[@]}" "$(command -v jq)"; do args+=(-b "$b"); done
+# DPDK's drivers are plugins its EAL loads from the PMD directory, which ldd does not name:
+# iovswitch needs the ring mempool driver.
+if [[ " ${bins[*]} " == *"/iovswitch "* ]]; then
+    for pmd in /usr/lib/x86_64-linux-gnu/dpdk/pmds-*/librte_mempool_ring.so; do
+        [ -e "$pmd" ] && args+=(-f "$pmd:$pmd")
+    done
+fi
 # nvme-cli (NVMe virtualization management) and iproute2's rdma (soft-RoCE links), where installed.
 for tool in nvme rdma; do
     command -v $tool >/dev/null && args+=(-b "$(command -v $tool)")
 done
 for f in "${files[@]}"; do args+=(-f "$f:/lab/files/$(basename "$f")"); done
+# iovm's Linux guest, for the tests that boot it under the lab's nested KVM: the lab's own
+# kernel (its bzImage) and an initramfs of guest/linux/init with the virtio drivers.
+if [[ " ${tests[*]} " == *" iovm-linux "* ]]; then
+    if ! "$top/guest/mkinitramfs.sh" -k "$kroot" -v "$kver" -i "$top/guest/linux/init" -o "$work/linux-initrd" \
+            -m virtio_pci -m virtio_net -m virtio_blk 2> "$work/mkinitramfs.err"; then
+        echo "Bail out! building the Linux guest's initramfs failed: $(tail -n 1 "$work/mkinitramfs.err")"; exit 1
+    fi
+    args+=(-f "$kroot/boot/vmlinuz-$kver:/lab/files/linux/vmlinuz" -f "$work/linux-initrd:/lab/files/linux/initrd")
+fi
 [ -n "$in_dir" ] && args+=(-f "$in_dir:/lab/in")
 [ -f /usr/share/misc/pci.ids ] && args+=(-f /usr/share/misc/pci.ids:/usr/share/misc/pci.ids)
 if ! "$top/guest/mkinitramfs.sh" "${args[@]}" 2> "$work/mkinitramfs.err"; then

@@ -1,0 +1,56 @@
+# Linux under iovm, inside the lab: the lab's /dev/kvm is kvm_amd nested under QEMU's TCG,
+# which runs Debian's stock kernel where this machine's software KVM cannot. The guest is the
+# lab's own kernel (bzImage) with guest/linux/init: first alone, booted to user space and
+# stopped (its boot time recorded); then two of them with a virtio-net NIC each on iovswitch
+# (vhost-user, in this guest), pinging each other through the switch.
+. /lab/lib.sh
+
+[ -c /dev/kvm ] || skip "no /dev/kvm in the lab guest (kvm_amd did not load: QEMU without SVM?)"
+for p in iovm iovswitch iovctl; do command -v $p >/dev/null || skip "$p is not in the guest image"; done
+K=/lab/files/linux/vmlinuz I=/lab/files/linux/initrd
+[ -f $K ] && [ -f $I ] || skip "the Linux guest is not in the guest image (lab.sh adds it for iovm-linux)"
+base="console=ttyS0 reboot=t panic=-1 quiet iovm.exit=1"
+
+start=$(cut -d' ' -f1 /proc/uptime)
+iovm --kernel $K --initrd $I --memory 256 --no-console-input --timeout 200 --cmdline "$base" > /tmp/linux.log 2>&1
+rc=$?
+end=$(cut -d' ' -f1 /proc/uptime)
+sed 's/^/  | /' /tmp/linux.log
+expect_eq "iovm's exit status (the guest's reboot=t triple fault)" 121 "$rc"
+grep -q "^iovm-linux: user space at" /tmp/linux.log || fail "Linux did not reach user space"
+note "Linux to user space under iovm: $(sed -n 's/^iovm-linux: user space at \([0-9.]*\) s.*/\1/p' /tmp/linux.log) s guest time," \
+    "$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.1f", b - a }') s from iovm's start to its exit (nested KVM under TCG)"
+
+# Two guests on iovswitch, pinging each other.
+export IOVSWITCH_SOCKET=/tmp/sw.sock
+mkdir -p /var/run        # DPDK's runtime directory goes there
+iovswitch --socket $IOVSWITCH_SOCKET > /tmp/sw.log 2>&1 &
+sw=$!
+for _ in $(seq 100); do iovctl switch info >/dev/null 2>&1 && break; sleep 0.2; done
+iovctl switch info >/dev/null 2>&1 || { cat /tmp/sw.log; fail "iovswitch did not start"; }
+iovctl switch add a --vhost /tmp/a.sock >/dev/null && iovctl switch add b --vhost /tmp/b.sock >/dev/null ||
+    fail "adding the switch's ports"
+# Both guests on one CPU of the lab: two Linux guests booting at the same moment on different
+# CPUs lose one of them to a triple fault before its first output (4 times of 4; never with
+# both on one CPU, never with the test guest; docs/lab.md). The switch forwards on CPU 1.
+for g in a b; do
+    [ $g = a ] && me=10.0.0.1 peer=10.0.0.2 || me=10.0.0.2 peer=10.0.0.1
+    taskset -c 0 iovm --kernel $K --initrd $I --memory 192 --no-console-input --timeout 300 \
+        --net /tmp/$g.sock,mac=02:00:00:00:10:0$g \
+        --cmdline "$base iovm.ip=$me/24 iovm.ping=$peer iovm.linger=15" > /tmp/$g.log 2>&1 &
+    eval $g=\$!
+done
+wait $a; rc_a=$?
+wait $b; rc_b=$?
+for g in a b; do echo "  guest $g:"; sed 's/^/  | /' /tmp/$g.log; done
+iovctl switch stats a; iovctl switch stats b
+rx_a=$(iovctl --json switch stats a | jq .rx_packets) rx_b=$(iovctl --json switch stats b | jq .rx_packets)
+kill $sw; wait $sw
+expect_eq "guest a's exit status" 121 "$rc_a"
+expect_eq "guest b's exit status" 121 "$rc_b"
+grep -q "^iovm-linux: ping 10.0.0.2 ok: 5 packets transmitted, 5 packets received" /tmp/a.log ||
+    fail "guest a's pings of b were not all answered"
+grep -q "^iovm-linux: ping 10.0.0.1 ok: 5 packets transmitted, 5 packets received" /tmp/b.log ||
+    fail "guest b's pings of a were not all answered"
+expect_ge "frames iovswitch took from guest a" 10 "$rx_a"
+expect_ge "frames iovswitch took from guest b" 10 "$rx_b"
