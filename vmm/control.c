@@ -4,11 +4,11 @@
  * iovkit/jsonrpc.h, served by iov_rpc_server_*). Read-only for clients that are neither root
  * nor iovm's uid.
  *
- *   vm.info    state, RAM, exits, uptime, and each device (type, PCI slot, backend socket,
+ *   vm.info    state, RAM, vCPUs, exits, uptime, and each device (type, PCI slot, backend socket,
  *              connected, DRIVER_OK, negotiated features, MAC; a passed-through device's
  *              name and whether its MSI is on)
- *   vm.pause   the vCPU leaves KVM_RUN and waits; devices' backends keep their rings
- *   vm.resume  it runs again
+ *   vm.pause   every vCPU leaves KVM_RUN and waits; devices' backends keep their rings
+ *   vm.resume  they run again
  *   vm.stop    the guest stops and iovm exits with status 124
  */
 #include <errno.h>
@@ -23,7 +23,7 @@ static const char *state_name(struct vm *vm)
 {
 	if (__atomic_load_n(&vm->stop_status, __ATOMIC_ACQUIRE) >= 0)
 		return "stopping";
-	return vm->paused ? "paused" : "running";
+	return vm->pause_requested ? "paused" : "running";
 }
 
 static int m_info(void *userdata, json_t *params, json_t **ret, struct iov_rpc_error *e)
@@ -60,7 +60,7 @@ static int m_info(void *userdata, json_t *params, json_t **ret, struct iov_rpc_e
 						      "device", name, "msi", msi));
 	}
 	*ret = json_pack("{s:s,s:i,s:I,s:i,s:I,s:f,s:o}", "state", state_name(vm), "pid", (int)getpid(), "ram_mib",
-			 (json_int_t)(vm->ram_size >> 20), "vcpus", 1, "exits", (json_int_t)vm->exits, "uptime_s",
+			 (json_int_t)(vm->ram_size >> 20), "vcpus", (json_int_t)vm->n_vcpus, "exits", (json_int_t)vm_exits(vm), "uptime_s",
 			 vm_now() - vm->started_at, "devices", devs);
 	return *ret ? 0 : iov_rpc_fail(e, IOV_RPC_INTERNAL_ERROR, ENOMEM, "out of memory");
 }
@@ -72,7 +72,7 @@ static int m_pause(void *userdata, json_t *params, json_t **ret, struct iov_rpc_
 
 	if (r < 0)
 		return r;
-	if (vm->paused)
+	if (vm->pause_requested)
 		return iov_rpc_fail(e, IOV_RPC_FAILED, EALREADY, "the VM is already paused");
 	vm_pause(vm);
 	*ret = json_pack("{s:s}", "state", state_name(vm));
@@ -86,7 +86,7 @@ static int m_resume(void *userdata, json_t *params, json_t **ret, struct iov_rpc
 
 	if (r < 0)
 		return r;
-	if (!vm->paused)
+	if (!vm->pause_requested)
 		return iov_rpc_fail(e, IOV_RPC_FAILED, EALREADY, "the VM is not paused");
 	vm_resume(vm);
 	*ret = json_pack("{s:s}", "state", "running");

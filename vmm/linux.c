@@ -160,15 +160,17 @@ void mptable_write(struct vm *vm)
 	uint8_t *fp = vm->ram + IOVM_MPTABLE, *t = fp + 16, *e = t + 44;
 	uint16_t count = 0;
 
-	memset(fp, 0, 16 + 44 + 20 + 2 * 8 + 8 + 16 * 8 + 2 * 8);
-	/* Entries first: the processor, the buses, the IOAPIC, interrupts. */
-	e[0] = 0;                               /* processor */
-	e[1] = 0;                               /* its local APIC id */
-	e[2] = 0x14;                            /* local APIC version */
-	e[3] = 0x3;                             /* enabled, bootstrap processor */
-	put32(e + 4, 0x600);                    /* family 6 */
-	put32(e + 8, 0x201);                    /* FPU, APIC */
-	e += 20, count++;
+	memset(fp, 0, 16 + 44 + VM_MAX_VCPUS * 20 + 2 * 8 + 8 + 16 * 8 + 2 * 8);
+	/* Entries first: the processors, the buses, the IOAPIC, interrupts. */
+	for (unsigned int cpu = 0; cpu < vm->n_vcpus; cpu++) {
+		e[0] = 0;                       /* processor */
+		e[1] = (uint8_t)cpu;            /* its local APIC id: KVM's vCPU id */
+		e[2] = 0x14;                    /* local APIC version */
+		e[3] = cpu == 0 ? 0x3 : 0x1;    /* enabled; vCPU 0 the bootstrap processor */
+		put32(e + 4, 0x600);            /* family 6 */
+		put32(e + 8, 0x201);            /* FPU, APIC */
+		e += 20, count++;
+	}
 	e[0] = 1, e[1] = 0, memcpy(e + 2, "PCI   ", 6), e += 8, count++;
 	e[0] = 1, e[1] = 1, memcpy(e + 2, "ISA   ", 6), e += 8, count++;
 	e[0] = 2, e[1] = IOVM_IOAPIC_ID, e[2] = 0x11, e[3] = 1;   /* IOAPIC: enabled */

@@ -32,6 +32,8 @@ static void usage(FILE *f)
 		"  -c, --cmdline TEXT    the guest's command line (the test guest's commands, or\n"
 		"                        Linux's: console=ttyS0 for its console on iovm's serial port)\n"
 		"  -m, --memory MIB      guest RAM in MiB (default 64; 2 MiB steps, below 3584)\n"
+		"      --cpus N          vCPUs, one thread each (default 1, at most 8); Linux starts\n"
+		"                        the others itself, the test guest gets all of them at once\n"
 		"      --hugepages       guest RAM in 2 MiB hugepages (reserved at start)\n"
 		"      --net SOCK[,mac=MAC]  a virtio-net NIC whose queues the vhost-user backend\n"
 		"                        listening on SOCK serves (iovswitch port, DPDK vhost PMD);\n"
@@ -203,7 +205,7 @@ int main(int argc, char **argv)
 		{ "no-seccomp", no_argument, NULL, 'S' },    { "control", required_argument, NULL, 'C' },
 		{ "vfio-user", required_argument, NULL, 'U' }, { "vfio", required_argument, NULL, 'F' },
 		{ "initrd", required_argument, NULL, 'I' }, { "no-console-input", no_argument, NULL, 'N' },
-		{ "hugepages", no_argument, NULL, 'H' },
+		{ "hugepages", no_argument, NULL, 'H' },    { "cpus", required_argument, NULL, 'P' },
 		{ 0 },
 	};
 	struct dev_arg devs[PCI_MAX_DEVS - 1];
@@ -213,7 +215,7 @@ int main(int argc, char **argv)
 	struct iov_rpc_server ctl;
 	int console_in = STDIN_FILENO;  /* the 8250's input; --no-console-input: none */
 	bool sandbox = true, hugepages = false;
-	unsigned long memory = 64;
+	unsigned long memory = 64, cpus = 1;
 	double timeout = 0;
 	char why[512] = "", *end;
 	struct vm vm;
@@ -230,6 +232,14 @@ int main(int argc, char **argv)
 			memory = strtoul(optarg, &end, 10);
 			if (errno || *end || !*optarg) {
 				fprintf(stderr, "iovm: --memory '%s' is not a number of MiB\n", optarg);
+				return VM_STOP_SETUP;
+			}
+			break;
+		case 'P':
+			errno = 0;
+			cpus = strtoul(optarg, &end, 10);
+			if (errno || *end || !*optarg || cpus < 1 || cpus > VM_MAX_VCPUS) {
+				fprintf(stderr, "iovm: --cpus '%s': a number of vCPUs, 1 to %d\n", optarg, VM_MAX_VCPUS);
 				return VM_STOP_SETUP;
 			}
 			break;
@@ -284,7 +294,7 @@ int main(int argc, char **argv)
 		console_in = -1;
 	/* jansson seeds its hash tables from /dev/urandom on first use: now, before the sandbox. */
 	json_object_seed(0);
-	r = vm_create(&vm, (uint64_t)memory << 20, hugepages, why, sizeof(why));
+	r = vm_create(&vm, (uint64_t)memory << 20, hugepages, (unsigned int)cpus, why, sizeof(why));
 	if (r == 0 && serial) {
 		vm.uart.out_fd = open(serial, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
 		if (vm.uart.out_fd < 0)
@@ -314,7 +324,7 @@ int main(int argc, char **argv)
 	if (r == 0 && user)
 		r = drop_privileges(user, why, sizeof(why));
 	if (r == 0 && (r = vm_start(&vm)) < 0)
-		snprintf(why, sizeof(why), "starting the vCPU thread: %s", strerror(-r));
+		snprintf(why, sizeof(why), "starting the vCPU threads: %s", strerror(-r));
 	if (r == 0 && sandbox && (r = sandbox_apply(why, sizeof(why))) < 0)
 		vm_stop(&vm, VM_STOP_SETUP);
 	if (r < 0) {
@@ -323,10 +333,9 @@ int main(int argc, char **argv)
 			iov_rpc_server_close(&ctl);
 			unlink(control);
 		}
-		if (vm.stop_status >= 0) {      /* the vCPU thread exists: let it see the stop */
-			vm_go(&vm);
-			pthread_join(vm.vcpu_thread, NULL);
-		}
+		vm_stop(&vm, VM_STOP_SETUP);    /* vCPU threads that exist see it once they go */
+		vm_go(&vm);
+		vm_join(&vm);
 		vm_destroy(&vm);
 		return VM_STOP_SETUP;
 	}
@@ -335,7 +344,7 @@ int main(int argc, char **argv)
 	supervise(&vm, control ? &ctl : NULL, timeout > 0 ? vm_now() + timeout : 0, &console_in);
 	if (control)
 		iov_rpc_server_close(&ctl);     /* the file stays (the sandbox allows no unlink); a later --control replaces it */
-	pthread_join(vm.vcpu_thread, NULL);
+	vm_join(&vm);
 	status = vm.stop_status;
 	vm_destroy(&vm);
 	return status;

@@ -29,7 +29,7 @@
 
 #define kvm_ioctl(fd, req, arg) kvm_ioctl_named(fd, req, (void *)(uintptr_t)(arg), #req)
 
-static const char *last_failed;
+static __thread const char *last_failed;        /* the ioctl that failed, for messages */
 
 static int kvm_ioctl_named(int fd, unsigned long req, void *arg, const char *name)
 {
@@ -86,19 +86,23 @@ static void serial_irq(void *opaque)
 	kvm_ioctl(vm->fd, KVM_IRQ_LINE, &irq);
 }
 
-int vm_create(struct vm *vm, uint64_t ram_size, bool hugepages, char *why, size_t why_len)
+int vm_create(struct vm *vm, uint64_t ram_size, bool hugepages, unsigned int n_vcpus, char *why, size_t why_len)
 {
 	struct kvm_userspace_memory_region region;
 	int r, version;
 
 	memset(vm, 0, sizeof(*vm));
-	vm->kvm_fd = vm->fd = vm->vcpu_fd = vm->ram_fd = vm->stop_efd = -1;
+	vm->kvm_fd = vm->fd = vm->ram_fd = vm->stop_efd = -1;
+	for (unsigned int i = 0; i < VM_MAX_VCPUS; i++)
+		vm->vcpus[i] = (struct vcpu){ .vm = vm, .id = i, .fd = -1 };
 	uart_init(&vm->uart, STDOUT_FILENO, serial_irq, vm);
 	vm->stop_status = -1;
 	pthread_mutex_init(&vm->gsi_lock, NULL);
 	pthread_mutex_init(&vm->go_lock, NULL);
 	pthread_cond_init(&vm->go_cond, NULL);
 	pci_bus_init(&vm->bus);
+	if (n_vcpus < 1 || n_vcpus > VM_MAX_VCPUS)
+		return vmm_fail(why, why_len, -EINVAL, "a VM has 1 to %d vCPUs", VM_MAX_VCPUS);
 	if (ram_size < 2 * IOVM_LOAD_MIN || ram_size > IOVM_RAM_MAX || ram_size % (2 << 20))
 		return vmm_fail(why, why_len, -EINVAL, "guest RAM is 2 MiB to %llu MiB, in 2 MiB steps",
 			    (unsigned long long)(IOVM_RAM_MAX >> 20));
@@ -154,19 +158,27 @@ int vm_create(struct vm *vm, uint64_t ram_size, bool hugepages, char *why, size_
 	if (r < 0)
 		return vmm_fail(why, why_len, r, "KVM_SET_USER_MEMORY_REGION: %s", strerror(-r));
 
-	vm->vcpu_fd = kvm_ioctl(vm->fd, KVM_CREATE_VCPU, 0);
-	if (vm->vcpu_fd < 0)
-		return vmm_fail(why, why_len, vm->vcpu_fd, "KVM_CREATE_VCPU: %s", strerror(-vm->vcpu_fd));
+	r = kvm_ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_MAX_VCPUS);
+	if (r > 0 && (unsigned int)r < n_vcpus)
+		return vmm_fail(why, why_len, -ENOTSUP, "this KVM runs at most %d vCPUs in a VM", r);
 	r = kvm_ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
 	if (r < (int)sizeof(struct kvm_run))
 		return vmm_fail(why, why_len, -EPROTO, "KVM_GET_VCPU_MMAP_SIZE: %d", r);
 	vm->run_size = (size_t)r;
-	vm->run = mmap(NULL, vm->run_size, PROT_READ | PROT_WRITE, MAP_SHARED, vm->vcpu_fd, 0);
-	if (vm->run == MAP_FAILED) {
-		vm->run = NULL;
-		return vmm_fail(why, why_len, -errno, "mapping the vCPU's run area: %s", strerror(errno));
+	for (unsigned int i = 0; i < n_vcpus; i++) {
+		struct vcpu *v = &vm->vcpus[i];
+
+		v->fd = kvm_ioctl(vm->fd, KVM_CREATE_VCPU, i);
+		if (v->fd < 0)
+			return vmm_fail(why, why_len, v->fd, "KVM_CREATE_VCPU %u: %s", i, strerror(-v->fd));
+		vm->n_vcpus = i + 1;
+		v->run = mmap(NULL, vm->run_size, PROT_READ | PROT_WRITE, MAP_SHARED, v->fd, 0);
+		if (v->run == MAP_FAILED) {
+			v->run = NULL;
+			return vmm_fail(why, why_len, -errno, "mapping vCPU %u's run area: %s", i, strerror(errno));
+		}
 	}
-	r = kvm_ioctl(vm->vcpu_fd, KVM_GET_TSC_KHZ, 0);
+	r = kvm_ioctl(vm->vcpus[0].fd, KVM_GET_TSC_KHZ, 0);
 	vm->tsc_khz = r > 0 ? (uint32_t)r : 0;
 	vm->stop_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (vm->stop_efd < 0)
@@ -185,14 +197,22 @@ void vm_destroy(struct vm *vm)
 	for (unsigned int i = 0; i < vm->n_pt; i++)
 		vfio_dev_free(vm->pt[i]);
 	vm->n_pt = 0;
-	if (vm->run)
-		munmap(vm->run, vm->run_size);
+	for (unsigned int i = 0; i < vm->n_vcpus; i++) {
+		struct vcpu *v = &vm->vcpus[i];
+
+		if (v->run)
+			munmap(v->run, vm->run_size);
+		if (v->fd >= 0)
+			close(v->fd);
+		v->run = NULL;
+		v->fd = -1;
+	}
+	vm->n_vcpus = 0;
 	if (vm->ram)
 		munmap(vm->ram, vm->ram_size);
-	for (int *fd = (int[]){ vm->vcpu_fd, vm->fd, vm->kvm_fd, vm->ram_fd, vm->stop_efd }, i = 0; i < 5; i++)
+	for (int *fd = (int[]){ vm->fd, vm->kvm_fd, vm->ram_fd, vm->stop_efd }, i = 0; i < 4; i++)
 		if (fd[i] >= 0)
 			close(fd[i]);
-	vm->run = NULL;
 	vm->ram = NULL;
 }
 
@@ -245,29 +265,38 @@ static void put64(struct vm *vm, uint64_t gpa, uint64_t v)
 }
 
 /*
- * The vCPU in 64-bit mode at @entry with the low 4 GiB identity-mapped in 2 MiB pages. The test
- * guest's ABI (iovm-boot.h): code 0x08, data 0x10, RDI = @arg. Linux's (@linux_abi): __BOOT_CS
- * 0x10, __BOOT_DS 0x18, RSI = @arg.
+ * CPUID for vCPU @id: what KVM supports, with the vCPU's own APIC ID where CPUID reports one
+ * (leaf 1 EBX[31:24]; the x2APIC ID in leaves 0xb and 0x1f EDX; AMD's extended APIC ID in
+ * 0x8000001e EAX). KVM does not fill those in, and Linux checks them against the local APIC.
  */
-static int long_mode(struct vm *vm, uint64_t entry, bool linux_abi, uint64_t arg, char *why, size_t why_len)
+static int set_cpuid(struct vm *vm, struct vcpu *v)
 {
 	struct kvm_cpuid2 *cpuid = calloc(1, sizeof(*cpuid) + 128 * sizeof(struct kvm_cpuid_entry2));
-	uint16_t cs = linux_abi ? 0x10 : 0x08, ds = linux_abi ? 0x18 : 0x10;
-	struct kvm_segment code = {
-		.base = 0, .limit = 0xffffffff, .selector = cs, .type = 11, .present = 1, .s = 1, .l = 1, .g = 1,
-	}, data = {
-		.base = 0, .limit = 0xffffffff, .selector = ds, .type = 3, .present = 1, .s = 1, .db = 1, .g = 1,
-	};
-	struct kvm_sregs sregs;
-	struct kvm_regs regs = { .rip = entry, .rsp = IOVM_STACK_TOP, .rflags = 2 };
 	int r;
 
 	if (!cpuid)
 		return -ENOMEM;
-	if (linux_abi)
-		regs.rsi = arg;
-	else
-		regs.rdi = arg;
+	cpuid->nent = 128;
+	r = kvm_ioctl(vm->kvm_fd, KVM_GET_SUPPORTED_CPUID, cpuid);
+	for (uint32_t i = 0; r == 0 && i < cpuid->nent; i++) {
+		struct kvm_cpuid_entry2 *e = &cpuid->entries[i];
+
+		if (e->function == 1)
+			e->ebx = (e->ebx & 0x00ffffffu) | v->id << 24;
+		else if (e->function == 0xb || e->function == 0x1f)
+			e->edx = v->id;
+		else if (e->function == 0x8000001e)
+			e->eax = v->id;
+	}
+	if (r == 0)
+		r = kvm_ioctl(v->fd, KVM_SET_CPUID2, cpuid);
+	free(cpuid);
+	return r;
+}
+
+/* The page tables (the low 4 GiB identity-mapped in 2 MiB pages) and the GDT every vCPU uses. */
+static void long_mode_tables(struct vm *vm, uint16_t cs, uint16_t ds)
+{
 	put64(vm, IOVM_PML4, IOVM_PDPT | 3);
 	for (uint64_t i = 0; i < 4; i++)
 		put64(vm, IOVM_PDPT + 8 * i, (IOVM_PD + 0x1000 * i) | 3);
@@ -277,16 +306,22 @@ static int long_mode(struct vm *vm, uint64_t entry, bool linux_abi, uint64_t arg
 	put64(vm, IOVM_GDT + 8, 0);                             /* Linux's layout leaves it unused */
 	put64(vm, IOVM_GDT + cs, 0x00af9a000000ffffULL);        /* 64-bit code */
 	put64(vm, IOVM_GDT + ds, 0x00cf92000000ffffULL);        /* data */
+}
 
-	cpuid->nent = 128;
-	r = kvm_ioctl(vm->kvm_fd, KVM_GET_SUPPORTED_CPUID, cpuid);
-	if (r == 0)
-		r = kvm_ioctl(vm->vcpu_fd, KVM_SET_CPUID2, cpuid);
-	free(cpuid);
-	if (r == 0)
-		r = kvm_ioctl(vm->vcpu_fd, KVM_GET_SREGS, &sregs);
+/* vCPU @v in 64-bit mode at @entry, on the tables above, with @regs' RSP and arguments. */
+static int long_mode(struct vcpu *v, uint64_t entry, uint16_t cs, uint16_t ds, struct kvm_regs *regs)
+{
+	struct kvm_segment code = {
+		.base = 0, .limit = 0xffffffff, .selector = cs, .type = 11, .present = 1, .s = 1, .l = 1, .g = 1,
+	}, data = {
+		.base = 0, .limit = 0xffffffff, .selector = ds, .type = 3, .present = 1, .s = 1, .db = 1, .g = 1,
+	};
+	struct kvm_sregs sregs;
+	int r;
+
+	r = kvm_ioctl(v->fd, KVM_GET_SREGS, &sregs);
 	if (r < 0)
-		return vmm_fail(why, why_len, r, "%s: %s", last_failed, strerror(-r));
+		return r;
 	sregs.cs = code;
 	sregs.ds = sregs.es = sregs.fs = sregs.gs = sregs.ss = data;
 	sregs.gdt.base = IOVM_GDT;
@@ -295,12 +330,12 @@ static int long_mode(struct vm *vm, uint64_t entry, bool linux_abi, uint64_t arg
 	sregs.cr4 = 1u << 5 | 1u << 9 | 1u << 10;      /* PAE, OSFXSR, OSXMMEXCPT */
 	sregs.cr0 = 0x80050033;                         /* PG, WP, NE, ET, MP, PE */
 	sregs.efer = 0x500;                             /* LME, LMA */
-	r = kvm_ioctl(vm->vcpu_fd, KVM_SET_SREGS, &sregs);
+	r = kvm_ioctl(v->fd, KVM_SET_SREGS, &sregs);
+	regs->rip = entry;
+	regs->rflags = 2;
 	if (r == 0)
-		r = kvm_ioctl(vm->vcpu_fd, KVM_SET_REGS, &regs);
-	if (r < 0)
-		return vmm_fail(why, why_len, r, "%s: %s", last_failed, strerror(-r));
-	return 0;
+		r = kvm_ioctl(v->fd, KVM_SET_REGS, regs);
+	return r;
 }
 
 int vm_setup_direct(struct vm *vm, uint64_t entry, const char *cmdline, char *why, size_t why_len)
@@ -309,14 +344,41 @@ int vm_setup_direct(struct vm *vm, uint64_t entry, const char *cmdline, char *wh
 
 	if (strlen(cmdline) >= sizeof(bi->cmdline))
 		return vmm_fail(why, why_len, -E2BIG, "the command line is longer than %zu bytes", sizeof(bi->cmdline) - 1);
-	*bi = (struct iovm_boot_info){ .magic = IOVM_BOOT_MAGIC, .tsc_khz = vm->tsc_khz, .ram_size = vm->ram_size };
+	*bi = (struct iovm_boot_info){
+		.magic = IOVM_BOOT_MAGIC, .tsc_khz = vm->tsc_khz, .ram_size = vm->ram_size, .n_cpus = vm->n_vcpus,
+	};
 	snprintf(bi->cmdline, sizeof(bi->cmdline), "%s", cmdline);
-	return long_mode(vm, entry, false, IOVM_BOOT_INFO, why, why_len);
+	long_mode_tables(vm, 0x08, 0x10);
+	for (unsigned int i = 0; i < vm->n_vcpus; i++) {
+		struct vcpu *v = &vm->vcpus[i];
+		struct kvm_regs regs = { .rdi = IOVM_BOOT_INFO, .rsi = i, .rsp = IOVM_STACK_TOP + i * IOVM_AP_STACK_SIZE };
+		/* Every vCPU runs from the start: the in-kernel LAPIC would hold an AP for INIT/SIPI. */
+		struct kvm_mp_state runnable = { .mp_state = KVM_MP_STATE_RUNNABLE };
+		int r = set_cpuid(vm, v);
+
+		if (r == 0)
+			r = long_mode(v, entry, 0x08, 0x10, &regs);
+		if (r == 0 && i > 0)
+			r = kvm_ioctl(v->fd, KVM_SET_MP_STATE, &runnable);
+		if (r < 0)
+			return vmm_fail(why, why_len, r, "vCPU %u: %s: %s", i, last_failed, strerror(-r));
+	}
+	return 0;
 }
 
 int vm_setup_linux(struct vm *vm, uint64_t entry, char *why, size_t why_len)
 {
-	return long_mode(vm, entry, true, IOVM_ZERO_PAGE, why, why_len);
+	struct kvm_regs regs = { .rsi = IOVM_ZERO_PAGE, .rsp = IOVM_STACK_TOP };
+	int r = 0;
+
+	long_mode_tables(vm, 0x10, 0x18);
+	for (unsigned int i = 0; r == 0 && i < vm->n_vcpus; i++)
+		r = set_cpuid(vm, &vm->vcpus[i]);
+	if (r == 0)
+		r = long_mode(&vm->vcpus[0], entry, 0x10, 0x18, &regs);
+	if (r < 0)
+		return vmm_fail(why, why_len, r, "%s: %s", last_failed, strerror(-r));
+	return 0;
 }
 
 /* ---- interrupts ---- */
@@ -428,9 +490,10 @@ size_t vm_serial_input(struct vm *vm, const uint8_t *buf, size_t len)
 	return uart_input(&vm->uart, buf, len);
 }
 
-static void pio(struct vm *vm)
+static void pio(struct vcpu *v)
 {
-	struct kvm_run *run = vm->run;
+	struct vm *vm = v->vm;
+	struct kvm_run *run = v->run;
 	uint8_t *data = (uint8_t *)run + run->io.data_offset;
 	unsigned int len = run->io.size;
 	uint16_t port = run->io.port;
@@ -449,7 +512,7 @@ static void pio(struct vm *vm)
 			else
 				val = pci_bus_io_read(&vm->bus, port, len);
 		} else if (port == IOVM_EXIT_PORT && out) {
-			vm->stop_status = (int)(val & 0xff) > 119 ? 119 : (int)(val & 0xff);
+			vm_stop(vm, (int)(val & 0xff) > 119 ? 119 : (int)(val & 0xff));
 		} else if (port == 0x80) {
 			val = 0xffffffffu;      /* the POST port, which guests write to for a short delay */
 		} else if (port == IOVM_NULL_PORT) {
@@ -463,9 +526,10 @@ static void pio(struct vm *vm)
 	}
 }
 
-static void mmio(struct vm *vm)
+static void mmio(struct vcpu *v)
 {
-	struct kvm_run *run = vm->run;
+	struct vm *vm = v->vm;
+	struct kvm_run *run = v->run;
 	uint64_t val = 0;
 	unsigned int len = run->mmio.len;
 
@@ -483,7 +547,8 @@ static void mmio(struct vm *vm)
 
 static void *vcpu_main(void *arg)
 {
-	struct vm *vm = arg;
+	struct vcpu *v = arg;
+	struct vm *vm = v->vm;
 	uint64_t one = 1;
 
 	pthread_mutex_lock(&vm->go_lock);
@@ -495,55 +560,55 @@ static void *vcpu_main(void *arg)
 
 		pthread_mutex_lock(&vm->go_lock);
 		if (vm->pause_requested) {
-			vm->paused = true;
+			vm->n_paused++;
 			pthread_cond_broadcast(&vm->go_cond);
-			while (vm->pause_requested && vm->stop_status < 0)
+			while (vm->pause_requested && __atomic_load_n(&vm->stop_status, __ATOMIC_ACQUIRE) < 0)
 				pthread_cond_wait(&vm->go_cond, &vm->go_lock);
-			vm->paused = false;
-			vm->run->immediate_exit = 0;
+			vm->n_paused--;
+			v->run->immediate_exit = 0;
 			pthread_cond_broadcast(&vm->go_cond);
 		}
 		pthread_mutex_unlock(&vm->go_lock);
 		if (__atomic_load_n(&vm->stop_status, __ATOMIC_ACQUIRE) >= 0)
 			break;
-		r = kvm_ioctl(vm->vcpu_fd, KVM_RUN, 0);
+		r = kvm_ioctl(v->fd, KVM_RUN, 0);
 
 		if (r < 0) {
 			if (r == -EINTR || r == -EAGAIN)
 				continue;
-			fprintf(stderr, "iovm: KVM_RUN: %s\n", strerror(-r));
-			vm->stop_status = VM_STOP_INTERNAL;
+			fprintf(stderr, "iovm: vCPU %u: KVM_RUN: %s\n", v->id, strerror(-r));
+			vm_stop(vm, VM_STOP_INTERNAL);
 			break;
 		}
-		vm->exits++;
-		switch (vm->run->exit_reason) {
+		__atomic_add_fetch(&v->exits, 1, __ATOMIC_RELAXED);
+		switch (v->run->exit_reason) {
 		case KVM_EXIT_IO:
-			pio(vm);
+			pio(v);
 			break;
 		case KVM_EXIT_MMIO:
-			mmio(vm);
+			mmio(v);
 			break;
 		case KVM_EXIT_SHUTDOWN:
 			fprintf(stderr, "iovm: the guest shut down (triple fault or reset)\n");
-			vm->stop_status = VM_STOP_SHUTDOWN;
+			vm_stop(vm, VM_STOP_SHUTDOWN);
 			break;
 		case KVM_EXIT_SYSTEM_EVENT:
-			vm->stop_status = VM_STOP_SHUTDOWN;
+			vm_stop(vm, VM_STOP_SHUTDOWN);
 			break;
 		case KVM_EXIT_INTR:
 			break;
 		case KVM_EXIT_FAIL_ENTRY:
-			fprintf(stderr, "iovm: KVM could not enter the guest (hardware reason 0x%llx)\n",
-				(unsigned long long)vm->run->fail_entry.hardware_entry_failure_reason);
-			vm->stop_status = VM_STOP_INTERNAL;
+			fprintf(stderr, "iovm: KVM could not enter the guest on vCPU %u (hardware reason 0x%llx)\n", v->id,
+				(unsigned long long)v->run->fail_entry.hardware_entry_failure_reason);
+			vm_stop(vm, VM_STOP_INTERNAL);
 			break;
 		case KVM_EXIT_INTERNAL_ERROR:
-			fprintf(stderr, "iovm: KVM internal error, suberror %u\n", vm->run->internal.suberror);
-			vm->stop_status = VM_STOP_INTERNAL;
+			fprintf(stderr, "iovm: KVM internal error on vCPU %u, suberror %u\n", v->id, v->run->internal.suberror);
+			vm_stop(vm, VM_STOP_INTERNAL);
 			break;
 		default:
-			fprintf(stderr, "iovm: unexpected exit reason %u\n", vm->run->exit_reason);
-			vm->stop_status = VM_STOP_INTERNAL;
+			fprintf(stderr, "iovm: unexpected exit reason %u on vCPU %u\n", v->run->exit_reason, v->id);
+			vm_stop(vm, VM_STOP_INTERNAL);
 			break;
 		}
 	}
@@ -563,15 +628,52 @@ int vm_start(struct vm *vm)
 	struct sigaction sa = { .sa_handler = kick_signal };
 
 	sigaction(SIGUSR1, &sa, NULL);
-	return -pthread_create(&vm->vcpu_thread, NULL, vcpu_main, vm);
+	for (unsigned int i = 0; i < vm->n_vcpus; i++) {
+		int r = pthread_create(&vm->vcpus[i].thread, NULL, vcpu_main, &vm->vcpus[i]);
+
+		if (r) {
+			vm_stop(vm, VM_STOP_SETUP);     /* those started see it once they go */
+			return -r;
+		}
+		vm->vcpus[i].started = true;
+	}
+	return 0;
 }
 
 void vm_go(struct vm *vm)
 {
 	pthread_mutex_lock(&vm->go_lock);
 	vm->go = true;
-	pthread_cond_signal(&vm->go_cond);
+	pthread_cond_broadcast(&vm->go_cond);
 	pthread_mutex_unlock(&vm->go_lock);
+}
+
+void vm_join(struct vm *vm)
+{
+	for (unsigned int i = 0; i < vm->n_vcpus; i++)
+		if (vm->vcpus[i].started) {
+			pthread_join(vm->vcpus[i].thread, NULL);
+			vm->vcpus[i].started = false;
+		}
+}
+
+uint64_t vm_exits(struct vm *vm)
+{
+	uint64_t n = 0;
+
+	for (unsigned int i = 0; i < vm->n_vcpus; i++)
+		n += __atomic_load_n(&vm->vcpus[i].exits, __ATOMIC_RELAXED);
+	return n;
+}
+
+/* Every started vCPU out of KVM_RUN: immediate_exit for one about to enter, a signal for one in it. */
+static void kick_all(struct vm *vm)
+{
+	for (unsigned int i = 0; i < vm->n_vcpus; i++)
+		if (vm->vcpus[i].started) {
+			vm->vcpus[i].run->immediate_exit = 1;
+			pthread_kill(vm->vcpus[i].thread, SIGUSR1);
+		}
 }
 
 void vm_stop(struct vm *vm, int status)
@@ -580,19 +682,17 @@ void vm_stop(struct vm *vm, int status)
 
 	__atomic_compare_exchange_n(&vm->stop_status, &running, status, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
 	pthread_mutex_lock(&vm->go_lock);
-	vm->run->immediate_exit = 1;
-	pthread_cond_broadcast(&vm->go_cond);      /* a paused vCPU wakes to stop */
+	pthread_cond_broadcast(&vm->go_cond);      /* paused vCPUs wake to stop */
+	kick_all(vm);
 	pthread_mutex_unlock(&vm->go_lock);
-	pthread_kill(vm->vcpu_thread, SIGUSR1);
 }
 
 void vm_pause(struct vm *vm)
 {
 	pthread_mutex_lock(&vm->go_lock);
 	vm->pause_requested = true;
-	vm->run->immediate_exit = 1;    /* the next KVM_RUN returns at once, if the signal comes early */
-	pthread_kill(vm->vcpu_thread, SIGUSR1);
-	while (!vm->paused && __atomic_load_n(&vm->stop_status, __ATOMIC_ACQUIRE) < 0)
+	kick_all(vm);
+	while (vm->n_paused < vm->n_vcpus && __atomic_load_n(&vm->stop_status, __ATOMIC_ACQUIRE) < 0)
 		pthread_cond_wait(&vm->go_cond, &vm->go_lock);
 	pthread_mutex_unlock(&vm->go_lock);
 }

@@ -28,7 +28,7 @@
 #define IOVM_ZERO_PAGE     0x10000ULL  /* Linux: struct boot_params */
 #define IOVM_CMDLINE       0x20000ULL  /* Linux: its command line */
 #define IOVM_MPTABLE       0xf0000ULL  /* Linux: the MP table, in the (e820-reserved) BIOS area */
-#define IOVM_IOAPIC_ID     1
+#define IOVM_IOAPIC_ID     8           /* above every vCPU's APIC ID (VM_MAX_VCPUS) */
 #define IOVM_STACK_TOP     0x80000ULL
 #define IOVM_LOAD_MIN      0x100000ULL /* nothing loads below 1 MiB */
 #define IOVM_MMIO_BASE     0xe0000000ULL   /* the PCI memory window: BARs go here */
@@ -215,6 +215,7 @@ struct vhost_dev;
 struct vfio_dev;
 
 #define VM_MAX_PASSTHROUGH 4
+#define VM_MAX_VCPUS 8          /* APIC IDs 0-7; the MP table's IOAPIC takes IOVM_IOAPIC_ID */
 #define VM_MAX_GSI 64           /* 0-23 the IOAPIC's pins, then one per MSI route */
 #define VM_FIRST_MSI_GSI 24
 
@@ -227,9 +228,21 @@ enum vm_stop {
 	VM_STOP_SETUP = 125,    /* iovm could not set the VM up */
 };
 
-struct vm {
-	int kvm_fd, fd, vcpu_fd;
+/* A vCPU: its KVM fd, its run area, its thread. vCPU 0 boots; the others are APs. */
+struct vcpu {
+	struct vm *vm;
+	unsigned int id;        /* the KVM vCPU id, which is its local APIC ID */
+	int fd;
 	struct kvm_run *run;
+	pthread_t thread;
+	bool started;
+	uint64_t exits;         /* exits handled in userspace (atomic: vm.info reads it) */
+};
+
+struct vm {
+	int kvm_fd, fd;
+	struct vcpu vcpus[VM_MAX_VCPUS];
+	unsigned int n_vcpus;
 	size_t run_size;
 	int ram_fd;
 	uint8_t *ram;
@@ -243,14 +256,13 @@ struct vm {
 	uint64_t gsi_addr[VM_MAX_GSI];
 	uint32_t gsi_data[VM_MAX_GSI];
 	int stop_status;        /* -1 while running */
-	pthread_t vcpu_thread;
 	pthread_mutex_t go_lock;
 	pthread_cond_t go_cond;
 	bool go;
-	bool pause_requested, paused;   /* under go_lock; go_cond signals changes */
-	uint64_t exits;                 /* exits handled in userspace */
+	bool pause_requested;           /* under go_lock; go_cond signals changes */
+	unsigned int n_paused;          /* vCPUs parked by a pause, under go_lock */
 	double started_at;
-	int stop_efd;           /* signalled when the vCPU thread stops */
+	int stop_efd;           /* signalled when a vCPU thread stops */
 	struct vhost_dev *devs[PCI_MAX_DEVS];
 	unsigned int n_devs;
 	struct vfio_dev *pt[VM_MAX_PASSTHROUGH];       /* passed-through devices (vfio-dev.c) */
@@ -258,19 +270,23 @@ struct vm {
 };
 
 /*
- * Opens KVM, checks what iovm needs (naming what is missing in @why), creates the VM. Guest RAM
- * is a memfd, of 2 MiB hugepages with @hugepages (reserved at start: -ENOMEM says how many are
- * free).
+ * Opens KVM, checks what iovm needs (naming what is missing in @why), creates the VM with
+ * @n_vcpus vCPUs (1..VM_MAX_VCPUS). Guest RAM is a memfd, of 2 MiB hugepages with @hugepages
+ * (reserved at start: -ENOMEM says how many are free).
  */
-int vm_create(struct vm *vm, uint64_t ram_size, bool hugepages, char *why, size_t why_len);
+int vm_create(struct vm *vm, uint64_t ram_size, bool hugepages, unsigned int n_vcpus, char *why, size_t why_len);
 void vm_destroy(struct vm *vm);
 /* CLOCK_MONOTONIC in seconds: timeouts, uptime. */
 double vm_now(void);
 /* Loads an ELF64 executable (the test guest) into RAM; its entry point. */
 int vm_load_elf(struct vm *vm, const char *path, uint64_t *ret_entry, char *why, size_t why_len);
-/* Sets the vCPU up in 64-bit mode at @entry, the boot information written for it. */
+/*
+ * Sets every vCPU up in 64-bit mode at @entry (iovm-boot.h: RSI the vCPU's index, its own
+ * stack), the boot information written for them.
+ */
 int vm_setup_direct(struct vm *vm, uint64_t entry, const char *cmdline, char *why, size_t why_len);
-/* The same for Linux's 64-bit entry: __BOOT_CS 0x10, __BOOT_DS 0x18, RSI = the zero page. */
+/* The boot vCPU at Linux's 64-bit entry: __BOOT_CS 0x10, __BOOT_DS 0x18, RSI = the zero page.
+ * The others wait, as a PC's APs do, for Linux's INIT and startup IPIs (the in-kernel LAPIC). */
 int vm_setup_linux(struct vm *vm, uint64_t entry, char *why, size_t why_len);
 
 /* ---- Linux (linux.c): the x86 boot protocol's 64-bit entry ---- */
@@ -293,7 +309,8 @@ enum linux_kind { LINUX_NONE, LINUX_BZIMAGE, LINUX_VMLINUX };
 #define LINUX_BP_E820_TABLE 0x2d0
 #define LINUX_CMDLINE_MAX 2048          /* x86's COMMAND_LINE_SIZE */
 
-/* The MP table at IOVM_MPTABLE: one CPU, the IOAPIC with ISA IRQ n on pin n, PCI bus 0. */
+/* The MP table at IOVM_MPTABLE: the vCPUs (APIC IDs 0..n-1, 0 the bootstrap processor), the
+ * IOAPIC with ISA IRQ n on pin n, PCI bus 0. */
 void mptable_write(struct vm *vm);
 
 /* What @path is: a bzImage ("HdrS" at 0x202), an ELF vmlinux, or neither. */
@@ -305,10 +322,14 @@ enum linux_kind linux_kind(const char *path);
  */
 int linux_load(struct vm *vm, const char *kernel, const char *initrd, const char *cmdline, uint64_t *ret_entry,
 	       char *why, size_t why_len);
-/* Creates the vCPU thread, which waits for vm_go(); vm->stop_efd becomes readable when it stops. */
+/* Creates the vCPU threads, which wait for vm_go(); vm->stop_efd becomes readable when one
+ * stops (then all do). vm_join() waits for those started. */
 int vm_start(struct vm *vm);
 void vm_go(struct vm *vm);
-/* Pauses the vCPU (returns once it is out of KVM_RUN and waiting) / lets it run again. */
+void vm_join(struct vm *vm);
+/* Exits handled in userspace, all vCPUs together. */
+uint64_t vm_exits(struct vm *vm);
+/* Pauses the vCPUs (returns once all are out of KVM_RUN and waiting) / lets them run again. */
 void vm_pause(struct vm *vm);
 void vm_resume(struct vm *vm);
 
@@ -333,7 +354,7 @@ size_t vm_serial_input(struct vm *vm, const uint8_t *buf, size_t len);
 /* Room in the receive queue: the main thread reads no more than this. */
 size_t vm_serial_room(struct vm *vm);
 
-/* Asks the vCPU to stop with @status (from another thread). */
+/* Asks the vCPUs to stop with @status (from any thread; the first status stays). */
 void vm_stop(struct vm *vm, int status);
 
 /* An MSI route for irqfds: allocate, point, free. Lock-free for the caller. */

@@ -73,6 +73,7 @@ static inline uint64_t rdtsc(void)
 void guest_exit(int status);
 void guest_fault(uint64_t top);
 int guest_main(const struct iovm_boot_info *bi);
+void ap_main(const struct iovm_boot_info *bi, uint64_t index);
 extern char irq_stub[], fault_stub[], msi_stub[];
 
 void guest_exit(int status)
@@ -215,6 +216,7 @@ static uint64_t us_since(uint64_t t0)
 #define VEC_TIMER 0x41
 #define VEC_DEVICE 0x42         /* a passed-through device's MSI (msi_stub counts them) */
 #define VEC_SERIAL 0x43         /* the 8250's receive interrupt, through the IOAPIC (counted too) */
+#define VEC_IPI 0x44            /* the boot CPU's IPIs to the others (smp=test) */
 
 volatile uint32_t msi_count;
 
@@ -226,6 +228,11 @@ struct idt_entry {
 };
 
 static struct idt_entry idt[256];
+static struct {
+	uint16_t limit;
+	uint64_t base;
+} __attribute__((packed)) idtr = { sizeof(idt) - 1, 0 };
+static volatile int idt_ready;          /* the other CPUs load the IDT once it is */
 
 void guest_fault(uint64_t top)
 {
@@ -235,17 +242,14 @@ void guest_fault(uint64_t top)
 
 static void irq_init(void)
 {
-	struct {
-		uint16_t limit;
-		uint64_t base;
-	} __attribute__((packed)) idtr = { sizeof(idt) - 1, (uint64_t)(uintptr_t)idt };
-
+	idtr.base = (uint64_t)(uintptr_t)idt;
 	for (int v = 0; v < 256; v++) {
 		uint64_t h = (uint64_t)(uintptr_t)(v < 32 ? fault_stub : v == VEC_DEVICE || v == VEC_SERIAL ? msi_stub : irq_stub);
 
 		idt[v] = (struct idt_entry){ (uint16_t)h, 8, 0, 0x8e, (uint16_t)(h >> 16), (uint32_t)(h >> 32), 0 };
 	}
 	__asm__ volatile("lidt %0" : : "m"(idtr));
+	__atomic_store_n(&idt_ready, 1, __ATOMIC_RELEASE);
 	/* The 8259s, never initialised, would deliver ISA IRQ n as vector n (an exception's): mask
 	 * them, so ISA interrupts (the console's) arrive only through the IOAPIC. */
 	outb(0x21, 0xff);
@@ -1137,6 +1141,78 @@ static int blk_verify(uint32_t blocks)
 	return 0;
 }
 
+/* ---- more CPUs (iovm --cpus N): each enters at _start with its index, and waits here ---- */
+
+#define MAX_CPUS 8
+static volatile uint32_t cpus_up, ipi_round, ipi_acks;
+static volatile uint32_t cpu_apic_id[MAX_CPUS], cpu_round[MAX_CPUS];
+
+/* A CPU other than the boot one: check in with its local APIC ID, then sleep in HLT and
+ * acknowledge each round of IPIs it is woken for. */
+void ap_main(const struct iovm_boot_info *bi, uint64_t index)
+{
+	(void)bi;
+	if (index >= MAX_CPUS)
+		for (;;)
+			__asm__ volatile("cli; hlt");
+	while (!__atomic_load_n(&idt_ready, __ATOMIC_ACQUIRE))
+		__asm__ volatile("pause");
+	__asm__ volatile("lidt %0" : : "m"(idtr));
+	R32(LAPIC + 0xf0) = 0x1ff;                      /* this CPU's local APIC, enabled */
+	cpu_apic_id[index] = R32(LAPIC + 0x20) >> 24;
+	__atomic_add_fetch(&cpus_up, 1, __ATOMIC_SEQ_CST);
+	for (;;) {
+		uint32_t round;
+
+		__asm__ volatile("sti; hlt; cli" ::: "memory");
+		round = __atomic_load_n(&ipi_round, __ATOMIC_ACQUIRE);
+		if (cpu_round[index] != round) {
+			cpu_round[index] = round;
+			__atomic_add_fetch(&ipi_acks, 1, __ATOMIC_SEQ_CST);
+		}
+	}
+}
+
+/* smp=test: every CPU checked in with the APIC ID it was promised (its index), and each
+ * answers a fixed IPI from the boot CPU (ICR, physical destination). */
+static int smp_test(uint32_t n)
+{
+	uint32_t me = R32(LAPIC + 0x20) >> 24;
+
+	if (n < 2 || n > MAX_CPUS) {
+		print("smp: %u CPU(s); smp=test needs 2 to %u (iovm --cpus)\n", n, MAX_CPUS);
+		return 1;
+	}
+	while (__atomic_load_n(&cpus_up, __ATOMIC_ACQUIRE) < n - 1)
+		if (expired()) {
+			print("smp: %u of %u CPUs checked in\n", cpus_up + 1, n);
+			return 1;
+		}
+	print("smp: %u CPUs up, APIC IDs %u", n, me);
+	for (uint32_t i = 1; i < n; i++)
+		print(" %u", cpu_apic_id[i]);
+	print("\n");
+	for (uint32_t i = 1; i < n; i++)
+		if (cpu_apic_id[i] != i || me != 0) {
+			print("smp: CPU %u has APIC ID %u\n", i, cpu_apic_id[i]);
+			return 1;
+		}
+	__atomic_store_n(&ipi_round, 1, __ATOMIC_RELEASE);
+	for (uint32_t i = 1; i < n; i++) {
+		R32(LAPIC + 0x310) = cpu_apic_id[i] << 24;
+		R32(LAPIC + 0x300) = 1u << 14 | VEC_IPI;        /* fixed, assert, physical */
+		while (R32(LAPIC + 0x300) & 1u << 12)           /* delivery pending */
+			__asm__ volatile("pause");
+	}
+	while (__atomic_load_n(&ipi_acks, __ATOMIC_ACQUIRE) < n - 1)
+		if (expired()) {
+			print("smp: %u of %u CPUs answered the IPI\n", ipi_acks, n - 1);
+			return 1;
+		}
+	print("smp: IPIs answered by %u CPUs\n", n - 1);
+	return 0;
+}
+
 int guest_main(const struct iovm_boot_info *bi)
 {
 	uint8_t peer[6];
@@ -1151,7 +1227,7 @@ int guest_main(const struct iovm_boot_info *bi)
 	deadline = rdtsc() + arg_num("timeout", 20) * 1000 * tsc_khz;
 	irq_init();
 	busy_poll = arg_is("poll", "busy");
-	print("iovm test guest: %lu MiB, command line \"%s\"\n", ram_size >> 20, cmdline);
+	print("iovm test guest: %lu MiB, %u CPU(s), command line \"%s\"\n", ram_size >> 20, bi->n_cpus, cmdline);
 
 	if (arg_is("hostile", "1"))
 		hostile();
@@ -1184,6 +1260,13 @@ int guest_main(const struct iovm_boot_info *bi)
 			return 2;
 		}
 	}
+	if (arg("smp", &(size_t){ 0 })) {
+		if (!arg_is("smp", "test")) {
+			print("guest: smp= is test\n");
+			return 2;
+		}
+		status |= smp_test(bi->n_cpus);
+	}
 	if (arg_is("bench", "exits"))
 		status |= bench_exits((uint32_t)arg_num("count", 10000));
 	if (arg("idle", &(size_t){ 0 }))
@@ -1205,7 +1288,8 @@ int guest_main(const struct iovm_boot_info *bi)
 		status |= blk_verify((uint32_t)arg_num("blocks", 64));
 	}
 	if (!arg("net", &(size_t){ 0 }) && !arg("blk", &(size_t){ 0 }) && !arg("edu", &(size_t){ 0 }) &&
-	    !arg("bench", &(size_t){ 0 }) && !arg("idle", &(size_t){ 0 }) && !arg("serial", &(size_t){ 0 })) {
+	    !arg("bench", &(size_t){ 0 }) && !arg("idle", &(size_t){ 0 }) && !arg("serial", &(size_t){ 0 }) &&
+	    !arg("smp", &(size_t){ 0 })) {
 		struct vdev d;
 
 		for (uint16_t type = 1; type <= 2; type++)

@@ -1,16 +1,20 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The test guest's entry and interrupt stubs. iovm starts it in long mode with RDI =
- * &boot_info and RSP set (include/iovkit/iovm-boot.h).
+ * The test guest's entry and interrupt stubs. iovm starts every vCPU here in long mode with
+ * RDI = &boot_info, RSI = the vCPU's index and RSP set (include/iovkit/iovm-boot.h).
  */
 	.section .text.start, "ax"
 	.globl _start
 _start:
 	cli
+	test	%rsi, %rsi		/* the vCPU's index: 0 boots, the others wait */
+	jnz	2f
 	call	guest_main
 	mov	%eax, %edi
 	call	guest_exit
 1:	hlt
+	jmp	1b
+2:	call	ap_main
 	jmp	1b
 
 	.text

@@ -46,6 +46,18 @@ has "delivered through the IOAPIC" "$t/out" 'serial: got "late line" (by interru
 check "with --no-console-input the guest gets none" 1 bash -c \
     "printf 'x\n' | '$IOVM' --kernel '$GUEST' --no-console-input --cmdline 'serial=echo timeout=2'"
 has "and says so" "$t/out" "serial: no input"
+# More vCPUs: all enter the test guest at once (iovm-boot.h), check in with their APIC IDs
+# from their own local APICs, and each answers an IPI from the boot vCPU.
+check "four vCPUs" 0 "$IOVM" --kernel "$GUEST" --cpus 4 --cmdline "smp=test"
+has "all up, with the APIC IDs of their indices" "$t/out" "smp: 4 CPUs up, APIC IDs 0 1 2 3"
+has "each answered an IPI" "$t/out" "smp: IPIs answered by 3 CPUs"
+check "eight, the most" 0 "$IOVM" --kernel "$GUEST" --cpus 8 --cmdline "smp=test"
+has "all up" "$t/out" "smp: 8 CPUs up, APIC IDs 0 1 2 3 4 5 6 7"
+check "--cpus 9" 125 "$IOVM" --kernel "$GUEST" --cpus 9
+has "gives the range" "$t/err" "1 to 8"
+check "--cpus 0" 125 "$IOVM" --kernel "$GUEST" --cpus 0
+check "smp=test on one vCPU fails, saying why" 1 "$IOVM" --kernel "$GUEST" --cmdline "smp=test"
+has "(needs --cpus)" "$t/out" "smp=test needs 2 to 8"
 check "--help" 0 "$IOVM" --help
 has "names the exit statuses" "$t/out" "123 --timeout"
 check "no --kernel" 125 "$IOVM"
@@ -121,12 +133,14 @@ got=$(head -c 131072 "$t/disk.img" | od -An -v -tx1 | tr -d ' \n')
 if [ "$want" = "$got" ]; then ok "the image file holds what the guest wrote"; else nok "the image file holds what the guest wrote"; fi
 cmp_ok "the backend counted the guest's flush" "$(swj blks | jq '.[] | select(.name == "d0") | .stats.flushes')" -ge 1
 
-# The control socket: vm.info, pause (a paused guest answers nothing), resume, stop.
+# The control socket: vm.info, pause (a paused guest answers nothing: both its vCPUs are
+# parked), resume, stop.
 rpc() { "$IOVCTL" rpc --socket "$t/vm.sock" "$@"; }
-vm a --net "$t/a.sock,mac=02:00:00:00:00:0a" --cmdline "net=echo count=1000000 timeout=100" --control "$t/vm.sock"
+vm a --net "$t/a.sock,mac=02:00:00:00:00:0a" --cmdline "net=echo count=1000000 timeout=100" --control "$t/vm.sock" --cpus 2
 for _ in $(seq 100); do grep -q "net: slot" "$t/a.log" && break; sleep 0.1; done
 check "vm.info" 0 rpc vm.info
 cmp_ok "says running" "$(jq -r .state "$t/out")" = running
+cmp_ok "with 2 vCPUs" "$(jq -r .vcpus "$t/out")" = 2
 cmp_ok "with its NIC on the switch's socket" "$(jq -r '.devices[0].socket' "$t/out")" = "$t/a.sock"
 cmp_ok "connected, driven, with its MAC" "$(jq -r '.devices[0] | "\(.connected) \(.driver_ok) \(.mac)"' "$t/out")" = \
     "true true 02:00:00:00:00:0a"

@@ -35,7 +35,7 @@ has "the BIOS area reserved" "$t/console" "BIOS-e820: [mem 0x00000000000f0000-0x
 has "and RAM from 1 MiB to 256 MiB" "$t/console" "BIOS-e820: [mem 0x0000000000100000-0x000000000fffffff] usable"
 has "it finds iovm's MP table" "$t/console" "found SMP MP-table at [mem 0x000f0000-0x000f000f]"
 has "its CPU in it" "$t/console" "Processor #0 (Bootup-CPU)"
-has "and the IOAPIC" "$t/console" "IOAPIC[0]: apic_id 1, version 17, address 0xfec00000, GSI 0-23"
+has "and the IOAPIC" "$t/console" "IOAPIC[0]: apic_id 8, version 17, address 0xfec00000, GSI 0-23"
 if grep -Eq 'Memory: [0-9]+K/2617[0-9][0-9]K available' "$t/console"; then ok "it set its memory up from that map"
 else nok "no memory setup line"; tail -n 5 "$t/console" | sed 's/^/# /'; fi
 sed -n '$p' "$t/console" | sed 's/^/# last console line: /'

@@ -71,6 +71,7 @@ static struct vm *ram_vm(uint64_t mib)
 
 	ASSERT_TRUE(vm != NULL);
 	vm->ram_size = mib << 20;
+	vm->n_vcpus = 1;
 	vm->ram = calloc(1, vm->ram_size);
 	ASSERT_TRUE(vm->ram != NULL);
 	return vm;
@@ -162,14 +163,16 @@ static uint8_t sum(const uint8_t *p, size_t n)
 	return s;
 }
 
-/* The MP table: both checksums hold, and its entries are the CPU, two buses, the IOAPIC, the
- * 15 ISA interrupts (not the cascade) and the two local ones. */
-static void test_mptable(void)
+/* The MP table: both checksums hold, and its entries are the CPUs (APIC IDs 0..n-1, the first
+ * the bootstrap processor), two buses, the IOAPIC (an ID no CPU has), the 15 ISA interrupts
+ * (not the cascade) and the two local ones. */
+static void check_mptable(unsigned int n_cpus)
 {
 	struct vm *vm = ram_vm(8);
 	uint8_t *fp = vm->ram + IOVM_MPTABLE, *t, *e;
-	unsigned int irqs = 0;
+	unsigned int irqs = 0, ioapics = 0;
 
+	vm->n_vcpus = n_cpus;
 	mptable_write(vm);
 	ASSERT_TRUE(!memcmp(fp, "_MP_", 4));
 	ASSERT_INT_EQ(sum(fp, 16), 0);
@@ -177,23 +180,38 @@ static void test_mptable(void)
 	t = vm->ram + get32(fp + 4);
 	ASSERT_TRUE(!memcmp(t, "PCMP", 4));
 	ASSERT_INT_EQ(sum(t, t[4] | t[5] << 8), 0);
-	ASSERT_INT_EQ(t[34] | t[35] << 8, 21);
+	ASSERT_INT_EQ(t[34] | t[35] << 8, n_cpus + 20);
 	ASSERT_INT_EQ(get32(t + 36), 0xfee00000);
 	e = t + 44;
-	ASSERT_INT_EQ(e[0], 0);                 /* the processor, bootstrap and enabled */
-	ASSERT_INT_EQ(e[3], 3);
-	e += 20;
+	for (unsigned int cpu = 0; cpu < n_cpus; cpu++, e += 20) {
+		ASSERT_INT_EQ(e[0], 0);         /* a processor, enabled; the first bootstraps */
+		ASSERT_INT_EQ(e[1], cpu);
+		ASSERT_INT_EQ(e[3], cpu == 0 ? 3 : 1);
+	}
 	for (int i = 0; i < 20; i++, e += 8) {
-		if (e[0] == 2)
+		ASSERT_TRUE(e[0] >= 1 && e[0] <= 4);
+		if (e[0] == 2) {
 			ASSERT_INT_EQ(get32(e + 4), 0xfec00000);
+			ASSERT_INT_GE(e[1], n_cpus);
+			ioapics++;
+		}
 		if (e[0] == 3) {
 			ASSERT_INT_EQ(e[5], e[7]);       /* ISA IRQ n on pin n */
 			ASSERT_TRUE(e[5] != 2);
 			irqs++;
 		}
 	}
+	ASSERT_INT_EQ(ioapics, 1);
 	ASSERT_INT_EQ(irqs, 15);
+	ASSERT_INT_EQ((size_t)(e - t), (size_t)(t[4] | t[5] << 8));
 	vm_free_ram(vm);
+}
+
+static void test_mptable(void)
+{
+	check_mptable(1);
+	check_mptable(4);
+	check_mptable(VM_MAX_VCPUS);
 }
 
 static void test_cleanup(void)
