@@ -4,7 +4,7 @@
  * iovkit/jsonrpc.h, served by iov_rpc_server_*). Read-only for clients that are neither root
  * nor iovm's uid.
  *
- *   vm.info    state, RAM, vCPUs, exits, uptime, and each device (type, PCI slot, backend socket,
+ *   vm.info    state, RAM, vCPUs, exits (all, MMIO), uptime, and each device (type, PCI slot, backend socket,
  *              connected, DRIVER_OK, negotiated features, MAC; a passed-through device's
  *              name and whether its MSI is on)
  *   vm.pause   every vCPU leaves KVM_RUN and waits; devices' backends keep their rings
@@ -59,9 +59,9 @@ static int m_info(void *userdata, json_t *params, json_t **ret, struct iov_rpc_e
 		json_array_append_new(devs, json_pack("{s:s,s:i,s:s,s:b}", "type", "passthrough", "slot", (int)slot,
 						      "device", name, "msi", msi));
 	}
-	*ret = json_pack("{s:s,s:i,s:I,s:i,s:I,s:f,s:o}", "state", state_name(vm), "pid", (int)getpid(), "ram_mib",
-			 (json_int_t)(vm->ram_size >> 20), "vcpus", (json_int_t)vm->n_vcpus, "exits", (json_int_t)vm_exits(vm), "uptime_s",
-			 vm_now() - vm->started_at, "devices", devs);
+	*ret = json_pack("{s:s,s:i,s:I,s:i,s:I,s:I,s:f,s:o}", "state", state_name(vm), "pid", (int)getpid(), "ram_mib",
+			 (json_int_t)(vm->ram_size >> 20), "vcpus", (int)vm->n_vcpus, "exits", (json_int_t)vm_exits(vm, false),
+			 "mmio_exits", (json_int_t)vm_exits(vm, true), "uptime_s", vm_now() - vm->started_at, "devices", devs);
 	return *ret ? 0 : iov_rpc_fail(e, IOV_RPC_INTERNAL_ERROR, ENOMEM, "out of memory");
 }
 

@@ -39,9 +39,12 @@ static void usage(FILE *f)
 		"                        listening on SOCK serves (iovswitch port, DPDK vhost PMD);\n"
 		"                        MAC defaults to 02:00:00:00:00:NN, NN the NIC's number\n"
 		"      --blk SOCK        a virtio-blk disk served by the vhost-user backend at SOCK\n"
-		"      --vfio-user SOCK  pass through the PCI device a vfio-user server exposes at SOCK\n"
-		"      --vfio BDF|UUID   pass through the PCI device BDF, bound to vfio-pci, or the\n"
-		"                        mediated device UUID (a vGPU)\n"
+		"      --vfio-user SOCK[,trap]  pass through the PCI device a vfio-user server\n"
+		"                        exposes at SOCK\n"
+		"      --vfio BDF|UUID[,trap]  pass through the PCI device BDF, bound to vfio-pci,\n"
+		"                        or the mediated device UUID (a vGPU). BARs the device lets\n"
+		"                        iovm map go straight into the guest; ,trap traps every\n"
+		"                        access instead (debugging, comparisons)\n"
 		"      --serial FILE     the serial console's output (default: standard output); its\n"
 		"                        input is standard input (lines, as the terminal gives them)\n"
 		"      --no-console-input  leave standard input alone\n"
@@ -50,6 +53,7 @@ static void usage(FILE *f)
 		"                        vm.pause, vm.resume, vm.stop (docs/vmm.md)\n"
 		"      --user USER       once set up, run as USER (a name or UID; its primary group)\n"
 		"      --no-seccomp      do not apply the seccomp filter (debugging only)\n"
+		"      --stats           at exit, print how many exits iovm handled (and of them MMIO)\n"
 		"  -h, --help            this text\n"
 		"      --version         iovm's version\n"
 		"\n"
@@ -206,15 +210,16 @@ int main(int argc, char **argv)
 		{ "vfio-user", required_argument, NULL, 'U' }, { "vfio", required_argument, NULL, 'F' },
 		{ "initrd", required_argument, NULL, 'I' }, { "no-console-input", no_argument, NULL, 'N' },
 		{ "hugepages", no_argument, NULL, 'H' },    { "cpus", required_argument, NULL, 'P' },
+		{ "stats", no_argument, NULL, 'T' },
 		{ 0 },
 	};
 	struct dev_arg devs[PCI_MAX_DEVS - 1];
-	struct { const char *target; bool user; } pts[VM_MAX_PASSTHROUGH];
+	struct { char target[256]; bool user, trap; } pts[VM_MAX_PASSTHROUGH];
 	unsigned int n_devs = 0, n_nets = 0, n_pts = 0;
 	const char *kernel = NULL, *cmdline = "", *serial = NULL, *user = NULL, *control = NULL, *initrd = NULL;
 	struct iov_rpc_server ctl;
 	int console_in = STDIN_FILENO;  /* the 8250's input; --no-console-input: none */
-	bool sandbox = true, hugepages = false;
+	bool sandbox = true, hugepages = false, stats = false;
 	unsigned long memory = 64, cpus = 1;
 	double timeout = 0;
 	char why[512] = "", *end;
@@ -269,12 +274,22 @@ int main(int argc, char **argv)
 				fprintf(stderr, "iovm: at most %d passed-through devices\n", VM_MAX_PASSTHROUGH);
 				return VM_STOP_SETUP;
 			}
-			pts[n_pts].target = optarg;
-			pts[n_pts++].user = c == 'U';
+			pts[n_pts].user = c == 'U';
+			pts[n_pts].trap = strlen(optarg) >= 5 && !strcmp(optarg + strlen(optarg) - 5, ",trap");
+			if (strlen(optarg) - (pts[n_pts].trap ? 5 : 0) >= sizeof(pts[n_pts].target) ||
+			    strlen(optarg) == (pts[n_pts].trap ? 5u : 0u)) {
+				fprintf(stderr, "iovm: --%s '%s': a %s\n", c == 'U' ? "vfio-user" : "vfio", optarg,
+					c == 'U' ? "socket path" : "PCI address or mdev UUID");
+				return VM_STOP_SETUP;
+			}
+			snprintf(pts[n_pts].target, sizeof(pts[n_pts].target), "%.*s",
+				 (int)(strlen(optarg) - (pts[n_pts].trap ? 5 : 0)), optarg);
+			n_pts++;
 			break;
 		case 'I': initrd = optarg; break;
 		case 'N': console_in = -1; break;
 		case 'H': hugepages = true; break;
+		case 'T': stats = true; break;
 		case 'u': user = optarg; break;
 		case 'C': control = optarg; break;
 		case 'S': sandbox = false; break;
@@ -303,7 +318,7 @@ int main(int argc, char **argv)
 	for (unsigned int i = 0; r == 0 && i < n_devs; i++)
 		r = vhost_dev_add(&vm, devs[i].type, devs[i].sock, devs[i].type == VHOST_DEV_NET ? devs[i].mac : NULL, why, sizeof(why));
 	for (unsigned int i = 0; r == 0 && i < n_pts; i++)
-		r = vfio_dev_add(&vm, pts[i].target, pts[i].user, why, sizeof(why));
+		r = vfio_dev_add(&vm, pts[i].target, pts[i].user, pts[i].trap, why, sizeof(why));
 	if (r == 0 && linux_kind(kernel) != LINUX_NONE) {
 		r = linux_load(&vm, kernel, initrd, cmdline, &entry, why, sizeof(why));
 		if (r == 0)
@@ -346,6 +361,9 @@ int main(int argc, char **argv)
 		iov_rpc_server_close(&ctl);     /* the file stays (the sandbox allows no unlink); a later --control replaces it */
 	vm_join(&vm);
 	status = vm.stop_status;
+	if (stats)
+		fprintf(stderr, "iovm: %llu exits handled by iovm, %llu of them MMIO\n", (unsigned long long)vm_exits(&vm, false),
+			(unsigned long long)vm_exits(&vm, true));
 	vm_destroy(&vm);
 	return status;
 }

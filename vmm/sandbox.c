@@ -33,12 +33,14 @@ static const int allowed[] = {
 	SCMP_SYS(pread64), SCMP_SYS(pwrite64),
 };
 
-/* KVM requests a running VM makes; a passed-through device's MSI being switched (kernel VFIO:
+/* KVM requests a running VM makes (memory slots: a passed-through BAR mapped where the guest
+ * moves it); a passed-through device's MSI being switched (kernel VFIO:
  * its vector count is checked, then its eventfd set) and the device given back at exit (guest
  * RAM unmapped, its group leaving the container: each only gives access up); TCGETS is the C
  * library asking whether stdout is a tty. */
 static const unsigned long ioctls[] = {
-	KVM_RUN, KVM_IRQFD, KVM_IOEVENTFD, KVM_SET_GSI_ROUTING, KVM_SIGNAL_MSI, KVM_IRQ_LINE, VFIO_DEVICE_GET_IRQ_INFO,
+	KVM_RUN, KVM_IRQFD, KVM_IOEVENTFD, KVM_SET_GSI_ROUTING, KVM_SIGNAL_MSI, KVM_IRQ_LINE, KVM_SET_USER_MEMORY_REGION,
+	VFIO_DEVICE_GET_IRQ_INFO,
 	VFIO_DEVICE_SET_IRQS, VFIO_IOMMU_UNMAP_DMA, VFIO_GROUP_UNSET_CONTAINER, TCGETS,
 };
 
@@ -47,7 +49,7 @@ int sandbox_apply(char *why, size_t why_len)
 	scmp_filter_ctx f = seccomp_init(SCMP_ACT_KILL_PROCESS);
 	int r = f ? 0 : -ENOMEM;
 
-	/* Every thread: the vCPU thread already exists, waiting for vm_go(). */
+	/* Every thread: the vCPU threads already exist, waiting for vm_go(). */
 	if (r == 0)
 		r = seccomp_attr_set(f, SCMP_FLTATR_CTL_TSYNC, 1);
 	for (size_t i = 0; r == 0 && i < sizeof(allowed) / sizeof(allowed[0]); i++)

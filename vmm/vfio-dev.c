@@ -13,8 +13,12 @@
  *     the guest uses MSI), and the MSI capability, which becomes a KVM MSI route fed by an
  *     irqfd that the device's MSI eventfd signals: no exit per interrupt. MSI-X and the
  *     extended capabilities are hidden from the guest (not yet supported).
- *   - Memory BARs are trapped: each access is a region read or write on the device. (Mapping
- *     mmap-able BARs straight into the guest with KVM memory slots is not done yet.)
+ *   - A memory BAR the device lets this process mmap whole (kernel VFIO's BARs without an
+ *     MSI-X table in them, a vfio-user server's regions with a file) is mapped straight into
+ *     the guest with a KVM memory slot wherever the guest places it while memory decoding is
+ *     on: its accesses never leave the guest. Any other BAR, and a mappable one whose slot
+ *     KVM refuses (a guest that overlaps BARs), is trapped: each access is a region read or
+ *     write on the device.
  *
  * Threat model: the device (or the vfio-user server behind it) is trusted as much as the guest
  * that owns it: it can write all of the guest's RAM, nothing else. A server that fails or
@@ -26,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "iovkit/vfio.h"
@@ -55,6 +60,13 @@ struct vfio_dev {
 	int msi_efd, msi_gsi;
 	bool msi_on;
 	bool dead;                      /* the device stopped answering: logged once */
+	struct {                        /* a BAR mapped into this process, for a memory slot */
+		void *map;
+		size_t len;
+		int slot;               /* 0: none allocated */
+		uint64_t gpa;           /* where the slot maps it now; 0: unmapped (trapped) */
+		bool refused;           /* KVM refused a placement: logged once */
+	} bar[6];
 };
 
 static void put16(uint8_t *p, uint16_t v)
@@ -151,11 +163,59 @@ static void cfg_written(struct pci_dev *d, unsigned int off, unsigned int len)
 		msi_update(v);
 }
 
+/* A mapped BAR follows the guest: its slot points at the BAR's address while decoding is on. */
+static void bar_moved(struct pci_dev *d, int bar)
+{
+	struct vfio_dev *v = (struct vfio_dev *)d;
+	uint64_t gpa = pci_mem_enabled(d) ? d->bars[bar].addr : 0;
+	int r;
+
+	if (!v->bar[bar].map || gpa == v->bar[bar].gpa)
+		return;
+	if (v->bar[bar].gpa)
+		vm_memslot_set(v->vm, v->bar[bar].slot, 0, 0, NULL);
+	v->bar[bar].gpa = 0;
+	if (!gpa)
+		return;
+	r = vm_memslot_set(v->vm, v->bar[bar].slot, gpa, v->bar[bar].len, v->bar[bar].map);
+	if (r == 0) {
+		v->bar[bar].gpa = gpa;
+	} else if (!v->bar[bar].refused) {
+		v->bar[bar].refused = true;
+		fprintf(stderr, "iovm: %s: BAR %d at 0x%llx: KVM refused its memory slot (%s); its accesses are trapped\n",
+			v->name, bar, (unsigned long long)gpa, strerror(-r));
+	}
+}
+
 static const struct pci_dev_ops vfio_ops = {
 	.bar_read = bar_read,
 	.bar_write = bar_write,
+	.bar_moved = bar_moved,
 	.cfg_written = cfg_written,
 };
+
+/* Maps BAR @bar into this process for a memory slot, when the device allows it whole. */
+static void bar_map(struct vfio_dev *v, int bar, const struct iov_vfio_region *reg)
+{
+	void *map;
+	size_t len;
+	int slot;
+
+	if (!reg->mappable || reg->n_sparse || reg->size % 4096)
+		return;                         /* partly mappable (an MSI-X table inside), or tiny */
+	if (iov_vfio_region_mmap(v->dev, (uint32_t)bar, &map, &len) < 0)
+		return;
+	slot = vm_memslot_alloc(v->vm);
+	if (slot < 0) {
+		munmap(map, len);
+		return;
+	}
+	v->bar[bar].map = map;
+	v->bar[bar].len = len;
+	v->bar[bar].slot = slot;
+	fprintf(stderr, "iovm: %s: BAR %d (%zu KiB) is mapped into the guest: its accesses do not exit\n", v->name,
+		bar, len >> 10);
+}
 
 /*
  * The capability list the guest sees: the device's standard capabilities without MSI-X
@@ -204,7 +264,7 @@ static void caps_filter(struct vfio_dev *v)
 }
 
 /* The device's BARs as iovm's bus models them: memory BARs, 32-bit, naturally sized. */
-static int bars_init(struct vfio_dev *v, char *why, size_t why_len)
+static int bars_init(struct vfio_dev *v, bool trap, char *why, size_t why_len)
 {
 	uint8_t *cfg = v->pci.cfg;
 
@@ -228,6 +288,8 @@ static int bars_init(struct vfio_dev *v, char *why, size_t why_len)
 			return -E2BIG;
 		}
 		pci_dev_set_bar(&v->pci, bar, (uint32_t)reg.size, 0);
+		if (!trap)
+			bar_map(v, bar, &reg);
 		if ((bits & 6) == 4 && bar < 5) {       /* 64-bit: iovm places it low; the upper half reads 0 */
 			bar++;
 			for (int i = 0; i < 4; i++) {
@@ -241,6 +303,12 @@ static int bars_init(struct vfio_dev *v, char *why, size_t why_len)
 
 void vfio_dev_free(struct vfio_dev *v)
 {
+	for (int bar = 0; bar < 6; bar++) {
+		if (v->bar[bar].slot > 0)
+			vm_memslot_free(v->vm, v->bar[bar].slot);
+		if (v->bar[bar].map)
+			munmap(v->bar[bar].map, v->bar[bar].len);
+	}
 	if (v->msi_on)
 		iov_vfio_irq_disable(v->dev, IOV_VFIO_IRQ_MSI);
 	if (v->msi_efd >= 0)
@@ -252,7 +320,7 @@ void vfio_dev_free(struct vfio_dev *v)
 	free(v);
 }
 
-int vfio_dev_add(struct vm *vm, const char *target, bool user, char *why, size_t why_len)
+int vfio_dev_add(struct vm *vm, const char *target, bool user, bool trap, char *why, size_t why_len)
 {
 	struct vfio_dev *v = calloc(1, sizeof(*v));
 	struct iov_vfio_device_info info;
@@ -320,7 +388,7 @@ int vfio_dev_add(struct vm *vm, const char *target, bool user, char *why, size_t
 	v->pci.cfg[PCI_INT_PIN] = 0;
 	v->pci.wmask[PCI_INT_PIN] = 0;
 	v->pci.cfg[PCI_COMMAND] &= (uint8_t)~0x7;       /* firmware turns memory decoding on below */
-	r = bars_init(v, why, why_len);
+	r = bars_init(v, trap, why, why_len);
 	if (r < 0)
 		goto fail;
 	caps_filter(v);

@@ -98,6 +98,8 @@ int vm_create(struct vm *vm, uint64_t ram_size, bool hugepages, unsigned int n_v
 	uart_init(&vm->uart, STDOUT_FILENO, serial_irq, vm);
 	vm->stop_status = -1;
 	pthread_mutex_init(&vm->gsi_lock, NULL);
+	pthread_mutex_init(&vm->slot_lock, NULL);
+	vm->slot_used[0] = true;                /* RAM */
 	pthread_mutex_init(&vm->go_lock, NULL);
 	pthread_cond_init(&vm->go_cond, NULL);
 	pci_bus_init(&vm->bus);
@@ -381,6 +383,45 @@ int vm_setup_linux(struct vm *vm, uint64_t entry, char *why, size_t why_len)
 	return 0;
 }
 
+/* ---- memory slots beyond RAM ---- */
+
+int vm_memslot_alloc(struct vm *vm)
+{
+	int r = -ENOSPC;
+
+	pthread_mutex_lock(&vm->slot_lock);
+	for (int slot = 1; slot < VM_MAX_SLOTS; slot++)
+		if (!vm->slot_used[slot]) {
+			vm->slot_used[slot] = true;
+			r = slot;
+			break;
+		}
+	pthread_mutex_unlock(&vm->slot_lock);
+	return r;
+}
+
+int vm_memslot_set(struct vm *vm, int slot, uint64_t gpa, uint64_t size, void *hva)
+{
+	struct kvm_userspace_memory_region region = {
+		.slot = (uint32_t)slot, .guest_phys_addr = size ? gpa : 0, .memory_size = size,
+		.userspace_addr = size ? (uintptr_t)hva : 0,
+	};
+
+	if (slot < 1 || slot >= VM_MAX_SLOTS)
+		return -EINVAL;
+	return kvm_ioctl(vm->fd, KVM_SET_USER_MEMORY_REGION, &region);
+}
+
+void vm_memslot_free(struct vm *vm, int slot)
+{
+	if (slot < 1 || slot >= VM_MAX_SLOTS)
+		return;
+	vm_memslot_set(vm, slot, 0, 0, NULL);
+	pthread_mutex_lock(&vm->slot_lock);
+	vm->slot_used[slot] = false;
+	pthread_mutex_unlock(&vm->slot_lock);
+}
+
 /* ---- interrupts ---- */
 
 static int commit_routes(struct vm *vm)
@@ -586,6 +627,7 @@ static void *vcpu_main(void *arg)
 			pio(v);
 			break;
 		case KVM_EXIT_MMIO:
+			__atomic_add_fetch(&v->mmio_exits, 1, __ATOMIC_RELAXED);
 			mmio(v);
 			break;
 		case KVM_EXIT_SHUTDOWN:
@@ -657,12 +699,12 @@ void vm_join(struct vm *vm)
 		}
 }
 
-uint64_t vm_exits(struct vm *vm)
+uint64_t vm_exits(struct vm *vm, bool mmio)
 {
 	uint64_t n = 0;
 
 	for (unsigned int i = 0; i < vm->n_vcpus; i++)
-		n += __atomic_load_n(&vm->vcpus[i].exits, __ATOMIC_RELAXED);
+		n += __atomic_load_n(mmio ? &vm->vcpus[i].mmio_exits : &vm->vcpus[i].exits, __ATOMIC_RELAXED);
 	return n;
 }
 

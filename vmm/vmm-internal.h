@@ -215,6 +215,7 @@ struct vhost_dev;
 struct vfio_dev;
 
 #define VM_MAX_PASSTHROUGH 4
+#define VM_MAX_SLOTS 32         /* KVM memory slots: 0 is RAM, the rest map passed-through BARs */
 #define VM_MAX_VCPUS 8          /* APIC IDs 0-7; the MP table's IOAPIC takes IOVM_IOAPIC_ID */
 #define VM_MAX_GSI 64           /* 0-23 the IOAPIC's pins, then one per MSI route */
 #define VM_FIRST_MSI_GSI 24
@@ -236,7 +237,7 @@ struct vcpu {
 	struct kvm_run *run;
 	pthread_t thread;
 	bool started;
-	uint64_t exits;         /* exits handled in userspace (atomic: vm.info reads it) */
+	uint64_t exits, mmio_exits;     /* handled in userspace (atomic: vm.info reads them) */
 };
 
 struct vm {
@@ -255,6 +256,8 @@ struct vm {
 	bool gsi_used[VM_MAX_GSI];
 	uint64_t gsi_addr[VM_MAX_GSI];
 	uint32_t gsi_data[VM_MAX_GSI];
+	pthread_mutex_t slot_lock;
+	bool slot_used[VM_MAX_SLOTS];
 	int stop_status;        /* -1 while running */
 	pthread_mutex_t go_lock;
 	pthread_cond_t go_cond;
@@ -327,8 +330,8 @@ int linux_load(struct vm *vm, const char *kernel, const char *initrd, const char
 int vm_start(struct vm *vm);
 void vm_go(struct vm *vm);
 void vm_join(struct vm *vm);
-/* Exits handled in userspace, all vCPUs together. */
-uint64_t vm_exits(struct vm *vm);
+/* Exits handled in userspace (@mmio: those of MMIO only), all vCPUs together. */
+uint64_t vm_exits(struct vm *vm, bool mmio);
 /* Pauses the vCPUs (returns once all are out of KVM_RUN and waiting) / lets them run again. */
 void vm_pause(struct vm *vm);
 void vm_resume(struct vm *vm);
@@ -356,6 +359,15 @@ size_t vm_serial_room(struct vm *vm);
 
 /* Asks the vCPUs to stop with @status (from any thread; the first status stays). */
 void vm_stop(struct vm *vm, int status);
+
+/*
+ * KVM memory slots beyond RAM: allocate one (-ENOSPC when none is left), point it at @size
+ * bytes of this process's memory @hva from guest-physical @gpa (@size 0: unmapped; KVM's
+ * error, such as -EEXIST for an overlap, is returned), free it (unmapping it first).
+ */
+int vm_memslot_alloc(struct vm *vm);
+int vm_memslot_set(struct vm *vm, int slot, uint64_t gpa, uint64_t size, void *hva);
+void vm_memslot_free(struct vm *vm, int slot);
 
 /* An MSI route for irqfds: allocate, point, free. Lock-free for the caller. */
 int vm_msi_route_alloc(struct vm *vm);
@@ -386,9 +398,10 @@ void vhost_dev_free(struct vhost_dev *d);
 
 /*
  * Opens @target — a vfio-user server's socket (@user) or a PCI address bound to vfio-pci —
- * maps guest RAM for its DMA and plugs it into the VM's PCI bus.
+ * maps guest RAM for its DMA and plugs it into the VM's PCI bus. @trap: no BAR is mapped into
+ * the guest, every access is trapped.
  */
-int vfio_dev_add(struct vm *vm, const char *target, bool user, char *why, size_t why_len);
+int vfio_dev_add(struct vm *vm, const char *target, bool user, bool trap, char *why, size_t why_len);
 void vfio_dev_free(struct vfio_dev *v);
 /* For vm.info. */
 void vfio_dev_info(const struct vfio_dev *v, const char **name, unsigned int *slot, bool *msi_on);

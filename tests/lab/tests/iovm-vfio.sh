@@ -1,7 +1,8 @@
 # iovm with kernel VFIO passthrough, inside the lab: the lab's /dev/kvm is nested (kvm_amd under
 # QEMU's TCG), and its VFIO is real. The test guest drives the edu device passed through by its
-# PCI address — registers, DMA from and into guest RAM through the IOMMU, an MSI per completion
-# on an irqfd — under iovm's seccomp filter; an mdev instance is attached by its UUID; a device
+# PCI address — registers (its BAR a KVM memory slot: no exits; then trapped, for comparison),
+# DMA from and into guest RAM through the IOMMU, an MSI per completion on an irqfd — under
+# iovm's seccomp filter; an mdev instance is attached by its UUID; a device
 # that is not on vfio-pci is refused by name.
 . /lab/lib.sh
 
@@ -13,7 +14,7 @@ edu=$(pci_find $EDU_VENDOR $EDU_DEVICE) || fail "no edu device"
 
 iovctl bind "$edu" >/dev/null || fail "iovctl bind $edu exited $?"
 start=$(cut -d' ' -f1 /proc/uptime)
-iovm --kernel $guest --vfio "$edu" --memory 64 --cmdline "edu=test" > /tmp/edu.log 2>&1
+iovm --kernel $guest --vfio "$edu" --memory 64 --stats --cmdline "edu=test" > /tmp/edu.log 2>&1
 rc=$?
 end=$(cut -d' ' -f1 /proc/uptime)
 sed 's/^/  | /' /tmp/edu.log
@@ -23,6 +24,15 @@ grep -q "edu: liveness ok, 10! = 3628800" /tmp/edu.log || fail "edu's registers 
 grep -q "edu: dma 4088 bytes RAM -> device -> RAM ok, 2 MSIs" /tmp/edu.log ||
     fail "edu's DMA through the IOMMU or its MSIs did not complete"
 note "guest run with kernel-VFIO edu: $(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.2f", b - a }') s (nested KVM under TCG)"
+# edu's BAR 0 (1 MiB, mmap-able through vfio-pci) is a KVM memory slot: not one of the guest's
+# register accesses came to iovm. With ,trap every one does, and the guest's checks still pass.
+grep -q "BAR 0 (1024 KiB) is mapped into the guest" /tmp/edu.log || fail "iovm did not map edu's BAR 0 into the guest"
+grep -q "exits handled by iovm, 0 of them MMIO" /tmp/edu.log || fail "the guest's accesses to edu's BAR exited to iovm"
+iovm --kernel $guest --vfio "$edu,trap" --memory 64 --stats --cmdline "edu=test" > /tmp/edu-trap.log 2>&1
+expect_eq "iovm's exit status with edu's BAR trapped" 0 "$?"
+grep -q "BAR 0 .* is mapped into the guest" /tmp/edu-trap.log && fail "iovm mapped a BAR with ,trap"
+mmio=$(sed -n 's/^iovm: .* exits handled by iovm, \([0-9]*\) of them MMIO$/\1/p' /tmp/edu-trap.log)
+expect_ge "MMIO exits with the BAR trapped (each register access)" 20 "${mmio:-0}"
 expect_eq "edu is still on vfio-pci" vfio-pci "$(drv_of "$edu")"
 iovctl restore "$edu" >/dev/null || fail "iovctl restore $edu exited $?"
 
