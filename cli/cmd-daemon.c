@@ -128,7 +128,7 @@ int cli_vm_wait(struct iov_client *c, const char *name, int seconds)
 }
 
 enum { OPT_SOCKET = 1100, OPT_KERNEL, OPT_CMDLINE, OPT_MEMORY, OPT_NIC, OPT_TIMEOUT, OPT_FORCE, OPT_WAIT, OPT_COUNT,
-       OPT_STOP_CHILDREN, OPT_VFIO_USER, OPT_VFIO, OPT_HUGEPAGES };
+       OPT_STOP_CHILDREN, OPT_VFIO_USER, OPT_VFIO, OPT_HUGEPAGES, OPT_CPUS };
 
 int cmd_vm(struct cli *cli)
 {
@@ -144,6 +144,7 @@ int cmd_vm(struct cli *cli)
 		{ "vfio-user", required_argument, NULL, OPT_VFIO_USER },
 		{ "vfio", required_argument, NULL, OPT_VFIO },
 		{ "hugepages", no_argument, NULL, OPT_HUGEPAGES },
+		{ "cpus", required_argument, NULL, OPT_CPUS },
 		CLI_OPT_JSON,
 		{ NULL, 0, NULL, 0 },
 	};
@@ -166,6 +167,11 @@ int cmd_vm(struct cli *cli)
 			if (cli_number(optarg, 10, 3582, &n) < 0)
 				return cli_usage("vm", "--memory takes MiB, 2..3582 in 2 MiB steps");
 			json_object_set_new(def, "memory", json_integer((json_int_t)n));
+			break;
+		case OPT_CPUS:
+			if (cli_number(optarg, 10, 8, &n) < 0 || n < 1)
+				return cli_usage("vm", "--cpus takes a number of vCPUs, 1..8");
+			json_object_set_new(def, "cpus", json_integer((json_int_t)n));
 			break;
 		case OPT_TIMEOUT:
 			if (cli_number(optarg, 10, 86400 * 365, &n) < 0)

@@ -25,6 +25,7 @@
 #define VM_MAX 64
 #define VM_NICS_MAX 4
 #define VM_PT_MAX 4             /* iovm's limit on passed-through devices */
+#define VM_CPUS_MAX 8           /* iovm's limit on vCPUs */
 
 struct daemon;
 
@@ -61,6 +62,7 @@ struct vm {
 	char kernel[PATH_MAX];
 	char cmdline[1024];
 	unsigned int memory;            /* MiB */
+	unsigned int cpus;              /* vCPUs */
 	unsigned int timeout;           /* s; 0: none */
 	bool hugepages;                 /* guest RAM in 2 MiB hugepages */
 	unsigned int n_nics;

@@ -109,8 +109,8 @@ json_t *vm_json(const struct vm *vm, bool full)
 
 	for (unsigned int i = 0; i < vm->n_pt; i++)
 		json_array_append_new(pts, json_pack("{s:s}", vm->pt_user[i] ? "vfio_user" : "device", vm->pt[i]));
-	j = json_pack("{s:s,s:s,s:s,s:s,s:i,s:i,s:o,s:o,s:i,s:I}", "name", vm->name, "state", state_names[vm->state],
-		      "kernel", vm->kernel, "cmdline", vm->cmdline, "memory", vm->memory, "timeout", vm->timeout,
+	j = json_pack("{s:s,s:s,s:s,s:s,s:i,s:i,s:i,s:o,s:o,s:i,s:I}", "name", vm->name, "state", state_names[vm->state],
+		      "kernel", vm->kernel, "cmdline", vm->cmdline, "memory", vm->memory, "cpus", vm->cpus, "timeout", vm->timeout,
 		      "nics", nics, "passthrough", pts, "pid", (int)vm->proc.pid, "start_time",
 		      (json_int_t)vm->proc.start_time);
 	if (!j)
@@ -253,13 +253,13 @@ static bool valid_mac(const char *s)
 static int vm_define(struct daemon *d, struct vm *vm, json_t *def, struct iov_rpc_error *e)
 {
 	const char *name, *kernel = NULL, *cmdline = "";
-	int memory = 64, timeout = 0, huge = 0, r;
+	int memory = 64, cpus = 1, timeout = 0, huge = 0, r;
 	json_t *nics = NULL, *pts = NULL, *n;
 	size_t i;
 
-	r = iov_rpc_params(e, def, "{s:s,s?:s,s?:s,s?:i,s?:b,s?:i,s?:o,s?:o}", "name", &name, "kernel", &kernel,
-			   "cmdline", &cmdline, "memory", &memory, "hugepages", &huge, "timeout", &timeout, "nics", &nics,
-			   "passthrough", &pts);
+	r = iov_rpc_params(e, def, "{s:s,s?:s,s?:s,s?:i,s?:i,s?:b,s?:i,s?:o,s?:o}", "name", &name, "kernel", &kernel,
+			   "cmdline", &cmdline, "memory", &memory, "cpus", &cpus, "hugepages", &huge, "timeout", &timeout,
+			   "nics", &nics, "passthrough", &pts);
 	if (r < 0)
 		return r;
 	if (!*name || strlen(name) > VM_NAME_MAX || strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789_-") != strlen(name))
@@ -276,6 +276,8 @@ static int vm_define(struct daemon *d, struct vm *vm, json_t *def, struct iov_rp
 	if (memory < 2 || memory > (int)VM_MEMORY_MAX || memory % 2)
 		return iov_rpc_fail(e, IOV_RPC_INVALID_PARAMS, 0, "memory %d MiB: 2 to %u in 2 MiB steps", memory,
 				    VM_MEMORY_MAX);
+	if (cpus < 1 || cpus > VM_CPUS_MAX)
+		return iov_rpc_fail(e, IOV_RPC_INVALID_PARAMS, 0, "cpus %d: 1 to %d vCPUs", cpus, VM_CPUS_MAX);
 	if (timeout < 0 || timeout > 86400 * 365)
 		return iov_rpc_fail(e, IOV_RPC_INVALID_PARAMS, 0, "timeout %d: seconds, 0 for none", timeout);
 	if (nics && (!json_is_array(nics) || json_array_size(nics) > VM_NICS_MAX))
@@ -324,6 +326,7 @@ static int vm_define(struct daemon *d, struct vm *vm, json_t *def, struct iov_rp
 	snprintf(vm->kernel, sizeof(vm->kernel), "%s", kernel);
 	snprintf(vm->cmdline, sizeof(vm->cmdline), "%s", cmdline);
 	vm->memory = (unsigned int)memory;
+	vm->cpus = (unsigned int)cpus;
 	vm->hugepages = huge;
 	vm->timeout = (unsigned int)timeout;
 	vm->exit_status = -1;
@@ -443,7 +446,7 @@ static int m_create(void *userdata, json_t *params, json_t **ret, struct iov_rpc
 static int m_start(void *userdata, json_t *params, json_t **ret, struct iov_rpc_error *e)
 {
 	struct daemon *d = userdata;
-	char mem[16], timeout[16], nets[VM_NICS_MAX][PATH_MAX + 32];
+	char mem[16], cpus[16], timeout[16], nets[VM_NICS_MAX][PATH_MAX + 32];
 	char *argv[48];
 	unsigned int n = 0;
 	struct vm *vm;
@@ -468,6 +471,9 @@ static int m_start(void *userdata, json_t *params, json_t **ret, struct iov_rpc_
 	argv[n++] = vm->kernel;
 	argv[n++] = "--memory";
 	argv[n++] = mem;
+	snprintf(cpus, sizeof(cpus), "%u", vm->cpus);
+	argv[n++] = "--cpus";
+	argv[n++] = cpus;
 	argv[n++] = "--control";
 	argv[n++] = vm->ctl;
 	if (vm->hugepages)

@@ -221,12 +221,25 @@ has "explains memory" "$t/err" "2 MiB steps"
 check "vm.create with a kernel that is not there" 1 rpc vm.create '{"name":"x","kernel":"/nonexistent"}'
 check "vm.create with a multicast MAC" 1 rpc vm.create '{"name":"x","nics":[{"mac":"01:00:5e:00:00:01"}]}'
 check "vm.create with five NICs" 1 rpc vm.create '{"name":"x","nics":[{},{},{},{},{}]}'
-check "vm.create with an unknown key" 1 rpc vm.create '{"name":"x","cpus":4}'
+check "vm.create with an unknown key" 1 rpc vm.create '{"name":"x","vcpus":4}'
+check "vm.create with 9 vCPUs" 1 rpc vm.create '{"name":"x","cpus":9}'
+has "gives the range" "$t/err" "1 to 8 vCPUs"
 check "vm.create of a name in use" 1 rpc vm.create '{"name":"ev"}'
 check "vm.list" 0 rpc vm.list
 cmp_ok "holds only the one good guest" "$(jq -r '[.[].name] | join(",")' "$t/out")" = ev
 check "vm.stop of a guest that is not running" 1 rpc vm.stop '{"name":"ev"}'
 check "vm.info of no such guest" 1 rpc vm.info '{"name":"nope"}'
+
+# ---- a guest with four vCPUs: iovm --cpus, checked by the test guest's smp=test
+check "iovctl vm create --cpus 4" 0 "$IOVCTL" vm create smp --cpus 4 --cmdline "smp=test" --json
+cmp_ok "records them" "$(jq .cpus "$t/out")" -eq 4
+check "iovctl vm create --cpus 0 is a usage error" 2 "$IOVCTL" vm create x --cpus 0
+check "vm.start smp" 0 rpc vm.start '{"name":"smp"}'
+wait_vm smp stopped
+check "vm.info smp" 0 rpc vm.info '{"name":"smp"}'
+cmp_ok "its guest saw four CPUs and each answered an IPI" "$(jq -r .exit_status "$t/out")" -eq 0
+has "on its console" "$t/out" "smp: 4 CPUs up, APIC IDs 0 1 2 3"
+check "vm.destroy smp" 0 rpc vm.destroy '{"name":"smp"}'
 
 # ---- guests with NICs on the supervised switch
 check "vm.create with hugepages" 0 rpc vm.create '{"name":"huge","hugepages":true}'
