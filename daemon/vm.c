@@ -55,8 +55,10 @@ static void describe_exit(int status, char *buf, size_t size)
 		snprintf(buf, size, "the guest finished (status 0)");
 	else if (status < 120)
 		snprintf(buf, size, "the guest exited with status %d", status);
+	else if (status == 120)
+		snprintf(buf, size, "the guest powered off");
 	else if (status == 121)
-		snprintf(buf, size, "the guest shut down");
+		snprintf(buf, size, "the guest shut down or reset");
 	else if (status == 122)
 		snprintf(buf, size, "KVM failed (see the console log)");
 	else if (status == 123)

@@ -278,6 +278,8 @@ int linux_load(struct vm *vm, const char *kernel, const char *initrd, const char
 	e820_add(zp, 0xf0000, 0x10000, E820_RESERVED);
 	e820_add(zp, 0x100000, vm->ram_size - 0x100000, E820_RAM);
 	mptable_write(vm);
+	acpi_write(vm);
+	put64(zp + LINUX_BP_ACPI_RSDP, acpi_rsdp());
 	*ret_entry = entry;
 	return 0;
 }

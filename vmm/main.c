@@ -58,8 +58,9 @@ static void usage(FILE *f)
 		"      --version         iovm's version\n"
 		"\n"
 		"Exit status: what the guest wrote to port 0x501 (0-119: the test guest's result);\n"
-		"121 the guest shut down (triple fault), 122 KVM could not run it, 123 --timeout\n"
-		"expired, 124 stopped by vm.stop, 125 iovm could not set the VM up.\n");
+		"120 the guest powered off (ACPI), 121 it reset or shut down (triple fault), 122 KVM\n"
+		"could not run it, 123 --timeout expired, 124 stopped by vm.stop, 125 iovm could not\n"
+		"set the VM up.\n");
 }
 
 static int parse_mac(const char *s, uint8_t mac[6])

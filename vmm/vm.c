@@ -554,6 +554,8 @@ static void pio(struct vcpu *v)
 				val = pci_bus_io_read(&vm->bus, port, len);
 		} else if (port == IOVM_EXIT_PORT && out) {
 			vm_stop(vm, (int)(val & 0xff) > 119 ? 119 : (int)(val & 0xff));
+		} else if (acpi_io(vm, port, len, out, &val)) {
+			/* handled: power-off, reset, PM1 registers */
 		} else if (port == 0x80) {
 			val = 0xffffffffu;      /* the POST port, which guests write to for a short delay */
 		} else if (port == IOVM_NULL_PORT) {

@@ -28,6 +28,12 @@
 #define IOVM_ZERO_PAGE     0x10000ULL  /* Linux: struct boot_params */
 #define IOVM_CMDLINE       0x20000ULL  /* Linux: its command line */
 #define IOVM_MPTABLE       0xf0000ULL  /* Linux: the MP table, in the (e820-reserved) BIOS area */
+#define IOVM_ACPI          0xf1000ULL  /* Linux: ACPI's RSDP and tables, in the same area */
+#define IOVM_ACPI_SIZE     0x1000ULL
+#define IOVM_ACPI_PM1_EVT  0x600       /* ACPI PM1a event block (4 ports) */
+#define IOVM_ACPI_PM1_CNT  0x604       /* ACPI PM1a control block (2 ports): SLP_EN + S5 powers off */
+#define IOVM_ACPI_RESET_PORT 0xcf9     /* ACPI's reset register, as on a PC chipset */
+#define IOVM_ACPI_RESET_VALUE 0x06
 #define IOVM_IOAPIC_ID     8           /* above every vCPU's APIC ID (VM_MAX_VCPUS) */
 #define IOVM_STACK_TOP     0x80000ULL
 #define IOVM_LOAD_MIN      0x100000ULL /* nothing loads below 1 MiB */
@@ -222,6 +228,7 @@ struct vfio_dev;
 
 /* Why the guest stopped: iovm's exit status (docs/vmm.md). 0-119: what the guest wrote. */
 enum vm_stop {
+	VM_STOP_POWEROFF = 120, /* the guest powered off (ACPI S5) */
 	VM_STOP_SHUTDOWN = 121, /* triple fault or a reset request */
 	VM_STOP_INTERNAL = 122, /* KVM could not run the guest (entry failure, emulation error) */
 	VM_STOP_TIMEOUT = 123,  /* --timeout expired */
@@ -258,6 +265,7 @@ struct vm {
 	uint32_t gsi_data[VM_MAX_GSI];
 	pthread_mutex_t slot_lock;
 	bool slot_used[VM_MAX_SLOTS];
+	uint16_t acpi_pm1_en;           /* ACPI PM1_EN: what the guest enabled (nothing ever fires) */
 	int stop_status;        /* -1 while running */
 	pthread_mutex_t go_lock;
 	pthread_cond_t go_cond;
@@ -297,6 +305,7 @@ int vm_setup_linux(struct vm *vm, uint64_t entry, char *why, size_t why_len);
 enum linux_kind { LINUX_NONE, LINUX_BZIMAGE, LINUX_VMLINUX };
 
 /* struct boot_params and its setup header (Documentation/arch/x86/boot.rst), by offset. */
+#define LINUX_BP_ACPI_RSDP 0x070
 #define LINUX_BP_E820_ENTRIES 0x1e8
 #define LINUX_BP_HDR 0x1f1
 #define LINUX_HDR_TYPE_OF_LOADER 0x210
@@ -315,6 +324,16 @@ enum linux_kind { LINUX_NONE, LINUX_BZIMAGE, LINUX_VMLINUX };
 /* The MP table at IOVM_MPTABLE: the vCPUs (APIC IDs 0..n-1, 0 the bootstrap processor), the
  * IOAPIC with ISA IRQ n on pin n, PCI bus 0. */
 void mptable_write(struct vm *vm);
+
+/* ---- ACPI (acpi.c): RSDP, XSDT, FADT, FACS, MADT, DSDT for Linux's power-off and reset ---- */
+
+/* Writes the tables at IOVM_ACPI for the VM's vCPUs. */
+void acpi_write(struct vm *vm);
+/* The RSDP's guest-physical address (boot_params.acpi_rsdp_addr). */
+uint64_t acpi_rsdp(void);
+/* A port access to the PM1a blocks or the reset register: true when it was one (@val is the
+ * value written, or gets the value read). Power-off and reset stop the VM. */
+bool acpi_io(struct vm *vm, uint16_t port, unsigned int len, bool write, uint32_t *val);
 
 /* What @path is: a bzImage ("HdrS" at 0x202), an ELF vmlinux, or neither. */
 enum linux_kind linux_kind(const char *path);

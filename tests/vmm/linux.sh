@@ -1,8 +1,8 @@
 #!/bin/bash
 # Linux under iovm: Debian's own kernel (the lab's, unpacked to an ELF vmlinux by
 # tests/lab/kernel.sh) booted through the x86 boot protocol's 64-bit entry. What is checked is
-# what the kernel says it received from iovm: our command line, our e820 map and MP table, the
-# memory it set up from them. This machine's software KVM then stops the kernel at an instruction it cannot
+# what the kernel says it received from iovm: our command line, our e820 map, MP table and
+# ACPI tables (the MADT describing the CPUs), the memory it set up from them. This machine's software KVM then stops the kernel at an instruction it cannot
 # emulate (LAB-NOTES.md: cmpxchg16b, xrstor, ...), so iovm ends with 122 (KVM could not run
 # the guest) or, if it gets slower, 123 (--timeout): either is expected here; on a real KVM host
 # the same command boots to user space.
@@ -34,7 +34,9 @@ has "iovm's e820 map: low memory" "$t/console" "BIOS-e820: [mem 0x00000000000000
 has "the BIOS area reserved" "$t/console" "BIOS-e820: [mem 0x00000000000f0000-0x00000000000fffff] reserved"
 has "and RAM from 1 MiB to 256 MiB" "$t/console" "BIOS-e820: [mem 0x0000000000100000-0x000000000fffffff] usable"
 has "it finds iovm's MP table" "$t/console" "found SMP MP-table at [mem 0x000f0000-0x000f000f]"
-has "its CPU in it" "$t/console" "Processor #0 (Bootup-CPU)"
+has "and iovm's ACPI RSDP" "$t/console" "ACPI: RSDP 0x00000000000F1000 000024 (v02 IOVKIT)"
+has "with its FADT, DSDT and MADT" "$t/console" "ACPI: DSDT 0x00000000000F1500"
+has "and takes its CPUs from the MADT" "$t/console" "ACPI: Using ACPI (MADT) for SMP configuration information"
 has "and the IOAPIC" "$t/console" "IOAPIC[0]: apic_id 8, version 17, address 0xfec00000, GSI 0-23"
 if grep -Eq 'Memory: [0-9]+K/2617[0-9][0-9]K available' "$t/console"; then ok "it set its memory up from that map"
 else nok "no memory setup line"; tail -n 5 "$t/console" | sed 's/^/# /'; fi

@@ -13,15 +13,17 @@
 for p in iovm iovswitch iovctl; do command -v $p >/dev/null || skip "$p is not in the guest image"; done
 K=/lab/files/linux/vmlinuz I=/lab/files/linux/initrd
 [ -f $K ] && [ -f $I ] || skip "the Linux guest is not in the guest image (lab.sh adds it for iovm-linux)"
-base="console=ttyS0 reboot=t panic=-1 quiet iovm.exit=1"
+base="console=ttyS0 panic=-1 quiet"
 
 start=$(cut -d' ' -f1 /proc/uptime)
-taskset -c 0 iovm --kernel $K --initrd $I --memory 256 --cpus 2 --no-console-input --timeout 200 --cmdline "$base" \
-    > /tmp/linux.log 2>&1
+taskset -c 0 iovm --kernel $K --initrd $I --memory 256 --cpus 2 --no-console-input --timeout 200 \
+    --cmdline "$base iovm.exit=reboot" > /tmp/linux.log 2>&1
 rc=$?
 end=$(cut -d' ' -f1 /proc/uptime)
 sed 's/^/  | /' /tmp/linux.log
-expect_eq "iovm's exit status (the guest's reboot=t triple fault)" 121 "$rc"
+expect_eq "iovm's exit status (the guest reset itself through ACPI)" 121 "$rc"
+grep -q "the guest reset the machine (ACPI reset register)" /tmp/linux.log || fail "the reset did not come through ACPI"
+grep -q "ACPI Error" /tmp/linux.log && fail "Linux found fault with iovm's ACPI tables: $(grep 'ACPI Error' /tmp/linux.log)"
 grep -q "^iovm-linux: user space at" /tmp/linux.log || fail "Linux did not reach user space"
 grep -q "^iovm-linux: user space at .*, 2 CPU(s)" /tmp/linux.log || fail "Linux did not bring its second vCPU up"
 note "Linux to user space under iovm: $(sed -n 's/^iovm-linux: user space at \([0-9.]*\) s.*/\1/p' /tmp/linux.log) s guest time," \
@@ -41,7 +43,7 @@ for g in a b; do
     [ $g = a ] && me=10.0.0.1 peer=10.0.0.2 || me=10.0.0.2 peer=10.0.0.1
     taskset -c 0 iovm --kernel $K --initrd $I --memory 192 --no-console-input --timeout 300 \
         --net /tmp/$g.sock,mac=02:00:00:00:10:0$g \
-        --cmdline "$base iovm.ip=$me/24 iovm.ping=$peer iovm.linger=15" > /tmp/$g.log 2>&1 &
+        --cmdline "$base iovm.ip=$me/24 iovm.ping=$peer iovm.linger=15 iovm.exit=poweroff" > /tmp/$g.log 2>&1 &
     eval $g=\$!
 done
 wait $a; rc_a=$?
@@ -50,8 +52,9 @@ for g in a b; do echo "  guest $g:"; sed 's/^/  | /' /tmp/$g.log; done
 iovctl switch stats a; iovctl switch stats b
 rx_a=$(iovctl --json switch stats a | jq .rx_packets) rx_b=$(iovctl --json switch stats b | jq .rx_packets)
 kill $sw; wait $sw
-expect_eq "guest a's exit status" 121 "$rc_a"
-expect_eq "guest b's exit status" 121 "$rc_b"
+expect_eq "guest a's exit status (powered off)" 120 "$rc_a"
+expect_eq "guest b's exit status (powered off)" 120 "$rc_b"
+grep -q "the guest powered off (ACPI S5)" /tmp/a.log || fail "guest a's power-off did not come through ACPI"
 grep -q "^iovm-linux: ping 10.0.0.2 ok: 5 packets transmitted, 5 packets received" /tmp/a.log ||
     fail "guest a's pings of b were not all answered"
 grep -q "^iovm-linux: ping 10.0.0.1 ok: 5 packets transmitted, 5 packets received" /tmp/b.log ||

@@ -11,10 +11,13 @@ command -v iovm >/dev/null || skip "iovm is not in the guest image"
 guest=/lab/files/iovm-test-guest
 [ -f $guest ] || skip "the test guest is not in the guest image (lab.sh --file)"
 edu=$(pci_find $EDU_VENDOR $EDU_DEVICE) || fail "no edu device"
+# Each run on CPU 0 of the lab (docs/lab.md, "Quirks": a vCPU thread moving between the lab's
+# CPUs) and under a time limit, so a guest that stalls fails here with its console shown.
+vm() { taskset -c 0 iovm --timeout 90 "$@"; }
 
 iovctl bind "$edu" >/dev/null || fail "iovctl bind $edu exited $?"
 start=$(cut -d' ' -f1 /proc/uptime)
-iovm --kernel $guest --vfio "$edu" --memory 64 --stats --cmdline "edu=test" > /tmp/edu.log 2>&1
+vm --kernel $guest --vfio "$edu" --memory 64 --stats --cmdline "edu=test" > /tmp/edu.log 2>&1
 rc=$?
 end=$(cut -d' ' -f1 /proc/uptime)
 sed 's/^/  | /' /tmp/edu.log
@@ -28,8 +31,10 @@ note "guest run with kernel-VFIO edu: $(awk -v a="$start" -v b="$end" 'BEGIN { p
 # register accesses came to iovm. With ,trap every one does, and the guest's checks still pass.
 grep -q "BAR 0 (1024 KiB) is mapped into the guest" /tmp/edu.log || fail "iovm did not map edu's BAR 0 into the guest"
 grep -q "exits handled by iovm, 0 of them MMIO" /tmp/edu.log || fail "the guest's accesses to edu's BAR exited to iovm"
-iovm --kernel $guest --vfio "$edu,trap" --memory 64 --stats --cmdline "edu=test" > /tmp/edu-trap.log 2>&1
-expect_eq "iovm's exit status with edu's BAR trapped" 0 "$?"
+vm --kernel $guest --vfio "$edu,trap" --memory 64 --stats --cmdline "edu=test" > /tmp/edu-trap.log 2>&1
+rc=$?
+[ $rc = 0 ] || sed 's/^/  | /' /tmp/edu-trap.log
+expect_eq "iovm's exit status with edu's BAR trapped" 0 "$rc"
 grep -q "BAR 0 .* is mapped into the guest" /tmp/edu-trap.log && fail "iovm mapped a BAR with ,trap"
 mmio=$(sed -n 's/^iovm: .* exits handled by iovm, \([0-9]*\) of them MMIO$/\1/p' /tmp/edu-trap.log)
 expect_ge "MMIO exits with the BAR trapped (each register access)" 20 "${mmio:-0}"
@@ -37,7 +42,7 @@ expect_eq "edu is still on vfio-pci" vfio-pci "$(drv_of "$edu")"
 iovctl restore "$edu" >/dev/null || fail "iovctl restore $edu exited $?"
 
 # Not on vfio-pci any more: refused before the guest starts, naming the device.
-iovm --kernel $guest --vfio "$edu" --memory 64 > /tmp/out 2>&1
+vm --kernel $guest --vfio "$edu" --memory 64 > /tmp/out 2>&1
 expect_eq "iovm on a device not bound to vfio-pci" 125 "$?"
 grep -q "$edu" /tmp/out || fail "the refusal does not name $edu: $(cat /tmp/out)"
 
@@ -46,7 +51,7 @@ grep -q "$edu" /tmp/out || fail "the refusal does not name $edu: $(cat /tmp/out)
 if [ -e /sys/class/mdev_bus/mtty ]; then
     U=6a1f0c2e-0b4d-4c8e-9a10-00000000b001
     iovctl vgpu create mtty mtty-1 --uuid $U >/dev/null || fail "creating an mtty instance"
-    iovm --kernel $guest --vfio $U --memory 64 > /tmp/mdev.log 2>&1
+    vm --kernel $guest --vfio $U --memory 64 > /tmp/mdev.log 2>&1
     rc=$?
     iovctl vgpu remove $U || fail "removing $U"
     sed 's/^/  | /' /tmp/mdev.log
