@@ -128,7 +128,7 @@ int cli_vm_wait(struct iov_client *c, const char *name, int seconds)
 }
 
 enum { OPT_SOCKET = 1100, OPT_KERNEL, OPT_CMDLINE, OPT_MEMORY, OPT_NIC, OPT_TIMEOUT, OPT_FORCE, OPT_WAIT, OPT_COUNT,
-       OPT_STOP_CHILDREN, OPT_VFIO_USER, OPT_VFIO, OPT_HUGEPAGES, OPT_CPUS };
+       OPT_STOP_CHILDREN, OPT_VFIO_USER, OPT_VFIO, OPT_HUGEPAGES, OPT_CPUS, OPT_INITRD };
 
 int cmd_vm(struct cli *cli)
 {
@@ -145,6 +145,7 @@ int cmd_vm(struct cli *cli)
 		{ "vfio", required_argument, NULL, OPT_VFIO },
 		{ "hugepages", no_argument, NULL, OPT_HUGEPAGES },
 		{ "cpus", required_argument, NULL, OPT_CPUS },
+		{ "initrd", required_argument, NULL, OPT_INITRD },
 		CLI_OPT_JSON,
 		{ NULL, 0, NULL, 0 },
 	};
@@ -162,6 +163,7 @@ int cmd_vm(struct cli *cli)
 		switch (opt) {
 		case OPT_SOCKET: sock = optarg; break;
 		case OPT_KERNEL: json_object_set_new(def, "kernel", json_string(optarg)); break;
+		case OPT_INITRD: json_object_set_new(def, "initrd", json_string(optarg)); break;
 		case OPT_CMDLINE: json_object_set_new(def, "cmdline", json_string(optarg)); break;
 		case OPT_MEMORY:
 			if (cli_number(optarg, 10, 3582, &n) < 0)

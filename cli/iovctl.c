@@ -126,13 +126,16 @@ static const struct cli_command commands[] = {
 	  "                   smallest change to the existing instances that admits them\n",
 	  cmd_vgpu },
 	{ "vm",
-	  "[--socket PATH] [list] | create NAME [--kernel FILE] [--cmdline TEXT] [--memory MIB] [--cpus N] [--nic[=MAC]]..."
+	  "[--socket PATH] [list] | create NAME [--kernel FILE [--initrd FILE]] [--cmdline TEXT] [--memory MIB] [--cpus N]"
+	  " [--nic[=MAC]]..."
 	  " [--vfio-user SOCK]... [--vfio BDF]... [--hugepages] [--timeout S] | start NAME [--wait] | stop NAME [--force]"
 	  " | info NAME | destroy NAME",
 	  "guests run by iovkitd in iovm, their NICs on iovswitch",
 	  "  --socket PATH   iovkitd's socket (default $IOVKITD_SOCKET, else /run/iovkit/iovkitd.sock)\n"
 	  "  create NAME     define a guest (a-z 0-9 _ -, up to 24):\n"
-	  "      --kernel FILE   an ELF iovm loads (default: the bundled test guest, docs/vmm.md)\n"
+	  "      --kernel FILE   what iovm boots: an ELF such as the bundled test guest (the default),\n"
+	  "                      or Linux, a bzImage or vmlinux (docs/vmm.md)\n"
+	  "      --initrd FILE   Linux's initramfs (an absolute path, as --kernel)\n"
 	  "      --cmdline TEXT  its command line      --memory MIB   RAM (default 64)\n"
 	  "      --cpus N        vCPUs, 1 to 8 (default 1)\n"
 	  "      --nic[=MAC]     a virtio-net NIC on an iovswitch port (repeat for more; default MAC:\n"

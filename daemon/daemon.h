@@ -60,6 +60,7 @@ enum vm_state { VM_DEFINED, VM_RUNNING, VM_STOPPING, VM_STOPPED };
 struct vm {
 	char name[VM_NAME_MAX + 1];
 	char kernel[PATH_MAX];
+	char initrd[PATH_MAX];          /* Linux's initramfs; "" none */
 	char cmdline[1024];
 	unsigned int memory;            /* MiB */
 	unsigned int cpus;              /* vCPUs */

@@ -122,6 +122,7 @@ json_t *vm_json(const struct vm *vm, bool full)
 	json_object_set_new(j, "started", vm->started ? json_integer(vm->started) : json_null());
 	json_object_set_new(j, "stopped", vm->stopped ? json_integer(vm->stopped) : json_null());
 	json_object_set_new(j, "hugepages", json_boolean(vm->hugepages));
+	json_object_set_new(j, "initrd", vm->initrd[0] ? json_string(vm->initrd) : json_null());
 	json_object_set_new(j, "control", json_string(vm->ctl));
 	json_object_set_new(j, "console", json_string(vm->log));
 	if (full) {
@@ -251,16 +252,30 @@ static bool valid_mac(const char *s)
 	return !(b[0] & 1) && (b[0] | b[1] | b[2] | b[3] | b[4] | b[5]);
 }
 
+/* A file iovm will open: an absolute path (iovkitd's working directory is not the caller's)
+ * that is there and readable now. */
+static int readable_path(struct iov_rpc_error *e, const char *what, const char *path)
+{
+	if (path[0] != '/' || strlen(path) >= PATH_MAX)
+		return iov_rpc_fail(e, IOV_RPC_INVALID_PARAMS, 0, "%s \"%s\": an absolute path", what, path);
+	if (access(path, R_OK) < 0)
+		return iov_rpc_fail(e, IOV_RPC_INVALID_PARAMS, errno, "%s %s: %s", what, path, strerror(errno));
+	return 0;
+}
+
 /* Fills @vm from a definition (vm.create's params, or the state file's record). */
 static int vm_define(struct daemon *d, struct vm *vm, json_t *def, struct iov_rpc_error *e)
 {
-	const char *name, *kernel = NULL, *cmdline = "";
+	const char *name, *kernel = NULL, *initrd = NULL, *cmdline = "";
 	int memory = 64, cpus = 1, timeout = 0, huge = 0, r;
 	json_t *nics = NULL, *pts = NULL, *n;
 	size_t i;
 
-	r = iov_rpc_params(e, def, "{s:s,s?:s,s?:s,s?:i,s?:i,s?:b,s?:i,s?:o,s?:o}", "name", &name, "kernel", &kernel,
-			   "cmdline", &cmdline, "memory", &memory, "cpus", &cpus, "hugepages", &huge, "timeout", &timeout,
+	/* A record of a guest without an initramfs says "initrd": null (as vm.info does). */
+	if (json_is_null(json_object_get(def, "initrd")))
+		json_object_del(def, "initrd");
+	r = iov_rpc_params(e, def, "{s:s,s?:s,s?:s,s?:s,s?:i,s?:i,s?:b,s?:i,s?:o,s?:o}", "name", &name, "kernel", &kernel,
+			   "initrd", &initrd, "cmdline", &cmdline, "memory", &memory, "cpus", &cpus, "hugepages", &huge, "timeout", &timeout,
 			   "nics", &nics, "passthrough", &pts);
 	if (r < 0)
 		return r;
@@ -268,10 +283,11 @@ static int vm_define(struct daemon *d, struct vm *vm, json_t *def, struct iov_rp
 		return iov_rpc_fail(e, IOV_RPC_INVALID_PARAMS, 0, "guest name \"%s\": 1 to %d of a-z 0-9 _ -", name,
 				    VM_NAME_MAX);
 	kernel = kernel ? kernel : d->guest;
-	if (kernel[0] != '/' || strlen(kernel) >= sizeof(vm->kernel))
-		return iov_rpc_fail(e, IOV_RPC_INVALID_PARAMS, 0, "kernel \"%s\": an absolute path", kernel);
-	if (access(kernel, R_OK) < 0)
-		return iov_rpc_fail(e, IOV_RPC_INVALID_PARAMS, errno, "kernel %s: %s", kernel, strerror(errno));
+	r = readable_path(e, "kernel", kernel);
+	if (r == 0 && initrd)
+		r = readable_path(e, "initrd", initrd);
+	if (r < 0)
+		return r;
 	if (strlen(cmdline) >= sizeof(vm->cmdline) || strpbrk(cmdline, "\n\r"))
 		return iov_rpc_fail(e, IOV_RPC_INVALID_PARAMS, 0, "cmdline: one line, under %zu characters",
 				    sizeof(vm->cmdline));
@@ -326,6 +342,7 @@ static int vm_define(struct daemon *d, struct vm *vm, json_t *def, struct iov_rp
 	vm->n_pt = (unsigned int)json_array_size(pts);
 	snprintf(vm->name, sizeof(vm->name), "%s", name);
 	snprintf(vm->kernel, sizeof(vm->kernel), "%s", kernel);
+	snprintf(vm->initrd, sizeof(vm->initrd), "%s", initrd ? initrd : "");
 	snprintf(vm->cmdline, sizeof(vm->cmdline), "%s", cmdline);
 	vm->memory = (unsigned int)memory;
 	vm->cpus = (unsigned int)cpus;
@@ -471,6 +488,10 @@ static int m_start(void *userdata, json_t *params, json_t **ret, struct iov_rpc_
 	argv[n++] = (char *)d->iovm;
 	argv[n++] = "--kernel";
 	argv[n++] = vm->kernel;
+	if (vm->initrd[0]) {
+		argv[n++] = "--initrd";
+		argv[n++] = vm->initrd;
+	}
 	argv[n++] = "--memory";
 	argv[n++] = mem;
 	snprintf(cpus, sizeof(cpus), "%u", vm->cpus);
@@ -632,8 +653,10 @@ static const char create_schema[] =
 	"{\"type\":\"object\",\"required\":[\"name\"],\"additionalProperties\":false,\"properties\":{"
 	"\"name\":{\"type\":\"string\",\"pattern\":\"^[a-z0-9_-]{1,24}$\"},"
 	"\"kernel\":{\"type\":\"string\",\"description\":\"absolute path; default: the bundled test guest\"},"
+	"\"initrd\":{\"type\":\"string\",\"description\":\"Linux's initramfs, an absolute path\"},"
 	"\"cmdline\":{\"type\":\"string\",\"maxLength\":1023},"
 	"\"memory\":{\"type\":\"integer\",\"minimum\":2,\"maximum\":3582,\"multipleOf\":2,\"default\":64},"
+	"\"cpus\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":8,\"default\":1},"
 	"\"hugepages\":{\"type\":\"boolean\",\"default\":false},"
 	"\"timeout\":{\"type\":\"integer\",\"minimum\":0,\"default\":0},"
 	"\"nics\":{\"type\":\"array\",\"maxItems\":4,\"items\":{\"type\":\"object\",\"properties\":{"

@@ -241,6 +241,21 @@ cmp_ok "its guest saw four CPUs and each answered an IPI" "$(jq -r .exit_status 
 has "on its console" "$t/out" "smp: 4 CPUs up, APIC IDs 0 1 2 3"
 check "vm.destroy smp" 0 rpc vm.destroy '{"name":"smp"}'
 
+# ---- an initramfs goes to iovm with the kernel: paths checked when defined, iovm's own
+# refusal (an initramfs with a kernel that is not Linux) reported as the guest's reason
+check "vm.create with a relative initrd" 1 rpc vm.create '{"name":"x","initrd":"initrd.img"}'
+has "wants an absolute path" "$t/err" "an absolute path"
+check "vm.create with an initrd that is not there" 1 rpc vm.create '{"name":"x","initrd":"/nonexistent.img"}'
+has "names it" "$t/err" "initrd /nonexistent.img"
+check "iovctl vm create --initrd" 0 "$IOVCTL" vm create rd --initrd /etc/hostname --json
+cmp_ok "records it" "$(jq -r .initrd "$t/out")" = /etc/hostname
+check "vm.start rd" 0 rpc vm.start '{"name":"rd"}'
+wait_vm rd stopped
+check "vm.info rd" 0 rpc vm.info '{"name":"rd"}'
+cmp_ok "iovm was given it, and refused it for a kernel that is not Linux" "$(jq -r .exit_status "$t/out")" -eq 125
+has "saying so on the console" "$t/out" "--initrd is for Linux"
+check "vm.destroy rd" 0 rpc vm.destroy '{"name":"rd"}'
+
 # ---- guests with NICs on the supervised switch
 check "vm.create with hugepages" 0 rpc vm.create '{"name":"huge","hugepages":true}'
 cmp_ok "records them" "$(jq .hugepages "$t/out")" = true
