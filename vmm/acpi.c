@@ -35,33 +35,6 @@
 #define PM1_SLP_EN 0x2000
 #define PM1_SCI_EN 0x0001
 
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	put16(p, (uint16_t)v);
-	put16(p + 2, (uint16_t)(v >> 16));
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-	put32(p, (uint32_t)v);
-	put32(p + 4, (uint32_t)(v >> 32));
-}
-
-static uint8_t checksum(const uint8_t *p, size_t n)
-{
-	uint8_t sum = 0;
-
-	while (n--)
-		sum = (uint8_t)(sum + *p++);
-	return (uint8_t)-sum;
-}
-
 /* A table's 36-byte header; the checksum is set by finish() once the body is there. */
 static void header(uint8_t *t, const char sig[4], uint32_t len, uint8_t rev)
 {
@@ -80,7 +53,7 @@ static void finish(uint8_t *t)
 	uint32_t len = (uint32_t)(t[4] | t[5] << 8 | t[6] << 16 | (uint32_t)t[7] << 24);
 
 	t[9] = 0;
-	t[9] = checksum(t, len);
+	t[9] = checksum8(t, len);
 }
 
 /* A Generic Address Structure for @width bits of system I/O at @port. */
@@ -203,8 +176,8 @@ void acpi_write(struct vm *vm)
 	rsdp[15] = 2;                           /* revision: ACPI 2.0+, the XSDT */
 	put32(rsdp + 20, 36);                   /* length */
 	put64(rsdp + 24, XSDT_AT);
-	rsdp[8] = checksum(rsdp, 20);           /* the ACPI 1.0 part */
-	rsdp[32] = checksum(rsdp, 36);          /* the whole */
+	rsdp[8] = checksum8(rsdp, 20);           /* the ACPI 1.0 part */
+	rsdp[32] = checksum8(rsdp, 36);          /* the whole */
 }
 
 uint64_t acpi_rsdp(void)

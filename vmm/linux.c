@@ -35,12 +35,6 @@
 #define E820_RESERVED 2
 #define E820_MAX 128
 
-static void put16(uint8_t *p, uint16_t v) { memcpy(p, &v, 2); }
-static void put32(uint8_t *p, uint32_t v) { memcpy(p, &v, 4); }
-static void put64(uint8_t *p, uint64_t v) { memcpy(p, &v, 8); }
-static uint16_t get16(const uint8_t *p) { uint16_t v; memcpy(&v, p, 2); return v; }
-static uint32_t get32(const uint8_t *p) { uint32_t v; memcpy(&v, p, 4); return v; }
-static uint64_t get64(const uint8_t *p) { uint64_t v; memcpy(&v, p, 8); return v; }
 
 static void e820_add(uint8_t *zp, uint64_t addr, uint64_t size, uint32_t type)
 {
@@ -146,15 +140,6 @@ static int load_bzimage(struct vm *vm, int fd, uint8_t *zp, uint64_t *entry, cha
 
 /* ---- the MP table ---- */
 
-static uint8_t checksum(const uint8_t *p, size_t n)
-{
-	uint8_t sum = 0;
-
-	for (size_t i = 0; i < n; i++)
-		sum = (uint8_t)(sum + p[i]);
-	return (uint8_t)-sum;
-}
-
 void mptable_write(struct vm *vm)
 {
 	uint8_t *fp = vm->ram + IOVM_MPTABLE, *t = fp + 16, *e = t + 44;
@@ -195,13 +180,13 @@ void mptable_write(struct vm *vm)
 	memcpy(t + 16, "IOVM        ", 12);
 	put16(t + 34, count);
 	put32(t + 36, 0xfee00000);              /* local APIC address */
-	t[7] = checksum(t, (size_t)(e - t));
+	t[7] = checksum8(t, (size_t)(e - t));
 
 	memcpy(fp, "_MP_", 4);
 	put32(fp + 4, (uint32_t)(IOVM_MPTABLE + 16));
 	fp[8] = 1;                              /* 16 bytes */
 	fp[9] = 4;                              /* spec 1.4 */
-	fp[10] = checksum(fp, 16);
+	fp[10] = checksum8(fp, 16);
 }
 
 int linux_load(struct vm *vm, const char *kernel, const char *initrd, const char *cmdline, uint64_t *ret_entry,

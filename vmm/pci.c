@@ -18,18 +18,6 @@
 #define PCI_CAP_PTR 0x34
 #define PCI_INT_LINE 0x3c
 
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	put16(p, (uint16_t)v);
-	put16(p + 2, (uint16_t)(v >> 16));
-}
-
 void pci_dev_init(struct pci_dev *d, uint16_t vendor, uint16_t device, uint32_t class_rev,
 		  uint16_t sub_vendor, uint16_t sub_device)
 {

@@ -69,17 +69,6 @@ struct vfio_dev {
 	} bar[6];
 };
 
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
 static void gone(struct vfio_dev *v, const char *what, ssize_t r)
 {
 	if (v->dead)

@@ -261,11 +261,6 @@ int vm_load_elf(struct vm *vm, const char *path, uint64_t *ret_entry, char *why,
 	return r;
 }
 
-static void put64(struct vm *vm, uint64_t gpa, uint64_t v)
-{
-	memcpy(vm->ram + gpa, &v, 8);
-}
-
 /*
  * CPUID for vCPU @id: what KVM supports, with the vCPU's own APIC ID where CPUID reports one
  * (leaf 1 EBX[31:24]; the x2APIC ID in leaves 0xb and 0x1f EDX; AMD's extended APIC ID in
@@ -299,15 +294,15 @@ static int set_cpuid(struct vm *vm, struct vcpu *v)
 /* The page tables (the low 4 GiB identity-mapped in 2 MiB pages) and the GDT every vCPU uses. */
 static void long_mode_tables(struct vm *vm, uint16_t cs, uint16_t ds)
 {
-	put64(vm, IOVM_PML4, IOVM_PDPT | 3);
+	put64(vm->ram + IOVM_PML4, IOVM_PDPT | 3);
 	for (uint64_t i = 0; i < 4; i++)
-		put64(vm, IOVM_PDPT + 8 * i, (IOVM_PD + 0x1000 * i) | 3);
+		put64(vm->ram + IOVM_PDPT + 8 * i, (IOVM_PD + 0x1000 * i) | 3);
 	for (uint64_t i = 0; i < 4 * 512; i++)
-		put64(vm, IOVM_PD + 8 * i, (i << 21) | 0x83);   /* present, writable, 2 MiB */
-	put64(vm, IOVM_GDT, 0);
-	put64(vm, IOVM_GDT + 8, 0);                             /* Linux's layout leaves it unused */
-	put64(vm, IOVM_GDT + cs, 0x00af9a000000ffffULL);        /* 64-bit code */
-	put64(vm, IOVM_GDT + ds, 0x00cf92000000ffffULL);        /* data */
+		put64(vm->ram + IOVM_PD + 8 * i, (i << 21) | 0x83);   /* present, writable, 2 MiB */
+	put64(vm->ram + IOVM_GDT, 0);
+	put64(vm->ram + IOVM_GDT + 8, 0);                             /* Linux's layout leaves it unused */
+	put64(vm->ram + IOVM_GDT + cs, 0x00af9a000000ffffULL);        /* 64-bit code */
+	put64(vm->ram + IOVM_GDT + ds, 0x00cf92000000ffffULL);        /* data */
 }
 
 /* vCPU @v in 64-bit mode at @entry, on the tables above, with @regs' RSP and arguments. */

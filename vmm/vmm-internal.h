@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "iovkit/iovm-boot.h"
 
@@ -42,6 +43,25 @@
 
 /* Writes the reason into @why (for the one message a failed setup prints); returns @err. */
 int vmm_fail(char *why, size_t len, int err, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* ---- little-endian fields in guest memory and device models (x86 and PCI are little-endian,
+ * as is every host iovm runs on) ---- */
+static inline void put16(uint8_t *p, uint16_t v) { memcpy(p, &v, 2); }
+static inline void put32(uint8_t *p, uint32_t v) { memcpy(p, &v, 4); }
+static inline void put64(uint8_t *p, uint64_t v) { memcpy(p, &v, 8); }
+static inline uint16_t get16(const uint8_t *p) { uint16_t v; memcpy(&v, p, 2); return v; }
+static inline uint32_t get32(const uint8_t *p) { uint32_t v; memcpy(&v, p, 4); return v; }
+static inline uint64_t get64(const uint8_t *p) { uint64_t v; memcpy(&v, p, 8); return v; }
+
+/* The byte that makes @n bytes at @p sum to 0 (MP and ACPI table checksums). */
+static inline uint8_t checksum8(const uint8_t *p, size_t n)
+{
+	uint8_t sum = 0;
+
+	while (n--)
+		sum = (uint8_t)(sum + *p++);
+	return (uint8_t)-sum;
+}
 
 /* ---- PCI (pci.c): configuration space of the devices on bus 0 ---- */
 

@@ -16,22 +16,6 @@
 
 static char dir[] = "/tmp/iovm-linux-XXXXXX";
 
-static uint32_t get32(const uint8_t *p)
-{
-	uint32_t v;
-
-	memcpy(&v, p, 4);
-	return v;
-}
-
-static uint64_t get64(const uint8_t *p)
-{
-	uint64_t v;
-
-	memcpy(&v, p, 8);
-	return v;
-}
-
 /* A bzImage of 4 setup sectors and @code_len bytes of "kernel" (bytes 0x5a). */
 static const char *bzimage(const char *name, uint16_t version, uint16_t xloadflags, size_t code_len, uint32_t init_size)
 {
