@@ -11,7 +11,10 @@
 #include "vmm-internal.h"
 
 #define PCI_COMMAND 0x04
+#define PCI_COMMAND_IO 0x1
 #define PCI_COMMAND_MEMORY 0x2
+#define PCI_BAR_IO 0x1
+#define PCI_IO_BASE 0xc000    /* firmware places I/O BARs from here, as PC firmware does */
 #define PCI_STATUS 0x06
 #define PCI_STATUS_CAP_LIST 0x10
 #define PCI_BAR0 0x10
@@ -39,9 +42,14 @@ void pci_dev_init(struct pci_dev *d, uint16_t vendor, uint16_t device, uint32_t 
 
 void pci_dev_set_bar(struct pci_dev *d, int bar, uint32_t size, uint64_t addr)
 {
-	d->bars[bar].size = size;
-	d->bars[bar].addr = addr;
+	d->bars[bar] = (struct pci_bar){ .size = size, .addr = addr };
 	put32(d->cfg + PCI_BAR0 + 4 * bar, (uint32_t)addr);     /* memory, 32-bit, not prefetchable */
+}
+
+void pci_dev_set_bar_io(struct pci_dev *d, int bar, uint32_t size, uint16_t port)
+{
+	d->bars[bar] = (struct pci_bar){ .size = size, .addr = port, .io = true };
+	put32(d->cfg + PCI_BAR0 + 4 * bar, port | PCI_BAR_IO);
 }
 
 uint8_t pci_add_cap(struct pci_dev *d, const void *body, uint8_t len)
@@ -63,6 +71,11 @@ bool pci_mem_enabled(const struct pci_dev *d)
 	return d->cfg[PCI_COMMAND] & PCI_COMMAND_MEMORY;
 }
 
+static bool io_enabled(const struct pci_dev *d)
+{
+	return d->cfg[PCI_COMMAND] & PCI_COMMAND_IO;
+}
+
 uint32_t pci_cfg_read(struct pci_dev *d, unsigned int off, unsigned int len)
 {
 	uint32_t v = 0;
@@ -82,12 +95,13 @@ static void bar_write(struct pci_dev *d, int bar, uint32_t val)
 
 	if (!b->size)
 		return;                 /* an unimplemented BAR is hardwired to 0 */
-	reg = (val & ~(b->size - 1)) & ~0xfu;
+	/* Memory: the address bits the size leaves; I/O: the same below 64 Ki, bit 0 set. */
+	reg = b->io ? (val & ~(b->size - 1) & 0xfffcu) | PCI_BAR_IO : (val & ~(b->size - 1)) & ~0xfu;
 	put32(d->cfg + PCI_BAR0 + 4 * bar, reg);
 	if (val == 0xffffffffu)
 		return;                 /* sizing: the next read answers the mask; nothing moved */
-	if (reg != b->addr) {
-		b->addr = reg;
+	if ((reg & ~(uint32_t)PCI_BAR_IO) != b->addr) {
+		b->addr = reg & ~(uint32_t)PCI_BAR_IO;
 		if (d->ops && d->ops->bar_moved)
 			d->ops->bar_moved(d, bar);
 	}
@@ -105,7 +119,7 @@ static void bars_moved(struct pci_dev *d)
 
 void pci_cfg_write(struct pci_dev *d, unsigned int off, unsigned int len, uint32_t val)
 {
-	bool mem_before = pci_mem_enabled(d);
+	bool mem_before = pci_mem_enabled(d), io_before = io_enabled(d);
 
 	if (off >= sizeof(d->cfg) || off + len > sizeof(d->cfg) || (len != 1 && len != 2 && len != 4))
 		return;
@@ -119,7 +133,7 @@ void pci_cfg_write(struct pci_dev *d, unsigned int off, unsigned int len, uint32
 
 		d->cfg[off + i] = (uint8_t)((d->cfg[off + i] & ~m) | (b & m));
 	}
-	if (mem_before != pci_mem_enabled(d))
+	if (mem_before != pci_mem_enabled(d) || io_before != io_enabled(d))
 		bars_moved(d);
 	if (d->ops && d->ops->cfg_written)
 		d->ops->cfg_written(d, off, len);
@@ -132,6 +146,7 @@ void pci_bus_init(struct pci_bus *bus)
 	pci_dev_init(&bus->bridge, 0x8086, 0x1237, 0x06000002, 0, 0);
 	bus->devs[0] = &bus->bridge;
 	bus->next_mmio = IOVM_MMIO_BASE;
+	bus->next_io = PCI_IO_BASE;
 }
 
 int pci_bus_add(struct pci_bus *bus, struct pci_dev *d)
@@ -147,11 +162,19 @@ int pci_bus_add(struct pci_bus *bus, struct pci_dev *d)
 
 			if (!size)
 				continue;
+			if (d->bars[bar].io) {
+				bus->next_io = (bus->next_io + size - 1) & ~(size - 1);
+				if (bus->next_io + size > 0x10000)
+					continue;       /* out of ports: left unplaced, at 0 */
+				pci_dev_set_bar_io(d, bar, size, (uint16_t)bus->next_io);
+				bus->next_io += size;
+				continue;
+			}
 			bus->next_mmio = (bus->next_mmio + size - 1) & ~(uint64_t)(size - 1);
 			pci_dev_set_bar(d, bar, size, bus->next_mmio);
 			bus->next_mmio += size;
 		}
-		d->cfg[PCI_COMMAND] |= PCI_COMMAND_MEMORY;
+		d->cfg[PCI_COMMAND] |= PCI_COMMAND_MEMORY | PCI_COMMAND_IO;
 		bars_moved(d);
 		return 0;
 	}
@@ -214,7 +237,7 @@ bool pci_bus_mmio(struct pci_bus *bus, uint64_t addr, unsigned int len, bool wri
 		for (int bar = 0; bar < 6; bar++) {
 			struct pci_bar *b = &d->bars[bar];
 
-			if (!b->size || addr < b->addr || addr + len > b->addr + b->size)
+			if (!b->size || b->io || addr < b->addr || addr + len > b->addr + b->size)
 				continue;
 			pthread_mutex_lock(&d->lock);
 			if (write)
@@ -228,3 +251,26 @@ bool pci_bus_mmio(struct pci_bus *bus, uint64_t addr, unsigned int len, bool wri
 	return false;
 }
 
+bool pci_bus_pio(struct pci_bus *bus, uint16_t port, unsigned int len, bool write, uint64_t *val)
+{
+	for (unsigned int slot = 1; slot < PCI_MAX_DEVS; slot++) {
+		struct pci_dev *d = bus->devs[slot];
+
+		if (!d || !io_enabled(d) || !d->ops)
+			continue;
+		for (int bar = 0; bar < 6; bar++) {
+			struct pci_bar *b = &d->bars[bar];
+
+			if (!b->size || !b->io || !b->addr || port < b->addr || port + len > b->addr + b->size)
+				continue;
+			pthread_mutex_lock(&d->lock);
+			if (write)
+				d->ops->bar_write(d, bar, port - b->addr, len, *val);
+			else
+				*val = d->ops->bar_read(d, bar, port - b->addr, len);
+			pthread_mutex_unlock(&d->lock);
+			return true;
+		}
+	}
+	return false;
+}

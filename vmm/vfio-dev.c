@@ -18,7 +18,8 @@
  *     the guest with a KVM memory slot wherever the guest places it while memory decoding is
  *     on: its accesses never leave the guest. Any other BAR, and a mappable one whose slot
  *     KVM refuses (a guest that overlaps BARs), is trapped: each access is a region read or
- *     write on the device.
+ *     write on the device. I/O BARs (ports, 4 to 256 of them) are always trapped; iovm's
+ *     firmware places them from port 0xc000.
  *
  * Threat model: the device (or the vfio-user server behind it) is trusted as much as the guest
  * that owns it: it can write all of the guest's RAM, nothing else. A server that fails or
@@ -252,7 +253,8 @@ static void caps_filter(struct vfio_dev *v)
 		*link = 0;
 }
 
-/* The device's BARs as iovm's bus models them: memory BARs, 32-bit, naturally sized. */
+/* The device's BARs as iovm's bus models them: memory BARs 32-bit and naturally sized, I/O BARs
+ * as they are. */
 static int bars_init(struct vfio_dev *v, bool trap, char *why, size_t why_len)
 {
 	uint8_t *cfg = v->pci.cfg;
@@ -266,9 +268,13 @@ static int bars_init(struct vfio_dev *v, bool trap, char *why, size_t why_len)
 			v->virt[PCI_BAR0 + 4 * bar + i] = true;
 		if (iov_vfio_region_info(v->dev, (uint32_t)bar, &reg) < 0 || !reg.size)
 			continue;
-		if (bits & 1) {
-			fprintf(stderr, "iovm: %s: BAR %d is an I/O BAR, which iovm does not pass through; the guest "
-					"sees none\n", v->name, bar);
+		if (bits & 1) {                         /* I/O: trapped, each access a region read/write */
+			if (reg.size < 4 || reg.size > 256 || (reg.size & (reg.size - 1))) {
+				snprintf(why, why_len, "%s: I/O BAR %d of %llu ports; PCI's are 4 to 256, a power of two",
+					 v->name, bar, (unsigned long long)reg.size);
+				return -E2BIG;
+			}
+			pci_dev_set_bar_io(&v->pci, bar, (uint32_t)reg.size, 0);
 			continue;
 		}
 		if (reg.size > 0x10000000 || (reg.size & (reg.size - 1)) || reg.size < 16) {

@@ -556,8 +556,14 @@ static void pio(struct vcpu *v)
 		} else if (port == IOVM_NULL_PORT) {
 			val = 0;                /* answered in userspace and nothing else: exit costs (benches/vmm) */
 		} else {
-			unknown_once(port, false);
-			val = 0xffffffffu;
+			uint64_t v64 = val;
+
+			if (pci_bus_pio(&vm->bus, port, len, out, &v64)) {
+				val = (uint32_t)v64;    /* a device's I/O BAR */
+			} else {
+				unknown_once(port, false);
+				val = 0xffffffffu;
+			}
 		}
 		if (!out)
 			memcpy(data, &val, len);

@@ -70,12 +70,14 @@ static inline uint8_t checksum8(const uint8_t *p, size_t n)
 struct pci_dev;
 
 struct pci_bar {
-	uint32_t size;          /* a power of two >= 16; 0: no BAR */
+	uint32_t size;          /* a power of two: >= 16 (memory), 4..256 (I/O); 0: no BAR */
 	uint64_t addr;          /* where the guest (or iovm, as firmware) placed it */
+	bool io;                /* in I/O space (ports), not memory */
 };
 
 struct pci_dev_ops {
-	/* A memory BAR's access; @len 1, 2, 4 or 8. Called with the device's lock held. */
+	/* A BAR's access (memory, or ports of an I/O BAR); @len 1, 2, 4 or 8. Called with the
+	 * device's lock held. */
 	uint64_t (*bar_read)(struct pci_dev *d, int bar, uint64_t off, unsigned int len);
 	void (*bar_write)(struct pci_dev *d, int bar, uint64_t off, unsigned int len, uint64_t val);
 	/* After a BAR moved or memory decoding was switched (re-register ioeventfds...). */
@@ -98,6 +100,8 @@ void pci_dev_init(struct pci_dev *d, uint16_t vendor, uint16_t device, uint32_t 
 		  uint16_t sub_vendor, uint16_t sub_device);
 /* Declares a 32-bit memory BAR of @size at @addr (firmware's placement; the guest may move it). */
 void pci_dev_set_bar(struct pci_dev *d, int bar, uint32_t size, uint64_t addr);
+/* The same for an I/O BAR of @size ports (4..256, a power of two) at @port. */
+void pci_dev_set_bar_io(struct pci_dev *d, int bar, uint32_t size, uint16_t port);
 /* Appends a capability of @len bytes (@body[0] is its ID, [1] is filled in); its offset. */
 uint8_t pci_add_cap(struct pci_dev *d, const void *body, uint8_t len);
 bool pci_mem_enabled(const struct pci_dev *d);
@@ -111,7 +115,8 @@ struct pci_bus {
 	struct pci_dev bridge;
 	struct pci_dev *devs[PCI_MAX_DEVS];
 	uint32_t addr;          /* the last 0xcf8 write */
-	uint64_t next_mmio;     /* firmware's BAR allocator */
+	uint64_t next_mmio;     /* firmware's BAR allocator: memory ... */
+	uint32_t next_io;       /* ... and ports */
 };
 
 void pci_bus_init(struct pci_bus *bus);
@@ -120,6 +125,8 @@ uint32_t pci_bus_io_read(struct pci_bus *bus, uint16_t port, unsigned int len);
 void pci_bus_io_write(struct pci_bus *bus, uint16_t port, unsigned int len, uint32_t val);
 /* A memory access in the PCI window: true when a BAR claimed it. */
 bool pci_bus_mmio(struct pci_bus *bus, uint64_t addr, unsigned int len, bool write, uint64_t *val);
+/* A port access: true when an I/O BAR claimed it. */
+bool pci_bus_pio(struct pci_bus *bus, uint16_t port, unsigned int len, bool write, uint64_t *val);
 
 /* ---- virtio-pci (virtio-pci.c): the modern transport, virtio 1.2 section 4.1 ---- */
 

@@ -1141,6 +1141,49 @@ static int blk_verify(uint32_t blocks)
 	return 0;
 }
 
+/* ---- a UART behind an I/O BAR: the kernel's mtty sample (4348:3253), passed through ---- */
+
+/* mtty=test: bytes written to the first port's THR come back from its RBR (mtty loops them),
+ * every access a port access on the I/O BAR iovm traps and forwards. */
+static int mtty_test(void)
+{
+	static const char msg[] = "iovm";
+	char back[sizeof(msg)] = { 0 };
+	unsigned int slot;
+	uint32_t bar;
+	uint16_t port;
+
+	for (slot = 0; slot < 32; slot++)
+		if (cfg_read(slot, 0) == (0x3253u << 16 | 0x4348u))
+			break;
+	if (slot == 32) {
+		print("mtty: no mtty device (4348:3253) on the bus\n");
+		return 1;
+	}
+	bar = cfg_read(slot, 0x10);
+	if (!(bar & 1) || !(bar & ~3u)) {
+		print("mtty: BAR0 %x is not a placed I/O BAR\n", bar);
+		return 1;
+	}
+	port = (uint16_t)(bar & ~3u);
+	cfg_write(slot, 4, cfg_read(slot, 4) | 0x1);    /* I/O decoding */
+	for (unsigned int i = 0; i + 1 < sizeof(msg); i++)
+		outb(port, (uint8_t)msg[i]);
+	for (unsigned int i = 0; i + 1 < sizeof(msg); i++) {
+		while (!(inb(port + 5) & 1))            /* LSR: data ready */
+			if (expired()) {
+				print("mtty: byte %u never came back\n", i);
+				return 1;
+			}
+		back[i] = (char)inb(port);
+	}
+	print("mtty: slot %u, I/O BAR at %x, \"%s\" came back through the UART\n", slot, port, back);
+	for (unsigned int i = 0; i + 1 < sizeof(msg); i++)
+		if (back[i] != msg[i])
+			return 1;
+	return 0;
+}
+
 /* ---- more CPUs (iovm --cpus N): each enters at _start with its index, and waits here ---- */
 
 #define MAX_CPUS 8
@@ -1260,6 +1303,8 @@ int guest_main(const struct iovm_boot_info *bi)
 			return 2;
 		}
 	}
+	if (arg_is("mtty", "test"))
+		status |= mtty_test();
 	if (arg("smp", &(size_t){ 0 })) {
 		if (!arg_is("smp", "test")) {
 			print("guest: smp= is test\n");
@@ -1289,7 +1334,7 @@ int guest_main(const struct iovm_boot_info *bi)
 	}
 	if (!arg("net", &(size_t){ 0 }) && !arg("blk", &(size_t){ 0 }) && !arg("edu", &(size_t){ 0 }) &&
 	    !arg("bench", &(size_t){ 0 }) && !arg("idle", &(size_t){ 0 }) && !arg("serial", &(size_t){ 0 }) &&
-	    !arg("smp", &(size_t){ 0 })) {
+	    !arg("smp", &(size_t){ 0 }) && !arg("mtty", &(size_t){ 0 })) {
 		struct vdev d;
 
 		for (uint16_t type = 1; type <= 2; type++)

@@ -145,6 +145,48 @@ static void test_bar_sizing_and_moves(void)
 	ASSERT_FALSE(pci_bus_mmio(&bus, 0xe0104010u, 4, false, &v));
 }
 
+/* An I/O BAR beside a memory BAR: firmware places it in port space, sizing answers with bit 0
+ * set and 16 address bits, ports reach it only while I/O decoding is on, memory never does. */
+static void test_io_bar(void)
+{
+	struct pci_bus bus;
+	struct pci_dev d;
+	uint64_t v = 0;
+
+	pci_bus_init(&bus);
+	pci_dev_init(&d, 0x4348, 0x3253, 0x07000200, 0x4348, 0x3253);
+	d.ops = &ops;
+	pci_dev_set_bar_io(&d, 0, 8, 0);
+	pci_dev_set_bar(&d, 1, 0x1000, 0);
+	ASSERT_OK(pci_bus_add(&bus, &d));
+	ASSERT_TRUE(d.bars[0].io);
+	ASSERT_INT_EQ(d.bars[0].addr, 0xc000);
+	ASSERT_INT_EQ(pci_cfg_read(&d, 0x10, 4), 0xc001);
+	ASSERT_INT_EQ(d.bars[1].addr, IOVM_MMIO_BASE);
+	ASSERT_INT_EQ(pci_cfg_read(&d, 4, 2) & 3, 3);          /* I/O and memory decoding on */
+
+	pci_cfg_write(&d, 0x10, 4, 0xffffffffu);
+	ASSERT_INT_EQ(pci_cfg_read(&d, 0x10, 4), 0xfff9);       /* 8 ports */
+	pci_cfg_write(&d, 0x10, 4, 0xd013);                     /* a move: the low bits go */
+	ASSERT_INT_EQ(d.bars[0].addr, 0xd010);
+	ASSERT_INT_EQ(pci_cfg_read(&d, 0x10, 4), 0xd011);
+
+	ASSERT_TRUE(pci_bus_pio(&bus, 0xd015, 1, false, &v));
+	ASSERT_INT_EQ(v, 5 + 1);                                /* the BAR's offset 5, 1 byte */
+	v = 0x41;
+	ASSERT_TRUE(pci_bus_pio(&bus, 0xd010, 1, true, &v));
+	ASSERT_INT_EQ(last_write, 0x41);
+	ASSERT_FALSE(pci_bus_pio(&bus, 0xd018, 1, false, &v)); /* past it */
+	ASSERT_FALSE(pci_bus_pio(&bus, 0xd016, 4, false, &v)); /* straddling its end */
+	ASSERT_FALSE(pci_bus_pio(&bus, 0xc000, 1, false, &v)); /* where it was */
+	ASSERT_FALSE(pci_bus_mmio(&bus, 0xd010, 1, false, &v)); /* not memory */
+	ASSERT_TRUE(pci_bus_mmio(&bus, IOVM_MMIO_BASE, 4, false, &v));
+
+	pci_cfg_write(&d, 4, 2, 2);                             /* I/O decoding off, memory on */
+	ASSERT_FALSE(pci_bus_pio(&bus, 0xd010, 1, false, &v));
+	ASSERT_TRUE(pci_bus_mmio(&bus, IOVM_MMIO_BASE, 4, false, &v));
+}
+
 static void test_capability_list(void)
 {
 	struct pci_dev d;
@@ -183,5 +225,6 @@ UNIT_MAIN("vmm/pci",
 	  UNIT_TEST(test_mechanism1),
 	  UNIT_TEST(test_read_only_fields),
 	  UNIT_TEST(test_bar_sizing_and_moves),
+	  UNIT_TEST(test_io_bar),
 	  UNIT_TEST(test_capability_list),
 	  UNIT_TEST(test_bus_full))
