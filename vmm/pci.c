@@ -274,3 +274,36 @@ bool pci_bus_pio(struct pci_bus *bus, uint16_t port, unsigned int len, bool writ
 	}
 	return false;
 }
+
+/* An entry as the guest sees it: address, data, vector control (only the mask bit defined). */
+uint64_t msix_table_read(const struct msix_entry *t, unsigned int n, uint64_t off, unsigned int len)
+{
+	uint8_t e[16];
+	uint64_t v = 0;
+
+	if (off + len > 16ull * n || len > 8 || (off & 15) + len > 16)
+		return 0;
+	put64(e, t[off / 16].addr);
+	put32(e + 8, t[off / 16].data);
+	put32(e + 12, t[off / 16].ctrl);
+	memcpy(&v, e + (off & 15), len);
+	return v;
+}
+
+int msix_table_write(struct msix_entry *t, unsigned int n, uint64_t off, unsigned int len, uint64_t val)
+{
+	struct msix_entry *m;
+	uint8_t e[16];
+
+	if (off + len > 16ull * n || (len != 4 && len != 8) || (off & (len - 1)))
+		return -1;
+	m = &t[off / 16];
+	put64(e, m->addr);
+	put32(e + 8, m->data);
+	put32(e + 12, m->ctrl);
+	memcpy(e + (off & 15), &val, len);
+	m->addr = get64(e);
+	m->data = get32(e + 8);
+	m->ctrl = get32(e + 12) & 1;
+	return (int)(off / 16);
+}

@@ -11,8 +11,12 @@
  *     bits stay read-only. Virtualized: the BARs (iovm places them; the sizing protocol is
  *     answered from the region sizes), the expansion ROM (absent), the interrupt pin (no INTx:
  *     the guest uses MSI), and the MSI capability, which becomes a KVM MSI route fed by an
- *     irqfd that the device's MSI eventfd signals: no exit per interrupt. MSI-X and the
- *     extended capabilities are hidden from the guest (not yet supported).
+ *     irqfd that the device's MSI eventfd signals: no exit per interrupt. MSI-X too: the
+ *     capability's control word and the table are iovm's (the BAR holding the table is never
+ *     a memory slot), each vector up to VFIO_MSIX_MAX an eventfd VFIO signals and, while the
+ *     guest has it unmasked, an irqfd on a KVM MSI route with the guest's address and data;
+ *     a masked vector's interrupt waits in its eventfd and KVM delivers it on unmask. The PBA
+ *     is read from the device. Extended capabilities are hidden from the guest.
  *   - A memory BAR the device lets this process mmap whole (kernel VFIO's BARs without an
  *     MSI-X table in them, a vfio-user server's regions with a file) is mapped straight into
  *     the guest with a KVM memory slot wherever the guest places it while memory decoding is
@@ -48,6 +52,9 @@
 #define CAP_MSIX 0x11
 #define MSI_64BIT 0x0080
 #define MSI_MASKABLE 0x0100
+#define MSIX_ENABLE 0x8000
+#define MSIX_MASKALL 0x4000
+#define VFIO_MSIX_MAX 32                /* vectors given eventfds (and, unmasked, KVM routes) */
 
 struct vfio_dev {
 	struct pci_dev pci;             /* first: the PCI callbacks get this */
@@ -60,6 +67,16 @@ struct vfio_dev {
 	uint8_t msi;                    /* the MSI capability's offset; 0: none */
 	int msi_efd, msi_gsi;
 	bool msi_on;
+	uint8_t msix;                   /* the MSI-X capability's offset; 0: none */
+	unsigned int msix_n;            /* its table's entries */
+	int msix_bar;                   /* where the table is: BAR and offset */
+	uint32_t msix_off;
+	struct msix_entry *msix_tab;    /* the table as the guest programmed it */
+	struct {                        /* the first VFIO_MSIX_MAX vectors' plumbing */
+		int efd, gsi;           /* gsi -1: no KVM route yet */
+		bool routed;            /* the irqfd is assigned */
+	} msix_vec[VFIO_MSIX_MAX];
+	bool msix_on, msix_warned;
 	bool dead;                      /* the device stopped answering: logged once */
 	struct {                        /* a BAR mapped into this process, for a memory slot */
 		void *map;
@@ -79,11 +96,22 @@ static void gone(struct vfio_dev *v, const char *what, ssize_t r)
 		strerror((int)-r));
 }
 
+static bool in_msix_table(const struct vfio_dev *v, int bar, uint64_t off)
+{
+	return v->msix && bar == v->msix_bar && off >= v->msix_off && off < v->msix_off + 16ull * v->msix_n;
+}
+
+static void msix_update(struct vfio_dev *v);
+
 static uint64_t bar_read(struct pci_dev *d, int bar, uint64_t off, unsigned int len)
 {
 	struct vfio_dev *v = (struct vfio_dev *)d;
 	uint64_t val = 0;
-	ssize_t r = iov_vfio_region_read(v->dev, (uint32_t)bar, off, &val, len);
+	ssize_t r;
+
+	if (in_msix_table(v, bar, off))
+		return msix_table_read(v->msix_tab, v->msix_n, off - v->msix_off, len);
+	r = iov_vfio_region_read(v->dev, (uint32_t)bar, off, &val, len);
 
 	if (r != (ssize_t)len) {
 		gone(v, "a BAR read", r < 0 ? r : -EIO);
@@ -95,7 +123,14 @@ static uint64_t bar_read(struct pci_dev *d, int bar, uint64_t off, unsigned int 
 static void bar_write(struct pci_dev *d, int bar, uint64_t off, unsigned int len, uint64_t val)
 {
 	struct vfio_dev *v = (struct vfio_dev *)d;
-	ssize_t r = iov_vfio_region_write(v->dev, (uint32_t)bar, off, &val, len);
+	ssize_t r;
+
+	if (in_msix_table(v, bar, off)) {
+		if (msix_table_write(v->msix_tab, v->msix_n, off - v->msix_off, len, val) >= 0)
+			msix_update(v);
+		return;
+	}
+	r = iov_vfio_region_write(v->dev, (uint32_t)bar, off, &val, len);
 
 	if (r != (ssize_t)len)
 		gone(v, "a BAR write", r < 0 ? r : -EIO);
@@ -119,6 +154,8 @@ static void msi_update(struct vfio_dev *v)
 	}
 	if (on == v->msi_on)
 		return;
+	if (on && v->msix_on && iov_vfio_irq_disable(v->dev, IOV_VFIO_IRQ_MSIX) == 0)
+		v->msix_on = false;     /* one kind at a time, as VFIO requires */
 	r = on ? iov_vfio_irq_set_eventfds(v->dev, IOV_VFIO_IRQ_MSI, 0, 1, &v->msi_efd)
 	       : iov_vfio_irq_disable(v->dev, IOV_VFIO_IRQ_MSI);
 	if (r < 0)
@@ -131,13 +168,14 @@ static void msi_update(struct vfio_dev *v)
 static void cfg_written(struct pci_dev *d, unsigned int off, unsigned int len)
 {
 	struct vfio_dev *v = (struct vfio_dev *)d;
-	bool msi = false;
+	bool msi = false, msix = false;
 
 	for (unsigned int i = off; i < off + len;) {
 		unsigned int run = 0;
 
 		if (v->virt[i]) {
 			msi |= v->msi && i >= v->msi && i < v->msi + 24u;
+			msix |= v->msix && (i == v->msix + 2u || i == v->msix + 3u);
 			i++;
 			continue;
 		}
@@ -151,6 +189,8 @@ static void cfg_written(struct pci_dev *d, unsigned int off, unsigned int len)
 	}
 	if (msi)
 		msi_update(v);
+	if (msix)
+		msix_update(v);
 }
 
 /* A mapped BAR follows the guest: its slot points at the BAR's address while decoding is on. */
@@ -193,6 +233,8 @@ static void bar_map(struct vfio_dev *v, int bar, const struct iov_vfio_region *r
 
 	if (!reg->mappable || reg->n_sparse || reg->size % 4096)
 		return;                         /* partly mappable (an MSI-X table inside), or tiny */
+	if (v->msix && bar == v->msix_bar)
+		return;                         /* the MSI-X table in it is iovm's to emulate */
 	if (iov_vfio_region_mmap(v->dev, (uint32_t)bar, &map, &len) < 0)
 		return;
 	slot = vm_memslot_alloc(v->vm);
@@ -229,11 +271,22 @@ static void caps_filter(struct vfio_dev *v)
 			break;
 		}
 		id = cfg[at];
-		if (id == CAP_MSIX) {
-			*link = cfg[at + 1];    /* skip it */
-			continue;
+		v->virt[at + 1] = true;         /* the next pointer: iovm's, read-only */
+		v->pci.wmask[at + 1] = 0;
+		if (id == CAP_MSIX && !v->msix && at + 12 <= 256) {
+			uint16_t ctrl = get16(cfg + at + 2);
+
+			v->msix = at;
+			v->msix_n = (ctrl & 0x7ffu) + 1;
+			v->msix_bar = (int)(get32(cfg + at + 4) & 7);
+			v->msix_off = get32(cfg + at + 4) & ~7u;
+			for (unsigned int i = at + 2; i < at + 12u; i++) {
+				v->virt[i] = true;      /* control, table and PBA locations: iovm's copy */
+				v->pci.wmask[i] = 0;
+			}
+			v->pci.wmask[at + 3] = (MSIX_ENABLE | MSIX_MASKALL) >> 8;   /* the guest's bits */
+			put16(cfg + at + 2, (uint16_t)(ctrl & ~(MSIX_ENABLE | MSIX_MASKALL)));
 		}
-		v->virt[at + 1] = true;         /* the next pointer */
 		if (id == CAP_MSI && !v->msi) {
 			uint16_t ctrl = (uint16_t)(cfg[at + 2] | cfg[at + 3] << 8);
 			unsigned int size = 10 + (ctrl & MSI_64BIT ? 4 : 0) + (ctrl & MSI_MASKABLE ? 10 : 0);
@@ -296,6 +349,93 @@ static int bars_init(struct vfio_dev *v, bool trap, char *why, size_t why_len)
 	return 0;
 }
 
+/* The table and the vectors' eventfds, before the guest can see the device. */
+static int msix_init(struct vfio_dev *v, char *why, size_t why_len)
+{
+	if (!v->msix)
+		return 0;
+	if (v->msix_bar > 5 || !v->pci.bars[v->msix_bar].size || v->pci.bars[v->msix_bar].io ||
+	    v->msix_off + 16ull * v->msix_n > v->pci.bars[v->msix_bar].size) {
+		snprintf(why, why_len, "%s: its MSI-X table (BAR %d, offset 0x%x, %u entries) is not inside a memory BAR",
+			 v->name, v->msix_bar, v->msix_off, v->msix_n);
+		return -EINVAL;
+	}
+	v->msix_tab = calloc(v->msix_n, sizeof(*v->msix_tab));
+	if (!v->msix_tab)
+		return -ENOMEM;
+	for (unsigned int i = 0; i < v->msix_n; i++)
+		v->msix_tab[i].ctrl = 1;        /* masked at reset */
+	for (unsigned int i = 0; i < v->msix_n && i < VFIO_MSIX_MAX; i++) {
+		v->msix_vec[i].efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		if (v->msix_vec[i].efd < 0) {
+			snprintf(why, why_len, "%s: eventfd for MSI-X vector %u: %s", v->name, i, strerror(errno));
+			return -errno;
+		}
+	}
+	return 0;
+}
+
+/* A vector's irqfd: assigned on a route with the guest's message while it may fire. */
+static void msix_route(struct vfio_dev *v, unsigned int i, bool want)
+{
+	const struct msix_entry *m = &v->msix_tab[i];
+
+	if (want && v->msix_vec[i].gsi < 0) {
+		v->msix_vec[i].gsi = vm_msi_route_alloc(v->vm);
+		if (v->msix_vec[i].gsi < 0) {
+			if (!v->msix_warned)
+				fprintf(stderr, "iovm: %s: no KVM MSI route left for MSI-X vector %u; it stays silent\n",
+					v->name, i);
+			v->msix_warned = true;
+			return;
+		}
+	}
+	if (want) {
+		if (vm_msi_route_set(v->vm, v->msix_vec[i].gsi, m->addr, m->data) < 0)
+			fprintf(stderr, "iovm: %s: cannot route MSI-X vector %u\n", v->name, i);
+		else if (!v->msix_vec[i].routed && vm_irqfd(v->vm, v->msix_vec[i].efd, v->msix_vec[i].gsi, true) == 0)
+			v->msix_vec[i].routed = true;
+	} else if (v->msix_vec[i].routed) {
+		vm_irqfd(v->vm, v->msix_vec[i].efd, v->msix_vec[i].gsi, false);
+		v->msix_vec[i].routed = false;
+	}
+}
+
+/* After the guest changed the control word or the table: VFIO's MSI-X on or off with the
+ * enable bit, each vector's route following its entry and the masks. */
+static void msix_update(struct vfio_dev *v)
+{
+	uint16_t ctrl = get16(v->pci.cfg + v->msix + 2);
+	bool on = ctrl & MSIX_ENABLE, all_masked = ctrl & MSIX_MASKALL;
+	unsigned int n = v->msix_n < VFIO_MSIX_MAX ? v->msix_n : VFIO_MSIX_MAX;
+	int efds[VFIO_MSIX_MAX], r;
+
+	if (on && !v->msix_on) {
+		if (v->msi_on && iov_vfio_irq_disable(v->dev, IOV_VFIO_IRQ_MSI) == 0)
+			v->msi_on = false;      /* one kind at a time, as VFIO requires */
+		for (unsigned int i = 0; i < n; i++)
+			efds[i] = v->msix_vec[i].efd;
+		r = iov_vfio_irq_set_eventfds(v->dev, IOV_VFIO_IRQ_MSIX, 0, n, efds);
+		if (r < 0)
+			fprintf(stderr, "iovm: %s: enabling its MSI-X: %s\n", v->name, strerror(-r));
+		else
+			v->msix_on = true;
+		if (v->msix_n > VFIO_MSIX_MAX && !v->msix_warned) {
+			fprintf(stderr, "iovm: %s: MSI-X vectors %d and up (of %u) are not connected\n", v->name,
+				VFIO_MSIX_MAX, v->msix_n);
+			v->msix_warned = true;
+		}
+	}
+	for (unsigned int i = 0; i < n; i++)
+		msix_route(v, i, v->msix_on && on && !all_masked && !(v->msix_tab[i].ctrl & 1) && v->msix_tab[i].addr);
+	if (!on && v->msix_on) {
+		r = iov_vfio_irq_disable(v->dev, IOV_VFIO_IRQ_MSIX);
+		if (r < 0)
+			fprintf(stderr, "iovm: %s: disabling its MSI-X: %s\n", v->name, strerror(-r));
+		v->msix_on = false;
+	}
+}
+
 void vfio_dev_free(struct vfio_dev *v)
 {
 	for (int bar = 0; bar < 6; bar++) {
@@ -308,6 +448,12 @@ void vfio_dev_free(struct vfio_dev *v)
 		iov_vfio_irq_disable(v->dev, IOV_VFIO_IRQ_MSI);
 	if (v->msi_efd >= 0)
 		close(v->msi_efd);
+	if (v->msix_on)
+		iov_vfio_irq_disable(v->dev, IOV_VFIO_IRQ_MSIX);
+	for (unsigned int i = 0; i < VFIO_MSIX_MAX; i++)
+		if (v->msix_vec[i].efd >= 0)
+			close(v->msix_vec[i].efd);
+	free(v->msix_tab);
 	if (v->dev)
 		iov_vfio_device_close(v->dev);
 	iov_vfio_container_free(v->c);
@@ -326,6 +472,10 @@ int vfio_dev_add(struct vm *vm, const char *target, bool user, bool trap, char *
 		return -ENOMEM;
 	v->vm = vm;
 	v->msi_efd = -1;
+	for (unsigned int i = 0; i < VFIO_MSIX_MAX; i++) {
+		v->msix_vec[i].efd = -1;
+		v->msix_vec[i].gsi = -1;
+	}
 	snprintf(v->name, sizeof(v->name), "%s %s", user ? "vfio-user" : "VFIO device", target);
 	r = iov_ctx_new(NULL, &v->ctx);
 	if (r == 0)
@@ -383,10 +533,13 @@ int vfio_dev_add(struct vm *vm, const char *target, bool user, bool trap, char *
 	v->pci.cfg[PCI_INT_PIN] = 0;
 	v->pci.wmask[PCI_INT_PIN] = 0;
 	v->pci.cfg[PCI_COMMAND] &= (uint8_t)~0x7;       /* firmware turns memory decoding on below */
+	caps_filter(v);
 	r = bars_init(v, trap, why, why_len);
 	if (r < 0)
 		goto fail;
-	caps_filter(v);
+	r = msix_init(v, why, why_len);
+	if (r < 0)
+		goto fail;
 	v->pci.ops = &vfio_ops;
 	if (v->msi) {
 		v->msi_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);

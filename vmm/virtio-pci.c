@@ -213,22 +213,6 @@ static void common_write(struct virtio_pci *v, unsigned int off, unsigned int le
 	}
 }
 
-/* An MSI-X table entry as the guest sees it: address, data, vector control (PCI 3.0 6.8.2). */
-static void msix_pack(const struct msix_entry *m, uint8_t e[16])
-{
-	memcpy(e, &m->addr, 8);
-	memcpy(e + 8, &m->data, 4);
-	memcpy(e + 12, &m->ctrl, 4);
-}
-
-static void msix_unpack(struct msix_entry *m, const uint8_t e[16])
-{
-	memcpy(&m->addr, e, 8);
-	memcpy(&m->data, e + 8, 4);
-	memcpy(&m->ctrl, e + 12, 4);
-	m->ctrl &= 1;   /* only the mask bit is defined */
-}
-
 static uint64_t bytes_read(const uint8_t *p, unsigned int len)
 {
 	uint64_t v = 0;
@@ -260,12 +244,8 @@ static uint64_t vpci_bar_read(struct pci_dev *d, int bar, uint64_t off, unsigned
 			v->ops->config_read(v, (unsigned int)(off - VPCI_DEVCFG_OFF), &val, len);
 		return val;
 	}
-	if (off >= VPCI_MSIX_OFF && off + len <= VPCI_MSIX_OFF + 16 * VIRTIO_MSIX_VECTORS) {
-		uint8_t e[16];
-
-		msix_pack(&v->msix[(off - VPCI_MSIX_OFF) / 16], e);
-		return bytes_read(e + (off & 15), len);
-	}
+	if (off >= VPCI_MSIX_OFF && off + len <= VPCI_MSIX_OFF + 16 * VIRTIO_MSIX_VECTORS)
+		return msix_table_read(v->msix, VIRTIO_MSIX_VECTORS, off - VPCI_MSIX_OFF, len);
 	return 0;       /* the PBA (nothing is held pending here: see docs/vmm.md), and holes */
 }
 
@@ -278,15 +258,9 @@ static void vpci_bar_write(struct pci_dev *d, int bar, uint64_t off, unsigned in
 	} else if (off >= VPCI_NOTIFY_OFF && off < VPCI_NOTIFY_OFF + VPCI_NOTIFY_MULT * (uint64_t)v->num_queues) {
 		if (v->ops->notify)
 			v->ops->notify(v, (unsigned int)(off - VPCI_NOTIFY_OFF) / VPCI_NOTIFY_MULT);
-	} else if (off >= VPCI_MSIX_OFF && off + len <= VPCI_MSIX_OFF + 16 * VIRTIO_MSIX_VECTORS &&
-		   (len == 4 || len == 8) && !(off & (len - 1))) {
-		struct msix_entry *m = &v->msix[(off - VPCI_MSIX_OFF) / 16];
-		uint8_t e[16];
-
-		msix_pack(m, e);
-		memcpy(e + (off & 15), &val, len);
-		msix_unpack(m, e);
-		virtio_pci_update_routes(v);
+	} else if (off >= VPCI_MSIX_OFF && off < VPCI_MSIX_OFF + 16 * VIRTIO_MSIX_VECTORS) {
+		if (msix_table_write(v->msix, VIRTIO_MSIX_VECTORS, off - VPCI_MSIX_OFF, len, val) >= 0)
+			virtio_pci_update_routes(v);
 	}
 	/* Device configuration is read-only here; ISR and PBA writes are ignored, as specified. */
 }

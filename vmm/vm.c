@@ -500,13 +500,15 @@ int vm_ioeventfd(struct vm *vm, int fd, uint64_t addr, unsigned int len, bool as
 /* A guest poking where nothing is: the first few addresses are logged, then one line saying so. */
 static void unknown_once(uint64_t addr, bool mmio)
 {
+	static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;        /* every vCPU's exits come here */
 	static uint64_t seen[8];
 	static unsigned int n;
 	uint64_t key = addr | (uint64_t)mmio << 63;
 
+	pthread_mutex_lock(&lock);
 	for (unsigned int i = 0; i < n && i < 8; i++)
 		if (seen[i] == key)
-			return;
+			goto out;
 	if (n < 8) {
 		seen[n++] = key;
 		fprintf(stderr, "iovm: the guest touched %s 0x%llx, where nothing is (reads all ones, writes ignored)\n",
@@ -514,6 +516,8 @@ static void unknown_once(uint64_t addr, bool mmio)
 	} else if (n++ == 8) {
 		fprintf(stderr, "iovm: the guest keeps touching unserved addresses; no more of them are logged\n");
 	}
+out:
+	pthread_mutex_unlock(&lock);
 }
 
 size_t vm_serial_room(struct vm *vm)

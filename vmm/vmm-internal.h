@@ -106,6 +106,19 @@ void pci_dev_set_bar_io(struct pci_dev *d, int bar, uint32_t size, uint16_t port
 uint8_t pci_add_cap(struct pci_dev *d, const void *body, uint8_t len);
 bool pci_mem_enabled(const struct pci_dev *d);
 
+/* An MSI-X table entry as the guest programs it (PCI 3.0 section 6.8.2), and the table's
+ * emulation for the models that own one (virtio-pci, a passed-through device's). */
+struct msix_entry {
+	uint64_t addr;
+	uint32_t data;
+	uint32_t ctrl;          /* bit 0: masked */
+};
+
+/* A read of @len bytes at @off of a table of @n entries. */
+uint64_t msix_table_read(const struct msix_entry *t, unsigned int n, uint64_t off, unsigned int len);
+/* A write: 4 or 8 bytes, aligned, inside the table; the entry written, or -1 (ignored). */
+int msix_table_write(struct msix_entry *t, unsigned int n, uint64_t off, unsigned int len, uint64_t val);
+
 /* Configuration reads and writes of one function, as mechanism #1 delivers them. */
 uint32_t pci_cfg_read(struct pci_dev *d, unsigned int off, unsigned int len);
 void pci_cfg_write(struct pci_dev *d, unsigned int off, unsigned int len, uint32_t val);
@@ -161,12 +174,6 @@ struct virtio_queue {
 	uint16_t msix_vector;
 	bool enabled;
 	uint64_t desc, driver, device;
-};
-
-struct msix_entry {
-	uint64_t addr;
-	uint32_t data;
-	uint32_t ctrl;          /* bit 0: masked */
 };
 
 struct virtio_pci;

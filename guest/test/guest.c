@@ -1184,6 +1184,122 @@ static int mtty_test(void)
 	return 0;
 }
 
+/* ---- an NVMe controller passed through: its admin queue, one command, an MSI-X interrupt ---- */
+
+#define NVME_CAP 0x00
+#define NVME_CC 0x14
+#define NVME_CSTS 0x1c
+#define NVME_AQA 0x24
+#define NVME_ASQ 0x28
+#define NVME_ACQ 0x30
+#define NVME_DOORBELLS 0x1000
+
+static int nvme_wait_ready(uintptr_t bar, uint32_t want)
+{
+	while ((R32(bar + NVME_CSTS) & 3) != want)     /* RDY, and CFS (fatal) must stay clear */
+		if (expired() || (R32(bar + NVME_CSTS) & 2)) {
+			print("nvme: CSTS %x waiting for RDY=%u\n", R32(bar + NVME_CSTS), want);
+			return -1;
+		}
+	return 0;
+}
+
+/* The MSI-X capability: vector 0 to this CPU at VEC_DEVICE, unmasked; MSI-X enabled. */
+static int nvme_msix(unsigned int slot, uintptr_t bar)
+{
+	uint8_t cap = (uint8_t)(cfg_read(slot, 0x34) & 0xfc);
+	uintptr_t table;
+
+	while (cap && (cfg_read(slot, cap) & 0xff) != 0x11)
+		cap = (uint8_t)((cfg_read(slot, cap) >> 8) & 0xfc);
+	if (!cap) {
+		print("nvme: no MSI-X capability\n");
+		return -1;
+	}
+	if (cfg_read(slot, cap + 4u) & 7) {
+		print("nvme: the MSI-X table is not in BAR 0\n");
+		return -1;
+	}
+	table = bar + (cfg_read(slot, cap + 4u) & ~7u);
+	R32(table + 0) = 0xfee00000;                    /* APIC 0 */
+	R32(table + 4) = 0;
+	R32(table + 8) = VEC_DEVICE;                    /* fixed, edge */
+	R32(table + 12) = 0;                            /* unmasked */
+	cfg_write(slot, cap, (cfg_read(slot, cap) & 0xffff) | 0x8000u << 16);
+	return 0;
+}
+
+/* nvme=identify: reset the controller, give it an admin queue pair, send Identify Controller
+ * and wait for its completion as an MSI-X interrupt, then check the answer. */
+static int nvme_identify(void)
+{
+	struct sqe { uint32_t cdw0, nsid, rsvd[2]; uint64_t mptr, prp1, prp2; uint32_t cdw10[6]; };
+	volatile struct sqe *sq;
+	volatile uint32_t *cq;
+	uint8_t *id;
+	uintptr_t bar;
+	unsigned int slot, stride;
+	uint32_t before = msi_count;
+	char serial[21], model[41];
+
+	for (slot = 0; slot < 32; slot++)
+		if ((cfg_read(slot, 8) >> 8) == 0x010802)       /* class: NVM Express */
+			break;
+	if (slot == 32) {
+		print("nvme: no NVMe controller on the bus\n");
+		return 1;
+	}
+	bar = (uintptr_t)(cfg_read(slot, 0x10) & ~0xfu);
+	cfg_write(slot, 4, cfg_read(slot, 4) | 0x6);    /* memory decoding, bus master */
+	stride = 4u << ((R32(bar + NVME_CAP + 4) >> 0) & 0xf);
+	if (nvme_msix(slot, bar) < 0)
+		return 1;
+	R32(bar + NVME_CC) = 0;
+	if (nvme_wait_ready(bar, 0) < 0)
+		return 1;
+	sq = alloc(4096, 4096);
+	cq = alloc(4096, 4096);
+	id = alloc(4096, 4096);
+	for (unsigned int i = 0; i < 1024; i++)
+		((volatile uint32_t *)cq)[i] = 0;
+	R32(bar + NVME_AQA) = 1u << 16 | 1;             /* two entries each (0-based sizes) */
+	R32(bar + NVME_ASQ) = (uint32_t)(uintptr_t)sq;
+	R32(bar + NVME_ASQ + 4) = 0;
+	R32(bar + NVME_ACQ) = (uint32_t)(uintptr_t)cq;
+	R32(bar + NVME_ACQ + 4) = 0;
+	R32(bar + NVME_CC) = 4u << 20 | 6u << 16 | 1;  /* 16-byte CQEs, 64-byte SQEs, enable */
+	if (nvme_wait_ready(bar, 1) < 0)
+		return 1;
+	sq[0] = (struct sqe){ .cdw0 = 0x06 | 1u << 16, .prp1 = (uint64_t)(uintptr_t)id, .cdw10 = { 1 } };
+	R32(bar + NVME_DOORBELLS) = 1;                  /* admin SQ tail */
+	while (!(cq[3] & 0x10000) || msi_count == before)  /* the phase bit, and the interrupt */
+		if (expired()) {
+			print("nvme: no completion (CQE phase %u, %u interrupts)\n", (cq[3] >> 16) & 1,
+			      msi_count - before);
+			return 1;
+		} else {
+			idle();
+		}
+	R32(bar + NVME_DOORBELLS + stride) = 1;         /* admin CQ head */
+	if (cq[3] >> 17) {
+		print("nvme: Identify failed, status %x\n", cq[3] >> 17);
+		return 1;
+	}
+	for (unsigned int i = 0; i < 20; i++)
+		serial[i] = (char)id[4 + i];
+	serial[20] = 0;
+	for (unsigned int i = 0; i < 40; i++)
+		model[i] = (char)id[24 + i];
+	model[40] = 0;
+	for (int i = 19; i >= 0 && serial[i] == ' '; i--)
+		serial[i] = 0;
+	for (int i = 39; i >= 0 && model[i] == ' '; i--)
+		model[i] = 0;
+	print("nvme: slot %u, Identify by MSI-X vector 0 (%u interrupt(s)): serial \"%s\", model \"%s\"\n", slot,
+	      msi_count - before, serial, model);
+	return 0;
+}
+
 /* ---- more CPUs (iovm --cpus N): each enters at _start with its index, and waits here ---- */
 
 #define MAX_CPUS 8
@@ -1305,6 +1421,8 @@ int guest_main(const struct iovm_boot_info *bi)
 	}
 	if (arg_is("mtty", "test"))
 		status |= mtty_test();
+	if (arg_is("nvme", "identify"))
+		status |= nvme_identify();
 	if (arg("smp", &(size_t){ 0 })) {
 		if (!arg_is("smp", "test")) {
 			print("guest: smp= is test\n");
@@ -1334,7 +1452,7 @@ int guest_main(const struct iovm_boot_info *bi)
 	}
 	if (!arg("net", &(size_t){ 0 }) && !arg("blk", &(size_t){ 0 }) && !arg("edu", &(size_t){ 0 }) &&
 	    !arg("bench", &(size_t){ 0 }) && !arg("idle", &(size_t){ 0 }) && !arg("serial", &(size_t){ 0 }) &&
-	    !arg("smp", &(size_t){ 0 }) && !arg("mtty", &(size_t){ 0 })) {
+	    !arg("smp", &(size_t){ 0 }) && !arg("mtty", &(size_t){ 0 }) && !arg("nvme", &(size_t){ 0 })) {
 		struct vdev d;
 
 		for (uint16_t type = 1; type <= 2; type++)

@@ -2,7 +2,7 @@
 # QEMU's TCG), and its VFIO is real. The test guest drives the edu device passed through by its
 # PCI address — registers (its BAR a KVM memory slot: no exits; then trapped, for comparison),
 # DMA from and into guest RAM through the IOMMU, an MSI per completion on an irqfd — under
-# iovm's seccomp filter; an mdev instance is attached by its UUID; a device
+# iovm's seccomp filter; QEMU's NVMe controller answers an Identify by MSI-X; an mdev instance is attached by its UUID; a device
 # that is not on vfio-pci is refused by name.
 . /lab/lib.sh
 
@@ -45,6 +45,21 @@ iovctl restore "$edu" >/dev/null || fail "iovctl restore $edu exited $?"
 vm --kernel $guest --vfio "$edu" --memory 64 > /tmp/out 2>&1
 expect_eq "iovm on a device not bound to vfio-pci" 125 "$?"
 grep -q "$edu" /tmp/out || fail "the refusal does not name $edu: $(cat /tmp/out)"
+
+# QEMU's NVMe controller, whose interrupts are MSI-X only, passed through: the guest gives it
+# an admin queue pair and sends Identify Controller; the completion arrives as MSI-X vector 0,
+# programmed in the table iovm emulates and delivered through VFIO's eventfd and a KVM irqfd.
+nvme=$(pci_find $NVME_VENDOR $NVME_DEVICE) || fail "no NVMe controller"
+echo 0 > /sys/bus/pci/devices/$nvme/sriov_numvfs 2>/dev/null   # earlier tests may leave VFs
+iovctl bind "$nvme" >/dev/null || fail "iovctl bind $nvme exited $?"
+vm --kernel $guest --vfio "$nvme" --memory 64 --stats --cmdline "nvme=identify" > /tmp/nvme.log 2>&1
+rc=$?
+iovctl restore "$nvme" >/dev/null || fail "iovctl restore $nvme exited $?"
+sed 's/^/  | /' /tmp/nvme.log
+expect_eq "iovm's exit status with the NVMe controller" 0 "$rc"
+grep -q '^nvme: slot 1, Identify by MSI-X vector 0 (.*): serial "IOVLAB-NVME-0"' /tmp/nvme.log ||
+    fail "the guest's Identify did not complete by MSI-X"
+expect_eq "the NVMe controller is back on" nvme "$(drv_of "$nvme")"
 
 # A mediated device by its UUID (the mtty sample, when the lab has it): opened in its own
 # group, its configuration space (255 bytes) attached, its I/O BAR placed by iovm and trapped:

@@ -187,6 +187,29 @@ static void test_io_bar(void)
 	ASSERT_TRUE(pci_bus_mmio(&bus, IOVM_MMIO_BASE, 4, false, &v));
 }
 
+/* The MSI-X table emulation the models share (PCI 3.0 6.8.2): dword and qword accesses,
+ * only the mask bit of vector control kept, misaligned or outside writes ignored. */
+static void test_msix_table(void)
+{
+	struct msix_entry t[2] = { { .ctrl = 1 }, { .ctrl = 1 } };
+
+	ASSERT_INT_EQ(msix_table_write(t, 2, 16, 8, 0xfee00000ull), 1);
+	ASSERT_INT_EQ(msix_table_write(t, 2, 24, 4, 0x4242), 1);
+	ASSERT_INT_EQ(msix_table_write(t, 2, 28, 4, 0xfffffffe), 1);    /* unmask; reserved bits drop */
+	ASSERT_INT_EQ(t[1].addr, 0xfee00000ull);
+	ASSERT_INT_EQ(t[1].data, 0x4242);
+	ASSERT_INT_EQ(t[1].ctrl, 0);
+	ASSERT_INT_EQ(msix_table_read(t, 2, 16, 4), 0xfee00000u);
+	ASSERT_INT_EQ(msix_table_read(t, 2, 24, 8), 0x4242);
+	ASSERT_INT_EQ(msix_table_read(t, 2, 12, 4), 1);                 /* entry 0 still masked */
+	ASSERT_INT_EQ(msix_table_read(t, 2, 31, 1), 0);
+	ASSERT_INT_EQ(msix_table_write(t, 2, 18, 4, 0), -1);            /* misaligned */
+	ASSERT_INT_EQ(msix_table_write(t, 2, 16, 2, 0), -1);            /* not a dword or qword */
+	ASSERT_INT_EQ(msix_table_write(t, 2, 32, 4, 0), -1);            /* past the table */
+	ASSERT_INT_EQ(msix_table_read(t, 2, 32, 4), 0);
+	ASSERT_INT_EQ(t[1].addr, 0xfee00000ull);
+}
+
 static void test_capability_list(void)
 {
 	struct pci_dev d;
@@ -226,5 +249,6 @@ UNIT_MAIN("vmm/pci",
 	  UNIT_TEST(test_read_only_fields),
 	  UNIT_TEST(test_bar_sizing_and_moves),
 	  UNIT_TEST(test_io_bar),
+	  UNIT_TEST(test_msix_table),
 	  UNIT_TEST(test_capability_list),
 	  UNIT_TEST(test_bus_full))
