@@ -262,6 +262,12 @@ IOV_EXPORT int iov_vfio_irq_mask(struct iov_vfio_device *d, uint32_t index, uint
 			vector, 1, NULL);
 }
 
+IOV_EXPORT int iov_vfio_irq_unmask_eventfd(struct iov_vfio_device *d, uint32_t index, uint32_t vector, int fd)
+{
+	iov_ctx_reason_clear(d->c->ctx);
+	return set_irqs(d, VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_UNMASK, index, vector, 1, &fd);
+}
+
 IOV_EXPORT int iov_vfio_device_reset(struct iov_vfio_device *d)
 {
 	iov_ctx_reason_clear(d->c->ctx);

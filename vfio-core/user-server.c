@@ -220,8 +220,12 @@ static int h_set_irqs(struct iov_vfu_server *s, struct vu_msg *m, struct reply *
 	    __builtin_popcount(data) != 1 || __builtin_popcount(action) != 1)
 		return EINVAL;
 	n = s->dev.irqs[set.index];
+	/* Mask and unmask, now or whenever an eventfd fires (an INTx resample eventfd): the server's
+	 * interrupts are events it signals once per assertion, nothing stays asserted, so there is
+	 * nothing to re-arm. Accepted for the vectors it has; an eventfd given is not kept. */
 	if (action != VFIO_IRQ_SET_ACTION_TRIGGER)
-		return data == VFIO_IRQ_SET_DATA_NONE && set.start < n && set.count <= n - set.start ? 0 : EINVAL;
+		return (data == VFIO_IRQ_SET_DATA_NONE || (data == VFIO_IRQ_SET_DATA_EVENTFD && m->nfds == set.count)) &&
+		       set.start < n && set.count <= n - set.start ? 0 : EINVAL;
 	if (data == VFIO_IRQ_SET_DATA_NONE && set.start == 0 && set.count == 0) {
 		for (uint32_t i = 0; i < n; i++)
 			closep(&s->irq_fds[set.index][i]);   /* disable the whole index */

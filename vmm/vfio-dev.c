@@ -9,14 +9,18 @@
  *   - Configuration space is the device's, read at start and kept in step: a write the model
  *     does not virtualize is forwarded and the bytes read back, so the device's own read-only
  *     bits stay read-only. Virtualized: the BARs (iovm places them; the sizing protocol is
- *     answered from the region sizes), the expansion ROM (absent), the interrupt pin (no INTx:
- *     the guest uses MSI), and the MSI capability, which becomes a KVM MSI route fed by an
+ *     answered from the region sizes), the expansion ROM (absent), the interrupt pin and
+ *     line (INTx, below), and the MSI capability, which becomes a KVM MSI route fed by an
  *     irqfd that the device's MSI eventfd signals: no exit per interrupt. MSI-X too: the
  *     capability's control word and the table are iovm's (the BAR holding the table is never
  *     a memory slot), each vector up to VFIO_MSIX_MAX an eventfd VFIO signals and, while the
  *     guest has it unmasked, an irqfd on a KVM MSI route with the guest's address and data;
  *     a masked vector's interrupt waits in its eventfd and KVM delivers it on unmask. The PBA
  *     is read from the device. Extended capabilities are hidden from the guest.
+ *   - INTx, while neither MSI nor MSI-X is on: the device's pin on IOAPIC pin (GSI) 16 + (slot
+ *     + pin - 1) % 8, written to the interrupt line register as firmware would. VFIO's
+ *     trigger eventfd is a level-triggered KVM irqfd whose resample eventfd (the guest's EOI)
+ *     is VFIO's unmask eventfd: the line is asserted, acknowledged and re-armed with no exit.
  *   - A memory BAR the device lets this process mmap whole (kernel VFIO's BARs without an
  *     MSI-X table in them, a vfio-user server's regions with a file) is mapped straight into
  *     the guest with a KVM memory slot wherever the guest places it while memory decoding is
@@ -77,6 +81,9 @@ struct vfio_dev {
 		bool routed;            /* the irqfd is assigned */
 	} msix_vec[VFIO_MSIX_MAX];
 	bool msix_on, msix_warned;
+	uint8_t intx_pin;               /* INTA..INTD (1-4); 0: no INTx */
+	int intx_gsi, intx_efd, intx_unmask_efd;
+	bool intx_on;
 	bool dead;                      /* the device stopped answering: logged once */
 	struct {                        /* a BAR mapped into this process, for a memory slot */
 		void *map;
@@ -102,6 +109,27 @@ static bool in_msix_table(const struct vfio_dev *v, int bar, uint64_t off)
 }
 
 static void msix_update(struct vfio_dev *v);
+
+/* INTx on while neither MSI nor MSI-X is (VFIO takes one kind at a time), off otherwise. */
+static void intx_update(struct vfio_dev *v)
+{
+	bool want = v->intx_pin && !v->msi_on && !v->msix_on;
+	int r = 0;
+
+	if (want == v->intx_on)
+		return;
+	if (want) {
+		r = iov_vfio_irq_set_eventfds(v->dev, IOV_VFIO_IRQ_INTX, 0, 1, &v->intx_efd);
+		if (r == 0)
+			r = iov_vfio_irq_unmask_eventfd(v->dev, IOV_VFIO_IRQ_INTX, 0, v->intx_unmask_efd);
+	} else {
+		r = iov_vfio_irq_disable(v->dev, IOV_VFIO_IRQ_INTX);
+	}
+	if (r < 0)
+		fprintf(stderr, "iovm: %s: %s its INTx: %s\n", v->name, want ? "enabling" : "disabling", strerror(-r));
+	else
+		v->intx_on = want;
+}
 
 static uint64_t bar_read(struct pci_dev *d, int bar, uint64_t off, unsigned int len)
 {
@@ -156,12 +184,15 @@ static void msi_update(struct vfio_dev *v)
 		return;
 	if (on && v->msix_on && iov_vfio_irq_disable(v->dev, IOV_VFIO_IRQ_MSIX) == 0)
 		v->msix_on = false;     /* one kind at a time, as VFIO requires */
+	if (on && v->intx_on && iov_vfio_irq_disable(v->dev, IOV_VFIO_IRQ_INTX) == 0)
+		v->intx_on = false;
 	r = on ? iov_vfio_irq_set_eventfds(v->dev, IOV_VFIO_IRQ_MSI, 0, 1, &v->msi_efd)
 	       : iov_vfio_irq_disable(v->dev, IOV_VFIO_IRQ_MSI);
 	if (r < 0)
 		fprintf(stderr, "iovm: %s: %s its MSI: %s\n", v->name, on ? "enabling" : "disabling", strerror(-r));
 	else
 		v->msi_on = on;
+	intx_update(v);
 }
 
 /* Bytes [off, off + len) the guest wrote: the device's go to the device and are read back. */
@@ -413,6 +444,8 @@ static void msix_update(struct vfio_dev *v)
 	if (on && !v->msix_on) {
 		if (v->msi_on && iov_vfio_irq_disable(v->dev, IOV_VFIO_IRQ_MSI) == 0)
 			v->msi_on = false;      /* one kind at a time, as VFIO requires */
+		if (v->intx_on && iov_vfio_irq_disable(v->dev, IOV_VFIO_IRQ_INTX) == 0)
+			v->intx_on = false;
 		for (unsigned int i = 0; i < n; i++)
 			efds[i] = v->msix_vec[i].efd;
 		r = iov_vfio_irq_set_eventfds(v->dev, IOV_VFIO_IRQ_MSIX, 0, n, efds);
@@ -434,6 +467,26 @@ static void msix_update(struct vfio_dev *v)
 			fprintf(stderr, "iovm: %s: disabling its MSI-X: %s\n", v->name, strerror(-r));
 		v->msix_on = false;
 	}
+	intx_update(v);
+}
+
+/* After the device has its slot: its INTx pin on an IOAPIC pin, an irqfd with resampling. */
+static void intx_init(struct vfio_dev *v, uint8_t pin)
+{
+	if (pin < 1 || pin > 4 || iov_vfio_irq_count(v->dev, IOV_VFIO_IRQ_INTX) < 1)
+		return;                 /* none, or VFIO offers none (vfio-user servers may not) */
+	v->intx_gsi = 16 + (int)((v->pci.slot + pin - 1u) % 8);
+	v->intx_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	v->intx_unmask_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (v->intx_efd < 0 || v->intx_unmask_efd < 0 ||
+	    vm_irqfd_resample(v->vm, v->intx_efd, v->intx_gsi, v->intx_unmask_efd, true) < 0) {
+		fprintf(stderr, "iovm: %s: no irqfd for its INTx; the guest sees no interrupt pin\n", v->name);
+		return;
+	}
+	v->intx_pin = pin;
+	v->pci.cfg[PCI_INT_PIN] = pin;
+	v->pci.cfg[PCI_INT_LINE] = (uint8_t)v->intx_gsi;
+	intx_update(v);
 }
 
 void vfio_dev_free(struct vfio_dev *v)
@@ -450,6 +503,11 @@ void vfio_dev_free(struct vfio_dev *v)
 		close(v->msi_efd);
 	if (v->msix_on)
 		iov_vfio_irq_disable(v->dev, IOV_VFIO_IRQ_MSIX);
+	if (v->intx_on)
+		iov_vfio_irq_disable(v->dev, IOV_VFIO_IRQ_INTX);
+	for (int *fd = (int[]){ v->intx_efd, v->intx_unmask_efd }, i = 0; i < 2; i++)
+		if (fd[i] >= 0)
+			close(fd[i]);
 	for (unsigned int i = 0; i < VFIO_MSIX_MAX; i++)
 		if (v->msix_vec[i].efd >= 0)
 			close(v->msix_vec[i].efd);
@@ -466,12 +524,13 @@ int vfio_dev_add(struct vm *vm, const char *target, bool user, bool trap, char *
 	struct vfio_dev *v = calloc(1, sizeof(*v));
 	struct iov_vfio_device_info info;
 	struct iov_vfio_region cfg_reg;
+	uint8_t pin;
 	int r;
 
 	if (!v)
 		return -ENOMEM;
 	v->vm = vm;
-	v->msi_efd = -1;
+	v->msi_efd = v->intx_efd = v->intx_unmask_efd = -1;
 	for (unsigned int i = 0; i < VFIO_MSIX_MAX; i++) {
 		v->msix_vec[i].efd = -1;
 		v->msix_vec[i].gsi = -1;
@@ -529,8 +588,11 @@ int vfio_dev_add(struct vm *vm, const char *target, bool user, bool trap, char *
 	v->virt[PCI_ROM] = v->virt[PCI_ROM + 1] = v->virt[PCI_ROM + 2] = v->virt[PCI_ROM + 3] = true;
 	memset(v->pci.cfg + PCI_ROM, 0, 4);
 	memset(v->pci.wmask + PCI_ROM, 0, 4);
+	/* The interrupt pin and line are iovm's: no pin unless INTx is wired up (intx_init). */
 	v->virt[PCI_INT_LINE] = v->virt[PCI_INT_PIN] = true;
+	pin = v->pci.cfg[PCI_INT_PIN];
 	v->pci.cfg[PCI_INT_PIN] = 0;
+	v->pci.cfg[PCI_INT_LINE] = 0;
 	v->pci.wmask[PCI_INT_PIN] = 0;
 	v->pci.cfg[PCI_COMMAND] &= (uint8_t)~0x7;       /* firmware turns memory decoding on below */
 	caps_filter(v);
@@ -559,6 +621,7 @@ int vfio_dev_add(struct vm *vm, const char *target, bool user, bool trap, char *
 	}
 	/* Memory decoding as the firmware left it: on, as for iovm's own devices. */
 	cfg_written(&v->pci, PCI_COMMAND, 2);
+	intx_init(v, pin);
 	vm->pt[vm->n_pt++] = v;
 	return 0;
 fail:

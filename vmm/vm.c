@@ -488,6 +488,17 @@ int vm_irqfd(struct vm *vm, int fd, int gsi, bool assign)
 	return kvm_ioctl(vm->fd, KVM_IRQFD, &irqfd);
 }
 
+int vm_irqfd_resample(struct vm *vm, int fd, int gsi, int resample_fd, bool assign)
+{
+	struct kvm_irqfd irqfd = {
+		.fd = (uint32_t)fd, .gsi = (uint32_t)gsi,
+		.flags = assign ? KVM_IRQFD_FLAG_RESAMPLE : KVM_IRQFD_FLAG_DEASSIGN,
+		.resamplefd = assign ? (uint32_t)resample_fd : 0,
+	};
+
+	return kvm_ioctl(vm->fd, KVM_IRQFD, &irqfd);
+}
+
 int vm_ioeventfd(struct vm *vm, int fd, uint64_t addr, unsigned int len, bool assign)
 {
 	struct kvm_ioeventfd io = { .addr = addr, .len = len, .fd = fd, .flags = assign ? 0 : KVM_IOEVENTFD_FLAG_DEASSIGN };

@@ -426,6 +426,9 @@ void vm_memslot_free(struct vm *vm, int slot);
 int vm_msi_route_alloc(struct vm *vm);
 int vm_msi_route_set(struct vm *vm, int gsi, uint64_t addr, uint32_t data);
 int vm_irqfd(struct vm *vm, int fd, int gsi, bool assign);
+/* A level-triggered irqfd on IOAPIC pin @gsi: @fd asserts it, the guest's EOI deasserts it and
+ * signals @resample_fd (a passed-through device's INTx, unmasked by VFIO on that signal). */
+int vm_irqfd_resample(struct vm *vm, int fd, int gsi, int resample_fd, bool assign);
 int vm_ioeventfd(struct vm *vm, int fd, uint64_t addr, unsigned int len, bool assign);
 
 /* The seccomp filter for a running VM (sandbox.c), on every thread. */

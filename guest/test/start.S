@@ -37,6 +37,22 @@ msi_stub:
 	pop	%rax
 	iretq
 
+/* A level-triggered INTx (edu's): counted, and acknowledged at the device before the EOI, as a
+ * driver's handler does, so the line is low when the IOAPIC re-arms it. */
+	.globl intx_stub
+intx_stub:
+	push	%rax
+	push	%rdx
+	lock incl	msi_count(%rip)
+	mov	intx_ack_reg(%rip), %rax
+	mov	intx_ack_bits(%rip), %edx
+	movl	%edx, (%rax)
+	xor	%eax, %eax
+	movabs	%eax, 0xfee000b0
+	pop	%rdx
+	pop	%rax
+	iretq
+
 /* Vectors 0-31: an exception is a bug in the guest; report it and stop. */
 	.globl fault_stub
 fault_stub:

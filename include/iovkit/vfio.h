@@ -191,6 +191,13 @@ int iov_vfio_irq_disable(struct iov_vfio_device *d, uint32_t index);
 int iov_vfio_irq_mask(struct iov_vfio_device *d, uint32_t index, uint32_t vector, bool mask);
 
 /*
+ * Unmasks vector @vector of @index whenever eventfd @fd is signalled (VFIO_IRQ_SET_ACTION_UNMASK
+ * with an eventfd): for INTx, KVM's resample eventfd, so the guest's EOI unmasks the line with
+ * no exit. The fd stays the caller's; -1 removes the binding.
+ */
+int iov_vfio_irq_unmask_eventfd(struct iov_vfio_device *d, uint32_t index, uint32_t vector, int fd);
+
+/*
  * Sets the VF token of a PF that is on vfio-pci (VFIO_DEVICE_FEATURE_PCI_VF_TOKEN): a shared
  * secret, a UUID, that users of its VFs must present (iov_vfio_device_open's @vf_token), so
  * a VF cannot be driven by someone the PF's owner did not trust. Set it before enabling the

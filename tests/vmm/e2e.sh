@@ -14,8 +14,7 @@ source "$(dirname "$0")/../switch/lib.sh" "$3" "$4"
 IOVCTL=$4
 
 if ! [ -c /dev/kvm ] || ! "$IOVM" --kernel "$GUEST" --timeout 20 >"$t/probe.log" 2>&1; then
-    echo "1..0 # SKIP KVM cannot run the test guest here: $(tail -n 1 "$t/probe.log" 2>/dev/null)"
-    exit 77
+    skip_all "KVM cannot run the test guest here: $(tail -n 1 "$t/probe.log" 2>/dev/null)"
 fi
 
 vm() { # NAME ARGS...: iovm in the background, its output in $t/NAME.log, its pid in NAME_pid
@@ -195,17 +194,20 @@ else
 fi
 
 # Passthrough over vfio-user: vfu-edu (QEMU's edu, served with iovkit's vfio-user library) as
-# the guest's PCI device: its BAR trapped and forwarded, guest RAM mapped for its DMA, its MSI
-# on an irqfd.
+# the guest's PCI device: its BAR trapped and forwarded, guest RAM mapped for its DMA, its INTx
+# on a resampling irqfd, its MSI on an irqfd.
 check "a vfio-user server that is not there" 125 "$IOVM" --kernel "$GUEST" --vfio-user "$t/no-edu.sock"
 has "is named" "$t/err" "vfio-user $t/no-edu.sock"
 "$VFU_EDU" "$t/edu.sock" >"$t/edu.log" 2>&1 &
 edu_pid=$!
 pids+=("$edu_pid")
 for _ in $(seq 50); do [ -S "$t/edu.sock" ] && break; sleep 0.1; done
-check "a guest drives a passed-through edu" 0 "$IOVM" --kernel "$GUEST" --vfio-user "$t/edu.sock" --cmdline "edu=test"
+check "a guest drives a passed-through edu" 0 "$IOVM" --kernel "$GUEST" --vfio-user "$t/edu.sock" --cmdline "edu=test intx=1"
 has "finds it on the bus with its identity" "$t/out" "edu: slot 1, BAR0 at e0000000, ident 10000ed"
 has "reads and writes its registers" "$t/out" "edu: liveness ok, 10! = 3628800"
+has "gets its INTx twice (a resampling irqfd on IOAPIC pin 17, slot 1's INTA)" "$t/out" \
+    "edu: INTx (pin 1) on IOAPIC pin 17: 2 rounds, 1 and 1 interrupt(s)"
+if grep -q "INTx" "$t/err"; then nok "iovm complained about the INTx: $(grep INTx "$t/err")"; else ok "iovm wired the INTx up quietly"; fi
 has "and its DMA went RAM -> device -> RAM, each completion an MSI" "$t/out" \
     "edu: dma 4088 bytes RAM -> device -> RAM ok, 2 MSIs"
 # vfu-edu's BAR has no file behind it: it cannot be a memory slot, so every access is trapped,

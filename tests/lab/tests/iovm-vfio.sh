@@ -1,7 +1,8 @@
 # iovm with kernel VFIO passthrough, inside the lab: the lab's /dev/kvm is nested (kvm_amd under
 # QEMU's TCG), and its VFIO is real. The test guest drives the edu device passed through by its
 # PCI address — registers (its BAR a KVM memory slot: no exits; then trapped, for comparison),
-# DMA from and into guest RAM through the IOMMU, an MSI per completion on an irqfd — under
+# its INTx twice (a level-triggered irqfd re-armed by the guest's EOI), DMA from and into
+# guest RAM through the IOMMU, an MSI per completion on an irqfd — under
 # iovm's seccomp filter; QEMU's NVMe controller answers an Identify by MSI-X; an mdev instance is attached by its UUID; a device
 # that is not on vfio-pci is refused by name.
 . /lab/lib.sh
@@ -17,13 +18,15 @@ vm() { taskset -c 0 iovm --timeout 90 "$@"; }
 
 iovctl bind "$edu" >/dev/null || fail "iovctl bind $edu exited $?"
 start=$(cut -d' ' -f1 /proc/uptime)
-vm --kernel $guest --vfio "$edu" --memory 64 --stats --cmdline "edu=test" > /tmp/edu.log 2>&1
+vm --kernel $guest --vfio "$edu" --memory 64 --stats --cmdline "edu=test intx=1" > /tmp/edu.log 2>&1
 rc=$?
 end=$(cut -d' ' -f1 /proc/uptime)
 sed 's/^/  | /' /tmp/edu.log
 expect_eq "iovm's exit status" 0 "$rc"
 grep -q "edu: slot 1, BAR0 at e0000000, ident 10000ed" /tmp/edu.log || fail "the guest did not find edu"
 grep -q "edu: liveness ok, 10! = 3628800" /tmp/edu.log || fail "edu's registers did not answer"
+grep -Eq "^edu: INTx \(pin 1\) on IOAPIC pin (1[6-9]|2[0-3]): 2 rounds" /tmp/edu.log ||
+    fail "edu's INTx did not reach the guest twice (level-triggered, re-armed by the guest's EOI)"
 grep -q "edu: dma 4088 bytes RAM -> device -> RAM ok, 2 MSIs" /tmp/edu.log ||
     fail "edu's DMA through the IOMMU or its MSIs did not complete"
 note "guest run with kernel-VFIO edu: $(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.2f", b - a }') s (nested KVM under TCG)"

@@ -225,6 +225,17 @@ static void test_irqs(void)
 	ASSERT_INT_EQ(v, 1);
 	ASSERT_ERR(iov_vfu_server_irq(srv, 1, 1), ENOENT);
 	ASSERT_ERR(iov_vfu_server_irq(srv, 1, 7), ENOENT);
+	/* UNMASK with an eventfd (an INTx resample eventfd): accepted, the fd not kept (nothing
+	 * stays asserted here); with a count the fds do not match, refused. Triggers stay. */
+	before = unit_open_fds();
+	set = (struct vfio_irq_set_hdr){ 20, (1u << 2) | (1u << 4), 1, 0, 1 };   /* EVENTFD|UNMASK */
+	ASSERT_INT_EQ(roundtrip(VU_DEVICE_SET_IRQS, &set, sizeof(set), &efd, 1, NULL, 0, NULL), 0);
+	ASSERT_INT_EQ(roundtrip(VU_DEVICE_SET_IRQS, &set, sizeof(set), two, 2, NULL, 0, NULL), EINVAL);
+	set.start = 2;
+	ASSERT_INT_EQ(roundtrip(VU_DEVICE_SET_IRQS, &set, sizeof(set), &efd, 1, NULL, 0, NULL), EINVAL);
+	ASSERT_INT_EQ(unit_open_fds(), before);
+	ASSERT_OK(iov_vfu_server_irq(srv, 1, 0));
+	ASSERT_INT_EQ(read(efd, &v, sizeof(v)), 8);
 	/* DATA_NONE | TRIGGER with count 0 disables the index. */
 	set = (struct vfio_irq_set_hdr){ 20, (1u << 0) | (1u << 5), 1, 0, 0 };
 	ASSERT_INT_EQ(roundtrip(VU_DEVICE_SET_IRQS, &set, sizeof(set), NULL, 0, NULL, 0, NULL), 0);
