@@ -19,7 +19,8 @@
 #   benchmarks (bench-*), the boot-to-boot tests (persist-*, run by persist.sh) and the tests
 #   of devices the host serves (vhost-*, run by vhost.sh), which run only when named.
 #
-# Exit status: 0 all passed or skipped, 1 a test failed, 77 the lab cannot run on this host.
+# Exit status: 0 all passed or skipped, 1 a test failed. Where the lab cannot run on this host it
+# prints the plan "1..0 # SKIP REASON" and exits 0 (TAP's skip; meson takes 77 from TAP as an error).
 set -uo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -58,7 +59,7 @@ for t in "${tests[@]}"; do
 done
 
 echo "TAP version 13"
-skip_all() { echo "1..0 # SKIP $*"; exit 77; }
+skip_all() { echo "1..0 # SKIP $*"; exit 0; }
 
 qemu=$(command -v qemu-system-x86_64) || skip_all "qemu-system-x86_64 not found (apt-get install qemu-system-x86)"
 kinfo=$("$here/kernel.sh" "$cache" 2>/tmp/iovlab-kernel.$$)

@@ -29,8 +29,7 @@ trap cleanup EXIT
 
 need_testpmd() {
     if ! command -v dpdk-testpmd >/dev/null; then
-        echo "1..0 # SKIP dpdk-testpmd is not installed (Debian package dpdk; scripts/deps.sh installs it)"
-        exit 77
+        skip_all "dpdk-testpmd is not installed (Debian package dpdk; scripts/deps.sh installs it)"
     fi
 }
 

@@ -13,10 +13,9 @@ t=$(mktemp -d)
 trap 'rm -rf "$t"' EXIT
 . "$(dirname "$0")/../cli/tap.sh"
 
-if ! [ -c /dev/kvm ]; then echo "1..0 # SKIP no /dev/kvm"; exit 77; fi
+[ -c /dev/kvm ] || skip_all "no /dev/kvm"
 if ! "$(dirname "$0")/../lab/kernel.sh" "$CACHE" >"$t/kernel" 2>"$t/kernel.err"; then
-    echo "1..0 # SKIP no Debian kernel to boot: $(tail -n 1 "$t/kernel.err")"
-    exit 77
+    skip_all "no Debian kernel to boot: $(tail -n 1 "$t/kernel.err")"
 fi
 root=$(sed -n 's/^ROOT=//p' "$t/kernel")
 cmdline="console=ttyS0 earlyprintk=serial,ttyS0,115200 iovm.test=1"
