@@ -226,6 +226,7 @@ int main(int argc, char **argv)
 	char why[512] = "", *end;
 	struct vm vm;
 	uint64_t entry;
+	enum linux_kind kind;
 	int c, r, status;
 
 	while ((c = getopt_long(argc, argv, "k:c:m:h", opts, NULL)) != -1) {
@@ -310,6 +311,16 @@ int main(int argc, char **argv)
 		console_in = -1;
 	/* jansson seeds its hash tables from /dev/urandom on first use: now, before the sandbox. */
 	json_object_seed(0);
+	/* What the kernel is decides how it boots; a wrong pairing is refused before KVM is opened. */
+	kind = linux_kind(kernel);
+	if (access(kernel, R_OK) < 0) {
+		fprintf(stderr, "iovm: --kernel %s: %s\n", kernel, strerror(errno));
+		return VM_STOP_SETUP;
+	}
+	if (initrd && kind == LINUX_NONE) {
+		fprintf(stderr, "iovm: --initrd is for Linux; %s is not a Linux kernel\n", kernel);
+		return VM_STOP_SETUP;
+	}
 	r = vm_create(&vm, (uint64_t)memory << 20, hugepages, (unsigned int)cpus, why, sizeof(why));
 	if (r == 0 && serial) {
 		vm.uart.out_fd = open(serial, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
@@ -320,13 +331,10 @@ int main(int argc, char **argv)
 		r = vhost_dev_add(&vm, devs[i].type, devs[i].sock, devs[i].type == VHOST_DEV_NET ? devs[i].mac : NULL, why, sizeof(why));
 	for (unsigned int i = 0; r == 0 && i < n_pts; i++)
 		r = vfio_dev_add(&vm, pts[i].target, pts[i].user, pts[i].trap, why, sizeof(why));
-	if (r == 0 && linux_kind(kernel) != LINUX_NONE) {
+	if (r == 0 && kind != LINUX_NONE) {
 		r = linux_load(&vm, kernel, initrd, cmdline, &entry, why, sizeof(why));
 		if (r == 0)
 			r = vm_setup_linux(&vm, entry, why, sizeof(why));
-	} else if (r == 0 && initrd) {
-		snprintf(why, sizeof(why), "--initrd is for Linux; %s is not a Linux kernel", kernel);
-		r = -EINVAL;
 	} else if (r == 0) {
 		r = vm_load_elf(&vm, kernel, &entry, why, sizeof(why));
 		if (r == 0)

@@ -9,6 +9,7 @@ set -uo pipefail
 source "$(dirname "$0")/lib.sh"
 iterations=${8:-${IOVKIT_CRASH_ITERATIONS:-100}}
 
+kvm_usable || skip_all "the kills land while guests start and stop: $kvm_why"
 daemon_start || { nok "iovkitd starts"; tap_end; }
 rpc switch.start >/dev/null && wait_switch running || { nok "iovswitch starts"; tap_end; }
 rpc vm.create '{"name":"g","cmdline":"net=echo count=100000000 timeout=600","nics":[{}]}' >/dev/null ||

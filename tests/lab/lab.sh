@@ -16,8 +16,9 @@
 #                     such as vhost-user devices served by a process on the host
 #     --list          print the tests that exist and stop
 #   TEST is the name of a file in tests/lab/tests without ".sh"; default: all of them but the
-#   benchmarks (bench-*), the boot-to-boot tests (persist-*, run by persist.sh) and the tests
-#   of devices the host serves (vhost-*, run by vhost.sh), which run only when named.
+#   benchmarks (bench-*), the boot-to-boot tests (persist-*, run by persist.sh), the tests
+#   of devices the host serves (vhost-*, run by vhost.sh) and the demo (demo, run by demo.sh
+#   in a boot of its own), which run only when named.
 #
 # Exit status: 0 all passed or skipped, 1 a test failed. Where the lab cannot run on this host it
 # prints the plan "1..0 # SKIP REASON" and exits 0 (TAP's skip; meson takes 77 from TAP as an error).
@@ -51,7 +52,7 @@ done
 if [ ${#tests[@]} -eq 0 ]; then
     # Benchmarks (bench-*) run only when named.
     for t in "$here"/tests/*.sh; do
-        case $(basename "$t") in bench-*|persist-*|vhost-*) ;; *) tests+=("$(basename "$t" .sh)") ;; esac
+        case $(basename "$t") in bench-*|persist-*|vhost-*|demo.sh) ;; *) tests+=("$(basename "$t" .sh)") ;; esac
     done
 fi
 for t in "${tests[@]}"; do
@@ -74,9 +75,13 @@ kver=$(sed -n 's/^KVER=//p' <<< "$kinfo")
 kroot=$(sed -n 's/^ROOT=//p' <<< "$kinfo")
 # The kernel's mdev samples, built for this kernel where its source can be had; without them
 # the mdev test skips and says why.
-mdev_mods=$("$here/mdev-samples.sh" "$kroot" "$kver" 2>/tmp/iovlab-mdev.$$) ||
-    { mdev_mods=; echo "# $(tail -n 1 /tmp/iovlab-mdev.$$)"; }
-rm -f /tmp/iovlab-mdev.$$
+# Only the tests that use them pay for fetching and building them on a fresh cache.
+mdev_mods=
+if grep -qlw -e mtty -e mdpy -e mbochs $(printf "$here/tests/%s.sh " "${tests[@]}") 2>/dev/null; then
+    mdev_mods=$("$here/mdev-samples.sh" "$kroot" "$kver" 2>/tmp/iovlab-mdev.$$) ||
+        { mdev_mods=; echo "# $(tail -n 1 /tmp/iovlab-mdev.$$)"; }
+    rm -f /tmp/iovlab-mdev.$$
+fi
 
 work=$(mktemp -d /tmp/iovlab.XXXXXX)
 qpid= tpid=
