@@ -6,7 +6,9 @@
 #     --cache DIR     where the guest kernel is kept (default: $IOVLAB_CACHE or /var/cache/iovkit-lab)
 #     --bin PROGRAM   a program of ours to put in the guest's /bin (repeatable)
 #     --file FILE     a file to put in the guest at /lab/files/NAME (repeatable; the test guest)
-#     --timeout S     limit for the whole boot (default 600) ; --test-timeout S per test (120)
+#     --timeout S     limit for one boot (default 600) ; --test-timeout S per test (120)
+#     --boots N       boots at most (default 3): a guest that stops answering (no heartbeat for
+#                     60 s; docs/lab.md, "Quirks") is booted again for the tests it had left
 #     --log FILE      keep the full serial console here (default: a temp file, printed on failure)
 #     --verbose       stream the whole serial console as TAP comments while it runs
 #     --shell         after the tests, give a shell on this terminal instead of powering off
@@ -27,7 +29,7 @@ set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
 cache=${IOVLAB_CACHE:-/var/cache/iovkit-lab}
-bins=() files=() tests=() timeout=600 test_timeout=120 log= shell=0 verbose=${IOVLAB_VERBOSE:-0} in_dir= out_dir= extra=()
+bins=() files=() tests=() timeout=600 test_timeout=120 boots=3 log= shell=0 verbose=${IOVLAB_VERBOSE:-0} in_dir= out_dir= extra=()
 
 while [ $# -gt 0 ]; do
     case $1 in
@@ -36,6 +38,7 @@ while [ $# -gt 0 ]; do
     --file) files+=("$2"); shift ;;
     --timeout) timeout=$2; shift ;;
     --test-timeout) test_timeout=$2; shift ;;
+    --boots) boots=$2; shift ;;
     --log) log=$2; shift ;;
     --shell) shell=1 ;;
     --in) in_dir=$2; shift ;;
@@ -123,6 +126,14 @@ if [[ " ${tests[*]} " == *" iovm-linux "* ]]; then
     fi
     args+=(-f "$kroot/boot/vmlinuz-$kver:/lab/files/linux/vmlinuz" -f "$work/linux-initrd:/lab/files/linux/initrd")
 fi
+# The vmm suite's end-to-end test, run by iovm-e2e under bash with its helper scripts where
+# they sit in the tree, and a user database for its --user nobody.
+if [[ " ${tests[*]} " == *" iovm-e2e "* ]]; then
+    printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n' > "$work/passwd"
+    printf 'root:x:0:\nnogroup:x:65534:\n' > "$work/group"
+    args+=(-b "$(command -v bash)" -f "$work/passwd:/etc/passwd" -f "$work/group:/etc/group")
+    for d in vmm switch cli; do args+=(-f "$top/tests/$d:/lab/src/tests/$d"); done
+fi
 [ -n "$in_dir" ] && args+=(-f "$in_dir:/lab/in")
 [ -f /usr/share/misc/pci.ids ] && args+=(-f /usr/share/misc/pci.ids:/usr/share/misc/pci.ids)
 if ! "$top/guest/mkinitramfs.sh" "${args[@]}" 2> "$work/mkinitramfs.err"; then
@@ -131,15 +142,14 @@ fi
 
 # The lab's hardware. Keep docs/lab.md and tests/lab/tests/*.sh in step with this list.
 truncate -s 64M "$work/nvme.img"
-lab_cmdline="console=ttyS0 intel_iommu=on panic=-1 loglevel=4 rdinit=/init"
-lab_cmdline+=" iovlab.tests=$(IFS=,; echo "${tests[*]}") iovlab.timeout=$test_timeout"
+lab_cmdline="console=ttyS0 intel_iommu=on panic=-1 loglevel=4 rdinit=/init iovlab.timeout=$test_timeout"
 [ $shell = 1 ] && lab_cmdline+=" iovlab.shell=1"
 qargs=(
     # Guest RAM in a shareable memfd, so a vhost-user backend on the host can map it.
     -object memory-backend-memfd,id=ram,size=3072M,share=on
     -machine q35,kernel-irqchip=split,memory-backend=ram -accel tcg -cpu max -m 3072 -smp 2
     -nodefaults -display none -no-reboot
-    -kernel "$kroot/vmlinux" -initrd "$work/initrd" -append "$lab_cmdline"
+    -kernel "$kroot/vmlinux" -initrd "$work/initrd"
     -device intel-iommu,intremap=on,caching-mode=on
     -device edu
     -device pcie-root-port,id=rp1,chassis=1,slot=1
@@ -163,14 +173,10 @@ qargs=(
 
 start=$(ms)
 if [ $shell = 1 ]; then
-    exec "$qemu" "${qargs[@]}" -serial mon:stdio
+    exec "$qemu" "${qargs[@]}" -append "$lab_cmdline iovlab.tests=$(IFS=,; echo "${tests[*]}")" -serial mon:stdio
 fi
-"$qemu" "${qargs[@]}" -serial "file:$log" -monitor none </dev/null 2>"$work/qemu.err" &
-qpid=$!
 
-# Follow the console until the guest says it is done, QEMU exits, or time runs out.
-deadline=$(( $(date +%s) + timeout ))
-n=0 failed=0 booted= cur= cur_out=
+n=0 failed=0
 declare -A result=()
 report() { # NAME STATUS OUTPUT
     local name=$1 st=$2 out=$3 reason
@@ -188,44 +194,79 @@ report() { # NAME STATUS OUTPUT
     fi
     result[$name]=1
 }
-done_seen=0
-exec 3< <(exec tail -n +1 -F "$log" 2>/dev/null)
-tpid=$!
-alive=1
-while :; do
-    if IFS= read -r -t 1 line <&3; then
-        line=${line%$'\r'}
-        [ "$verbose" = 1 ] && echo "# | $line"
-        case $line in
-        "@@IOVLAB booted "*) booted=${line#@@IOVLAB booted } ;;
-        "@@IOVLAB ready "*)
-            echo "# guest kernel $kver: user space at ${booted}s guest time, ready at ${line#@@IOVLAB ready }s; $(secs $(( $(ms) - start )))s wall since QEMU start" ;;
-        "@@IOVLAB modfail "*) echo "# module failed to load: ${line#@@IOVLAB modfail }" ;;
-        "@@IOVLAB begin "*) cur=${line#@@IOVLAB begin }; cur_out= ;;
-        "@@IOVLAB end "*)
-            set -- ${line#@@IOVLAB end }
-            report "$1" "$2" "$cur_out"; cur= ;;
-        "@@IOVLAB file "*)
-            set -- ${line#@@IOVLAB file }
-            if [ -n "$out_dir" ] && [ "${1#*/}" = "$1" ]; then
-                base64 -d <<< "$2" > "$out_dir/$1" || cur_out+="lab: cannot write $out_dir/$1"$'\n'
-            fi ;;
-        "@@IOVLAB done"*) done_seen=1; break ;;
-        *) [ -n "$cur" ] && cur_out+="$line"$'\n' ;;
-        esac
-    elif [ $alive = 0 ]; then
-        break       # QEMU is gone and the console has been read to its end
-    fi
-    kill -0 "$qpid" 2>/dev/null || alive=0
-    [ "$(date +%s)" -lt "$deadline" ] || { echo "# lab: timed out after ${timeout}s"; break; }
+
+# One boot of the lab running TESTS; follows the console until the guest says it is done, QEMU
+# exits, the boot's time runs out, or the guest stops answering: init prints a heartbeat every
+# 10 s, and a guest silent for $stall s has frozen (docs/lab.md, "Quirks"). Sets done_seen,
+# frozen and cur (the test that was running).
+stall=60
+boot() { # TESTS...
+    local line alive=1 deadline last
+    : > "$log"
+    "$qemu" "${qargs[@]}" -append "$lab_cmdline iovlab.tests=$(IFS=,; echo "$*")" -serial "file:$log" -monitor none \
+        </dev/null 2>"$work/qemu.err" &
+    qpid=$!
+    boot_start=$(ms)
+    deadline=$(( $(date +%s) + timeout ))
+    booted= cur= cur_out= done_seen=0 frozen=0 last=
+    exec 3< <(exec tail -n +1 -F "$log" 2>/dev/null)
+    tpid=$!
+    while :; do
+        if IFS= read -r -t 1 line <&3; then
+            line=${line%$'\r'}
+            [ -n "$last" ] && last=$(date +%s)
+            [ "$verbose" = 1 ] && echo "# | $line"
+            case $line in
+            "@@IOVLAB booted "*) booted=${line#@@IOVLAB booted } ;;
+            "@@IOVLAB ready "*)
+                last=$(date +%s)
+                echo "# guest kernel $kver: user space at ${booted}s guest time, ready at ${line#@@IOVLAB ready }s; $(secs $(( $(ms) - boot_start )))s wall since QEMU start" ;;
+            "@@IOVLAB alive "*) ;;
+            "@@IOVLAB modfail "*) echo "# module failed to load: ${line#@@IOVLAB modfail }" ;;
+            "@@IOVLAB begin "*) cur=${line#@@IOVLAB begin }; cur_out= ;;
+            "@@IOVLAB end "*)
+                set -- ${line#@@IOVLAB end }
+                report "$1" "$2" "$cur_out"; cur= ;;
+            "@@IOVLAB file "*)
+                set -- ${line#@@IOVLAB file }
+                if [ -n "$out_dir" ] && [ "${1#*/}" = "$1" ]; then
+                    base64 -d <<< "$2" > "$out_dir/$1" || cur_out+="lab: cannot write $out_dir/$1"$'\n'
+                fi ;;
+            "@@IOVLAB done"*) done_seen=1; break ;;
+            *) [ -n "$cur" ] && cur_out+="$line"$'\n' ;;
+            esac
+        elif [ $alive = 0 ]; then
+            break       # QEMU is gone and the console has been read to its end
+        fi
+        kill -0 "$qpid" 2>/dev/null || alive=0
+        # A guest that has stopped answering is stopped here: QEMU would not exit by itself.
+        if [ -n "$last" ] && [ $(( $(date +%s) - last )) -gt $stall ] && [ $alive = 1 ]; then
+            echo "# lab: the guest froze${cur:+ during $cur}: no heartbeat for ${stall}s"
+            frozen=1; kill "$qpid" 2>/dev/null; break
+        fi
+        [ "$(date +%s)" -lt "$deadline" ] || { echo "# lab: timed out after ${timeout}s"; kill "$qpid" 2>/dev/null; break; }
+    done
+    wait "$qpid" 2>/dev/null; qpid=
+    kill "$tpid" 2>/dev/null; exec 3<&-; tpid=
+}
+
+# A frozen guest is booted again with the tests it had not finished, the one it froze in
+# first, up to --boots boots in all; each freeze is said.
+pending=("${tests[@]}")
+for ((b = 1; ; b++)); do
+    boot "${pending[@]}"
+    [ $done_seen = 0 ] && [ $frozen = 1 ] && [ $b -lt "$boots" ] || break
+    rest=()
+    for t in "${pending[@]}"; do [ -n "${result[$t]:-}" ] || rest+=("$t"); done
+    pending=("${rest[@]}")
+    echo "# lab: booting again for ${pending[*]} (boot $((b + 1)) of at most $boots)"
 done
-wait "$qpid" 2>/dev/null; qpid=
 echo "# lab: $(secs $(( $(ms) - start )))s wall in all"
 
 if [ $done_seen = 0 ]; then
     failed=1
     [ -n "$cur" ] && { report "$cur" "died" "$cur_out"; }
-    for t in "${tests[@]}"; do
+    for t in "${pending[@]}"; do
         [ -n "${result[$t]:-}" ] || { n=$((n + 1)); echo "not ok $n - $t (the guest stopped before it ran)"; }
     done
     echo "# last console lines:"; tail -n 30 "$log" | sed 's/^/#   /'
