@@ -16,7 +16,9 @@
  *     default routes deliver them), SCI on IRQ 9 level-triggered, NMI on every LINT1.
  *   - DSDT: \_S5 (sleep type 5) and \_SB.PCI0, a PCI host bridge (PNP0A03) on bus 0 — with ACPI
  *     in charge Linux finds PCI roots only through the namespace. No _CRS (Linux then uses its
- *     default windows) and no _PRT: iovm's devices interrupt through MSI/MSI-X, not INTx.
+ *     default windows). Its _PRT wires INTA-INTD of slots 1-31 straight to IOAPIC pins 16-23
+ *     (pci_intx_gsi(): no link devices), where a passed-through device's INTx arrives; iovm's
+ *     own devices interrupt through MSI-X only.
  */
 #include <stdio.h>
 #include <string.h>
@@ -66,13 +68,43 @@ static void gas_io(uint8_t *g, uint16_t port, uint8_t width)
 	put64(g + 4, port);
 }
 
-/* AML: @op, a one-byte PkgLength (the body is under 63 bytes), then @body. */
+/* AML (ACPI 6.4 §20.2.4): @op, the PkgLength of @body_len bytes (it counts itself: one byte up
+ * to 63 in all, else two, up to 4095), then @body. */
 static size_t aml_pkg(uint8_t *out, const uint8_t *op, size_t op_len, const uint8_t *body, size_t body_len)
 {
+	size_t n = op_len;
+
 	memcpy(out, op, op_len);
-	out[op_len] = (uint8_t)(body_len + 1);
-	memcpy(out + op_len + 1, body, body_len);
-	return op_len + 1 + body_len;
+	if (body_len + 1 <= 63) {
+		out[n++] = (uint8_t)(body_len + 1);
+	} else {
+		out[n++] = (uint8_t)(0x40 | ((body_len + 2) & 0x0f));
+		out[n++] = (uint8_t)((body_len + 2) >> 4);
+	}
+	memcpy(out + n, body, body_len);
+	return n + body_len;
+}
+
+/* Name (_PRT, Package { Package (4) { 0xSSSSFFFF, pin, Zero, GSI }, ... }) for INTA-INTD (pins
+ * 0-3) of slots 1-31: the GSI as the source, no link device (ACPI 6.4 §6.2.13). */
+#define PRT_ENTRIES ((PCI_MAX_DEVS - 1) * 4)
+#define PRT_ENTRY_LEN 13
+static size_t prt_write(uint8_t *out)
+{
+	uint8_t body[1 + PRT_ENTRIES * PRT_ENTRY_LEN], *e = body + 1;
+
+	body[0] = PRT_ENTRIES;                  /* NumElements */
+	for (unsigned int slot = 1; slot < PCI_MAX_DEVS; slot++)
+		for (unsigned int pin = 1; pin <= 4; pin++, e += PRT_ENTRY_LEN) {
+			e[0] = 0x12, e[1] = PRT_ENTRY_LEN - 1, e[2] = 4;        /* Package (4) { */
+			e[3] = 0x0c;                                            /*   DWordConst */
+			put32(e + 4, slot << 16 | 0xffff);                      /*   (slot, any function), */
+			e[8] = 0x0a, e[9] = (uint8_t)(pin - 1);                 /*   pin, */
+			e[10] = 0x00;                                           /*   Zero: no link, */
+			e[11] = 0x0a, e[12] = (uint8_t)pci_intx_gsi(slot, pin); /*   GSI } */
+		}
+	memcpy(out, (const uint8_t[]){ 0x08, '_', 'P', 'R', 'T' }, 5);
+	return 5 + aml_pkg(out + 5, (const uint8_t[]){ 0x12 }, 1, body, sizeof(body));
 }
 
 static uint32_t dsdt_write(uint8_t *t)
@@ -88,10 +120,14 @@ static uint32_t dsdt_write(uint8_t *t)
 		0x08, '_', 'U', 'I', 'D', 0x00,                         /* Name (_UID, Zero) */
 		0x08, '_', 'B', 'B', 'N', 0x00,                         /* Name (_BBN, Zero) */
 	};
-	uint8_t dev[64], scope[96], *aml = t + 36;
+	uint8_t body[sizeof(pci0) + 8 + 1 + PRT_ENTRIES * PRT_ENTRY_LEN], dev[sizeof(body) + 4], scope[sizeof(dev) + 5];
+	uint8_t *aml = t + 36;
 	size_t n_dev, n_scope;
 
-	n_dev = aml_pkg(dev, (const uint8_t[]){ 0x5b, 0x82 }, 2, pci0, sizeof(pci0));        /* Device (PCI0) */
+	_Static_assert(DSDT_AT - IOVM_ACPI + 36 + sizeof(scope) + 3 + 13 <= IOVM_ACPI_SIZE, "the DSDT fits the ACPI area");
+	memcpy(body, pci0, sizeof(pci0));
+	n_dev = sizeof(pci0) + prt_write(body + sizeof(pci0));
+	n_dev = aml_pkg(dev, (const uint8_t[]){ 0x5b, 0x82 }, 2, body, n_dev);               /* Device (PCI0) */
 	memcpy(scope, "\\_SB_", 5);
 	memcpy(scope + 5, dev, n_dev);
 	n_scope = aml_pkg(aml, (const uint8_t[]){ 0x10 }, 1, scope, 5 + n_dev);             /* Scope (\_SB) */

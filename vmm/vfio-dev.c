@@ -475,7 +475,7 @@ static void intx_init(struct vfio_dev *v, uint8_t pin)
 {
 	if (pin < 1 || pin > 4 || iov_vfio_irq_count(v->dev, IOV_VFIO_IRQ_INTX) < 1)
 		return;                 /* none, or VFIO offers none (vfio-user servers may not) */
-	v->intx_gsi = 16 + (int)((v->pci.slot + pin - 1u) % 8);
+	v->intx_gsi = (int)pci_intx_gsi(v->pci.slot, pin);
 	v->intx_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	v->intx_unmask_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (v->intx_efd < 0 || v->intx_unmask_efd < 0 ||

@@ -67,6 +67,13 @@ static inline uint8_t checksum8(const uint8_t *p, size_t n)
 
 #define PCI_MAX_DEVS 32
 
+/* The IOAPIC pin (GSI) that INTx pin @pin (1 = INTA .. 4 = INTD) of the device in @slot is wired
+ * to: 16-23, swizzled by slot as PC boards do. ACPI's _PRT (acpi.c) says the same to Linux. */
+static inline unsigned int pci_intx_gsi(unsigned int slot, unsigned int pin)
+{
+	return 16 + (slot + pin - 1) % 8;
+}
+
 struct pci_dev;
 
 struct pci_bar {

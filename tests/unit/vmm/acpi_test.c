@@ -2,7 +2,7 @@
 /*
  * iovm's ACPI tables against ACPI 6.4: the RSDP's two checksums, the XSDT's tables and every
  * table's checksum, what the FADT points at and declares, a MADT entry per vCPU, the DSDT's
- * \_S5 and PCI host bridge; and the PM1 control and reset ports: only SLP_EN with S5 powers
+ * \_S5, PCI host bridge and its _PRT; and the PM1 control and reset ports: only SLP_EN with S5 powers
  * off, only the reset value resets.
  */
 #include <stdlib.h>
@@ -120,13 +120,43 @@ static void test_fadt(void)
 	acpi_vm_free(vm);
 }
 
-/* The DSDT's AML: \_S5 as Package (4) { 5, 0, 0, 0 }; \_SB.PCI0 with _HID PNP0A03. */
+/* An AML PkgLength at @p (ACPI 6.4 §20.2.4): its value, which counts itself; its size in *@n. */
+static size_t pkglen(const uint8_t *p, size_t *n)
+{
+	size_t follow = p[0] >> 6, len = follow ? p[0] & 0x0fu : p[0] & 0x3fu;
+
+	for (size_t i = 1; i <= follow; i++)
+		len |= (size_t)p[i] << (4 + 8 * (i - 1));
+	*n = 1 + follow;
+	return len;
+}
+
+/* An AML integer at *@p (Zero, One, Byte/Word/DWordConst), *@p moved past it. */
+static uint32_t aml_int(const uint8_t **p)
+{
+	const uint8_t *q = *p;
+
+	switch (q[0]) {
+	case 0x00: *p = q + 1; return 0;
+	case 0x01: *p = q + 1; return 1;
+	case 0x0a: *p = q + 2; return q[1];
+	case 0x0b: *p = q + 3; return get16(q + 1);
+	case 0x0c: *p = q + 5; return get32(q + 1);
+	}
+	ASSERT_TRUE(0);
+	return 0;
+}
+
+/* The DSDT's AML: \_S5 as Package (4) { 5, 0, 0, 0 }; \_SB.PCI0 with _HID PNP0A03 and a _PRT
+ * that wires every slot's INTA-INTD to the GSI a passed-through device's INTx arrives on. */
 static void test_dsdt(void)
 {
 	struct vm *vm = acpi_vm(1);
 	const uint8_t *f = table(vm, "FACP"), *d = vm->ram + get32(f + 40), *aml = d + 36, *s5 = NULL;
-	size_t len = get32(d + 4) - 36;
+	const uint8_t *dev, *prt = NULL, *e, *dev_end;
+	size_t len = get32(d + 4) - 36, slen, sn, dlen, dn, plen, pn;
 	static const uint8_t pnp0a03[] = { 0x08, '_', 'H', 'I', 'D', 0x0c, 0x41, 0xd0, 0x0a, 0x03 };
+	unsigned int seen[PCI_MAX_DEVS][4] = { { 0 } }, n = 0;
 
 	for (size_t i = 0; i + 5 < len; i++)
 		if (aml[i] == 0x08 && !memcmp(aml + i + 1, "_S5_", 4))
@@ -139,13 +169,61 @@ static void test_dsdt(void)
 	ASSERT_INT_EQ((size_t)(s5 + 1 + s5[1] - aml), len);     /* its PkgLength reaches the end */
 	/* The scope, then the device, each PkgLength spanning exactly its body. */
 	ASSERT_INT_EQ(aml[0], 0x10);
-	ASSERT_TRUE(!memcmp(aml + 2, "\\_SB_", 5));
-	ASSERT_INT_EQ(aml[7], 0x5b);
-	ASSERT_INT_EQ(aml[8], 0x82);
-	ASSERT_TRUE(!memcmp(aml + 10, "PCI0", 4));
-	ASSERT_INT_EQ(1 + aml[1], 1 + 1 + 5 + 2 + aml[9]);
-	ASSERT_TRUE(!memcmp(aml + 14, pnp0a03, sizeof(pnp0a03)));
-	ASSERT_INT_EQ((size_t)(s5 - 5 - aml), (size_t)(1 + aml[1]));
+	slen = pkglen(aml + 1, &sn);
+	ASSERT_TRUE(!memcmp(aml + 1 + sn, "\\_SB_", 5));
+	ASSERT_INT_EQ((size_t)(s5 - 5 - aml), 1 + slen);       /* the scope ends where \_S5 begins */
+	dev = aml + 1 + sn + 5;
+	ASSERT_INT_EQ(dev[0], 0x5b);
+	ASSERT_INT_EQ(dev[1], 0x82);
+	dlen = pkglen(dev + 2, &dn);
+	dev_end = dev + 2 + dlen;
+	ASSERT_TRUE(dev_end == aml + 1 + slen);                 /* the device ends with the scope */
+	ASSERT_TRUE(!memcmp(dev + 2 + dn, "PCI0", 4));
+	ASSERT_TRUE(!memcmp(dev + 2 + dn + 4, pnp0a03, sizeof(pnp0a03)));
+	for (const uint8_t *p = dev + 2 + dn + 4; p + 5 < dev_end; p++)
+		if (p[0] == 0x08 && !memcmp(p + 1, "_PRT", 4))
+			prt = p + 5;
+	ASSERT_TRUE(prt != NULL);
+	ASSERT_INT_EQ(prt[0], 0x12);
+	plen = pkglen(prt + 1, &pn);
+	ASSERT_TRUE(prt + 1 + plen == dev_end);                 /* the _PRT is the device's last object */
+	ASSERT_INT_EQ(prt[1 + pn], (PCI_MAX_DEVS - 1) * 4);    /* NumElements */
+	for (e = prt + 1 + pn + 1; e < dev_end; n++) {
+		const uint8_t *end, *q;
+		size_t elen, en;
+		uint32_t addr, pin, source, gsi;
+
+		ASSERT_INT_EQ(e[0], 0x12);
+		elen = pkglen(e + 1, &en);
+		end = e + 1 + elen;
+		ASSERT_INT_EQ(e[1 + en], 4);
+		q = e + 2 + en;
+		addr = aml_int(&q), pin = aml_int(&q);
+		ASSERT_INT_EQ(q[0], 0x00);                      /* Source: Zero (no link device) ... */
+		source = aml_int(&q);
+		gsi = aml_int(&q);                              /* ... so this is the GSI itself */
+		ASSERT_TRUE(q == end);
+		ASSERT_INT_EQ(addr & 0xffff, 0xffff);           /* any function of the slot */
+		ASSERT_INT_GE(addr >> 16, 1);
+		ASSERT_INT_GE(PCI_MAX_DEVS - 1, addr >> 16);
+		ASSERT_INT_GE(3, pin);
+		ASSERT_INT_EQ(source, 0);
+		ASSERT_INT_EQ(gsi, pci_intx_gsi(addr >> 16, pin + 1));
+		ASSERT_INT_GE(gsi, 16);
+		ASSERT_INT_GE(23, gsi);
+		seen[addr >> 16][pin]++;
+		e = end;
+	}
+	ASSERT_TRUE(e == dev_end);
+	ASSERT_INT_EQ(n, (PCI_MAX_DEVS - 1) * 4);
+	for (unsigned int slot = 1; slot < PCI_MAX_DEVS; slot++)
+		for (unsigned int pin = 0; pin < 4; pin++)
+			ASSERT_INT_EQ(seen[slot][pin], 1);      /* each slot and pin once */
+	/* The swizzle: INTA of slots 1 and 2 differ, INTB of slot 1 is INTA of slot 2. */
+	ASSERT_INT_EQ(pci_intx_gsi(1, 1), 17);
+	ASSERT_INT_EQ(pci_intx_gsi(2, 1), 18);
+	ASSERT_INT_EQ(pci_intx_gsi(1, 2), pci_intx_gsi(2, 1));
+	ASSERT_INT_EQ(pci_intx_gsi(8, 4), 19);
 	acpi_vm_free(vm);
 }
 
