@@ -20,8 +20,9 @@
 #   TEST is the name of a file in tests/lab/tests without ".sh"; default: all of them but the
 #   benchmarks (bench-*), the boot-to-boot tests (persist-*, run by persist.sh), the tests
 #   of devices the host serves (vhost-*, run by vhost.sh), the demo (demo, run by demo.sh
-#   in a boot of its own) and Linux under iovm (iovm-linux, meson's lab-linux, in a boot of its
-#   own: it freezes the lab most often), which run only when named.
+#   in a boot of its own), Linux under iovm and the vmm suite (iovm-linux and iovm-e2e, meson's
+#   lab-linux and lab-e2e, each in boots of its own: they freeze the lab most often), which run
+#   only when named.
 #
 # Exit status: 0 all passed or skipped, 1 a test failed. Where the lab cannot run on this host it
 # prints the plan "1..0 # SKIP REASON" and exits 0 (TAP's skip; meson takes 77 from TAP as an error).
@@ -56,7 +57,7 @@ done
 if [ ${#tests[@]} -eq 0 ]; then
     # Benchmarks (bench-*) run only when named.
     for t in "$here"/tests/*.sh; do
-        case $(basename "$t") in bench-*|persist-*|vhost-*|demo.sh|iovm-linux.sh) ;; *) tests+=("$(basename "$t" .sh)") ;; esac
+        case $(basename "$t") in bench-*|persist-*|vhost-*|demo.sh|iovm-linux.sh|iovm-e2e.sh) ;; *) tests+=("$(basename "$t" .sh)") ;; esac
     done
 fi
 for t in "${tests[@]}"; do
