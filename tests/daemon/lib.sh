@@ -45,15 +45,6 @@ wait_switch() { # STATE
     done
     return 1
 }
-# kvm_usable: true where iovm can run the test guest on this host's KVM; else false, with the
-# reason in $kvm_why. The tests that need running guests skip without it.
-kvm_usable() {
-    kvm_why=
-    [ -c /dev/kvm ] || { kvm_why="no /dev/kvm"; return 1; }
-    "$IOVM" --kernel "$GUEST" --timeout 20 >"$t/kvm-probe.log" 2>&1 && return 0
-    kvm_why="KVM cannot run the test guest here: $(tail -n 1 "$t/kvm-probe.log")"
-    return 1
-}
 wait_vm() { # NAME STATE
     for _ in $(seq 300); do
         [ "$(rpc vm.info "{\"name\":\"$1\"}" 2>/dev/null | jq -r .state)" = "$2" ] && return 0

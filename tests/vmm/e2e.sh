@@ -31,8 +31,8 @@ has "says --initrd is for Linux" "$t/err" "--initrd is for Linux"
 check "a kernel that cannot be read" 125 "$IOVM" --kernel "$t/nonexistent"
 has "names it" "$t/err" "--kernel $t/nonexistent: No such file or directory"
 
-if ! [ -c /dev/kvm ] || ! "$IOVM" --kernel "$GUEST" --timeout 20 >"$t/probe.log" 2>&1; then
-    ok "the rest needs a guest running # SKIP KVM cannot run the test guest here: $(tail -n 1 "$t/probe.log" 2>/dev/null)"
+if ! kvm_usable; then
+    ok "the rest needs a guest running # SKIP $kvm_why"
     tap_end
 fi
 
