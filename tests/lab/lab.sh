@@ -163,7 +163,7 @@ qargs=(
     -device edu,bus=br1,addr=1 -device edu,bus=br1,addr=2
     -drive file="$work/nvme.img",if=none,id=nvmedrive,format=raw
     -device nvme-subsys,id=subsys0,nqn=nqn.2026-11.io.iovkit:lab
-    -device "nvme,id=nvme0,serial=IOVLAB-NVME-0,subsys=subsys0,bus=rp1,max_ioqpairs=10,msix_qsize=6,sriov_max_vfs=4,sriov_vq_flexible=8,sriov_vi_flexible=4,sriov_max_vq_per_vf=2,sriov_max_vi_per_vf=1"
+    -device "nvme,id=nvme0,serial=IOVLAB-NVME-0,subsys=subsys0,bus=rp1,max_ioqpairs=10,msix_qsize=40,sriov_max_vfs=4,sriov_vq_flexible=8,sriov_vi_flexible=4,sriov_max_vq_per_vf=2,sriov_max_vi_per_vf=1"
     -device nvme-ns,drive=nvmedrive,nsid=1,bus=nvme0
     # Both NICs sit on one QEMU hub, so the guest can talk to itself and to nothing else. No
     # option ROMs (romfile=): the guest boots through PVH, and ipxe-qemu need not be installed.
@@ -193,6 +193,9 @@ report() { # NAME STATUS OUTPUT
         [ "$st" = 124 ] || [ "$st" = 143 ] && out+=$'\n'"(killed after ${test_timeout}s)"
         echo "not ok $n - $name (exit $st)"
         sed 's/^/# /' <<< "$out"
+        # meson shows a failed test's stderr in its log, not its TAP comments: the cause goes
+        # there too (the FAIL line and what came just before it).
+        { echo "lab: $name failed (exit $st); the last of its output:"; tail -n 60 <<< "$out" | sed 's/^/  /'; } >&2
     fi
     result[$name]=1
 }
@@ -203,6 +206,7 @@ report() { # NAME STATUS OUTPUT
 # kernel messages do not count). Sets done_seen,
 # frozen and cur (the test that was running).
 stall=60
+say() { echo "# lab: $*"; echo "lab: $*" >&2; }   # in the TAP stream and in meson's log
 boot() { # TESTS...
     local line alive=1 deadline last
     : > "$log"
@@ -246,10 +250,10 @@ boot() { # TESTS...
         kill -0 "$qpid" 2>/dev/null || alive=0
         # A guest that has stopped answering is stopped here: QEMU would not exit by itself.
         if [ -n "$last" ] && [ $(( $(date +%s) - last )) -gt $stall ] && [ $alive = 1 ]; then
-            echo "# lab: the guest froze${cur:+ during $cur}: no heartbeat for ${stall}s"
+            say "the guest froze${cur:+ during $cur}: no heartbeat for ${stall}s"
             frozen=1; kill "$qpid" 2>/dev/null; break
         fi
-        [ "$(date +%s)" -lt "$deadline" ] || { echo "# lab: timed out after ${timeout}s"; kill "$qpid" 2>/dev/null; break; }
+        [ "$(date +%s)" -lt "$deadline" ] || { say "timed out after ${timeout}s"; kill "$qpid" 2>/dev/null; break; }
     done
     wait "$qpid" 2>/dev/null; qpid=
     kill "$tpid" 2>/dev/null; exec 3<&-; tpid=
@@ -264,7 +268,7 @@ for ((b = 1; ; b++)); do
     rest=()
     for t in "${pending[@]}"; do [ -n "${result[$t]:-}" ] || rest+=("$t"); done
     pending=("${rest[@]}")
-    echo "# lab: booting again for ${pending[*]} (boot $((b + 1)) of at most $boots)"
+    say "booting again for ${pending[*]} (boot $((b + 1)) of at most $boots)"
 done
 echo "# lab: $(secs $(( $(ms) - start )))s wall in all"
 
