@@ -139,7 +139,7 @@ static void print_blks(json_t *res)
 }
 
 enum { OPT_SOCKET = 1000, OPT_VHOST, OPT_CLIENT, OPT_DPDK, OPT_VLAN, OPT_MTU, OPT_MAC, OPT_NONE, OPT_NO_BCAST, OPT_MCAST,
-       OPT_IMAGE, OPT_READONLY, OPT_SERIAL, OPT_VMDQ };
+       OPT_IMAGE, OPT_READONLY, OPT_SERIAL, OPT_VMDQ, OPT_QUEUES };
 
 int cmd_switch(struct cli *cli)
 {
@@ -151,12 +151,13 @@ int cmd_switch(struct cli *cli)
 		{ "no-broadcast", no_argument, NULL, OPT_NO_BCAST }, { "multicast", no_argument, NULL, OPT_MCAST },
 		{ "image", required_argument, NULL, OPT_IMAGE },   { "readonly", no_argument, NULL, OPT_READONLY },
 		{ "serial", required_argument, NULL, OPT_SERIAL }, { "vmdq-pools", required_argument, NULL, OPT_VMDQ },
-		CLI_OPT_JSON,                                      { NULL, 0, NULL, 0 },
+		{ "queues", required_argument, NULL, OPT_QUEUES }, CLI_OPT_JSON,
+		{ NULL, 0, NULL, 0 },
 	};
 	const char *sock = getenv("IOVSWITCH_SOCKET"), *vhost = NULL, *dpdk = NULL, *image = NULL, *serial = NULL, *sub;
 	json_t *vlans = json_array(), *macs = json_array(), *params = NULL, *res = NULL;
 	bool client = false, none = false, bcast = true, mcast = false, readonly = false;
-	unsigned long mtu = 0, vmdq = 0, v;
+	unsigned long mtu = 0, vmdq = 0, queues = 0, v;
 	char **args;
 	int opt, nargs, st;
 
@@ -177,6 +178,12 @@ int cmd_switch(struct cli *cli)
 		case OPT_VMDQ:
 			if (cli_number(optarg, 10, 64, &vmdq) < 0 || vmdq == 0) {
 				st = cli_usage("switch", "--vmdq-pools takes 8, 16, 32 or 64");
+				goto out;
+			}
+			break;
+		case OPT_QUEUES:
+			if (cli_number(optarg, 10, 8, &queues) < 0 || queues == 0) {
+				st = cli_usage("switch", "--queues takes 1..8");
 				goto out;
 			}
 			break;
@@ -232,6 +239,8 @@ int cmd_switch(struct cli *cli)
 			json_object_set_new(params, "mtu", json_integer((json_int_t)mtu));
 		if (vmdq)
 			json_object_set_new(params, "vmdq_pools", json_integer((json_int_t)vmdq));
+		if (queues)
+			json_object_set_new(params, "queues", json_integer((json_int_t)queues));
 		st = call(sock, "port.add", params, &res);
 		if (st == EXIT_OK && !cli->json)
 			print_ports(res = json_pack("[o]", res));

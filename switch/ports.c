@@ -23,14 +23,83 @@
 #define ETH_RX_DESC 512
 #define ETH_TX_DESC 512
 
+/* The guest's transmit rings, each pair in turn first, so that none waits behind another. */
 static uint16_t vhost_rx(struct sw_port *p, struct rte_mempool *mp, struct rte_mbuf **pkts, uint16_t n)
 {
-	return iov_vhost_net_rx(p->vhost, 0, mp, pkts, n);
+	uint16_t got = 0;
+
+	if (p->queues == 1)
+		return iov_vhost_net_rx(p->vhost, 0, mp, pkts, n);
+	for (unsigned int i = 0; i < p->queues && got < n; i++)
+		got += iov_vhost_net_rx(p->vhost, (uint16_t)((p->rx_next + i) % p->queues), mp, pkts + got, n - got);
+	p->rx_next = (uint8_t)((p->rx_next + 1) % p->queues);
+	return got;
 }
 
+/* A frame's flow: its IP addresses and TCP/UDP ports where it has them, else its MACs. */
+static uint32_t flow_hash(const struct rte_mbuf *m)
+{
+	const uint8_t *f = rte_pktmbuf_mtod(m, const uint8_t *);
+	uint32_t len = rte_pktmbuf_data_len(m), off = 12, h = 0;
+	uint16_t type;
+
+	if (len < 14)
+		return 0;
+	type = (uint16_t)(f[off] << 8 | f[off + 1]);
+	if (type == 0x8100 && len >= 18)
+		off += 4, type = (uint16_t)(f[off] << 8 | f[off + 1]);
+	off += 2;
+	if (type == 0x0800 && len >= off + 20) {
+		uint32_t ihl = (f[off] & 0xfu) * 4u;
+		uint8_t proto = f[off + 9];
+
+		for (int i = 12; i < 20; i++)
+			h = h * 31 + f[off + i];
+		if ((proto == 6 || proto == 17) && ihl >= 20 && len >= off + ihl + 4 && !(f[off + 6] & 0x3f) && !f[off + 7])
+			for (uint32_t i = 0; i < 4; i++)        /* not a later fragment: the ports */
+				h = h * 31 + f[off + ihl + i];
+	} else if (type == 0x86dd && len >= off + 40) {
+		for (int i = 8; i < 40; i++)
+			h = h * 31 + f[off + i];
+	} else {
+		for (int i = 0; i < 12; i++)
+			h = h * 31 + f[i];
+	}
+	return h ^ h >> 16;
+}
+
+/*
+ * Into the guest's receive rings: with more than one enabled, each frame goes to the pair of
+ * its flow (virtio 1.2 §5.1.6.5.6: one flow's frames stay on one ring, in order). Frames that
+ * went end up first in @pkts, as the caller counts them.
+ */
 static uint16_t vhost_tx(struct sw_port *p, struct rte_mbuf **pkts, uint16_t n)
 {
-	return iov_vhost_net_tx(p->vhost, 0, pkts, n);
+	struct rte_mbuf *byq[IOV_VHOST_MAX_QUEUE_PAIRS][SW_BURST * 4], *left[SW_BURST * 4];
+	uint16_t cnt[IOV_VHOST_MAX_QUEUE_PAIRS] = { 0 }, sent = 0, n_left = 0;
+	unsigned int mask = p->queues > 1 ? iov_vhost_net_tx_pairs(p->vhost) : 0, nq = 0;
+	uint8_t qs[IOV_VHOST_MAX_QUEUE_PAIRS];
+
+	for (unsigned int q = 0; q < IOV_VHOST_MAX_QUEUE_PAIRS; q++)
+		if (mask & 1u << q)
+			qs[nq++] = (uint8_t)q;
+	if (nq <= 1)
+		return iov_vhost_net_tx(p->vhost, nq ? qs[0] : 0, pkts, n);
+	for (uint16_t i = 0; i < n; i++) {
+		unsigned int k = flow_hash(pkts[i]) % nq;
+
+		byq[k][cnt[k]++] = pkts[i];
+	}
+	for (unsigned int k = 0; k < nq; k++) {
+		uint16_t went = cnt[k] ? iov_vhost_net_tx(p->vhost, qs[k], byq[k], cnt[k]) : 0;
+
+		memcpy(pkts + sent, byq[k], went * sizeof(*pkts));
+		sent += went;
+		memcpy(left + n_left, byq[k] + went, (size_t)(cnt[k] - went) * sizeof(*pkts));
+		n_left += (uint16_t)(cnt[k] - went);
+	}
+	memcpy(pkts + sent, left, n_left * sizeof(*pkts));
+	return sent;
 }
 
 static uint16_t eth_rx(struct sw_port *p, struct rte_mempool *mp, struct rte_mbuf **pkts, uint16_t n)
@@ -82,16 +151,18 @@ bool port_name_valid(const char *s)
 
 static int vhost_open(struct sw_port *p, const char *path, const char *mode, int queues, char *errbuf, size_t errlen)
 {
-	struct iov_vhost_net_config cfg = { .path = path, .queue_pairs = 1 };
+	struct iov_vhost_net_config cfg = { .path = path, .queue_pairs = (unsigned int)queues };
 	int r;
 
 	if (!path || !path[0])
 		return FAIL(-EINVAL, "a vhost port needs \"path\", its socket");
 	if (mode && strcmp(mode, "server") && strcmp(mode, "client"))
 		return FAIL(-EINVAL, "mode \"%s\": use \"server\" (listen) or \"client\" (connect, reconnect)", mode);
-	/* One worker lcore polls one queue pair per port; more would go unserved. */
-	if (queues != 1)
-		return FAIL(-EINVAL, "queues %d: this iovswitch serves 1 queue pair per port", queues);
+	/* The worker polls every pair of the port (vhost_rx), so any count up to the library's. */
+	if (queues < 1 || queues > IOV_VHOST_MAX_QUEUE_PAIRS)
+		return FAIL(-EINVAL, "queues %d: a vhost port has 1 to %d queue pairs", queues, IOV_VHOST_MAX_QUEUE_PAIRS);
+	p->queues = (uint8_t)queues;
+	p->rx_next = 0;
 	if (mode && !strcmp(mode, "client"))
 		cfg.flags |= IOV_VHOST_CLIENT;
 	r = iov_vhost_net_new(&cfg, &p->vhost);
@@ -287,7 +358,9 @@ json_t *port_describe(const struct sw *sw, int i)
 		json_object_set(o, "path", json_object_get(p->spec, "path"));
 		json_object_set_new(o, "mode", json_string(mode ? mode : "server"));
 		json_object_set_new(o, "state", json_string(iov_vhost_state_name(vi.state)));
+		json_object_set_new(o, "queues", json_integer(p->queues));
 		json_object_set_new(o, "queue_pairs", json_integer(vi.queue_pairs));
+		json_object_set_new(o, "receive_pairs", json_integer(__builtin_popcount(iov_vhost_net_tx_pairs(p->vhost))));
 		json_object_set_new(o, "connects", json_integer(vi.connects));
 		if (vi.state == IOV_VHOST_RUNNING) {
 			char hex[24];

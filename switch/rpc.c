@@ -498,7 +498,7 @@ static const char port_add_schema[] =
 	"\"type\":{\"enum\":[\"vhost\",\"dpdk\"]},"
 	"\"path\":{\"type\":\"string\",\"description\":\"vhost: the vhost-user socket\"},"
 	"\"mode\":{\"enum\":[\"server\",\"client\"],\"default\":\"server\"},"
-	"\"queues\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":1,\"default\":1},"
+	"\"queues\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":8,\"default\":1},"
 	"\"devargs\":{\"type\":\"string\",\"description\":\"dpdk: EAL device arguments\"},"
 	"\"vlan\":{\"type\":\"integer\",\"minimum\":0,\"maximum\":4094,\"default\":0},"
 	"\"mtu\":{\"type\":\"integer\",\"minimum\":68,\"maximum\":9600,\"default\":1500},"

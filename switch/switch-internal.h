@@ -67,6 +67,8 @@ struct sw_port {
 	const struct sw_port_ops *ops;
 	json_t *spec;                   /* the port.add params it was made from (saved in state) */
 	struct iov_vhost_net *vhost;    /* vhost ports */
+	uint8_t queues;                 /* vhost ports: queue pairs offered and polled */
+	uint8_t rx_next;                /* vhost ports: the pair polled first next time */
 	uint16_t eth_port;              /* ethdev ports */
 	char eth_name[64];
 

@@ -38,6 +38,7 @@ struct iov_vhost_net {
 	atomic_int busy;                /* data-path calls inside rte_vhost on this port */
 	atomic_int state;               /* enum iov_vhost_state */
 	atomic_uint active_pairs;
+	atomic_uint rx_enabled;         /* pairs whose receive ring (our tx) the frontend enabled */
 	atomic_ullong features;
 	atomic_uint connects, starts;
 };
@@ -99,8 +100,29 @@ static void on_destroy_connection(int vid)
 {
 	struct iov_vhost_net *p = port_of_vid(vid);
 
-	if (p)
-		atomic_store(&p->state, IOV_VHOST_WAITING);
+	if (!p)
+		return;
+	atomic_store(&p->rx_enabled, 0);
+	atomic_store(&p->state, IOV_VHOST_WAITING);
+}
+
+/*
+ * A ring enabled or disabled (SET_VRING_ENABLE; without protocol features, each ring as it
+ * gets its kick fd). A guest with fewer queue pairs in use than set up (Linux: ethtool -L)
+ * disables the receive rings of the others, which then take no frames.
+ */
+static int on_vring_state_changed(int vid, uint16_t vring, int enable)
+{
+	struct iov_vhost_net *p = port_of_vid(vid);
+	unsigned int bit = 1u << (vring / 2);
+
+	if (!p || vring % 2 || vring / 2 >= IOV_VHOST_MAX_QUEUE_PAIRS)
+		return 0;
+	if (enable)
+		atomic_fetch_or(&p->rx_enabled, bit);
+	else
+		atomic_fetch_and(&p->rx_enabled, ~bit);
+	return 0;
 }
 
 static const struct rte_vhost_device_ops ops = {
@@ -108,6 +130,7 @@ static const struct rte_vhost_device_ops ops = {
 	.destroy_device = on_destroy_device,
 	.new_connection = on_new_connection,
 	.destroy_connection = on_destroy_connection,
+	.vring_state_changed = on_vring_state_changed,
 };
 
 /* The data path's way in: false when the device is not running (then nothing was entered). */
@@ -148,6 +171,13 @@ IOV_EXPORT uint16_t iov_vhost_net_tx(struct iov_vhost_net *p, uint16_t qp, struc
 	sent = rte_vhost_enqueue_burst(atomic_load_explicit(&p->vid, memory_order_relaxed), (uint16_t)(2 * qp), pkts, n);
 	leave(p);
 	return sent;
+}
+
+IOV_EXPORT unsigned int iov_vhost_net_tx_pairs(struct iov_vhost_net *p)
+{
+	unsigned int active = atomic_load_explicit(&p->active_pairs, memory_order_relaxed);
+
+	return atomic_load_explicit(&p->rx_enabled, memory_order_relaxed) & ((1u << active) - 1);
 }
 
 /* Checksum and segmentation offloads: not offered (see the header). */

@@ -75,6 +75,12 @@ uint16_t iov_vhost_net_rx(struct iov_vhost_net *p, uint16_t qp, struct rte_mempo
  */
 uint16_t iov_vhost_net_tx(struct iov_vhost_net *p, uint16_t qp, struct rte_mbuf **pkts, uint16_t n);
 
+/*
+ * The queue pairs iov_vhost_net_tx can reach now, as a bit mask (bit q: pair q): running, set
+ * up, and their receive ring enabled by the frontend. 0 when none. Cheap: for each burst.
+ */
+unsigned int iov_vhost_net_tx_pairs(struct iov_vhost_net *p);
+
 enum iov_vhost_state {
 	IOV_VHOST_WAITING,      /* no frontend connected (server: listening; client: retrying) */
 	IOV_VHOST_CONNECTED,    /* a frontend is connected, the device is not running yet */
