@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include "vfio-internal.h"
 
@@ -156,23 +157,50 @@ IOV_EXPORT int iov_vfio_region_info(struct iov_vfio_device *d, uint32_t index, s
 IOV_EXPORT int iov_vfio_region_mmap(struct iov_vfio_device *d, uint32_t index, void **ret, size_t *ret_len)
 {
 	struct iov_vfio_region r;
+	int e;
+
+	e = region_get(d, index, &r, NULL);
+	if (e < 0)
+		return e;
+	if (!r.mappable || r.n_sparse || !r.size)
+		return iov_ctx_fail(d->c->ctx, -ENOTSUP, "%s: region %u cannot be mapped whole%s", d->bdf, index,
+				    r.n_sparse ? " (only parts of it: see its sparse areas)" : "");
+	e = iov_vfio_region_mmap_range(d, index, 0, r.size, ret);
+	if (e == 0)
+		*ret_len = r.size;
+	return e;
+}
+
+IOV_EXPORT int iov_vfio_region_mmap_range(struct iov_vfio_device *d, uint32_t index, uint64_t offset, size_t len, void **ret)
+{
+	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+	struct iov_vfio_region r;
+	bool inside = false;
 	int fd = -1, e;
 	void *p;
 
 	e = region_get(d, index, &r, &fd);
 	if (e < 0)
 		return e;
-	if (!r.mappable || r.n_sparse || !r.size)
-		return iov_ctx_fail(d->c->ctx, -ENOTSUP, "%s: region %u cannot be mapped whole%s", d->bdf, index,
-				    r.n_sparse ? " (only parts of it: see its sparse areas)" : "");
-	p = mmap(NULL, r.size, (r.readable ? PROT_READ : 0) | (r.writable ? PROT_WRITE : 0), MAP_SHARED,
-		 fd >= 0 ? fd : d->fd, (off_t)r.offset);
+	if (!r.mappable)
+		return iov_ctx_fail(d->c->ctx, -ENOTSUP, "%s: region %u cannot be mapped", d->bdf, index);
+	if (!len || offset % page || len % page || offset > r.size || len > r.size - offset)
+		return iov_ctx_fail(d->c->ctx, -EINVAL, "%s: region %u (0x%" PRIx64 " bytes): 0x%zx bytes at 0x%" PRIx64
+				    " are not whole pages inside it", d->bdf, index, r.size, len, offset);
+	for (unsigned int i = 0; i < r.n_sparse; i++)
+		inside |= offset >= r.sparse[i].offset && r.sparse[i].size >= len &&
+			  offset - r.sparse[i].offset <= r.sparse[i].size - len;
+	if (r.n_sparse && !inside)
+		return iov_ctx_fail(d->c->ctx, -ENOTSUP, "%s: region %u cannot be mapped at 0x%" PRIx64
+				    " (0x%zx bytes): outside its sparse areas", d->bdf, index, offset, len);
+	p = mmap(NULL, len, (r.readable ? PROT_READ : 0) | (r.writable ? PROT_WRITE : 0), MAP_SHARED,
+		 fd >= 0 ? fd : d->fd, (off_t)(r.offset + offset));
 	if (p == MAP_FAILED) {
 		e = negative_errno();
-		return iov_ctx_fail(d->c->ctx, e, "%s: mmap of region %u: %s", d->bdf, index, iov_strerror(e));
+		return iov_ctx_fail(d->c->ctx, e, "%s: mmap of region %u at 0x%" PRIx64 ": %s", d->bdf, index, offset,
+				    iov_strerror(e));
 	}
 	*ret = p;
-	*ret_len = r.size;
 	return 0;
 }
 

@@ -14,8 +14,10 @@
  * RSI pointing at the zero page (vm_setup_linux in vm.c).
  *
  * An MP table (Intel MultiProcessor Specification 1.4) in the BIOS area tells Linux about its
- * CPU, the IOAPIC at 0xfec00000 with the ISA interrupts on pins 0-15 as KVM routes them, the
- * 8259 behind LINT0, and bus 0 as PCI; there is no ACPI. PCI configuration is mechanism #1.
+ * CPUs, the IOAPIC at 0xfec00000 with the ISA interrupts on pins 0-15 as KVM routes them, the
+ * 8259 behind LINT0, bus 0 as PCI and the INTx pin of each PCI function that has one (the
+ * routing of pci_intx_gsi(), which ACPI's _PRT gives too); with acpi=off it is all Linux has.
+ * PCI configuration is mechanism #1.
  */
 #include <elf.h>
 #include <errno.h>
@@ -145,7 +147,7 @@ void mptable_write(struct vm *vm)
 	uint8_t *fp = vm->ram + IOVM_MPTABLE, *t = fp + 16, *e = t + 44;
 	uint16_t count = 0;
 
-	memset(fp, 0, 16 + 44 + VM_MAX_VCPUS * 20 + 2 * 8 + 8 + 16 * 8 + 2 * 8);
+	memset(fp, 0, 16 + 44 + VM_MAX_VCPUS * 20 + 2 * 8 + 8 + (16 + PCI_MAX_DEVS) * 8 + 2 * 8);
 	/* Entries first: the processors, the buses, the IOAPIC, interrupts. */
 	for (unsigned int cpu = 0; cpu < vm->n_vcpus; cpu++) {
 		e[0] = 0;                       /* processor */
@@ -167,6 +169,18 @@ void mptable_write(struct vm *vm)
 		if (irq == 2)
 			continue;
 		e[0] = 3, e[1] = 0, put16(e + 2, 0), e[4] = 1, e[5] = irq, e[6] = IOVM_IOAPIC_ID, e[7] = irq;
+		e += 8, count++;
+	}
+	/* Each PCI function with an interrupt pin (a passed-through device's INTx): level-triggered,
+	 * active low, on the IOAPIC pin the DSDT's _PRT names too. Source IRQ: slot << 2 | pin. */
+	for (unsigned int slot = 1; slot < PCI_MAX_DEVS; slot++) {
+		const struct pci_dev *d = vm->bus.devs[slot];
+		uint8_t pin = d ? d->cfg[0x3d] : 0;
+
+		if (pin < 1 || pin > 4)
+			continue;
+		e[0] = 3, e[1] = 0, put16(e + 2, 0x0f), e[4] = 0, e[5] = (uint8_t)(slot << 2 | (pin - 1u));
+		e[6] = IOVM_IOAPIC_ID, e[7] = (uint8_t)pci_intx_gsi(slot, pin);
 		e += 8, count++;
 	}
 	/* The 8259's output on LINT0 (ExtINT), NMI on LINT1, to every local APIC. */

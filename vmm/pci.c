@@ -82,6 +82,8 @@ uint32_t pci_cfg_read(struct pci_dev *d, unsigned int off, unsigned int len)
 
 	if (off >= sizeof(d->cfg) || len > 4 || off + len > sizeof(d->cfg))
 		return 0xffffffffu;
+	if (d->ops && d->ops->cfg_read)
+		d->ops->cfg_read(d, off, len);
 	for (unsigned int i = 0; i < len; i++)
 		v |= (uint32_t)d->cfg[off + i] << (8 * i);
 	return v;
@@ -306,4 +308,32 @@ int msix_table_write(struct msix_entry *t, unsigned int n, uint64_t off, unsigne
 	m->data = get32(e + 8);
 	m->ctrl = get32(e + 12) & 1;
 	return (int)(off / 16);
+}
+
+static void range_put(uint64_t lo, uint64_t hi, struct bar_range *out, unsigned int max, unsigned int *k)
+{
+	if (lo < hi && *k < max)
+		out[(*k)++] = (struct bar_range){ lo, hi - lo };
+}
+
+unsigned int bar_slot_ranges(const struct bar_range *areas, unsigned int n, uint64_t hole, uint64_t hole_len,
+			     uint64_t page, struct bar_range *out, unsigned int max)
+{
+	/* The hole's pages, rounded outward; the areas' pages, rounded inward. */
+	uint64_t hole_lo = hole / page * page, hole_hi = hole_len ? (hole + hole_len + page - 1) / page * page : 0;
+	unsigned int k = 0;
+
+	for (unsigned int i = 0; i < n; i++) {
+		uint64_t lo = (areas[i].off + page - 1) / page * page, hi = (areas[i].off + areas[i].len) / page * page;
+
+		if (lo >= hi)
+			continue;
+		if (hole_lo >= hole_hi || hole_hi <= lo || hole_lo >= hi) {
+			range_put(lo, hi, out, max, &k);
+			continue;
+		}
+		range_put(lo, hole_lo, out, max, &k);          /* before the hole */
+		range_put(hole_hi, hi, out, max, &k);          /* after it */
+	}
+	return k;
 }

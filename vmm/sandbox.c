@@ -29,8 +29,9 @@ static const int allowed[] = {
 	SCMP_SYS(rt_sigprocmask), SCMP_SYS(tgkill), SCMP_SYS(gettid), SCMP_SYS(getpid), SCMP_SYS(madvise),
 	SCMP_SYS(mmap), SCMP_SYS(munmap), SCMP_SYS(mprotect), SCMP_SYS(brk), SCMP_SYS(exit), SCMP_SYS(exit_group),
 	SCMP_SYS(restart_syscall), SCMP_SYS(rseq), SCMP_SYS(set_robust_list), SCMP_SYS(sigaltstack), SCMP_SYS(sched_yield), SCMP_SYS(newfstatat), SCMP_SYS(fstat), SCMP_SYS(lseek),
-	/* a kernel VFIO device's regions */
-	SCMP_SYS(pread64), SCMP_SYS(pwrite64),
+	/* a kernel VFIO device's regions; the eventfds of a passed-through device's MSI-X vectors,
+	 * made when the guest first uses them */
+	SCMP_SYS(pread64), SCMP_SYS(pwrite64), SCMP_SYS(eventfd2),
 };
 
 /* KVM requests a running VM makes (memory slots: a passed-through BAR mapped where the guest

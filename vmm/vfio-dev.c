@@ -6,28 +6,31 @@
  *
  *   - Guest RAM is mapped for the device's DMA at IOVA = guest-physical address (the memfd
  *     goes to a vfio-user server, which maps it itself).
- *   - Configuration space is the device's, read at start and kept in step: a write the model
- *     does not virtualize is forwarded and the bytes read back, so the device's own read-only
- *     bits stay read-only. Virtualized: the BARs (iovm places them; the sizing protocol is
+ *   - Configuration space is the device's: a write the model does not virtualize is forwarded
+ *     and the bytes read back, so the device's own read-only bits stay read-only, and a read
+ *     of the device's bytes comes from the device (status bits change by themselves). Virtualized: the BARs (iovm places them; the sizing protocol is
  *     answered from the region sizes), the expansion ROM (absent), the interrupt pin and
  *     line (INTx, below), and the MSI capability, which becomes a KVM MSI route fed by an
  *     irqfd that the device's MSI eventfd signals: no exit per interrupt. MSI-X too: the
- *     capability's control word and the table are iovm's (the BAR holding the table is never
- *     a memory slot), each vector up to VFIO_MSIX_MAX an eventfd VFIO signals and, while the
+ *     capability's control word and the table are iovm's (the table's pages are never in a
+ *     memory slot), each vector the guest uses an eventfd VFIO signals and, while the
  *     guest has it unmasked, an irqfd on a KVM MSI route with the guest's address and data;
- *     a masked vector's interrupt waits in its eventfd and KVM delivers it on unmask. The PBA
- *     is read from the device. Extended capabilities are hidden from the guest.
+ *     a masked vector's interrupt waits in its eventfd and KVM delivers it on unmask; VFIO
+ *     is given the vectors up to the highest the guest has unmasked, the whole table if it
+ *     uses it (msix_vfio_set). The PBA is read from the device. Extended capabilities are
+ *     hidden from the guest.
  *   - INTx, while neither MSI nor MSI-X is on: the device's pin on IOAPIC pin (GSI) 16 + (slot
  *     + pin - 1) % 8, written to the interrupt line register as firmware would. VFIO's
  *     trigger eventfd is a level-triggered KVM irqfd whose resample eventfd (the guest's EOI)
  *     is VFIO's unmask eventfd: the line is asserted, acknowledged and re-armed with no exit.
- *   - A memory BAR the device lets this process mmap whole (kernel VFIO's BARs without an
- *     MSI-X table in them, a vfio-user server's regions with a file) is mapped straight into
- *     the guest with a KVM memory slot wherever the guest places it while memory decoding is
- *     on: its accesses never leave the guest. Any other BAR, and a mappable one whose slot
- *     KVM refuses (a guest that overlaps BARs), is trapped: each access is a region read or
- *     write on the device. I/O BARs (ports, 4 to 256 of them) are always trapped; iovm's
- *     firmware places them from port 0xc000.
+ *   - What the device lets this process mmap of a memory BAR (kernel VFIO's BARs, whole or in
+ *     sparse areas; a vfio-user server's regions with a file) is mapped straight into the
+ *     guest with KVM memory slots wherever the guest places the BAR while memory decoding is
+ *     on, less the pages of an MSI-X table in it: accesses there never leave the guest. The
+ *     rest — the table's pages, BARs that cannot be mapped, a part whose slot KVM refuses (a
+ *     guest that overlaps BARs) — is trapped: each access is a region read or write on the
+ *     device. I/O BARs (ports, 4 to 256 of them) are always trapped; iovm's firmware places
+ *     them from port 0xc000.
  *
  * Threat model: the device (or the vfio-user server behind it) is trusted as much as the guest
  * that owns it: it can write all of the guest's RAM, nothing else. A server that fails or
@@ -58,7 +61,17 @@
 #define MSI_MASKABLE 0x0100
 #define MSIX_ENABLE 0x8000
 #define MSIX_MASKALL 0x4000
-#define VFIO_MSIX_MAX 32                /* vectors given eventfds (and, unmasked, KVM routes) */
+#define VFIO_MAPS 8                     /* memory slots for mapped parts of BARs, per device */
+
+/* A part of a BAR mapped into this process, for a memory slot. */
+struct bar_slot {
+	int bar;
+	uint64_t off;                   /* where in the BAR */
+	void *map;
+	size_t len;
+	int slot;
+	uint64_t gpa;                   /* where the slot maps it now; 0: unmapped (trapped) */
+};
 
 struct vfio_dev {
 	struct pci_dev pci;             /* first: the PCI callbacks get this */
@@ -76,22 +89,20 @@ struct vfio_dev {
 	int msix_bar;                   /* where the table is: BAR and offset */
 	uint32_t msix_off;
 	struct msix_entry *msix_tab;    /* the table as the guest programmed it */
-	struct {                        /* the first VFIO_MSIX_MAX vectors' plumbing */
-		int efd, gsi;           /* gsi -1: no KVM route yet */
+	struct msix_vec {               /* each vector's plumbing, made when the guest first uses it */
+		int efd, gsi;           /* -1: none yet */
 		bool routed;            /* the irqfd is assigned */
-	} msix_vec[VFIO_MSIX_MAX];
+	} *msix_vec;
+	unsigned int msix_nvec;         /* vectors VFIO signals (0: MSI-X off there) */
+	int msix_grow;                  /* VFIO adds vectors while MSI-X is on: 1 yes, 0 no, -1 untried */
 	bool msix_on, msix_warned;
 	uint8_t intx_pin;               /* INTA..INTD (1-4); 0: no INTx */
 	int intx_gsi, intx_efd, intx_unmask_efd;
 	bool intx_on;
 	bool dead;                      /* the device stopped answering: logged once */
-	struct {                        /* a BAR mapped into this process, for a memory slot */
-		void *map;
-		size_t len;
-		int slot;               /* 0: none allocated */
-		uint64_t gpa;           /* where the slot maps it now; 0: unmapped (trapped) */
-		bool refused;           /* KVM refused a placement: logged once */
-	} bar[6];
+	struct bar_slot map[VFIO_MAPS];
+	unsigned int n_maps;
+	bool refused[6];                /* KVM refused a slot of this BAR: logged once */
 };
 
 static void gone(struct vfio_dev *v, const char *what, ssize_t r)
@@ -182,8 +193,10 @@ static void msi_update(struct vfio_dev *v)
 	}
 	if (on == v->msi_on)
 		return;
-	if (on && v->msix_on && iov_vfio_irq_disable(v->dev, IOV_VFIO_IRQ_MSIX) == 0)
+	if (on && v->msix_on && iov_vfio_irq_disable(v->dev, IOV_VFIO_IRQ_MSIX) == 0) {
 		v->msix_on = false;     /* one kind at a time, as VFIO requires */
+		v->msix_nvec = 0;
+	}
 	if (on && v->intx_on && iov_vfio_irq_disable(v->dev, IOV_VFIO_IRQ_INTX) == 0)
 		v->intx_on = false;
 	r = on ? iov_vfio_irq_set_eventfds(v->dev, IOV_VFIO_IRQ_MSI, 0, 1, &v->msi_efd)
@@ -224,27 +237,49 @@ static void cfg_written(struct pci_dev *d, unsigned int off, unsigned int len)
 		msix_update(v);
 }
 
-/* A mapped BAR follows the guest: its slot points at the BAR's address while decoding is on. */
+/* Before a read: the device's own bytes of [off, off + len) as they are now (its status, a
+ * capability's state bits), in one read per run of them; iovm's bytes as iovm keeps them. */
+static void cfg_read(struct pci_dev *d, unsigned int off, unsigned int len)
+{
+	struct vfio_dev *v = (struct vfio_dev *)d;
+
+	for (unsigned int i = off; i < off + len && !v->dead;) {
+		unsigned int run = 0;
+
+		while (i + run < off + len && !v->virt[i + run])
+			run++;
+		if (run && iov_vfio_region_read(v->dev, IOV_VFIO_CONFIG, i, &d->cfg[i], run) != (ssize_t)run)
+			gone(v, "a configuration read", -EIO);
+		i += run ? run : 1;
+	}
+}
+
+/* A mapped BAR follows the guest: its slots point at the BAR's address while decoding is on. */
 static void bar_moved(struct pci_dev *d, int bar)
 {
 	struct vfio_dev *v = (struct vfio_dev *)d;
-	uint64_t gpa = pci_mem_enabled(d) ? d->bars[bar].addr : 0;
-	int r;
+	uint64_t base = pci_mem_enabled(d) ? d->bars[bar].addr : 0;
 
-	if (!v->bar[bar].map || gpa == v->bar[bar].gpa)
-		return;
-	if (v->bar[bar].gpa)
-		vm_memslot_set(v->vm, v->bar[bar].slot, 0, 0, NULL);
-	v->bar[bar].gpa = 0;
-	if (!gpa)
-		return;
-	r = vm_memslot_set(v->vm, v->bar[bar].slot, gpa, v->bar[bar].len, v->bar[bar].map);
-	if (r == 0) {
-		v->bar[bar].gpa = gpa;
-	} else if (!v->bar[bar].refused) {
-		v->bar[bar].refused = true;
-		fprintf(stderr, "iovm: %s: BAR %d at 0x%llx: KVM refused its memory slot (%s); its accesses are trapped\n",
-			v->name, bar, (unsigned long long)gpa, strerror(-r));
+	for (unsigned int i = 0; i < v->n_maps; i++) {
+		struct bar_slot *m = &v->map[i];
+		uint64_t gpa = base ? base + m->off : 0;
+		int r;
+
+		if (m->bar != bar || gpa == m->gpa)
+			continue;
+		if (m->gpa)
+			vm_memslot_set(v->vm, m->slot, 0, 0, NULL);
+		m->gpa = 0;
+		if (!gpa)
+			continue;
+		r = vm_memslot_set(v->vm, m->slot, gpa, m->len, m->map);
+		if (r == 0) {
+			m->gpa = gpa;
+		} else if (!v->refused[bar]) {
+			v->refused[bar] = true;
+			fprintf(stderr, "iovm: %s: BAR %d at 0x%llx: KVM refused its memory slot (%s); its accesses are trapped\n",
+				v->name, bar, (unsigned long long)base, strerror(-r));
+		}
 	}
 }
 
@@ -253,31 +288,53 @@ static const struct pci_dev_ops vfio_ops = {
 	.bar_write = bar_write,
 	.bar_moved = bar_moved,
 	.cfg_written = cfg_written,
+	.cfg_read = cfg_read,
 };
 
-/* Maps BAR @bar into this process for a memory slot, when the device allows it whole. */
+/*
+ * Maps what the device lets this process mmap of BAR @bar (all of it, or its sparse areas)
+ * into memory slots, less the pages of an MSI-X table in it, which iovm emulates: accesses
+ * there, and anywhere not mapped, are trapped.
+ */
 static void bar_map(struct vfio_dev *v, int bar, const struct iov_vfio_region *reg)
 {
-	void *map;
-	size_t len;
-	int slot;
+	struct bar_range areas[IOV_VFIO_MAX_SPARSE], parts[VFIO_MAPS];
+	bool table = v->msix && bar == v->msix_bar;
+	unsigned int n = 0, k;
+	char where[256] = "";
+	size_t mapped = 0;
 
-	if (!reg->mappable || reg->n_sparse || reg->size % 4096)
-		return;                         /* partly mappable (an MSI-X table inside), or tiny */
-	if (v->msix && bar == v->msix_bar)
-		return;                         /* the MSI-X table in it is iovm's to emulate */
-	if (iov_vfio_region_mmap(v->dev, (uint32_t)bar, &map, &len) < 0)
+	if (!reg->mappable)
 		return;
-	slot = vm_memslot_alloc(v->vm);
-	if (slot < 0) {
-		munmap(map, len);
-		return;
+	for (unsigned int i = 0; i < reg->n_sparse; i++)
+		areas[n++] = (struct bar_range){ reg->sparse[i].offset, reg->sparse[i].size };
+	if (!reg->n_sparse)
+		areas[n++] = (struct bar_range){ 0, reg->size };
+	k = bar_slot_ranges(areas, n, table ? v->msix_off : 0, table ? 16ull * v->msix_n : 0,
+			    (uint64_t)sysconf(_SC_PAGESIZE), parts, VFIO_MAPS - v->n_maps);
+	for (unsigned int i = 0; i < k; i++) {
+		void *map;
+		int slot;
+
+		if (iov_vfio_region_mmap_range(v->dev, (uint32_t)bar, parts[i].off, parts[i].len, &map) < 0)
+			continue;
+		slot = vm_memslot_alloc(v->vm);
+		if (slot < 0) {
+			munmap(map, parts[i].len);
+			break;
+		}
+		v->map[v->n_maps++] = (struct bar_slot){ .bar = bar, .off = parts[i].off, .map = map, .len = parts[i].len,
+							 .slot = slot };
+		mapped += parts[i].len;
+		snprintf(where + strlen(where), sizeof(where) - strlen(where), "%s0x%llx-0x%llx", where[0] ? ", " : "",
+			 (unsigned long long)parts[i].off, (unsigned long long)(parts[i].off + parts[i].len - 1));
 	}
-	v->bar[bar].map = map;
-	v->bar[bar].len = len;
-	v->bar[bar].slot = slot;
-	fprintf(stderr, "iovm: %s: BAR %d (%zu KiB) is mapped into the guest: its accesses do not exit\n", v->name,
-		bar, len >> 10);
+	if (mapped == reg->size)
+		fprintf(stderr, "iovm: %s: BAR %d (%zu KiB) is mapped into the guest: its accesses do not exit\n", v->name,
+			bar, mapped >> 10);
+	else if (mapped)
+		fprintf(stderr, "iovm: %s: BAR %d (%llu KiB): %s mapped into the guest, the rest%s trapped\n", v->name, bar,
+			(unsigned long long)(reg->size >> 10), where, table ? " (its MSI-X table's pages)" : "");
 }
 
 /*
@@ -394,15 +451,14 @@ static int msix_init(struct vfio_dev *v, char *why, size_t why_len)
 	v->msix_tab = calloc(v->msix_n, sizeof(*v->msix_tab));
 	if (!v->msix_tab)
 		return -ENOMEM;
-	for (unsigned int i = 0; i < v->msix_n; i++)
+	v->msix_vec = calloc(v->msix_n, sizeof(*v->msix_vec));
+	if (!v->msix_vec)
+		return -ENOMEM;
+	for (unsigned int i = 0; i < v->msix_n; i++) {
 		v->msix_tab[i].ctrl = 1;        /* masked at reset */
-	for (unsigned int i = 0; i < v->msix_n && i < VFIO_MSIX_MAX; i++) {
-		v->msix_vec[i].efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-		if (v->msix_vec[i].efd < 0) {
-			snprintf(why, why_len, "%s: eventfd for MSI-X vector %u: %s", v->name, i, strerror(errno));
-			return -errno;
-		}
+		v->msix_vec[i] = (struct msix_vec){ .efd = -1, .gsi = -1 };
 	}
+	v->msix_grow = -1;
 	return 0;
 }
 
@@ -410,10 +466,11 @@ static int msix_init(struct vfio_dev *v, char *why, size_t why_len)
 static void msix_route(struct vfio_dev *v, unsigned int i, bool want)
 {
 	const struct msix_entry *m = &v->msix_tab[i];
+	struct msix_vec *vec = &v->msix_vec[i];
 
-	if (want && v->msix_vec[i].gsi < 0) {
-		v->msix_vec[i].gsi = vm_msi_route_alloc(v->vm);
-		if (v->msix_vec[i].gsi < 0) {
+	if (want && vec->gsi < 0) {
+		vec->gsi = vm_msi_route_alloc(v->vm);
+		if (vec->gsi < 0) {
 			if (!v->msix_warned)
 				fprintf(stderr, "iovm: %s: no KVM MSI route left for MSI-X vector %u; it stays silent\n",
 					v->name, i);
@@ -422,50 +479,103 @@ static void msix_route(struct vfio_dev *v, unsigned int i, bool want)
 		}
 	}
 	if (want) {
-		if (vm_msi_route_set(v->vm, v->msix_vec[i].gsi, m->addr, m->data) < 0)
+		if (vm_msi_route_set(v->vm, vec->gsi, m->addr, m->data) < 0)
 			fprintf(stderr, "iovm: %s: cannot route MSI-X vector %u\n", v->name, i);
-		else if (!v->msix_vec[i].routed && vm_irqfd(v->vm, v->msix_vec[i].efd, v->msix_vec[i].gsi, true) == 0)
-			v->msix_vec[i].routed = true;
-	} else if (v->msix_vec[i].routed) {
-		vm_irqfd(v->vm, v->msix_vec[i].efd, v->msix_vec[i].gsi, false);
-		v->msix_vec[i].routed = false;
+		else if (!vec->routed && vm_irqfd(v->vm, vec->efd, vec->gsi, true) == 0)
+			vec->routed = true;
+	} else if (vec->routed) {
+		vm_irqfd(v->vm, vec->efd, vec->gsi, false);
+		vec->routed = false;
 	}
 }
 
+/* VFIO's eventfds for vectors [@from, @n). */
+static int msix_vfio_signal(struct vfio_dev *v, unsigned int from, unsigned int n)
+{
+	int *efds = malloc((n - from) * sizeof(*efds)), r;
+
+	if (!efds)
+		return -ENOMEM;
+	for (unsigned int i = from; i < n; i++)
+		efds[i - from] = v->msix_vec[i].efd;
+	r = iov_vfio_irq_set_eventfds(v->dev, IOV_VFIO_IRQ_MSIX, from, n - from, efds);
+	free(efds);
+	return r;
+}
+
+/*
+ * VFIO's MSI-X with vectors [0, @n): each an eventfd (made on first use) that the device's
+ * message sets and, while the guest has the vector unmasked, an irqfd delivers. VFIO's vectors
+ * are host interrupts, so iovm asks for those the guest uses, not the whole table: at enable
+ * the vectors up to the highest unmasked one, and more when the guest unmasks a higher one —
+ * added in place where VFIO allows (Linux 6.5's dynamic MSI-X), else by enabling MSI-X again
+ * with the larger count (as on older kernels; the device sees MSI-X off for that moment).
+ */
+static int msix_vfio_set(struct vfio_dev *v, unsigned int n)
+{
+	int r;
+
+	for (unsigned int i = v->msix_nvec; i < n; i++)
+		if (v->msix_vec[i].efd < 0) {
+			v->msix_vec[i].efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+			if (v->msix_vec[i].efd < 0)
+				return -errno;
+		}
+	if (v->msix_nvec && v->msix_grow != 0) {
+		/* In place: the vectors past the ones VFIO has added, those untouched. */
+		r = msix_vfio_signal(v, v->msix_nvec, n);
+		v->msix_grow = r == 0;
+		if (r == 0) {
+			v->msix_nvec = n;
+			return 0;
+		}
+	}
+	if (v->msix_nvec) {
+		r = iov_vfio_irq_disable(v->dev, IOV_VFIO_IRQ_MSIX);
+		if (r < 0)
+			return r;
+		v->msix_nvec = 0;
+	}
+	r = msix_vfio_signal(v, 0, n);
+	if (r == 0)
+		v->msix_nvec = n;
+	return r;
+}
+
 /* After the guest changed the control word or the table: VFIO's MSI-X on or off with the
- * enable bit, each vector's route following its entry and the masks. */
+ * enable bit and sized to the vectors in use, each vector's route following its entry and the
+ * masks. */
 static void msix_update(struct vfio_dev *v)
 {
 	uint16_t ctrl = get16(v->pci.cfg + v->msix + 2);
 	bool on = ctrl & MSIX_ENABLE, all_masked = ctrl & MSIX_MASKALL;
-	unsigned int n = v->msix_n < VFIO_MSIX_MAX ? v->msix_n : VFIO_MSIX_MAX;
-	int efds[VFIO_MSIX_MAX], r;
+	unsigned int want = 1;
+	int r;
 
+	for (unsigned int i = 0; i < v->msix_n; i++)
+		if (!(v->msix_tab[i].ctrl & 1) && v->msix_tab[i].addr)
+			want = i + 1;
 	if (on && !v->msix_on) {
 		if (v->msi_on && iov_vfio_irq_disable(v->dev, IOV_VFIO_IRQ_MSI) == 0)
 			v->msi_on = false;      /* one kind at a time, as VFIO requires */
 		if (v->intx_on && iov_vfio_irq_disable(v->dev, IOV_VFIO_IRQ_INTX) == 0)
 			v->intx_on = false;
-		for (unsigned int i = 0; i < n; i++)
-			efds[i] = v->msix_vec[i].efd;
-		r = iov_vfio_irq_set_eventfds(v->dev, IOV_VFIO_IRQ_MSIX, 0, n, efds);
-		if (r < 0)
-			fprintf(stderr, "iovm: %s: enabling its MSI-X: %s\n", v->name, strerror(-r));
-		else
-			v->msix_on = true;
-		if (v->msix_n > VFIO_MSIX_MAX && !v->msix_warned) {
-			fprintf(stderr, "iovm: %s: MSI-X vectors %d and up (of %u) are not connected\n", v->name,
-				VFIO_MSIX_MAX, v->msix_n);
-			v->msix_warned = true;
-		}
 	}
-	for (unsigned int i = 0; i < n; i++)
-		msix_route(v, i, v->msix_on && on && !all_masked && !(v->msix_tab[i].ctrl & 1) && v->msix_tab[i].addr);
+	if (on && want > v->msix_nvec) {
+		r = msix_vfio_set(v, want);
+		if (r < 0)
+			fprintf(stderr, "iovm: %s: %s its MSI-X (%u vectors): %s\n", v->name,
+				v->msix_on ? "growing" : "enabling", want, strerror(-r));
+		v->msix_on = v->msix_nvec > 0;
+	}
+	for (unsigned int i = 0; i < v->msix_nvec; i++)
+		msix_route(v, i, on && !all_masked && !(v->msix_tab[i].ctrl & 1) && v->msix_tab[i].addr);
 	if (!on && v->msix_on) {
 		r = iov_vfio_irq_disable(v->dev, IOV_VFIO_IRQ_MSIX);
 		if (r < 0)
 			fprintf(stderr, "iovm: %s: disabling its MSI-X: %s\n", v->name, strerror(-r));
 		v->msix_on = false;
+		v->msix_nvec = 0;
 	}
 	intx_update(v);
 }
@@ -491,11 +601,9 @@ static void intx_init(struct vfio_dev *v, uint8_t pin)
 
 void vfio_dev_free(struct vfio_dev *v)
 {
-	for (int bar = 0; bar < 6; bar++) {
-		if (v->bar[bar].slot > 0)
-			vm_memslot_free(v->vm, v->bar[bar].slot);
-		if (v->bar[bar].map)
-			munmap(v->bar[bar].map, v->bar[bar].len);
+	for (unsigned int i = 0; i < v->n_maps; i++) {
+		vm_memslot_free(v->vm, v->map[i].slot);
+		munmap(v->map[i].map, v->map[i].len);
 	}
 	if (v->msi_on)
 		iov_vfio_irq_disable(v->dev, IOV_VFIO_IRQ_MSI);
@@ -508,9 +616,10 @@ void vfio_dev_free(struct vfio_dev *v)
 	for (int *fd = (int[]){ v->intx_efd, v->intx_unmask_efd }, i = 0; i < 2; i++)
 		if (fd[i] >= 0)
 			close(fd[i]);
-	for (unsigned int i = 0; i < VFIO_MSIX_MAX; i++)
+	for (unsigned int i = 0; v->msix_vec && i < v->msix_n; i++)
 		if (v->msix_vec[i].efd >= 0)
 			close(v->msix_vec[i].efd);
+	free(v->msix_vec);
 	free(v->msix_tab);
 	if (v->dev)
 		iov_vfio_device_close(v->dev);
@@ -531,10 +640,6 @@ int vfio_dev_add(struct vm *vm, const char *target, bool user, bool trap, char *
 		return -ENOMEM;
 	v->vm = vm;
 	v->msi_efd = v->intx_efd = v->intx_unmask_efd = -1;
-	for (unsigned int i = 0; i < VFIO_MSIX_MAX; i++) {
-		v->msix_vec[i].efd = -1;
-		v->msix_vec[i].gsi = -1;
-	}
 	snprintf(v->name, sizeof(v->name), "%s %s", user ? "vfio-user" : "VFIO device", target);
 	r = iov_ctx_new(NULL, &v->ctx);
 	if (r == 0)

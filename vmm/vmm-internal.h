@@ -91,6 +91,9 @@ struct pci_dev_ops {
 	void (*bar_moved)(struct pci_dev *d, int bar);
 	/* After a write to configuration space at @off the model did not handle itself. */
 	void (*cfg_written)(struct pci_dev *d, unsigned int off, unsigned int len);
+	/* Before a read of configuration space at @off: the model may bring those bytes of cfg[]
+	 * up to date (a passed-through device's own registers, which change by themselves). */
+	void (*cfg_read)(struct pci_dev *d, unsigned int off, unsigned int len);
 };
 
 struct pci_dev {
@@ -125,6 +128,20 @@ struct msix_entry {
 uint64_t msix_table_read(const struct msix_entry *t, unsigned int n, uint64_t off, unsigned int len);
 /* A write: 4 or 8 bytes, aligned, inside the table; the entry written, or -1 (ignored). */
 int msix_table_write(struct msix_entry *t, unsigned int n, uint64_t off, unsigned int len, uint64_t val);
+
+/* A part of a BAR: @len bytes at @off. */
+struct bar_range {
+	uint64_t off, len;
+};
+
+/*
+ * The parts of a BAR that memory slots can map: @areas (where the device lets this process mmap
+ * it), each trimmed inward to whole @page-sized pages, less every page that holds part of
+ * [@hole, @hole + @hole_len) (an MSI-X table iovm emulates; @hole_len 0: none). At most @max into
+ * @out, in the order of @areas; returns how many.
+ */
+unsigned int bar_slot_ranges(const struct bar_range *areas, unsigned int n, uint64_t hole, uint64_t hole_len,
+			     uint64_t page, struct bar_range *out, unsigned int max);
 
 /* Configuration reads and writes of one function, as mechanism #1 delivers them. */
 uint32_t pci_cfg_read(struct pci_dev *d, unsigned int off, unsigned int len);
@@ -264,7 +281,7 @@ struct vfio_dev;
 #define VM_MAX_PASSTHROUGH 4
 #define VM_MAX_SLOTS 32         /* KVM memory slots: 0 is RAM, the rest map passed-through BARs */
 #define VM_MAX_VCPUS 8          /* APIC IDs 0-7; the MP table's IOAPIC takes IOVM_IOAPIC_ID */
-#define VM_MAX_GSI 64           /* 0-23 the IOAPIC's pins, then one per MSI route */
+#define VM_MAX_GSI 1024         /* 0-23 the IOAPIC's pins, then one per MSI route (KVM allows 4096) */
 #define VM_FIRST_MSI_GSI 24
 
 /* Why the guest stopped: iovm's exit status (docs/vmm.md). 0-119: what the guest wrote. */
@@ -363,7 +380,8 @@ enum linux_kind { LINUX_NONE, LINUX_BZIMAGE, LINUX_VMLINUX };
 #define LINUX_CMDLINE_MAX 2048          /* x86's COMMAND_LINE_SIZE */
 
 /* The MP table at IOVM_MPTABLE: the vCPUs (APIC IDs 0..n-1, 0 the bootstrap processor), the
- * IOAPIC with ISA IRQ n on pin n, PCI bus 0. */
+ * IOAPIC with ISA IRQ n on pin n, PCI bus 0 and the INTx pins of the devices on it (written
+ * after they are added). */
 void mptable_write(struct vm *vm);
 
 /* ---- ACPI (acpi.c): RSDP, XSDT, FADT, FACS, MADT, DSDT for Linux's power-off and reset ---- */

@@ -1037,6 +1037,22 @@ static int edu_intx(unsigned int slot)
 	R32(IOAPIC + 0x10) = 1u << 16;                  /* masked again */
 	print("edu: INTx (pin %u) on IOAPIC pin %u: 2 rounds, %u and %u interrupt(s)\n", pin, line, counts[0],
 	      counts[1]);
+	/* The line as configuration space shows it, the IOAPIC pin masked: the status register's
+	 * Interrupt Status (bit 3) is the device's, set while edu holds its interrupt and clear once
+	 * it is acknowledged — read from the device each time, not from a copy. */
+	R32(edu_bar + EDU_IRQ_RAISE) = EDU_INTX_BIT;
+	while (!(cfg_read(slot, 4) >> 16 & 0x08))
+		if (expired()) {
+			print("edu: its interrupt is raised, but the status register's Interrupt Status stays clear\n");
+			return -1;
+		}
+	R32(edu_bar + EDU_IRQ_ACK) = EDU_INTX_BIT;
+	while (cfg_read(slot, 4) >> 16 & 0x08)
+		if (expired()) {
+			print("edu: its interrupt is acknowledged, but the status register's Interrupt Status stays set\n");
+			return -1;
+		}
+	print("edu: the status register's Interrupt Status followed the line: set, then clear\n");
 	return 0;
 }
 
@@ -1258,11 +1274,19 @@ static int nvme_wait_ready(uintptr_t bar, uint32_t want)
 	return 0;
 }
 
-/* The MSI-X capability: vector 0 to this CPU at VEC_DEVICE, unmasked; MSI-X enabled. */
-static int nvme_msix(unsigned int slot, uintptr_t bar)
+/* MSI-X table entry @vec: to this CPU at VEC_DEVICE, masked if @masked. */
+static void nvme_vector(uintptr_t table, unsigned int vec, int masked)
+{
+	R32(table + 16 * vec + 0) = 0xfee00000;         /* APIC 0 */
+	R32(table + 16 * vec + 4) = 0;
+	R32(table + 16 * vec + 8) = VEC_DEVICE;         /* fixed, edge */
+	R32(table + 16 * vec + 12) = masked;
+}
+
+/* The MSI-X capability: vector 0 unmasked; MSI-X enabled. Where the table is, and its size. */
+static int nvme_msix(unsigned int slot, uintptr_t bar, uintptr_t *table, unsigned int *n)
 {
 	uint8_t cap = (uint8_t)(cfg_read(slot, 0x34) & 0xfc);
-	uintptr_t table;
 
 	while (cap && (cfg_read(slot, cap) & 0xff) != 0x11)
 		cap = (uint8_t)((cfg_read(slot, cap) >> 8) & 0xfc);
@@ -1274,27 +1298,93 @@ static int nvme_msix(unsigned int slot, uintptr_t bar)
 		print("nvme: the MSI-X table is not in BAR 0\n");
 		return -1;
 	}
-	table = bar + (cfg_read(slot, cap + 4u) & ~7u);
-	R32(table + 0) = 0xfee00000;                    /* APIC 0 */
-	R32(table + 4) = 0;
-	R32(table + 8) = VEC_DEVICE;                    /* fixed, edge */
-	R32(table + 12) = 0;                            /* unmasked */
+	*table = bar + (cfg_read(slot, cap + 4u) & ~7u);
+	*n = ((cfg_read(slot, cap) >> 16) & 0x7ff) + 1;
+	nvme_vector(*table, 0, 0);
 	cfg_write(slot, cap, (cfg_read(slot, cap) & 0xffff) | 0x8000u << 16);
 	return 0;
+}
+
+struct nvme_sqe {
+	uint32_t cdw0, nsid, rsvd[2];
+	uint64_t mptr, prp1, prp2;
+	uint32_t cdw10[6];
+};
+
+/* Waits for completion queue entry @i (16 bytes, phase 1) of @cq; its status, or -1. */
+static int nvme_wait_cqe(volatile uint32_t *cq, unsigned int i, const char *what)
+{
+	while (!(cq[4 * i + 3] & 0x10000))
+		if (expired()) {
+			print("nvme: %s: no completion\n", what);
+			return -1;
+		} else {
+			idle();
+		}
+	return (int)(cq[4 * i + 3] >> 17);
+}
+
+/*
+ * An I/O queue pair whose completions interrupt on MSI-X vector @vec, vector 0 masked, and a
+ * Flush through it: the interrupt can only be @vec's. Admin commands go in at @tail.
+ */
+static int nvme_io_vector(uintptr_t bar, unsigned int stride, volatile struct nvme_sqe *asq, volatile uint32_t *acq,
+			  unsigned int tail, uintptr_t table, unsigned int vec)
+{
+	volatile struct nvme_sqe *sq = alloc(4096, 4096);
+	volatile uint32_t *cq = alloc(4096, 4096);
+	uint32_t before;
+	int st;
+
+	for (unsigned int i = 0; i < 1024; i++)
+		cq[i] = 0;
+	nvme_vector(table, 0, 1);
+	nvme_vector(table, vec, 0);
+	/* Create I/O Completion Queue 1 (two entries, contiguous, interrupts on @vec), then
+	 * Create I/O Submission Queue 1 on it. */
+	asq[tail] = (struct nvme_sqe){ .cdw0 = 0x05 | 2u << 16, .prp1 = (uint64_t)(uintptr_t)cq,
+				      .cdw10 = { 1u << 16 | 1, vec << 16 | 2 | 1 } };
+	asq[tail + 1] = (struct nvme_sqe){ .cdw0 = 0x01 | 3u << 16, .prp1 = (uint64_t)(uintptr_t)sq,
+					  .cdw10 = { 1u << 16 | 1, 1u << 16 | 1 } };
+	R32(bar + NVME_DOORBELLS) = tail + 2;
+	if ((st = nvme_wait_cqe(acq, tail, "Create I/O CQ")) != 0 ||
+	    (st = nvme_wait_cqe(acq, tail + 1, "Create I/O SQ")) != 0) {
+		if (st > 0)
+			print("nvme: creating the I/O queues failed, status %x\n", (unsigned int)st);
+		return -1;
+	}
+	R32(bar + NVME_DOORBELLS + stride) = tail + 2;  /* admin CQ head */
+	before = msi_count;
+	sq[0] = (struct nvme_sqe){ .cdw0 = 0x00 | 4u << 16, .nsid = 1 };   /* Flush */
+	R32(bar + NVME_DOORBELLS + 2 * stride) = 1;     /* I/O SQ 1 tail */
+	if ((st = nvme_wait_cqe(cq, 0, "Flush")) != 0) {
+		if (st > 0)
+			print("nvme: Flush failed, status %x\n", (unsigned int)st);
+		return -1;
+	}
+	while (msi_count == before)
+		if (expired()) {
+			print("nvme: the Flush completed but MSI-X vector %u never interrupted\n", vec);
+			return -1;
+		} else {
+			idle();
+		}
+	R32(bar + NVME_DOORBELLS + 3 * stride) = 1;     /* I/O CQ 1 head */
+	return (int)(msi_count - before);
 }
 
 /* nvme=identify: reset the controller, give it an admin queue pair, send Identify Controller
  * and wait for its completion as an MSI-X interrupt, then check the answer. */
 static int nvme_identify(void)
 {
-	struct sqe { uint32_t cdw0, nsid, rsvd[2]; uint64_t mptr, prp1, prp2; uint32_t cdw10[6]; };
-	volatile struct sqe *sq;
+	volatile struct nvme_sqe *sq;
 	volatile uint32_t *cq;
 	uint8_t *id;
-	uintptr_t bar;
-	unsigned int slot, stride;
+	uintptr_t bar, table;
+	unsigned int slot, stride, nvec, vec;
 	uint32_t before = msi_count;
 	char serial[21], model[41];
+	int irqs;
 
 	for (slot = 0; slot < 32; slot++)
 		if ((cfg_read(slot, 8) >> 8) == 0x010802)       /* class: NVM Express */
@@ -1306,7 +1396,7 @@ static int nvme_identify(void)
 	bar = (uintptr_t)(cfg_read(slot, 0x10) & ~0xfu);
 	cfg_write(slot, 4, cfg_read(slot, 4) | 0x6);    /* memory decoding, bus master */
 	stride = 4u << ((R32(bar + NVME_CAP + 4) >> 0) & 0xf);
-	if (nvme_msix(slot, bar) < 0)
+	if (nvme_msix(slot, bar, &table, &nvec) < 0)
 		return 1;
 	R32(bar + NVME_CC) = 0;
 	if (nvme_wait_ready(bar, 0) < 0)
@@ -1316,7 +1406,7 @@ static int nvme_identify(void)
 	id = alloc(4096, 4096);
 	for (unsigned int i = 0; i < 1024; i++)
 		((volatile uint32_t *)cq)[i] = 0;
-	R32(bar + NVME_AQA) = 1u << 16 | 1;             /* two entries each (0-based sizes) */
+	R32(bar + NVME_AQA) = 7u << 16 | 7;             /* eight entries each (0-based sizes) */
 	R32(bar + NVME_ASQ) = (uint32_t)(uintptr_t)sq;
 	R32(bar + NVME_ASQ + 4) = 0;
 	R32(bar + NVME_ACQ) = (uint32_t)(uintptr_t)cq;
@@ -1324,7 +1414,7 @@ static int nvme_identify(void)
 	R32(bar + NVME_CC) = 4u << 20 | 6u << 16 | 1;  /* 16-byte CQEs, 64-byte SQEs, enable */
 	if (nvme_wait_ready(bar, 1) < 0)
 		return 1;
-	sq[0] = (struct sqe){ .cdw0 = 0x06 | 1u << 16, .prp1 = (uint64_t)(uintptr_t)id, .cdw10 = { 1 } };
+	sq[0] = (struct nvme_sqe){ .cdw0 = 0x06 | 1u << 16, .prp1 = (uint64_t)(uintptr_t)id, .cdw10 = { 1 } };
 	R32(bar + NVME_DOORBELLS) = 1;                  /* admin SQ tail */
 	while (!(cq[3] & 0x10000) || msi_count == before)  /* the phase bit, and the interrupt */
 		if (expired()) {
@@ -1351,6 +1441,14 @@ static int nvme_identify(void)
 		model[i] = 0;
 	print("nvme: slot %u, Identify by MSI-X vector 0 (%u interrupt(s)): serial \"%s\", model \"%s\"\n", slot,
 	      msi_count - before, serial, model);
+	/* A vector past the first 32, where the table has one (QEMU's controller: msix_qsize). */
+	vec = nvec > 34 ? 33 : nvec - 1;
+	if (vec == 0)
+		return 0;
+	irqs = nvme_io_vector(bar, stride, sq, cq, 1, table, vec);
+	if (irqs < 0)
+		return 1;
+	print("nvme: I/O queue 1 on MSI-X vector %u of %u: Flush completed (%d interrupt(s))\n", vec, nvec, irqs);
 	return 0;
 }
 

@@ -159,6 +159,14 @@ int iov_vfio_region_info(struct iov_vfio_device *d, uint32_t index, struct iov_v
  */
 int iov_vfio_region_mmap(struct iov_vfio_device *d, uint32_t index, void **ret, size_t *ret_len);
 
+/*
+ * Maps [@offset, @offset + @len) of region @index: page-aligned, inside the region and, when
+ * the region is mappable only in parts (n_sparse), inside one of its sparse areas. The same
+ * ownership as iov_vfio_region_mmap. -ENOTSUP if that part cannot be mapped, -EINVAL if it is
+ * not page-aligned or runs past the region.
+ */
+int iov_vfio_region_mmap_range(struct iov_vfio_device *d, uint32_t index, uint64_t offset, size_t len, void **ret);
+
 /* Reads/writes @len bytes at @offset inside region @index. Returns bytes moved or -errno;
  * -EINVAL when the access runs past the region's end. */
 ssize_t iov_vfio_region_read(struct iov_vfio_device *d, uint32_t index, uint64_t offset, void *buf, size_t len);

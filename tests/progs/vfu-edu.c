@@ -144,6 +144,8 @@ static ssize_t edu_access(void *dev, uint32_t region, uint64_t offset, void *buf
 
 	if (region == 7) {   /* config space: command, BAR0 sizing and MSI writable; the rest read-only */
 		if (!write) {
+			/* Status: Interrupt Status is the INTx line, raised while MSI is off (as QEMU's edu). */
+			e->cfg[0x06] = (uint8_t)((e->cfg[0x06] & ~0x08) | (e->irq_status && !(e->cfg[0x42] & 1) ? 0x08 : 0));
 			memcpy(buf, e->cfg + offset, len);
 			if (offset <= 0x10 && offset + len > 0x10) {
 				uint32_t bar = e->bar0 == 0xffffffffu ? ~(BAR0_SIZE - 1) : e->bar0 & ~(BAR0_SIZE - 1);

@@ -217,6 +217,8 @@ has "finds it on the bus with its identity" "$t/out" "edu: slot 1, BAR0 at e0000
 has "reads and writes its registers" "$t/out" "edu: liveness ok, 10! = 3628800"
 has "gets its INTx twice (a resampling irqfd on IOAPIC pin 17, slot 1's INTA)" "$t/out" \
     "edu: INTx (pin 1) on IOAPIC pin 17: 2 rounds, 1 and 1 interrupt(s)"
+has "and reads its status register from the device: Interrupt Status follows the line" "$t/out" \
+    "edu: the status register's Interrupt Status followed the line: set, then clear"
 if grep -q "INTx" "$t/err"; then nok "iovm complained about the INTx: $(grep INTx "$t/err")"; else ok "iovm wired the INTx up quietly"; fi
 has "and its DMA went RAM -> device -> RAM, each completion an MSI" "$t/out" \
     "edu: dma 4088 bytes RAM -> device -> RAM ok, 2 MSIs"

@@ -4,7 +4,8 @@
 # the second through the in-kernel LAPIC's INIT and startup IPIs, finding it in iovm's MP
 # table), booted to user space and stopped, its boot time recorded; then two of them with a
 # virtio-net NIC each on iovswitch (vhost-user, in this guest), pinging each other through it;
-# then the lab's e1000e passed through to one, driven by Linux's driver by INTx and by MSI-X.
+# then the lab's e1000e passed through to one, driven by Linux's driver by INTx (routed by ACPI,
+# then by the MP table) and by MSI-X.
 #
 # Every iovm here runs on CPU 0 of the lab: a vCPU thread left to move between the lab's CPUs
 # while Linux boots dies of a triple fault before its first output (docs/lab.md, "Quirks").
@@ -65,29 +66,37 @@ expect_ge "frames iovswitch took from guest b" 10 "$rx_b"
 
 # The lab's e1000e passed through to a Linux guest (kernel VFIO), driven by Linux's own e1000e
 # driver: first with pci=nomsi, so its interrupt is INTx, which Linux routes by the _PRT of
-# iovm's DSDT (slot 1, INTA: IOAPIC pin 17); then as Linux chooses (MSI-X, iovm's table on KVM
-# routes). Each time the guest pings the lab's virtio-net interface through QEMU's hub, which
-# both NICs sit on.
+# iovm's DSDT (slot 1, INTA: IOAPIC pin 17); then the same with acpi=off, routed by iovm's MP
+# table instead (Linux says "PCI->APIC IRQ transform: INT A -> IRQ 17"; without ACPI it reboots
+# by a triple fault, reboot=t); then as Linux chooses (MSI-X, iovm's table on KVM routes). Each
+# time the guest pings the lab's virtio-net interface through QEMU's hub, which both NICs sit on.
 nic=$(pci_find 0x8086 0x10d3) || fail "no e1000e in the lab"
 vnet=$(pci_find 0x1af4 0x1041) || fail "no virtio-net in the lab"
 ifc=$(ls /sys/bus/pci/devices/$vnet/virtio*/net)
 trap 'iovctl restore "$nic" >/dev/null 2>&1; ip addr del 10.9.0.1/24 dev "$ifc" 2>/dev/null' EXIT
 ip link set "$ifc" up && ip addr add 10.9.0.1/24 dev "$ifc" || fail "an address for $ifc"
 iovctl bind --force "$nic" >/dev/null || fail "iovctl bind $nic exited $?"
-for mode in intx msix; do
-    [ $mode = intx ] && extra=pci=nomsi || extra=
+for mode in intx mptable msix; do
+    case $mode in
+    intx) extra="pci=nomsi iovm.exit=poweroff" want=120 ;;
+    mptable) extra="acpi=off pci=nomsi reboot=t loglevel=7 iovm.exit=reboot" want=121 ;;   # loglevel: the proof
+    msix) extra="iovm.exit=poweroff" want=120 ;;
+    esac
     taskset -c 0 iovm --kernel $K --initrd $I --memory 192 --no-console-input --timeout 200 --vfio "$nic" \
-        --cmdline "$base $extra iovm.ip=10.9.0.2/24 iovm.ping=10.9.0.1 iovm.exit=poweroff" > /tmp/nic-$mode.log 2>&1
+        --cmdline "$base $extra iovm.ip=10.9.0.2/24 iovm.ping=10.9.0.1" > /tmp/nic-$mode.log 2>&1
     rc=$?
     echo "  e1000e passed through ($mode):"; sed 's/^/  | /' /tmp/nic-$mode.log
-    expect_eq "the e1000e guest's exit status ($mode; powered off)" 120 "$rc"
+    expect_eq "the e1000e guest's exit status ($mode; $([ $want = 120 ] && echo powered off || echo rebooted))" $want "$rc"
     grep -q "^iovm-linux: eth0 52:54:00:10:00:01 (e1000e) 10.9.0.2/24" /tmp/nic-$mode.log ||
         fail "Linux did not drive the passed-through e1000e ($mode)"
     grep -q "^iovm-linux: ping 10.9.0.1 ok: 5 packets transmitted, 5 packets received" /tmp/nic-$mode.log ||
         fail "the lab did not answer the guest's pings through the passed-through e1000e ($mode)"
-    if [ $mode = intx ]; then
+    if [ $mode != msix ]; then
         grep -Eq "^iovm-linux: irq 17: [1-9][0-9]* IO-APIC 17-fasteoi eth0" /tmp/nic-$mode.log ||
-            fail "the e1000e's INTx did not come in on IOAPIC pin 17, routed by the _PRT"
+            fail "the e1000e's INTx did not come in on IOAPIC pin 17 ($mode)"
+        [ $mode = intx ] || grep -q "PCI->APIC IRQ transform: INT A -> IRQ 17" /tmp/nic-$mode.log ||
+            fail "Linux did not route the e1000e's INTx by the MP table"
+        [ $mode = intx ] || grep -q "ACPI: Interpreter disabled" /tmp/nic-$mode.log || fail "ACPI was not off"
     else
         grep -Eq "^iovm-linux: irq [0-9]+: [1-9][0-9]* PCI-MSI" /tmp/nic-$mode.log ||
             fail "the e1000e did not interrupt by MSI-X or MSI"

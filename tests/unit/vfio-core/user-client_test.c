@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -28,6 +29,7 @@ enum misdeed {
 	DMA_READ_FIRST,       /* sends a VFIO_USER_DMA_READ command before each reply */
 	FD_UNASKED,           /* sends an fd with a region info that is not mappable */
 	HANG_UP,              /* closes the connection instead of answering */
+	SPARSE_BAR,           /* no misdeed: region 0 (16 KiB) is mappable only around page 1 */
 };
 
 struct scenario {
@@ -44,6 +46,34 @@ static void reply(int sock, const struct vu_msg *req, const void *payload, size_
 			    .error = err };
 
 	vu_send(sock, &h, payload, len, fds, nfds);
+}
+
+/*
+ * Region 0 as a BAR with an MSI-X table in its second page: 16 KiB in a memfd whose pages
+ * start with 0xa0 + their number, mappable in two sparse areas, [0, 4K) and [8K, 16K).
+ */
+static void sparse_region(int sock, const struct vu_msg *req)
+{
+	struct {
+		struct vfio_region_info info;
+		struct vfio_region_info_cap_sparse_mmap cap;
+		struct vfio_region_sparse_mmap_area areas[2];
+	} rep = {
+		.info = { .argsz = sizeof(rep), .index = 0, .cap_offset = sizeof(rep.info), .size = 0x4000,
+			  .flags = VFIO_REGION_INFO_FLAG_READ | VFIO_REGION_INFO_FLAG_WRITE | VFIO_REGION_INFO_FLAG_MMAP |
+				   VFIO_REGION_INFO_FLAG_CAPS },
+		.cap = { .header = { .id = VFIO_REGION_INFO_CAP_SPARSE_MMAP, .version = 1 }, .nr_areas = 2 },
+		.areas = { { 0, 0x1000 }, { 0x2000, 0x2000 } },
+	};
+	int fd = memfd_create("bar0", MFD_CLOEXEC);
+
+	if (fd < 0 || ftruncate(fd, 0x4000) < 0)
+		abort();
+	for (int page = 0; page < 4; page++)
+		if (pwrite(fd, &(uint8_t){ (uint8_t)(0xa0 + page) }, 1, page * 0x1000) != 1)
+			abort();
+	reply(sock, req, &rep, sizeof(rep), 0, &fd, 1);
+	close(fd);
 }
 
 static void *serve(void *arg)
@@ -98,6 +128,11 @@ static void *serve(void *arg)
 			int efd = eventfd(0, EFD_CLOEXEC);
 
 			memcpy(&info.index, m.payload + 8, 4);
+			if (sc->misdeed == SPARSE_BAR && info.index == 0) {
+				sparse_region(sock, &m);
+				close(efd);
+				break;
+			}
 			reply(sock, &m, &info, sizeof(info), 0, &efd, sc->misdeed == FD_UNASKED ? 1 : 0);
 			close(efd);
 			break;
@@ -241,6 +276,57 @@ static void test_replies(void)
 	ASSERT_INT_EQ(unit_open_fds(), before);
 }
 
+/* A region mappable only in parts: each part maps, nothing outside them or unaligned does. */
+static void test_sparse_mmap(void)
+{
+	struct iov_vfio_device *d = NULL;
+	struct iov_vfio_container *c;
+	struct iov_vfio_region reg;
+	struct scenario *sc;
+	uint8_t *lo, *hi;
+	struct iov_ctx *ctx;
+	int before, r;
+
+	ASSERT_OK(iov_ctx_new(NULL, &ctx));
+	before = unit_open_fds();
+	sc = start(SPARSE_BAR);
+	c = connect_to(ctx, sc, &r);
+	ASSERT_OK(r);
+	ASSERT_OK(iov_vfio_device_open(c, NULL, NULL, &d));
+	ASSERT_OK(iov_vfio_region_info(d, 0, &reg));
+	ASSERT_TRUE(reg.mappable);
+	ASSERT_INT_EQ(reg.n_sparse, 2);
+	ASSERT_INT_EQ(reg.sparse[1].offset, 0x2000);
+	ASSERT_INT_EQ(reg.sparse[1].size, 0x2000);
+	ASSERT_ERR(iov_vfio_region_mmap(d, 0, &(void *){ NULL }, &(size_t){ 0 }), ENOTSUP);
+
+	ASSERT_OK(iov_vfio_region_mmap_range(d, 0, 0, 0x1000, (void **)&lo));
+	ASSERT_INT_EQ(lo[0], 0xa0);
+	ASSERT_OK(iov_vfio_region_mmap_range(d, 0, 0x2000, 0x2000, (void **)&hi));
+	ASSERT_INT_EQ(hi[0], 0xa2);
+	ASSERT_INT_EQ(hi[0x1000], 0xa3);
+	munmap(lo, 0x1000);
+	munmap(hi, 0x2000);
+	ASSERT_OK(iov_vfio_region_mmap_range(d, 0, 0x3000, 0x1000, (void **)&hi));   /* part of an area */
+	ASSERT_INT_EQ(hi[0], 0xa3);
+	munmap(hi, 0x1000);
+
+	ASSERT_ERR(iov_vfio_region_mmap_range(d, 0, 0x1000, 0x1000, (void **)&lo), ENOTSUP);   /* the hole */
+	ASSERT_TRUE(strstr(iov_ctx_reason(ctx), "outside its sparse areas") != NULL);
+	ASSERT_ERR(iov_vfio_region_mmap_range(d, 0, 0, 0x3000, (void **)&lo), ENOTSUP);        /* across it */
+	ASSERT_ERR(iov_vfio_region_mmap_range(d, 0, 0x800, 0x1000, (void **)&lo), EINVAL);     /* unaligned */
+	ASSERT_ERR(iov_vfio_region_mmap_range(d, 0, 0x3000, 0x2000, (void **)&lo), EINVAL);    /* past the end */
+	ASSERT_ERR(iov_vfio_region_mmap_range(d, 0, 0, 0, (void **)&lo), EINVAL);
+	ASSERT_ERR(iov_vfio_region_mmap_range(d, 7, 0, 0x1000, (void **)&lo), ENOTSUP);        /* not mappable */
+	ASSERT_TRUE(strstr(iov_ctx_reason(ctx), "region 7 cannot be mapped") != NULL);
+	iov_vfio_device_close(d);
+	iov_vfio_container_free(c);
+	finish(sc);
+	ASSERT_INT_EQ(unit_open_fds(), before);
+	iov_ctx_free(ctx);
+}
+
 UNIT_MAIN("vfio-core/user-client",
 	  UNIT_TEST(test_handshake_refusals),
-	  UNIT_TEST(test_replies))
+	  UNIT_TEST(test_replies),
+	  UNIT_TEST(test_sparse_mmap))

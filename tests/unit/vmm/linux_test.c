@@ -149,13 +149,20 @@ static uint8_t sum(const uint8_t *p, size_t n)
 
 /* The MP table: both checksums hold, and its entries are the CPUs (APIC IDs 0..n-1, the first
  * the bootstrap processor), two buses, the IOAPIC (an ID no CPU has), the 15 ISA interrupts
- * (not the cascade) and the two local ones. */
+ * (not the cascade), one PCI interrupt per device with a pin (slot 3 INTA, slot 9 INTB; not
+ * slot 5, which has none) on the IOAPIC pin pci_intx_gsi() gives, and the two local ones. */
 static void check_mptable(unsigned int n_cpus)
 {
 	struct vm *vm = ram_vm(8);
 	uint8_t *fp = vm->ram + IOVM_MPTABLE, *t, *e;
-	unsigned int irqs = 0, ioapics = 0;
+	unsigned int irqs = 0, ioapics = 0, pci = 0;
+	struct pci_dev devs[3] = { 0 };
 
+	devs[0].cfg[0x3d] = 1;
+	devs[2].cfg[0x3d] = 2;
+	vm->bus.devs[3] = &devs[0];
+	vm->bus.devs[5] = &devs[1];
+	vm->bus.devs[9] = &devs[2];
 	vm->n_vcpus = n_cpus;
 	mptable_write(vm);
 	ASSERT_TRUE(!memcmp(fp, "_MP_", 4));
@@ -164,7 +171,7 @@ static void check_mptable(unsigned int n_cpus)
 	t = vm->ram + get32(fp + 4);
 	ASSERT_TRUE(!memcmp(t, "PCMP", 4));
 	ASSERT_INT_EQ(sum(t, t[4] | t[5] << 8), 0);
-	ASSERT_INT_EQ(t[34] | t[35] << 8, n_cpus + 20);
+	ASSERT_INT_EQ(t[34] | t[35] << 8, n_cpus + 22);
 	ASSERT_INT_EQ(get32(t + 36), 0xfee00000);
 	e = t + 44;
 	for (unsigned int cpu = 0; cpu < n_cpus; cpu++, e += 20) {
@@ -172,21 +179,31 @@ static void check_mptable(unsigned int n_cpus)
 		ASSERT_INT_EQ(e[1], cpu);
 		ASSERT_INT_EQ(e[3], cpu == 0 ? 3 : 1);
 	}
-	for (int i = 0; i < 20; i++, e += 8) {
+	for (int i = 0; i < 22; i++, e += 8) {
 		ASSERT_TRUE(e[0] >= 1 && e[0] <= 4);
 		if (e[0] == 2) {
 			ASSERT_INT_EQ(get32(e + 4), 0xfec00000);
 			ASSERT_INT_GE(e[1], n_cpus);
 			ioapics++;
 		}
-		if (e[0] == 3) {
+		if (e[0] == 3 && e[4] == 1) {           /* on the ISA bus */
 			ASSERT_INT_EQ(e[5], e[7]);       /* ISA IRQ n on pin n */
 			ASSERT_TRUE(e[5] != 2);
 			irqs++;
 		}
+		if (e[0] == 3 && e[4] == 0) {           /* on the PCI bus: slot << 2 | pin */
+			unsigned int slot = e[5] >> 2, pin = (e[5] & 3) + 1u;
+
+			ASSERT_TRUE((slot == 3 && pin == 1) || (slot == 9 && pin == 2));
+			ASSERT_INT_EQ(e[7], pci_intx_gsi(slot, pin));
+			ASSERT_INT_EQ(get16(e + 2), 0x0f);   /* level-triggered, active low */
+			ASSERT_INT_EQ(e[6], IOVM_IOAPIC_ID);
+			pci++;
+		}
 	}
 	ASSERT_INT_EQ(ioapics, 1);
 	ASSERT_INT_EQ(irqs, 15);
+	ASSERT_INT_EQ(pci, 2);
 	ASSERT_INT_EQ((size_t)(e - t), (size_t)(t[4] | t[5] << 8));
 	vm_free_ram(vm);
 }

@@ -244,6 +244,92 @@ static void test_bus_full(void)
 	ASSERT_ERR(pci_bus_add(&bus, &devs[0]), ENOSPC);
 }
 
+static unsigned int refreshes, refreshed_off, refreshed_len;
+
+/* A model whose status register changes by itself (as a passed-through device's does). */
+static void cfg_read_hook(struct pci_dev *d, unsigned int off, unsigned int len)
+{
+	refreshes++;
+	refreshed_off = off;
+	refreshed_len = len;
+	d->cfg[0x06] = (uint8_t)(0x08 * (refreshes & 1));       /* Interrupt Status, toggling */
+}
+
+/* A read asks the model first, with the offset and length the guest read; what it refreshed
+ * is what the guest gets. */
+static void test_cfg_read_refresh(void)
+{
+	static const struct pci_dev_ops refreshing = { .bar_read = bar_read, .bar_write = bar_write,
+						       .cfg_read = cfg_read_hook };
+	struct pci_bus bus;
+	struct pci_dev d;
+
+	pci_bus_init(&bus);
+	pci_dev_init(&d, 0x1b36, 0x0005, 0x00ff0010, 0x1af4, 0x1100);
+	d.ops = &refreshing;
+	ASSERT_OK(pci_bus_add(&bus, &d));
+	refreshes = 0;
+	cfg_addr(&bus, d.slot, 4);
+	ASSERT_INT_EQ(pci_bus_io_read(&bus, 0xcfe, 2) & 0x08, 0x08);    /* status: first refresh */
+	ASSERT_INT_EQ(refreshed_off, 6);
+	ASSERT_INT_EQ(refreshed_len, 2);
+	ASSERT_INT_EQ(pci_bus_io_read(&bus, 0xcfe, 2) & 0x08, 0);       /* and the next */
+	ASSERT_INT_EQ(pci_bus_io_read(&bus, 0xcfc, 4) >> 16 & 0x08, 0x08);
+	ASSERT_INT_EQ(refreshed_off, 4);
+	ASSERT_INT_EQ(refreshed_len, 4);
+	ASSERT_INT_EQ(refreshes, 3);
+	/* Out of range: answered all ones without asking the model. */
+	ASSERT_INT_EQ(pci_cfg_read(&d, 254, 4), 0xffffffffu);
+	ASSERT_INT_EQ(refreshes, 3);
+}
+
+/* The parts of a passed-through BAR that memory slots map, around an MSI-X table iovm emulates. */
+static void test_bar_slot_ranges(void)
+{
+	static const struct {
+		struct bar_range areas[2];
+		unsigned int n;
+		uint64_t hole, hole_len;
+		struct bar_range want[3];
+		unsigned int n_want;
+	} cases[] = {
+		/* A 16 KiB BAR mappable whole, the table (16 entries) in its third page. */
+		{ { { 0, 0x4000 } }, 1, 0x2000, 0x100, { { 0, 0x2000 }, { 0x3000, 0x1000 } }, 2 },
+		/* No table: the whole BAR. */
+		{ { { 0, 0x4000 } }, 1, 0, 0, { { 0, 0x4000 } }, 1 },
+		/* The table first, last, or inside one page in the middle of it (NVMe's). */
+		{ { { 0, 0x4000 } }, 1, 0, 0x100, { { 0x1000, 0x3000 } }, 1 },
+		{ { { 0, 0x4000 } }, 1, 0x3f00, 0x100, { { 0, 0x3000 } }, 1 },
+		{ { { 0, 0x4000 } }, 1, 0x2040, 0x40, { { 0, 0x2000 }, { 0x3000, 0x1000 } }, 2 },
+		/* A table across a page boundary takes both pages. */
+		{ { { 0, 0x4000 } }, 1, 0xf80, 0x100, { { 0x2000, 0x2000 } }, 1 },
+		/* 2048 entries (32 KiB) from 0x1000 of a 64 KiB BAR. */
+		{ { { 0, 0x10000 } }, 1, 0x1000, 0x8000, { { 0, 0x1000 }, { 0x9000, 0x7000 } }, 2 },
+		/* A table filling the BAR: nothing to map. */
+		{ { { 0, 0x1000 } }, 1, 0, 0x1000, { { 0 } }, 0 },
+		/* Sparse areas that already leave the table out (kernel VFIO without MSIX_MAPPABLE). */
+		{ { { 0, 0x2000 }, { 0x3000, 0x1000 } }, 2, 0x2000, 0x100, { { 0, 0x2000 }, { 0x3000, 0x1000 } }, 2 },
+		/* Areas not on page boundaries are trimmed inward; one smaller than a page vanishes. */
+		{ { { 0x100, 0x2000 }, { 0x3010, 0xf0 } }, 2, 0, 0, { { 0x1000, 0x1000 } }, 1 },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct bar_range out[4];
+		unsigned int k = bar_slot_ranges(cases[i].areas, cases[i].n, cases[i].hole, cases[i].hole_len, 0x1000, out, 4);
+
+		unit_check(k == cases[i].n_want, __LINE__, __FILE__, "case %zu: %u ranges, expected %u", i, k,
+			   cases[i].n_want);
+		for (unsigned int j = 0; j < k && j < cases[i].n_want; j++)
+			unit_check(out[j].off == cases[i].want[j].off && out[j].len == cases[i].want[j].len, __LINE__,
+				   __FILE__, "case %zu range %u: 0x%llx+0x%llx, expected 0x%llx+0x%llx", i, j,
+				   (unsigned long long)out[j].off, (unsigned long long)out[j].len,
+				   (unsigned long long)cases[i].want[j].off, (unsigned long long)cases[i].want[j].len);
+	}
+	/* No more than asked for. */
+	ASSERT_INT_EQ(bar_slot_ranges((struct bar_range[]){ { 0, 0x4000 } }, 1, 0x1000, 0x10, 0x1000,
+				      (struct bar_range[1]){ { 0 } }, 1), 1);
+}
+
 UNIT_MAIN("vmm/pci",
 	  UNIT_TEST(test_mechanism1),
 	  UNIT_TEST(test_read_only_fields),
@@ -251,4 +337,6 @@ UNIT_MAIN("vmm/pci",
 	  UNIT_TEST(test_io_bar),
 	  UNIT_TEST(test_msix_table),
 	  UNIT_TEST(test_capability_list),
-	  UNIT_TEST(test_bus_full))
+	  UNIT_TEST(test_bus_full),
+	  UNIT_TEST(test_bar_slot_ranges),
+	  UNIT_TEST(test_cfg_read_refresh))
