@@ -202,9 +202,12 @@ report() { # NAME STATUS OUTPUT
 
 # One boot of the lab running TESTS; follows the console until the guest says it is done, QEMU
 # exits, the boot's time runs out, or the guest stops answering: init prints a heartbeat every
-# 10 s, and a guest whose user space is silent for $stall s has frozen (docs/lab.md, "Quirks";
-# kernel messages do not count). Sets done_seen,
-# frozen and cur (the test that was running).
+# 10 s, and a guest whose user space is silent for $stall s has frozen (docs/lab.md, "A lab
+# that freezes"; kernel messages do not count). A test that fails after the lab's kernel
+# reported a soft lockup or an RCU stall while it ran froze the lab in part (a CPU stuck in a
+# nested guest while the other answers): that boot counts as frozen too, the failure is said
+# and not reported, and the test runs again. Sets done_seen, frozen and cur (the test that was
+# running).
 stall=60
 say() { echo "# lab: $*"; echo "lab: $*" >&2; }   # in the TAP stream and in meson's log
 boot() { # TESTS...
@@ -215,7 +218,7 @@ boot() { # TESTS...
     qpid=$!
     boot_start=$(ms)
     deadline=$(( $(date +%s) + timeout ))
-    booted= cur= cur_out= done_seen=0 frozen=0 last=
+    booted= cur= cur_out= done_seen=0 frozen=0 last= stuck=
     exec 3< <(exec tail -n +1 -F "$log" 2>/dev/null)
     tpid=$!
     while :; do
@@ -232,9 +235,16 @@ boot() { # TESTS...
                 echo "# guest kernel $kver: user space at ${booted}s guest time, ready at ${line#@@IOVLAB ready }s; $(secs $(( $(ms) - boot_start )))s wall since QEMU start" ;;
             "@@IOVLAB alive "*) ;;
             "@@IOVLAB modfail "*) echo "# module failed to load: ${line#@@IOVLAB modfail }" ;;
-            "@@IOVLAB begin "*) cur=${line#@@IOVLAB begin }; cur_out= ;;
+            "@@IOVLAB begin "*) cur=${line#@@IOVLAB begin }; cur_out= stuck= ;;
             "@@IOVLAB end "*)
                 set -- ${line#@@IOVLAB end }
+                [ "$2" != 0 ] && [ -n "$stuck" ] && cur_out+="(while it ran, the lab's kernel said: $stuck)"$'\n'
+                if [ "$2" != 0 ] && [ "$2" != 77 ] && [ -n "$stuck" ] && [ "$b" -lt "$boots" ]; then
+                    say "$1 failed (exit $2) after the lab's kernel said: $stuck"
+                    sed 's/^/# /' <<< "$cur_out" | tail -n 40
+                    say "the lab froze in part during $1; it runs again in a new boot"
+                    frozen=1; kill "$qpid" 2>/dev/null; break
+                fi
                 report "$1" "$2" "$cur_out"; cur= ;;
             "@@IOVLAB file "*)
                 set -- ${line#@@IOVLAB file }
@@ -242,7 +252,11 @@ boot() { # TESTS...
                     base64 -d <<< "$2" > "$out_dir/$1" || cur_out+="lab: cannot write $out_dir/$1"$'\n'
                 fi ;;
             "@@IOVLAB done"*) done_seen=1; break ;;
-            *) [ -n "$cur" ] && cur_out+="$line"$'\n' ;;
+            *)
+                [ -n "$cur" ] && cur_out+="$line"$'\n'
+                [[ -n "$cur" && -z "$stuck" && ( $line == *"soft lockup"* || $line == *"self-detected stall"* ||
+                    $line == *"rcu_sched detected stall"* || $line == *"rcu_preempt detected stall"* ) ]] &&
+                    stuck=$(sed 's/^\[ *[0-9.]*\] *//' <<< "$line") ;;
             esac
         elif [ $alive = 0 ]; then
             break       # QEMU is gone and the console has been read to its end
