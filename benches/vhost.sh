@@ -15,17 +15,27 @@
 #            fixed MAC on both ports, so every frame is an unknown unicast whose source moves
 #            between the ports: the switch's slow path (relearn, miss, flood to one port).
 #
+# And OVS-DPDK (Debian's openvswitch-switch-dpdk, when installed; root, for its hugepages):
+# dpdkvhostuser ports on a netdev bridge, its PMD thread on CPU 1; sink: a drop flow, xconnect:
+# in_port flows both ways, learning: the NORMAL action. Its runs come after all the others, one
+# scenario at a time, never beside another measurement (its PMD thread spins a core), and it
+# is stopped before anything else runs. VHOST_BENCH_OVS=0 leaves it out.
+#
 # Figures, over each whole run (the frontend starts, runs WARM + SECONDS, stops): backend
 # cycles per packet, as testpmd's --record-core-cycles counts them (TSC cycles of poll rounds
-# that received frames / frames received), and Mpps received by the backend. Cycles are far steadier than Mpps on a small shared machine. Medians, and the
-# ratio iovswitch / testpmd (below 1: iovswitch spends fewer cycles). Last line: JSON.
+# that received frames / frames received; OVS: its PMD's "avg processing cycles per packet"),
+# and Mpps received by the backend. Cycles are far steadier than Mpps on a small shared
+# machine. Medians, and the ratios iovswitch / peer: cycles (below 1: iovswitch spends fewer)
+# and Mpps (above 1: iovswitch moves more). Last line: JSON.
 set -uo pipefail
 IOVSWITCH=$1 IOVCTL=$2 RUNS=${3:-5} SECS=${4:-4}
 WARM=2
 command -v dpdk-testpmd >/dev/null || { echo "dpdk-testpmd is not installed (Debian package dpdk)"; exit 77; }
 [ "$(nproc)" -ge 2 ] || { echo "needs two CPUs: one for the backend, one for the frontend"; exit 77; }
 t=$(mktemp -d /tmp/vhost-bench.XXXXXX)
-trap 'pkill -9 -f "file-prefix=vb-$$" 2>/dev/null; kill -9 $(jobs -p) 2>/dev/null; wait 2>/dev/null; rm -rf "$t"' EXIT
+huge_restore=
+trap 'pkill -9 -f "file-prefix=vb-$$" 2>/dev/null; pkill -9 -f "$t/ovs/" 2>/dev/null; kill -9 $(jobs -p) 2>/dev/null
+      wait 2>/dev/null; [ -n "$huge_restore" ] && echo "$huge_restore" > /proc/sys/vm/nr_hugepages; rm -rf "$t"' EXIT
 EAL="--no-huge -m 512 --no-shconf --no-pci --no-telemetry --log-level=*:warning"
 export IOVSWITCH_SOCKET=$t/ctl.sock
 
@@ -89,6 +99,84 @@ run_testpmd() {
     echo "${cpp:-nan} $mpps"
 }
 
+# OVS-DPDK: SCENARIO -> "cycles_per_packet mpps". A private ovsdb-server and ovs-vswitchd in
+# $t/ovs (OVS_RUNDIR), started and stopped around each run.
+OVS_VSWITCHD=/usr/lib/openvswitch-switch-dpdk/ovs-vswitchd-dpdk
+run_ovs() {
+    local sc=$1 o=$t/ovs socks=("$t/ovs/a") tries
+    rm -rf "$o"; mkdir -p "$o"
+    export OVS_RUNDIR=$o OVS_DBDIR=$o OVS_LOGDIR=$o
+    local vsctl=(ovs-vsctl --db="unix:$o/db.sock" --no-wait)
+    # In the background of this shell rather than --detach, so that they are reaped here.
+    ovsdb-tool create "$o/conf.db" /usr/share/openvswitch/vswitch.ovsschema || { echo "nan 0"; return; }
+    ovsdb-server --remote="punix:$o/db.sock" --pidfile="$o/ovsdb.pid" --log-file="$o/ovsdb.log" "$o/conf.db" \
+        >/dev/null 2>&1 &
+    for _ in $(seq 50); do [ -S "$o/db.sock" ] && [ -s "$o/ovsdb.pid" ] && break; sleep 0.1; done
+    "${vsctl[@]}" init &&
+    "${vsctl[@]}" set Open_vSwitch . other_config:dpdk-init=true other_config:dpdk-lcore-mask=0x1 \
+        other_config:pmd-cpu-mask=0x2 other_config:dpdk-socket-mem=512 \
+        other_config:dpdk-extra="--no-pci --no-telemetry --file-prefix=vb-$$-ovs" || { echo "nan 0"; ovs_stop; return; }
+    "$OVS_VSWITCHD" "unix:$o/db.sock" --pidfile="$o/vswitchd.pid" --log-file="$o/vswitchd.log" >/dev/null 2>&1 &
+    local up=0
+    for _ in $(seq 150); do
+        [ -s "$o/vswitchd.pid" ] && [ -S "$o/ovs-vswitchd-dpdk.$(cat "$o/vswitchd.pid").ctl" ] && { up=1; break; }
+        sleep 0.1
+    done
+    if [ $up = 0 ]; then
+        echo "  ovs-vswitchd did not start: $(grep -m1 -E 'EMER|ERR' "$o/vswitchd.log")" >&2
+        echo "nan 0"; ovs_stop; return
+    fi
+    ovs-vsctl --db="unix:$o/db.sock" add-br br0 -- set bridge br0 datapath_type=netdev \
+        -- add-port br0 a -- set Interface a type=dpdkvhostuser ofport_request=1 >/dev/null
+    if [ "$sc" != sink ]; then
+        ovs-vsctl --db="unix:$o/db.sock" add-port br0 b -- set Interface b type=dpdkvhostuser ofport_request=2
+        socks+=("$o/b")
+    fi
+    ovs-ofctl del-flows br0
+    case $sc in
+    sink) ovs-ofctl add-flow br0 in_port=1,actions=drop ;;
+    xconnect) ovs-ofctl add-flow br0 in_port=1,actions=output:2; ovs-ofctl add-flow br0 in_port=2,actions=output:1 ;;
+    learning) ovs-ofctl add-flow br0 actions=NORMAL ;;
+    esac
+    wait_sockets "${socks[@]}"
+    # Counted from the frontend's start, as for the others. A frontend that connects the moment
+    # a port is made is sometimes turned away: once more, counting again.
+    local ctl=$o/ovs-vswitchd-dpdk.$(cat "$o/vswitchd.pid").ctl
+    for tries in 1 2; do
+        ovs-appctl -t "$ctl" dpif-netdev/pmd-stats-clear >/dev/null
+        frontend_start "$([ "$sc" = sink ] && echo txonly || echo flowgen)" "${socks[@]}"
+        sleep 1
+        grep -q "virtio_user_dev_init fails" "$t/frontend.log" || break
+        frontend_stop; sleep 1
+    done
+    sleep $((WARM + SECS - 1))
+    ovs-appctl -t "$ctl" dpif-netdev/pmd-stats-show > "$o/pmd.txt"
+    frontend_stop
+    ovs_stop
+    awk -v s=$((WARM + SECS)) '/pmd thread/ { f = 1 } /main thread/ { f = 0 } f && /packets received:/ { p = $3 }
+        f && /avg processing cycles per packet:/ { c = $6 }
+        END { if (p > 0) printf "%.1f %.3f\n", c, p / s / 1e6; else print "nan 0" }' "$o/pmd.txt"
+}
+ovs_stop() {
+    local o=$t/ovs
+    [ -f "$o/vswitchd.pid" ] && ovs-appctl -t "$o/ovs-vswitchd-dpdk.$(cat "$o/vswitchd.pid").ctl" exit >/dev/null 2>&1
+    [ -f "$o/ovsdb.pid" ] && ovs-appctl -t "$o/ovsdb-server.$(cat "$o/ovsdb.pid").ctl" exit >/dev/null 2>&1
+    for _ in $(seq 50); do pgrep -f "$o/" >/dev/null || break; sleep 0.1; done
+    pkill -9 -f "$o/" 2>/dev/null
+    wait 2>/dev/null
+}
+ovs=${VHOST_BENCH_OVS:-1} ovs_why=
+if [ "$ovs" = 1 ]; then
+    if [ ! -x "$OVS_VSWITCHD" ] || ! command -v ovs-vsctl >/dev/null; then
+        ovs=0 ovs_why="OVS-DPDK is not installed (apt-get install openvswitch-switch-dpdk)"
+    elif [ "$(id -u)" != 0 ]; then
+        ovs=0 ovs_why="OVS-DPDK needs hugepages, which only root can reserve"
+    fi
+else
+    ovs_why="VHOST_BENCH_OVS=0"
+fi
+[ -n "$ovs_why" ] && echo "  OVS-DPDK left out: $ovs_why" >&2
+
 declare -A cpp mpps
 scenarios=(sink xconnect learning)
 for sc in "${scenarios[@]}"; do
@@ -104,9 +192,24 @@ for sc in "${scenarios[@]}"; do
             read -r c m < <(run_testpmd "$sc" "${p#*:}")
             cpp[$sc,${p%%:*}]+="$c "; mpps[$sc,${p%%:*}]+="$m "
         done
-        echo "  $sc run $run: iovswitch ${cpp[$sc,iovswitch]##* }" >&2
+        echo "  $sc run $run: iovswitch $(awk '{ print $NF }' <<< "${cpp[$sc,iovswitch]}") cycles/packet" >&2
     done
 done
+
+# OVS-DPDK last, alone: its hugepages (512 MiB) reserved for it and given back after.
+if [ "$ovs" = 1 ]; then
+    huge_restore=$(cat /proc/sys/vm/nr_hugepages)
+    [ "$huge_restore" -ge 300 ] || echo 300 > /proc/sys/vm/nr_hugepages
+    for sc in "${scenarios[@]}"; do
+        for run in $(seq "$RUNS"); do
+            read -r c m < <(run_ovs "$sc")
+            cpp[$sc,ovs-dpdk]+="$c "; mpps[$sc,ovs-dpdk]+="$m "
+            echo "  $sc run $run: ovs-dpdk $c cycles/packet, $m Mpps" >&2
+        done
+    done
+    echo "$huge_restore" > /proc/sys/vm/nr_hugepages
+    huge_restore=
+fi
 
 printf '%-10s %-16s %14s %10s\n' scenario backend cycles/packet Mpps
 json='{"bench":"vhost","frame_bytes":64,"runs":'$RUNS',"seconds":'$SECS',"results":['
@@ -118,6 +221,7 @@ for sc in "${scenarios[@]}"; do
         c=$(echo "${cpp[$key]}" | tr ' ' '\n' | grep -v '^$' | median)
         m=$(echo "${mpps[$key]}" | tr ' ' '\n' | grep -v '^$' | median)
         printf '%-10s %-16s %14s %10s\n' "$sc" "$be" "$c" "$m"
+        [ "$c" = nan ] && c=null      # no run of this backend measured anything
         json+="$sep{\"scenario\":\"$sc\",\"backend\":\"$be\",\"cycles_per_packet\":$c,\"mpps\":$m}"
         sep=,
     done
@@ -125,4 +229,6 @@ done
 json+=']}'
 echo "$json" | jq -c '. + {ratios: [.results | group_by(.scenario)[] |
     (map(select(.backend == "iovswitch"))[0]) as $a | .[] | select(.backend != "iovswitch") |
-    {scenario, peer: .backend, cycles_ratio: (($a.cycles_per_packet / .cycles_per_packet) * 1000 | round / 1000)}]}'
+    {scenario, peer: .backend,
+     cycles_ratio: (if $a.cycles_per_packet and .cycles_per_packet then ($a.cycles_per_packet / .cycles_per_packet) * 1000 | round / 1000 else null end),
+     mpps_ratio: (if .mpps > 0 then ($a.mpps / .mpps) * 1000 | round / 1000 else null end)}]}'
