@@ -274,6 +274,8 @@ int cmd_switch(struct cli *cli)
 				   client ? "client" : "server", "readonly", readonly);
 		if (serial)
 			json_object_set_new(params, "serial", json_string(serial));
+		if (queues)
+			json_object_set_new(params, "queues", json_integer((json_int_t)queues));
 		st = call(sock, "blk.add", params, &res);
 		if (st == EXIT_OK && !cli->json)
 			print_blks(res = json_pack("[o]", res));

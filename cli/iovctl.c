@@ -69,7 +69,7 @@ static const struct cli_command commands[] = {
 	{ "switch",
 	  "[--socket PATH] [info] | ports | stats [PORT] | add NAME --vhost PATH [--client] [--queues N] | add NAME --dpdk DEVARGS"
 	  " | del NAME | xconnect NAME PEER|--none | pool-assign UPLINK POOL PORT | pool-release UPLINK POOL | pools"
-	  " | blk-add NAME --vhost PATH --image FILE | blk-del NAME | blks",
+	  " | blk-add NAME --vhost PATH --image FILE [--queues N] | blk-del NAME | blks",
 	  "iovswitch's ports, counters, cross-connects and VMDq pools, over its control socket",
 	  "  --socket PATH      the switch's socket (default $IOVSWITCH_SOCKET, else\n"
 	  "                     /run/iovkit/iovswitch.sock)\n"
@@ -89,9 +89,9 @@ static const struct cli_command commands[] = {
 	  "                     frames arriving on UPLINK for these MACs and VLANs (default VLAN:\n"
 	  "                     untagged) go to PORT alone, as a VMDq pool would\n"
 	  "  pool-release UPLINK POOL          pools     the assignments\n"
-	  "  blk-add NAME --vhost PATH --image FILE [--readonly] [--serial ID] [--client]\n"
+	  "  blk-add NAME --vhost PATH --image FILE [--readonly] [--serial ID] [--client] [--queues N]\n"
 	  "                     serve a raw image (file or block device) as a vhost-user virtio-blk\n"
-	  "                     device (QEMU vhost-user-blk-pci, iovm)\n"
+	  "                     device (QEMU vhost-user-blk-pci, iovm); --queues: request queues (1..8)\n"
 	  "  blk-del NAME       stop serving it          blks      the blk devices, with I/O counters\n",
 	  cmd_switch },
 	{ "rpc", "[--socket PATH] METHOD [PARAMS]", "call a JSON-RPC method of an iovkit socket and print the result",

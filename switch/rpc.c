@@ -391,10 +391,11 @@ static json_t *blk_describe(struct sw_ctl *ctl, int i)
 	const char *mode = json_string_value(json_object_get(d->spec, "mode"));
 
 	iov_vhost_blk_info(d->dev, &bi);
-	return json_pack("{s:s,s:O,s:O,s:s,s:s,s:b,s:I,s:i,s:{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}}", "name", d->name, "path",
-			 json_object_get(d->spec, "path"), "image", json_object_get(d->spec, "image"), "mode",
+	return json_pack("{s:s,s:O,s:O,s:s,s:s,s:b,s:I,s:i,s:i,s:{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}}", "name", d->name,
+			 "path", json_object_get(d->spec, "path"), "image", json_object_get(d->spec, "image"), "mode",
 			 mode ? mode : "server", "state", iov_vhost_state_name(bi.state), "readonly", bi.readonly,
-			 "sectors", (json_int_t)bi.sectors, "connects", (int)bi.connects, "stats", "reads",
+			 "sectors", (json_int_t)bi.sectors, "connects", (int)bi.connects, "queues", (int)bi.queues,
+			 "stats", "reads",
 			 (json_int_t)bi.reads, "writes", (json_int_t)bi.writes, "flushes", (json_int_t)bi.flushes,
 			 "discards", (json_int_t)bi.discards, "read_bytes", (json_int_t)bi.read_bytes,
 			 "written_bytes", (json_int_t)bi.written_bytes, "errors", (json_int_t)bi.errors,
@@ -405,12 +406,15 @@ static int m_blk_add(void *userdata, json_t *params, json_t **ret, struct iov_rp
 {
 	struct sw_ctl *ctl = userdata;
 	const char *name, *path, *image, *mode = "server", *serial = NULL;
-	int readonly = 0, slot = -1, fd, r;
+	int readonly = 0, queues = 1, slot = -1, fd, r;
 
-	r = iov_rpc_params(e, params, "{s:s,s:s,s:s,s?s,s?b,s?s}", "name", &name, "path", &path, "image", &image,
-			   "mode", &mode, "readonly", &readonly, "serial", &serial);
+	r = iov_rpc_params(e, params, "{s:s,s:s,s:s,s?s,s?b,s?s,s?i}", "name", &name, "path", &path, "image", &image,
+			   "mode", &mode, "readonly", &readonly, "serial", &serial, "queues", &queues);
 	if (r < 0)
 		return r;
+	if (queues < 1 || queues > IOV_VHOST_BLK_MAX_QUEUES)
+		return iov_rpc_fail(e, IOV_RPC_INVALID_PARAMS, 0, "queues %d: 1 to %d request queues", queues,
+				    IOV_VHOST_BLK_MAX_QUEUES);
 	if (!port_name_valid(name))
 		return iov_rpc_fail(e, IOV_RPC_INVALID_PARAMS, 0, "name \"%s\": 1 to %d of A-Z a-z 0-9 _ . -", name,
 				    SW_NAME_MAX - 1);
@@ -429,7 +433,8 @@ static int m_blk_add(void *userdata, json_t *params, json_t **ret, struct iov_rp
 	if (fd < 0)
 		return iov_rpc_fail(e, IOV_RPC_FAILED, errno, "%s: %s", image, iov_strerror(-errno));
 	struct iov_vhost_blk_config cfg = { .path = path, .image_fd = fd, .readonly = readonly, .serial = serial,
-					    .flags = !strcmp(mode, "client") ? IOV_VHOST_CLIENT : 0 };
+					    .flags = !strcmp(mode, "client") ? IOV_VHOST_CLIENT : 0,
+					    .queues = (unsigned int)queues };
 	r = iov_vhost_blk_new(&cfg, &ctl->blk[slot].dev);
 	if (r < 0) {
 		close(fd);
@@ -530,7 +535,8 @@ static const struct iov_rpc_method methods[] = {
 	  "{\"type\":\"object\",\"required\":[\"name\",\"path\",\"image\"],\"properties\":{"
 	  "\"name\":{\"type\":\"string\"},\"path\":{\"type\":\"string\"},\"image\":{\"type\":\"string\"},"
 	  "\"mode\":{\"enum\":[\"server\",\"client\"]},\"readonly\":{\"type\":\"boolean\"},"
-	  "\"serial\":{\"type\":\"string\",\"maxLength\":20}}}" },
+	  "\"serial\":{\"type\":\"string\",\"maxLength\":20},"
+	  "\"queues\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":8,\"default\":1}}}" },
 	{ "blk.del", m_blk_del, IOV_RPC_MUTATES, "stops serving a blk device",
 	  "{\"type\":\"object\",\"required\":[\"name\"]}" },
 	{ "blk.list", m_blk_list, 0, "blk devices with their state and I/O counters", NULL },

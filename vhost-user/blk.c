@@ -11,8 +11,10 @@
  * malformed request is completed with VIRTIO_BLK_S_IOERR when it has a status byte, and with
  * nothing written otherwise: the queue never stalls on it, and it is counted.
  *
- * One thread per running device sleeps on the kick eventfd (no polling: disks are not busy
- * the way NICs are), processes what is available, and signals the call eventfd.
+ * One thread per running device sleeps on the queues' kick eventfds (no polling: disks are
+ * not busy the way NICs are), processes what each queue has available, and signals that
+ * queue's call eventfd. With VIRTIO_BLK_F_MQ (queues > 1) each queue is served the same way,
+ * its completions on its own used ring (virtio 1.2 §5.2.6.3).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -23,6 +25,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -49,15 +52,21 @@ struct iov_vhost_blk {
 	bool readonly;
 	char serial[VIRTIO_BLK_ID_BYTES];
 
-	/* The running device (one request queue), its thread and how to stop it. */
+	unsigned int queues;            /* offered */
+
+	/* The running device, its queues, its thread and how to stop it. */
 	pthread_mutex_t lock;
 	int vid;
 	bool running;
 	pthread_t thread;
-	int stop_fd;
+	int stop_fd;                    /* wakes the thread: to stop, or (rescan) to look for rings */
+	atomic_bool stopping, rescan;
 	struct rte_vhost_memory *mem;
-	struct rte_vhost_vring vring;
-	uint16_t last_avail;
+	struct blk_queue {
+		struct rte_vhost_vring vring;
+		uint16_t last_avail;
+	} q[IOV_VHOST_BLK_MAX_QUEUES];
+	unsigned int n_q;               /* the queues the frontend set up (at least 1) */
 
 	atomic_int state;
 	atomic_uint connects;
@@ -92,10 +101,10 @@ struct request {
  * writable status byte last. Returns 0, or -EINVAL with req->status set when the status byte
  * could be found (so the request can be failed in the guest's eyes).
  */
-static int parse_chain(struct iov_vhost_blk *b, uint16_t head, struct request *req)
+static int parse_chain(struct iov_vhost_blk *b, const struct blk_queue *q, uint16_t head, struct request *req)
 {
-	struct vring_desc *desc = b->vring.desc;
-	uint16_t size = b->vring.size, i = head;
+	struct vring_desc *desc = q->vring.desc;
+	uint16_t size = q->vring.size, i = head;
 	unsigned int n = 0;
 	struct vring_desc d[SEG_MAX + 2];
 
@@ -208,21 +217,22 @@ static uint8_t execute(struct iov_vhost_blk *b, struct request *req, uint32_t *w
 	}
 }
 
-/* Completes what the guest made available; returns how many. */
-static unsigned int process(struct iov_vhost_blk *b)
+/* Completes what the guest made available on queue @qi; returns how many. */
+static unsigned int process(struct iov_vhost_blk *b, unsigned int qi)
 {
-	struct vring_avail *avail = b->vring.avail;
-	struct vring_used *used = b->vring.used;
-	uint16_t size = b->vring.size, avail_idx = __atomic_load_n(&avail->idx, __ATOMIC_ACQUIRE);
+	struct blk_queue *q = &b->q[qi];
+	struct vring_avail *avail = q->vring.avail;
+	struct vring_used *used = q->vring.used;
+	uint16_t size = q->vring.size, avail_idx = __atomic_load_n(&avail->idx, __ATOMIC_ACQUIRE);
 	unsigned int done = 0;
 
-	while (b->last_avail != avail_idx) {
-		uint16_t head = avail->ring[b->last_avail % size];
+	while (q->last_avail != avail_idx) {
+		uint16_t head = avail->ring[q->last_avail % size];
 		struct request req;
 		uint32_t written = 0;
 		uint8_t status;
 
-		if (parse_chain(b, head, &req) < 0) {
+		if (parse_chain(b, q, head, &req) < 0) {
 			atomic_fetch_add(&b->st_bad, 1);
 			status = VIRTIO_BLK_S_IOERR;
 		} else {
@@ -237,33 +247,70 @@ static unsigned int process(struct iov_vhost_blk *b)
 		uint16_t u = used->idx;
 		used->ring[u % size] = (struct vring_used_elem){ .id = head < size ? head : 0, .len = written };
 		__atomic_store_n(&used->idx, (uint16_t)(u + 1), __ATOMIC_RELEASE);
-		b->last_avail++;
+		q->last_avail++;
 		done++;
-		if (b->last_avail == avail_idx)
+		if (q->last_avail == avail_idx)
 			avail_idx = __atomic_load_n(&avail->idx, __ATOMIC_ACQUIRE);
 	}
 	if (done)
-		rte_vhost_vring_call(b->vid, 0);
+		rte_vhost_vring_call(b->vid, (uint16_t)qi);
 	return done;
+}
+
+/* Ring @i's addresses and where it resumes; false while the frontend has not set it up. */
+static bool queue_get(struct iov_vhost_blk *b, unsigned int i)
+{
+	struct blk_queue *q = &b->q[i];
+	uint16_t last_used;
+
+	return rte_vhost_get_vhost_vring(b->vid, (uint16_t)i, &q->vring) == 0 &&
+	       rte_vhost_get_vring_base(b->vid, (uint16_t)i, &q->last_avail, &last_used) == 0 && q->vring.desc &&
+	       q->vring.size && q->vring.kickfd >= 0;
+}
+
+/*
+ * The rings set up since the device started, up to the queues offered: rte_vhost starts it
+ * once the rings set up so far are ready, and a frontend that enables each ring as it sets it
+ * up (iovkit's own) has only the first one then.
+ */
+static void rescan(struct iov_vhost_blk *b)
+{
+	unsigned int n = rte_vhost_get_vring_num(b->vid);
+
+	if (n > b->queues)
+		n = b->queues;
+	while (b->n_q < n && queue_get(b, b->n_q))
+		b->n_q++;
 }
 
 static void *blk_thread(void *arg)
 {
 	struct iov_vhost_blk *b = arg;
+	struct pollfd p[IOV_VHOST_BLK_MAX_QUEUES + 1];
+	bool stop = false;
 
-	for (;;) {
-		struct pollfd p[2] = { { .fd = b->vring.kickfd, .events = POLLIN }, { .fd = b->stop_fd, .events = POLLIN } };
+	while (!stop) {
+		unsigned int n = b->n_q;
 		uint64_t v;
 
-		process(b);
-		if (poll(p, 2, 100) < 0 && errno != EINTR)
+		for (unsigned int i = 0; i < n; i++) {
+			p[i] = (struct pollfd){ .fd = b->q[i].vring.kickfd, .events = POLLIN };
+			process(b, i);
+		}
+		p[n] = (struct pollfd){ .fd = b->stop_fd, .events = POLLIN };
+		if (poll(p, n + 1, 100) < 0 && errno != EINTR)
 			break;
-		if (p[1].revents)
+		if (p[n].revents && read(b->stop_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
 			break;
-		if (p[0].revents && read(b->vring.kickfd, &v, sizeof(v)) < 0 && errno != EAGAIN)
-			break;
+		stop = atomic_load(&b->stopping);
+		if (!stop && atomic_exchange(&b->rescan, false))
+			rescan(b);
+		for (unsigned int i = 0; i < n; i++)
+			if (p[i].revents && read(p[i].fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+				stop = true;
 	}
-	process(b);
+	for (unsigned int i = 0; i < b->n_q; i++)
+		process(b, i);
 	return NULL;
 }
 
@@ -275,11 +322,13 @@ static void stop_device(struct iov_vhost_blk *b)
 
 	if (!b->running)
 		return;
+	atomic_store(&b->stopping, true);
 	if (write(b->stop_fd, &one, sizeof(one)) < 0)
 		abort();        /* an eventfd write cannot fail here */
 	pthread_join(b->thread, NULL);
 	/* Where we stopped is what GET_VRING_BASE answers (and a reconnect resumes from). */
-	rte_vhost_set_vring_base(b->vid, 0, b->last_avail, b->vring.used->idx);
+	for (unsigned int i = 0; i < b->n_q; i++)
+		rte_vhost_set_vring_base(b->vid, (uint16_t)i, b->q[i].last_avail, b->q[i].vring.used->idx);
 	closep(&b->stop_fd);
 	free(b->mem);
 	b->mem = NULL;
@@ -289,18 +338,23 @@ static void stop_device(struct iov_vhost_blk *b)
 static int on_new_device(int vid)
 {
 	struct iov_vhost_blk *b = blk_of_vid(vid);
-	uint16_t last_used;
 	int r = -1;
 
 	if (!b)
 		return -1;
 	pthread_mutex_lock(&b->lock);
 	b->vid = vid;
-	if (rte_vhost_get_mem_table(vid, &b->mem) < 0 || rte_vhost_get_vhost_vring(vid, 0, &b->vring) < 0 ||
-	    rte_vhost_get_vring_base(vid, 0, &b->last_avail, &last_used) < 0 || !b->vring.desc || !b->vring.size ||
-	    b->vring.kickfd < 0)
+	/* Every ring set up so far is ready (rte_vhost's condition for starting us); more may
+	 * come (rescan). */
+	b->n_q = 0;
+	if (rte_vhost_get_mem_table(vid, &b->mem) < 0)
 		goto out;
-	b->stop_fd = eventfd(0, EFD_CLOEXEC);
+	rescan(b);
+	if (!b->n_q)
+		goto out;
+	atomic_store(&b->stopping, false);
+	atomic_store(&b->rescan, false);
+	b->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (b->stop_fd < 0 || pthread_create(&b->thread, NULL, blk_thread, b) != 0)
 		goto out;
 	b->running = true;
@@ -326,6 +380,27 @@ static void on_destroy_device(int vid)
 	stop_device(b);
 	atomic_store(&b->state, IOV_VHOST_CONNECTED);
 	pthread_mutex_unlock(&b->lock);
+}
+
+/*
+ * A ring became ready: the thread looks for new rings itself, since this runs in rte_vhost's
+ * message handling, which may hold the ring locks the thread waits on (in rte_vhost_vring_call).
+ */
+static int on_vring_state_changed(int vid, uint16_t index, int enable)
+{
+	struct iov_vhost_blk *b = blk_of_vid(vid);
+	uint64_t one = 1;
+
+	if (!b || !enable || index >= b->queues)
+		return 0;
+	pthread_mutex_lock(&b->lock);
+	if (b->running && b->vid == vid) {
+		atomic_store(&b->rescan, true);
+		if (write(b->stop_fd, &one, sizeof(one)) < 0)
+			abort();        /* an eventfd write cannot fail here */
+	}
+	pthread_mutex_unlock(&b->lock);
+	return 0;
 }
 
 static void on_destroy_connection(int vid)
@@ -360,7 +435,7 @@ static enum rte_vhost_msg_result pre_msg(int vid, void *msg)
 	cfg.capacity = b->sectors;
 	cfg.seg_max = SEG_MAX;
 	cfg.blk_size = SECTOR;
-	cfg.num_queues = 1;
+	cfg.num_queues = (uint16_t)b->queues;
 	cfg.max_discard_sectors = UINT32_MAX / SECTOR;
 	cfg.max_discard_seg = 1;
 	cfg.discard_sector_alignment = 1;
@@ -390,6 +465,7 @@ static const struct rte_vhost_device_ops ops = {
 	.destroy_device = on_destroy_device,
 	.new_connection = on_new_connection,
 	.destroy_connection = on_destroy_connection,
+	.vring_state_changed = on_vring_state_changed,
 };
 
 IOV_EXPORT int iov_vhost_blk_new(const struct iov_vhost_blk_config *cfg, struct iov_vhost_blk **ret)
@@ -402,7 +478,8 @@ IOV_EXPORT int iov_vhost_blk_new(const struct iov_vhost_blk_config *cfg, struct 
 	int r;
 
 	if (!cfg->path || !cfg->path[0] || strlen(cfg->path) >= sizeof(b->sock.path) || cfg->image_fd < 0 ||
-	    (cfg->flags & ~(unsigned int)(IOV_VHOST_CLIENT | IOV_VHOST_NO_RECONNECT)))
+	    (cfg->flags & ~(unsigned int)(IOV_VHOST_CLIENT | IOV_VHOST_NO_RECONNECT)) ||
+	    cfg->queues > IOV_VHOST_BLK_MAX_QUEUES)
 		return -EINVAL;
 	if (fstat(cfg->image_fd, &st) < 0)
 		return negative_errno();
@@ -415,6 +492,7 @@ IOV_EXPORT int iov_vhost_blk_new(const struct iov_vhost_blk_config *cfg, struct 
 	b->sock.owner = b;
 	b->image = cfg->image_fd;
 	b->readonly = cfg->readonly;
+	b->queues = cfg->queues ? cfg->queues : 1;
 	b->stop_fd = -1;
 	pthread_mutex_init(&b->lock, NULL);
 	if (S_ISBLK(st.st_mode)) {
@@ -423,6 +501,8 @@ IOV_EXPORT int iov_vhost_blk_new(const struct iov_vhost_blk_config *cfg, struct 
 	}
 	b->sectors = (uint64_t)st.st_size / SECTOR;
 	strncpy(b->serial, cfg->serial ? cfg->serial : "iovkit", sizeof(b->serial));
+	if (b->queues > 1)
+		features |= 1ULL << VIRTIO_BLK_F_MQ;
 	if (b->readonly)
 		features |= 1ULL << VIRTIO_BLK_F_RO;
 	else
@@ -477,6 +557,7 @@ IOV_EXPORT void iov_vhost_blk_info(struct iov_vhost_blk *b, struct iov_vhost_blk
 		.state = atomic_load(&b->state),
 		.connects = atomic_load(&b->connects),
 		.sectors = b->sectors,
+		.queues = b->queues,
 		.readonly = b->readonly,
 		.reads = atomic_load(&b->st_reads),
 		.writes = atomic_load(&b->st_writes),

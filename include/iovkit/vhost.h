@@ -115,7 +115,11 @@ struct iov_vhost_blk_config {
 	int image_fd;                   /* a regular file or block device; the port owns it after success */
 	bool readonly;                  /* offer VIRTIO_BLK_F_RO and refuse writes */
 	const char *serial;             /* GET_ID's answer, at most 20 bytes (default "iovkit") */
+	unsigned int queues;            /* request queues, 1..IOV_VHOST_BLK_MAX_QUEUES (0: 1); more than
+					 * one offers VIRTIO_BLK_F_MQ */
 };
+
+#define IOV_VHOST_BLK_MAX_QUEUES 8
 
 /* -EINVAL (bad config, not a file or block device), -EEXIST, -ENOSPC, -ENOMEM, -EIO as for net ports. */
 int iov_vhost_blk_new(const struct iov_vhost_blk_config *cfg, struct iov_vhost_blk **ret);
@@ -127,6 +131,7 @@ struct iov_vhost_blk_info {
 	enum iov_vhost_state state;
 	unsigned int connects;
 	uint64_t sectors;               /* capacity in 512-byte sectors */
+	unsigned int queues;            /* request queues offered */
 	bool readonly;
 	uint64_t reads, writes, flushes, discards, read_bytes, written_bytes;
 	uint64_t errors;                /* requests completed with a status other than OK */

@@ -16,6 +16,9 @@
  *                                           memory, an unknown request), discard, write zeroes
  *   vhost-peer SOCK blk-ro                  a read-only blk device: it offers VIRTIO_BLK_F_RO,
  *                                           reads work, writes fail
+ *   vhost-peer SOCK blk-mq QUEUES           a blk device with QUEUES request queues: config
+ *                                           space says so, queues 0 and 1 each complete their
+ *                                           own requests, posted at once
  *   vhost-peer SOCK hostile CASE            post one bad transmit chain, then say whether the
  *                                           backend consumed it or stalled the ring:
  *                                           outside | wrap | loop | long | oversize | empty
@@ -298,32 +301,46 @@ static void blk_check(bool ok, const char *what)
 }
 
 /*
- * One request on queue 0 (the "rx" ring's memory): a header, @n data buffers of @len bytes at
- * @data (device-writable when @in), a status byte. Returns the status, or -1 on no answer.
+ * Posts one request on @q without waiting: a header at @hdr (or a header address @hdr_gpa the
+ * test wants instead), @n data buffers of @len bytes at @data (device-writable when @in), a
+ * status byte at @status. Its descriptors are the ring's first ones: one request per ring at a time.
  */
-static int blk_request(uint32_t type, uint64_t sector, uint64_t data, uint32_t len, unsigned int n, bool in,
-		       uint64_t hdr_gpa)
+static void blk_post(struct vq *q, uint64_t hdr, uint64_t status, uint32_t type, uint64_t sector, uint64_t data,
+		     uint32_t len, unsigned int n, bool in, uint64_t hdr_gpa)
 {
-	uint64_t hdr = BIGBUF, status = BIGBUF + 64;
 	struct virtio_blk_outhdr *h = (struct virtio_blk_outhdr *)(mem + hdr);
 	uint16_t k = 0;
-	uint32_t l;
 
 	*h = (struct virtio_blk_outhdr){ .type = type, .sector = sector };
 	mem[status] = 0xee;
-	rx.desc[k] = (struct vring_desc){ .addr = hdr_gpa ? hdr_gpa : hdr, .len = sizeof(*h), .flags = VRING_DESC_F_NEXT,
+	q->desc[k] = (struct vring_desc){ .addr = hdr_gpa ? hdr_gpa : hdr, .len = sizeof(*h), .flags = VRING_DESC_F_NEXT,
 					  .next = (uint16_t)(k + 1) };
 	k++;
 	for (unsigned int i = 0; i < n; i++, k++)
-		rx.desc[k] = (struct vring_desc){ .addr = data + (uint64_t)i * len, .len = len,
+		q->desc[k] = (struct vring_desc){ .addr = data + (uint64_t)i * len, .len = len,
 						  .flags = (uint16_t)(VRING_DESC_F_NEXT | (in ? VRING_DESC_F_WRITE : 0)),
 						  .next = (uint16_t)(k + 1) };
-	rx.desc[k] = (struct vring_desc){ .addr = status, .len = 1, .flags = VRING_DESC_F_WRITE };
-	vq_push(&rx, 0);
+	q->desc[k] = (struct vring_desc){ .addr = status, .len = 1, .flags = VRING_DESC_F_WRITE };
+	vq_push(q, 0);
+}
+
+/* The status of @q's next completion (its status byte at @status), or -1 after 5 s. */
+static int blk_wait(struct vq *q, uint64_t status)
+{
+	uint32_t l;
+
 	for (double deadline = now() + 5; now() < deadline; usleep(100))
-		if (vq_pop(&rx, &l) >= 0)
+		if (vq_pop(q, &l) >= 0)
 			return mem[status];
 	return -1;
+}
+
+/* One request on queue 0 (the "rx" ring's memory), waited for; its status, or -1. */
+static int blk_request(uint32_t type, uint64_t sector, uint64_t data, uint32_t len, unsigned int n, bool in,
+		       uint64_t hdr_gpa)
+{
+	blk_post(&rx, BIGBUF, BIGBUF + 64, type, sector, data, len, n, in, hdr_gpa);
+	return blk_wait(&rx, BIGBUF + 64);
 }
 
 static int cmd_blk(uint64_t capacity, const char *serial)
@@ -375,6 +392,47 @@ static int cmd_blk(uint64_t capacity, const char *serial)
 	return blk_checks_failed ? 1 : 0;
 }
 
+/*
+ * A device with @want request queues (VIRTIO_BLK_F_MQ): config space says so; a write posted
+ * on each of queues 0 and 1 at once completes on its own queue, and each is read back through
+ * the other queue.
+ */
+static int cmd_blk_mq(unsigned int want)
+{
+	uint64_t a = RXBUF, b = RXBUF + 0x1000, ra = RXBUF + 0x2000, rb = RXBUF + 0x3000;
+	uint64_t h0 = BIGBUF, s0 = BIGBUF + 64, h1 = BIGBUF + 128, s1 = BIGBUF + 192;
+	uint16_t nq = 0;
+	int err, st0, st1;
+
+	err = iov_vhost_front_get_config(front, 34, &nq, sizeof(nq));     /* virtio_blk_config.num_queues */
+	blk_check(err == 0 && nq == want, "config space gives the number of request queues");
+	printf("num_queues %u\n", nq);
+	/* Queue 0 in the "rx" ring's memory, queue 1 in the "tx" ring's. */
+	if ((err = vq_start(0, &rx, 0)) < 0 || (err = vq_start(1, &tx, 0)) < 0)
+		die(err, "starting the request queues");
+	for (unsigned int i = 0; i < 0x1000; i++) {
+		mem[a + i] = (uint8_t)(i * 3 + 1);
+		mem[b + i] = (uint8_t)(i * 5 + 2);
+	}
+	blk_post(&rx, h0, s0, VIRTIO_BLK_T_OUT, 100, a, 0x1000, 1, false, 0);
+	blk_post(&tx, h1, s1, VIRTIO_BLK_T_OUT, 200, b, 0x1000, 1, false, 0);
+	st0 = blk_wait(&rx, s0);
+	st1 = blk_wait(&tx, s1);
+	blk_check(st0 == VIRTIO_BLK_S_OK && st1 == VIRTIO_BLK_S_OK,
+		  "a write on each queue at once, each completed on its own queue");
+	blk_check(rx.last_used == 1 && tx.last_used == 1, "one completion on each used ring");
+	memset(mem + ra, 0, 0x2000);
+	blk_post(&tx, h1, s1, VIRTIO_BLK_T_IN, 100, ra, 0x1000, 1, true, 0);
+	blk_post(&rx, h0, s0, VIRTIO_BLK_T_IN, 200, rb, 0x1000, 1, true, 0);
+	st1 = blk_wait(&tx, s1);
+	st0 = blk_wait(&rx, s0);
+	blk_check(st0 == VIRTIO_BLK_S_OK && st1 == VIRTIO_BLK_S_OK && !memcmp(mem + a, mem + ra, 0x1000) &&
+			  !memcmp(mem + b, mem + rb, 0x1000),
+		  "each read back through the other queue");
+	printf("blk-mq %s\n", blk_checks_failed ? "failed" : "ok");
+	return blk_checks_failed ? 1 : 0;
+}
+
 /* A read-only device: it says so, reads work, writes, discards and zeroes fail. */
 static int cmd_blk_ro(void)
 {
@@ -408,6 +466,10 @@ int main(int argc, char **argv)
 				       1ULL << VIRTIO_BLK_F_SEG_MAX,
 		      false);
 		return argc == 5 ? cmd_blk(strtoull(argv[3], NULL, 0), argv[4]) : 2;
+	}
+	if (!strcmp(argv[2], "blk-mq") && argc == 4) {
+		setup(argv[1], 1ULL << VIRTIO_F_VERSION_1 | 1ULL << VIRTIO_BLK_F_MQ, false);
+		return cmd_blk_mq((unsigned int)atoi(argv[3]));
 	}
 	if (!strcmp(argv[2], "blk-ro")) {
 		setup(argv[1], 1ULL << VIRTIO_F_VERSION_1 | 1ULL << VIRTIO_BLK_F_RO, false);

@@ -1,8 +1,9 @@
 #!/bin/bash
 # iovswitch's virtio-blk devices with iovkit's frontend library as the driver: capacity from
 # config space, write/flush/read back, get ID, discard, write zeroes, the error paths; the data
-# lands in the image; a read-only device refuses writes; bad blk.add requests change nothing;
-# the device survives a switch restart through the state file.
+# lands in the image; a read-only device refuses writes; a device with two request queues
+# serves both; bad blk.add requests change nothing; the device survives a switch restart
+# through the state file.
 #   blk.sh IOVSWITCH IOVCTL VHOST_PEER
 source "$(dirname "$0")/lib.sh"
 PEER=$3
@@ -40,6 +41,21 @@ has "the driver says so" "$t/out" "does not offer features"
 check "it offers read-only; reads work, writes fail" 0 "$PEER" "$t/ro.sock" blk-ro
 has "all of that" "$t/out" "blk-ro ok"
 cmp -s "$t/disk.img" "$t/ro.img" && ok "the read-only image is unchanged" || nok "the read-only image changed"
+
+# Two request queues (VIRTIO_BLK_F_MQ): the driver posts on both at once.
+cp "$t/disk.img" "$t/mq.img"
+check "a device with 2 request queues" 0 sw blk-add mq --vhost "$t/mq.sock" --image "$t/mq.img" --queues 2
+cmp_ok "blk.list says 2 queues" "$(swj blks | jq '.[] | select(.name == "mq") | .queues')" -eq 2
+check "each queue completes its own requests, and reads what the other wrote" 0 "$PEER" "$t/mq.sock" blk-mq 2
+has "all of that" "$t/out" "blk-mq ok"
+sed 's/^/# /' "$t/out"
+check "a one-queue device does not offer multiqueue" 1 "$PEER" "$t/d0.sock" blk-mq 1
+has "the driver says so" "$t/out" "does not offer features"
+check "--queues 9 is refused" 2 sw blk-add mq9 --vhost "$t/mq9.sock" --image "$t/mq.img" --queues 9
+check "so is queues 9 over JSON-RPC, changing nothing" 1 "$IOVCTL" rpc --socket "$t/ctl.sock" blk.add \
+    "{\"name\":\"mq9\",\"path\":\"$t/mq9.sock\",\"image\":\"$t/mq.img\",\"queues\":9}"
+cmp_ok "three blk devices" "$(swj blks | jq length)" -eq 3
+check "blk-del mq" 0 sw blk-del mq
 
 kill -9 "$swpid"; wait "$swpid" 2>/dev/null
 switch_start --state "$t/state.json" || nok "iovswitch restarts"
