@@ -218,7 +218,8 @@ boot() { # TESTS...
     qpid=$!
     boot_start=$(ms)
     deadline=$(( $(date +%s) + timeout ))
-    booted= cur= cur_out= done_seen=0 frozen=0 last= stuck=
+    # Before user space says it is ready (about 5 s), the boot has twice the stall limit.
+    booted= cur= cur_out= done_seen=0 frozen=0 last=$(( $(date +%s) + stall )) stuck=
     exec 3< <(exec tail -n +1 -F "$log" 2>/dev/null)
     tpid=$!
     while :; do

@@ -1,7 +1,7 @@
 #!/bin/bash
 # QEMU as a vhost-user frontend nobody here wrote, against iovswitch: the lab guest gets a
-# virtio-blk disk (vhost-user-blk-pci) and a virtio-net NIC (-netdev vhost-user) that an
-# iovswitch on the host serves; inside, tests/vhost-qemu.sh reads the host's bytes, writes its
+# virtio-blk disk with two request queues (vhost-user-blk-pci) and a virtio-net NIC (-netdev
+# vhost-user) that an iovswitch on the host serves; inside, tests/vhost-qemu.sh reads the host's bytes, writes its
 # own and sends frames; here we check the image file and the switch's counters.
 #   tests/lab/vhost.sh IOVSWITCH IOVCTL VHOST_PEER [lab.sh options...]
 # Exit status: 0 passed or skipped ("1..0 # SKIP REASON" where the lab cannot run here), 1 failed.
@@ -23,7 +23,7 @@ printf 'IOVKIT-VHOST-BLK' | dd of="$t/disk.img" conv=notrunc 2>/dev/null
 "$IOVSWITCH" --socket "$t/ctl.sock" >"$t/switch.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 100); do "$IOVCTL" switch info >/dev/null 2>&1 && break; sleep 0.1; done
-"$IOVCTL" switch blk-add disk --vhost "$t/blk.sock" --image "$t/disk.img" --serial IOV-LAB-BLK >/dev/null &&
+"$IOVCTL" switch blk-add disk --vhost "$t/blk.sock" --image "$t/disk.img" --serial IOV-LAB-BLK --queues 2 >/dev/null &&
     "$IOVCTL" switch add guest --vhost "$t/guest.sock" >/dev/null &&
     "$IOVCTL" switch add listener --vhost "$t/listener.sock" >/dev/null || { echo "Bail out! iovswitch setup failed"; exit 1; }
 "$PEER" "$t/listener.sock" recv 3 600 >"$t/listener.log" 2>&1 &
@@ -34,7 +34,7 @@ pids+=($listener)
 # a vhost-user net device starts with MSI-X (vhost_net_start; seen 2026-11-23). The blk device
 # is not affected.
 qa=()
-for a in -chardev "socket,id=vblk,path=$t/blk.sock" -device vhost-user-blk-pci,chardev=vblk,num-queues=1 \
+for a in -chardev "socket,id=vblk,path=$t/blk.sock" -device vhost-user-blk-pci,chardev=vblk,num-queues=2 \
          -chardev "socket,id=vnet,path=$t/guest.sock" -netdev vhost-user,id=vnet0,chardev=vnet \
          -device virtio-net-pci,netdev=vnet0,mac=52:54:00:20:00:01,romfile=,vectors=0; do
     qa+=(--qemu-arg "$a")
