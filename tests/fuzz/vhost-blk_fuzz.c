@@ -44,16 +44,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	b.sectors = (1 << 20) / SECTOR;
 	b.readonly = data[0] & 1;
 	b.mem = mem;
-	b.vring = (struct rte_vhost_vring){ .desc = (struct vring_desc *)guest,
-					    .avail = (struct vring_avail *)(guest + 16 * QSIZE),
-					    .used = (struct vring_used *)(guest + 16 * QSIZE + 4096),
-					    .size = QSIZE };
+	b.queues = b.n_q = 1;
+	b.q[0].vring = (struct rte_vhost_vring){ .desc = (struct vring_desc *)guest,
+						 .avail = (struct vring_avail *)(guest + 16 * QSIZE),
+						 .used = (struct vring_used *)(guest + 16 * QSIZE + 4096),
+						 .size = QSIZE };
 	/* At most 64 requests per input, to keep each run short. */
-	n_avail = b.vring.avail->idx % 65;
-	b.vring.avail->idx = n_avail;
-	b.vring.used->idx = 0;
-	process(&b);
-	if (b.last_avail != n_avail || b.vring.used->idx != n_avail)
+	n_avail = b.q[0].vring.avail->idx % 65;
+	b.q[0].vring.avail->idx = n_avail;
+	b.q[0].vring.used->idx = 0;
+	process(&b, 0);
+	if (b.q[0].last_avail != n_avail || b.q[0].vring.used->idx != n_avail)
 		abort();
 	return 0;
 }

@@ -54,25 +54,28 @@ static void reply(int sock, const struct vu_msg *req, const void *payload, size_
  */
 static void sparse_region(int sock, const struct vu_msg *req)
 {
-	struct {
-		struct vfio_region_info info;
-		struct vfio_region_info_cap_sparse_mmap cap;
-		struct vfio_region_sparse_mmap_area areas[2];
-	} rep = {
-		.info = { .argsz = sizeof(rep), .index = 0, .cap_offset = sizeof(rep.info), .size = 0x4000,
-			  .flags = VFIO_REGION_INFO_FLAG_READ | VFIO_REGION_INFO_FLAG_WRITE | VFIO_REGION_INFO_FLAG_MMAP |
-				   VFIO_REGION_INFO_FLAG_CAPS },
-		.cap = { .header = { .id = VFIO_REGION_INFO_CAP_SPARSE_MMAP, .version = 1 }, .nr_areas = 2 },
-		.areas = { { 0, 0x1000 }, { 0x2000, 0x2000 } },
+	struct vfio_region_sparse_mmap_area areas[2] = { { 0, 0x1000 }, { 0x2000, 0x2000 } };
+	struct vfio_region_info_cap_sparse_mmap cap = {
+		.header = { .id = VFIO_REGION_INFO_CAP_SPARSE_MMAP, .version = 1 }, .nr_areas = 2,
 	};
+	struct vfio_region_info info = {
+		.argsz = sizeof(info) + sizeof(cap) + sizeof(areas), .index = 0, .cap_offset = sizeof(info),
+		.size = 0x4000,
+		.flags = VFIO_REGION_INFO_FLAG_READ | VFIO_REGION_INFO_FLAG_WRITE | VFIO_REGION_INFO_FLAG_MMAP |
+			 VFIO_REGION_INFO_FLAG_CAPS,
+	};
+	uint8_t rep[sizeof(info) + sizeof(cap) + sizeof(areas)];
 	int fd = memfd_create("bar0", MFD_CLOEXEC);
 
+	memcpy(rep, &info, sizeof(info));
+	memcpy(rep + sizeof(info), &cap, sizeof(cap));
+	memcpy(rep + sizeof(info) + sizeof(cap), areas, sizeof(areas));
 	if (fd < 0 || ftruncate(fd, 0x4000) < 0)
 		abort();
 	for (int page = 0; page < 4; page++)
 		if (pwrite(fd, &(uint8_t){ (uint8_t)(0xa0 + page) }, 1, page * 0x1000) != 1)
 			abort();
-	reply(sock, req, &rep, sizeof(rep), 0, &fd, 1);
+	reply(sock, req, rep, sizeof(rep), 0, &fd, 1);
 	close(fd);
 }
 
