@@ -69,9 +69,10 @@ static uint32_t flow_hash(const struct rte_mbuf *m)
 }
 
 /*
- * Into the guest's receive rings: with more than one enabled, each frame goes to the pair of
- * its flow (virtio 1.2 §5.1.6.5.6: one flow's frames stay on one ring, in order). Frames that
- * went end up first in @pkts, as the caller counts them.
+ * Into the guest's receive rings: with more than one enabled, each frame goes to the pair its
+ * flow hashes to, so that one flow's frames stay on one ring, in order. (virtio's automatic
+ * receive steering would use the pair the flow last transmitted on; a hash needs no flow
+ * table.) Frames that went end up first in @pkts, as the caller counts them.
  */
 static uint16_t vhost_tx(struct sw_port *p, struct rte_mbuf **pkts, uint16_t n)
 {
