@@ -8,9 +8,9 @@
  *     goes to a vfio-user server, which maps it itself).
  *   - Configuration space is the device's: a write the model does not virtualize is forwarded
  *     and the bytes read back, so the device's own read-only bits stay read-only, and a read
- *     of the device's bytes comes from the device (status bits change by themselves). Virtualized: the BARs (iovm places them; the sizing protocol is
- *     answered from the region sizes), the expansion ROM (absent), the interrupt pin and
- *     line (INTx, below), and the MSI capability, which becomes a KVM MSI route fed by an
+ *     of the device's bytes comes from the device (status bits change by themselves).
+ *     Virtualized: the BARs (iovm places them; the sizing protocol is answered from the
+ *     region sizes), the expansion ROM (absent), the interrupt pin and line (INTx, below), and the MSI capability, which becomes a KVM MSI route fed by an
  *     irqfd that the device's MSI eventfd signals: no exit per interrupt. MSI-X too: the
  *     capability's control word and the table are iovm's (the table's pages are never in a
  *     memory slot), each vector the guest uses an eventfd VFIO signals and, while the
