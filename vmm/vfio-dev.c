@@ -10,8 +10,9 @@
  *     and the bytes read back, so the device's own read-only bits stay read-only, and a read
  *     of the device's bytes comes from the device (status bits change by themselves).
  *     Virtualized: the BARs (iovm places them; the sizing protocol is answered from the
- *     region sizes), the expansion ROM (absent), the interrupt pin and line (INTx, below), and the MSI capability, which becomes a KVM MSI route fed by an
- *     irqfd that the device's MSI eventfd signals: no exit per interrupt. MSI-X too: the
+ *     region sizes), the expansion ROM (absent), the interrupt pin and line (INTx, below),
+ *     and the MSI capability, which becomes a KVM MSI route fed by an irqfd that the
+ *     device's MSI eventfd signals: no exit per interrupt. MSI-X too: the
  *     capability's control word and the table are iovm's (the table's pages are never in a
  *     memory slot), each vector the guest uses an eventfd VFIO signals and, while the
  *     guest has it unmasked, an irqfd on a KVM MSI route with the guest's address and data;
