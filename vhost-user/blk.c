@@ -14,7 +14,7 @@
  * One thread per running device sleeps on the queues' kick eventfds (no polling: disks are
  * not busy the way NICs are), processes what each queue has available, and signals that
  * queue's call eventfd. With VIRTIO_BLK_F_MQ (queues > 1) each queue is served the same way,
- * its completions on its own used ring (virtio 1.2 §5.2.6.3).
+ * its completions on its own used ring.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -25,7 +25,6 @@
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
