@@ -11,6 +11,7 @@
  * rather than assigning them; a disk's comes from the backend (GET_CONFIG) at connect time.
  */
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -165,6 +166,16 @@ static void dev_notify(struct virtio_pci *v, unsigned int q)
 	}
 }
 
+/* The backend signalled queue @q while its irqfd is off (vector masked): the signal waits in
+ * the call eventfd, which KVM reads when the irqfd is assigned again. */
+static bool dev_pending(struct virtio_pci *v, unsigned int q)
+{
+	struct vhost_dev *d = of(v);
+	struct pollfd p = { .fd = d->call[q], .events = POLLIN };
+
+	return !d->irqfd_on[q] && d->call[q] >= 0 && poll(&p, 1, 0) == 1;
+}
+
 static const struct virtio_pci_ops dev_ops = {
 	.start = dev_start,
 	.stop = dev_stop,
@@ -172,6 +183,7 @@ static const struct virtio_pci_ops dev_ops = {
 	.route = dev_route,
 	.notify_moved = dev_notify_moved,
 	.notify = dev_notify,
+	.pending = dev_pending,
 };
 
 void vhost_dev_free(struct vhost_dev *d)

@@ -221,6 +221,26 @@ static uint64_t bytes_read(const uint8_t *p, unsigned int len)
 	return v;
 }
 
+/*
+ * The MSI-X Pending Bit Array (PCI Local Bus 3.0): a vector's bit is set while it cannot be delivered
+ * (masked, or the function masked) and a queue on it has an interrupt held. Vectors up to 64.
+ */
+static uint64_t pba_read(struct virtio_pci *v)
+{
+	uint64_t pba = 0, addr;
+	uint32_t data;
+
+	if (!v->ops->pending)
+		return 0;
+	for (unsigned int q = 0; q < v->num_queues; q++) {
+		uint16_t vec = v->queues[q].msix_vector;
+
+		if (vec < VIRTIO_MSIX_VECTORS && !virtio_pci_vector(v, vec, &addr, &data) && v->ops->pending(v, q))
+			pba |= 1ull << vec;
+	}
+	return pba;
+}
+
 static uint64_t vpci_bar_read(struct pci_dev *d, int bar, uint64_t off, unsigned int len)
 {
 	struct virtio_pci *v = (struct virtio_pci *)d;
@@ -246,7 +266,9 @@ static uint64_t vpci_bar_read(struct pci_dev *d, int bar, uint64_t off, unsigned
 	}
 	if (off >= VPCI_MSIX_OFF && off + len <= VPCI_MSIX_OFF + 16 * VIRTIO_MSIX_VECTORS)
 		return msix_table_read(v->msix, VIRTIO_MSIX_VECTORS, off - VPCI_MSIX_OFF, len);
-	return 0;       /* the PBA (nothing is held pending here: see docs/vmm.md), and holes */
+	if (off >= VPCI_PBA_OFF && off + len <= VPCI_PBA_OFF + 8)
+		return pba_read(v) >> (8 * (off - VPCI_PBA_OFF)) & (len == 8 ? ~0ull : (1ull << (8 * len)) - 1);
+	return 0;       /* holes */
 }
 
 static void vpci_bar_write(struct pci_dev *d, int bar, uint64_t off, unsigned int len, uint64_t val)

@@ -218,6 +218,9 @@ struct virtio_pci_ops {
 	void (*notify_moved)(struct virtio_pci *v, unsigned int q, uint64_t addr);
 	/* A notification that reached the VMM itself (not caught by an ioeventfd). */
 	void (*notify)(struct virtio_pci *v, unsigned int q);
+	/* Whether queue @q's interrupt is held, waiting for its vector to be unmasked (the MSI-X
+	 * PBA's pending bit). NULL: never. */
+	bool (*pending)(struct virtio_pci *v, unsigned int q);
 };
 
 struct virtio_pci {

@@ -134,6 +134,8 @@ check "a guest writes, flushes and reads back 256 blocks" 0 "$IOVM" --kernel "$G
     --cmdline "blk=verify blocks=256"
 has "its disk has the image's size" "$t/out" "capacity 8192 sectors"
 has "and the data came back" "$t/out" "blk: verify 256 blocks ok"
+has "a completion with its vector masked is held, its PBA bit set, and delivered on unmask" "$t/out" \
+    "blk: MSI-X PBA: held while masked (bit set), delivered on unmask (bit clear)"
 # The guest's pattern (guest.c): byte i is i * 7 + i / 512.
 want=$(awk 'BEGIN { for (i = 0; i < 131072; i++) printf "%02x", (i * 7 + int(i / 512)) % 256 }')
 got=$(head -c 131072 "$t/disk.img" | od -An -v -tx1 | tr -d ' \n')

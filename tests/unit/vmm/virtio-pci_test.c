@@ -10,7 +10,7 @@
 
 static struct {
 	int starts, stops, start_result, notified[VIRTIO_MAX_QUEUES];
-	bool deliver[VIRTIO_MAX_QUEUES];
+	bool deliver[VIRTIO_MAX_QUEUES], held[VIRTIO_MAX_QUEUES];
 	uint64_t addr[VIRTIO_MAX_QUEUES], notify_at[VIRTIO_MAX_QUEUES];
 	uint32_t data[VIRTIO_MAX_QUEUES];
 } seen;
@@ -49,9 +49,14 @@ static void notify(struct virtio_pci *v, unsigned int q)
 	seen.notified[q]++;
 }
 
+static bool pending(struct virtio_pci *v, unsigned int q)
+{
+	return seen.held[q];
+}
+
 static const struct virtio_pci_ops ops = {
 	.start = start, .stop = stop, .config_read = config_read, .route = route,
-	.notify_moved = notify_moved, .notify = notify,
+	.notify_moved = notify_moved, .notify = notify, .pending = pending,
 };
 
 static struct virtio_pci v;
@@ -302,6 +307,36 @@ static void test_msix(void)
 	ASSERT_INT_EQ(rd(VPCI_MSIX_OFF + 16 * 3 + 8, 4), 0x55);
 }
 
+/* The PBA: a vector's bit while a queue on it holds an interrupt that cannot be delivered. */
+static void test_pba(void)
+{
+	setup();
+	wr(0x16, 2, 1);                                                 /* queue 1 on vector 5 */
+	wr(0x1a, 2, 5);
+	wr(VPCI_MSIX_OFF + 16 * 5, 8, 0xfee00000ULL);
+	wr(VPCI_MSIX_OFF + 16 * 5 + 8, 4, 0x40);
+	wr(VPCI_MSIX_OFF + 16 * 5 + 12, 4, 0);
+	msix_enable(0x8000);
+	ASSERT_TRUE(seen.deliver[1]);
+	seen.held[1] = true;
+	ASSERT_INT_EQ(rd(VPCI_PBA_OFF, 8), 0);                          /* deliverable: nothing waits */
+	wr(VPCI_MSIX_OFF + 16 * 5 + 12, 4, 1);                          /* the entry masked */
+	ASSERT_INT_EQ(rd(VPCI_PBA_OFF, 8), 1u << 5);
+	ASSERT_INT_EQ(rd(VPCI_PBA_OFF, 4), 1u << 5);
+	ASSERT_INT_EQ(rd(VPCI_PBA_OFF, 1), 1u << 5);
+	ASSERT_INT_EQ(rd(VPCI_PBA_OFF + 4, 4), 0);
+	seen.held[1] = false;
+	ASSERT_INT_EQ(rd(VPCI_PBA_OFF, 8), 0);                          /* masked, nothing held */
+	seen.held[1] = true;
+	wr(VPCI_MSIX_OFF + 16 * 5 + 12, 4, 0);
+	msix_enable(0xc000);                                            /* the function masked */
+	ASSERT_INT_EQ(rd(VPCI_PBA_OFF, 8), 1u << 5);
+	msix_enable(0x8000);
+	ASSERT_INT_EQ(rd(VPCI_PBA_OFF, 8), 0);
+	seen.held[0] = true;                                            /* queue 0 has no vector */
+	ASSERT_INT_EQ(rd(VPCI_PBA_OFF, 8), 0);
+}
+
 static void test_isr_and_bar_move(void)
 {
 	setup();
@@ -320,4 +355,5 @@ UNIT_MAIN("vmm/virtio-pci",
 	  UNIT_TEST(test_feature_negotiation),
 	  UNIT_TEST(test_queues_and_lifecycle),
 	  UNIT_TEST(test_msix),
+	  UNIT_TEST(test_pba),
 	  UNIT_TEST(test_isr_and_bar_move))
