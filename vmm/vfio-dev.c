@@ -94,9 +94,9 @@ struct vfio_dev {
 		int efd, gsi;           /* -1: none yet */
 		bool routed;            /* the irqfd is assigned */
 	} *msix_vec;
-	unsigned int msix_nvec;         /* vectors VFIO signals (0: MSI-X off there) */
+	unsigned int msix_nvec;         /* vectors VFIO signals; 0: MSI-X is off there */
 	int msix_grow;                  /* VFIO adds vectors while MSI-X is on: 1 yes, 0 no, -1 untried */
-	bool msix_on, msix_warned;
+	bool msix_warned;
 	uint8_t intx_pin;               /* INTA..INTD (1-4); 0: no INTx */
 	int intx_gsi, intx_efd, intx_unmask_efd;
 	bool intx_on;
@@ -125,7 +125,7 @@ static void msix_update(struct vfio_dev *v);
 /* INTx on while neither MSI nor MSI-X is (VFIO takes one kind at a time), off otherwise. */
 static void intx_update(struct vfio_dev *v)
 {
-	bool want = v->intx_pin && !v->msi_on && !v->msix_on;
+	bool want = v->intx_pin && !v->msi_on && !v->msix_nvec;
 	int r = 0;
 
 	if (want == v->intx_on)
@@ -194,10 +194,8 @@ static void msi_update(struct vfio_dev *v)
 	}
 	if (on == v->msi_on)
 		return;
-	if (on && v->msix_on && iov_vfio_irq_disable(v->dev, IOV_VFIO_IRQ_MSIX) == 0) {
-		v->msix_on = false;     /* one kind at a time, as VFIO requires */
-		v->msix_nvec = 0;
-	}
+	if (on && v->msix_nvec && iov_vfio_irq_disable(v->dev, IOV_VFIO_IRQ_MSIX) == 0)
+		v->msix_nvec = 0;       /* one kind at a time, as VFIO requires */
 	if (on && v->intx_on && iov_vfio_irq_disable(v->dev, IOV_VFIO_IRQ_INTX) == 0)
 		v->intx_on = false;
 	r = on ? iov_vfio_irq_set_eventfds(v->dev, IOV_VFIO_IRQ_MSI, 0, 1, &v->msi_efd)
@@ -556,26 +554,26 @@ static void msix_update(struct vfio_dev *v)
 	for (unsigned int i = 0; i < v->msix_n; i++)
 		if (!(v->msix_tab[i].ctrl & 1) && v->msix_tab[i].addr)
 			want = i + 1;
-	if (on && !v->msix_on) {
+	if (on && !v->msix_nvec) {
 		if (v->msi_on && iov_vfio_irq_disable(v->dev, IOV_VFIO_IRQ_MSI) == 0)
 			v->msi_on = false;      /* one kind at a time, as VFIO requires */
 		if (v->intx_on && iov_vfio_irq_disable(v->dev, IOV_VFIO_IRQ_INTX) == 0)
 			v->intx_on = false;
 	}
 	if (on && want > v->msix_nvec) {
+		bool growing = v->msix_nvec > 0;
+
 		r = msix_vfio_set(v, want);
 		if (r < 0)
 			fprintf(stderr, "iovm: %s: %s its MSI-X (%u vectors): %s\n", v->name,
-				v->msix_on ? "growing" : "enabling", want, strerror(-r));
-		v->msix_on = v->msix_nvec > 0;
+				growing ? "growing" : "enabling", want, strerror(-r));
 	}
 	for (unsigned int i = 0; i < v->msix_nvec; i++)
 		msix_route(v, i, on && !all_masked && !(v->msix_tab[i].ctrl & 1) && v->msix_tab[i].addr);
-	if (!on && v->msix_on) {
+	if (!on && v->msix_nvec) {
 		r = iov_vfio_irq_disable(v->dev, IOV_VFIO_IRQ_MSIX);
 		if (r < 0)
 			fprintf(stderr, "iovm: %s: disabling its MSI-X: %s\n", v->name, strerror(-r));
-		v->msix_on = false;
 		v->msix_nvec = 0;
 	}
 	intx_update(v);
@@ -610,7 +608,7 @@ void vfio_dev_free(struct vfio_dev *v)
 		iov_vfio_irq_disable(v->dev, IOV_VFIO_IRQ_MSI);
 	if (v->msi_efd >= 0)
 		close(v->msi_efd);
-	if (v->msix_on)
+	if (v->msix_nvec)
 		iov_vfio_irq_disable(v->dev, IOV_VFIO_IRQ_MSIX);
 	if (v->intx_on)
 		iov_vfio_irq_disable(v->dev, IOV_VFIO_IRQ_INTX);
