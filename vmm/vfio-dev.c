@@ -716,8 +716,12 @@ int vfio_dev_add(struct vm *vm, const char *target, bool user, bool trap, char *
 			goto fail;
 		}
 	}
-	/* Start from a known state where the device can be reset (edu cannot: that is fine). */
-	iov_vfio_device_reset(v->dev);
+	/* Start from a known state. A device without a reset method (edu) starts as the last user
+	 * left it, which a guest driver may not expect (DMA set up by a previous guest): say so. */
+	r = iov_vfio_device_reset(v->dev);
+	if (r < 0)
+		fprintf(stderr, "iovm: %s: not reset before the guest starts: %s\n", v->name,
+			iov_ctx_reason(v->ctx)[0] ? iov_ctx_reason(v->ctx) : strerror(-r));
 	r = pci_bus_add(&vm->bus, &v->pci);
 	if (r < 0) {
 		snprintf(why, why_len, "%s: no free PCI slot", v->name);

@@ -9,32 +9,44 @@
  * The common configuration is the device's state machine (feature negotiation, status, the
  * queues); notifications normally never reach this file (an ioeventfd per queue takes them in
  * the kernel), and interrupts are MSI-X only (no INTx: the ISR stays 0).
+ *
+ * BAR 0 can also be reached through configuration space alone: the PCI configuration access
+ * capability (section 4.1.4.9) is a window the driver points at a BAR offset and length, whose
+ * data bytes read and write there (firmware uses it before it has mapped the BAR).
  */
 #include <string.h>
 
 #include "vmm-internal.h"
 
 enum {
-	CAP_COMMON = 1, CAP_NOTIFY = 2, CAP_ISR = 3, CAP_DEVICE = 4,
+	CAP_COMMON = 1, CAP_NOTIFY = 2, CAP_ISR = 3, CAP_DEVICE = 4, CAP_PCI_CFG = 5,
 };
+
+/* In a virtio capability: the BAR, offset and length fields; the access window's data. */
+#define CAP_BAR 4
+#define CAP_OFFSET 8
+#define CAP_LENGTH 12
+#define CAP_PCI_CFG_DATA 16
 
 #define PCI_CAP_VNDR 0x09
 #define PCI_CAP_MSIX 0x11
 #define MSIX_ENABLE 0x8000
 #define MSIX_MASKALL 0x4000
 
-static void add_virtio_cap(struct virtio_pci *v, uint8_t type, uint32_t off, uint32_t len, bool notify)
+/* A virtio capability; the notify and PCI-access ones are 4 bytes longer. Its offset. */
+static uint8_t add_virtio_cap(struct virtio_pci *v, uint8_t type, uint32_t off, uint32_t len)
 {
-	uint8_t cap[20] = { PCI_CAP_VNDR, 0, notify ? 20 : 16, type, 0 /* BAR */ };
+	bool longer = type == CAP_NOTIFY || type == CAP_PCI_CFG;
+	uint8_t cap[20] = { PCI_CAP_VNDR, 0, longer ? 20 : 16, type, 0 /* BAR */ };
 
-	memcpy(cap + 8, &off, 4);
-	memcpy(cap + 12, &len, 4);
-	if (notify) {
+	memcpy(cap + CAP_OFFSET, &off, 4);
+	memcpy(cap + CAP_LENGTH, &len, 4);
+	if (type == CAP_NOTIFY) {
 		uint32_t mult = VPCI_NOTIFY_MULT;
 
 		memcpy(cap + 16, &mult, 4);
 	}
-	pci_add_cap(&v->pci, cap, cap[2]);
+	return pci_add_cap(&v->pci, cap, cap[2]);
 }
 
 static uint16_t msix_control(const struct virtio_pci *v)
@@ -92,14 +104,6 @@ static void bar_moved(struct pci_dev *d, int bar)
 		return;
 	for (unsigned int q = 0; q < v->num_queues; q++)
 		v->ops->notify_moved(v, q, pci_mem_enabled(d) ? d->bars[0].addr + VPCI_NOTIFY_OFF + VPCI_NOTIFY_MULT * q : 0);
-}
-
-static void cfg_written(struct pci_dev *d, unsigned int off, unsigned int len)
-{
-	struct virtio_pci *v = (struct virtio_pci *)d;
-
-	if (off < v->msix_cap + 4u && off + len > v->msix_cap + 2u)
-		virtio_pci_update_routes(v);
 }
 
 /* The common configuration structure as the driver reads it now (virtio 1.2 section 4.1.4.3). */
@@ -287,11 +291,61 @@ static void vpci_bar_write(struct pci_dev *d, int bar, uint64_t off, unsigned in
 	/* Device configuration is read-only here; ISR and PBA writes are ignored, as specified. */
 }
 
+/*
+ * Where the PCI configuration access window points, if the driver set it up as section
+ * 4.1.4.9 allows: BAR 0, a length of 1, 2 or 4, an offset aligned to it, inside the BAR. A
+ * window set otherwise reads as zeros and writes nothing.
+ */
+static bool pci_cfg_window(const struct virtio_pci *v, uint32_t *off, uint32_t *len)
+{
+	const uint8_t *cap = v->pci.cfg + v->pci_cfg_cap;
+
+	memcpy(off, cap + CAP_OFFSET, 4);
+	memcpy(len, cap + CAP_LENGTH, 4);
+	return cap[CAP_BAR] == 0 && (*len == 1 || *len == 2 || *len == 4) && *off % *len == 0 &&
+	       *off <= VPCI_BAR_SIZE - *len;
+}
+
+static bool touches_window_data(const struct virtio_pci *v, unsigned int off, unsigned int len)
+{
+	unsigned int data = v->pci_cfg_cap + CAP_PCI_CFG_DATA;
+
+	return off < data + 4 && off + len > data;
+}
+
+static void cfg_written(struct pci_dev *d, unsigned int off, unsigned int len)
+{
+	struct virtio_pci *v = (struct virtio_pci *)d;
+	uint32_t at, n;
+
+	if (off < v->msix_cap + 4u && off + len > v->msix_cap + 2u)
+		virtio_pci_update_routes(v);
+	if (touches_window_data(v, off, len) && pci_cfg_window(v, &at, &n))
+		vpci_bar_write(d, 0, at, n, bytes_read(d->cfg + v->pci_cfg_cap + CAP_PCI_CFG_DATA, n));
+}
+
+static void cfg_read(struct pci_dev *d, unsigned int off, unsigned int len)
+{
+	struct virtio_pci *v = (struct virtio_pci *)d;
+	uint8_t *data = d->cfg + v->pci_cfg_cap + CAP_PCI_CFG_DATA;
+	uint32_t at, n;
+
+	if (!touches_window_data(v, off, len))
+		return;
+	memset(data, 0, 4);
+	if (pci_cfg_window(v, &at, &n)) {
+		uint64_t val = vpci_bar_read(d, 0, at, n);
+
+		memcpy(data, &val, n);  /* little-endian, as the BAR */
+	}
+}
+
 static const struct pci_dev_ops vpci_ops = {
 	.bar_read = vpci_bar_read,
 	.bar_write = vpci_bar_write,
 	.bar_moved = bar_moved,
 	.cfg_written = cfg_written,
+	.cfg_read = cfg_read,
 };
 
 void virtio_pci_init(struct virtio_pci *v, unsigned int type, uint32_t class_code, uint16_t num_queues,
@@ -317,10 +371,14 @@ void virtio_pci_init(struct virtio_pci *v, unsigned int type, uint32_t class_cod
 	pci_dev_set_bar(&v->pci, 0, VPCI_BAR_SIZE, 0);
 	v->pci.wmask[0x04] |= 0x04;     /* bus master */
 
-	add_virtio_cap(v, CAP_COMMON, VPCI_COMMON_OFF, VPCI_COMMON_LEN, false);
-	add_virtio_cap(v, CAP_ISR, VPCI_ISR_OFF, 1, false);
-	add_virtio_cap(v, CAP_DEVICE, VPCI_DEVCFG_OFF, VPCI_DEVCFG_LEN, false);
-	add_virtio_cap(v, CAP_NOTIFY, VPCI_NOTIFY_OFF, VPCI_NOTIFY_MULT * v->num_queues, true);
+	add_virtio_cap(v, CAP_COMMON, VPCI_COMMON_OFF, VPCI_COMMON_LEN);
+	add_virtio_cap(v, CAP_ISR, VPCI_ISR_OFF, 1);
+	add_virtio_cap(v, CAP_DEVICE, VPCI_DEVCFG_OFF, VPCI_DEVCFG_LEN);
+	add_virtio_cap(v, CAP_NOTIFY, VPCI_NOTIFY_OFF, VPCI_NOTIFY_MULT * v->num_queues);
+	/* The access window: its BAR, offset, length and data are the driver's to write. */
+	v->pci_cfg_cap = add_virtio_cap(v, CAP_PCI_CFG, 0, 0);
+	v->pci.wmask[v->pci_cfg_cap + CAP_BAR] = 0xff;
+	memset(v->pci.wmask + v->pci_cfg_cap + CAP_OFFSET, 0xff, 12);
 	memcpy(msix + 2, &ctl, 2);
 	memcpy(msix + 4, &table, 4);
 	memcpy(msix + 8, &pba, 4);

@@ -235,6 +235,7 @@ struct virtio_pci {
 	struct virtio_queue queues[VIRTIO_MAX_QUEUES];
 	struct msix_entry msix[VIRTIO_MSIX_VECTORS];
 	uint8_t msix_cap;               /* its offset in configuration space */
+	uint8_t pci_cfg_cap;            /* the PCI configuration access capability's */
 	bool started;
 };
 

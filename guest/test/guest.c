@@ -36,6 +36,7 @@
  */
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "iovkit/iovm-boot.h"
@@ -390,7 +391,7 @@ struct vdev {
 	uint16_t type;
 	uintptr_t common, notify_base, device, msix_table;
 	uint32_t notify_mult;
-	uint8_t msix_cap;
+	uint8_t msix_cap, pci_cfg_cap;
 	struct vq q[2];
 };
 
@@ -456,12 +457,29 @@ static int vdev_find(uint16_t type, struct vdev *d)
 			case 1: d->common = base; break;
 			case 2: d->notify_base = base; d->notify_mult = cfg_read(slot, cap + 16); break;
 			case 4: d->device = base; break;
+			case 5: d->pci_cfg_cap = cap; break;
 			}
 		}
-		if (d->common && d->notify_base && d->msix_table)
+		if (d->common && d->notify_base && d->msix_table && d->pci_cfg_cap)
 			return 0;
 	}
 	return -1;
+}
+
+/*
+ * An access to BAR 0 through the PCI configuration access capability (virtio 1.2 section
+ * 4.1.4.9): the window pointed at @off for @len bytes, then its data read or written.
+ */
+static uint32_t pci_cfg_access(const struct vdev *d, uint32_t off, uint32_t len, bool write, uint32_t val)
+{
+	cfg_write(d->slot, d->pci_cfg_cap + 4u, 0);     /* BAR 0 */
+	cfg_write(d->slot, d->pci_cfg_cap + 8u, off);
+	cfg_write(d->slot, d->pci_cfg_cap + 12u, len);
+	if (write) {
+		cfg_write(d->slot, d->pci_cfg_cap + 16u, val);
+		return 0;
+	}
+	return cfg_read(d->slot, d->pci_cfg_cap + 16u);
 }
 
 /* Virtio 1.2 section 3.1.1: reset, negotiate @want (VERSION_1 always), set up @nq queues. */
@@ -476,8 +494,13 @@ static int vdev_init(struct vdev *d, uint64_t want, unsigned int nq)
 	R8(c + 0x14) = 1 | 2;   /* ACKNOWLEDGE, DRIVER */
 	R32(c + 0x00) = 0;
 	offered = R32(c + 0x04);
-	R32(c + 0x00) = 1;
-	offered |= (uint64_t)R32(c + 0x04) << 32;
+	/* The high feature word through configuration space alone, then through the BAR: equal. */
+	pci_cfg_access(d, 0x00, 4, true, 1);
+	offered |= (uint64_t)pci_cfg_access(d, 0x04, 4, false, 0) << 32;
+	if (R32(c + 0x00) != 1 || R32(c + 0x04) != offered >> 32) {
+		print("guest: device %u: the PCI configuration access window disagrees with BAR 0\n", d->slot);
+		return -1;
+	}
 	want |= 1ULL << 32;
 	if ((offered & want) != want) {
 		print("guest: device %u offers features %lx, the test needs %lx\n", d->slot, offered, want);

@@ -76,6 +76,7 @@ ifc=$(ls /sys/bus/pci/devices/$vnet/virtio*/net)
 trap 'iovctl restore "$nic" >/dev/null 2>&1; ip addr del 10.9.0.1/24 dev "$ifc" 2>/dev/null' EXIT
 ip link set "$ifc" up && ip addr add 10.9.0.1/24 dev "$ifc" || fail "an address for $ifc"
 iovctl bind --force "$nic" >/dev/null || fail "iovctl bind $nic exited $?"
+note "the e1000e's reset methods: $(cat /sys/bus/pci/devices/$nic/reset_method 2>/dev/null || echo none)"
 for mode in intx mptable msix; do
     case $mode in
     intx) extra="pci=nomsi iovm.exit=poweroff" want=120 ;;

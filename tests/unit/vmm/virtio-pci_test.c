@@ -3,7 +3,8 @@
  * The modern virtio-pci transport against virtio 1.2 section 4.1: the capabilities a driver
  * walks, feature negotiation and FEATURES_OK, the queue registers (writable only while the
  * queue is disabled), DRIVER_OK starting the backend once, reset stopping it, and MSI-X: table,
- * masks, function mask and enable deciding where each queue's interrupt goes.
+ * masks, function mask and enable deciding where each queue's interrupt goes; the PCI
+ * configuration access capability reaching BAR 0 through configuration space.
  */
 #include "../helpers/unit.h"
 #include "vmm-internal.h"
@@ -350,10 +351,87 @@ static void test_isr_and_bar_move(void)
 	ASSERT_INT_EQ(seen.notify_at[1], 0);
 }
 
+/* Points the PCI configuration access window (capability at @c) at BAR @bar, @off, @len. */
+static void window(int c, uint8_t bar, uint32_t off, uint32_t len)
+{
+	pci_cfg_write(&v.pci, c + 4u, 1, bar);
+	pci_cfg_write(&v.pci, c + 8u, 4, off);
+	pci_cfg_write(&v.pci, c + 12u, 4, len);
+}
+
+static void test_pci_cfg_access(void)
+{
+	uint32_t off, len;
+	int c;
+
+	setup();
+	c = find_cap(5, &off, &len);
+	ASSERT_INT_GE(c, 0x40);
+	ASSERT_INT_EQ(pci_cfg_read(&v.pci, c + 2u, 1), 20);            /* the header and 4 data bytes */
+	ASSERT_INT_EQ(len, 0);
+	/* The header stays the device's: only BAR, offset, length and data are writable. */
+	pci_cfg_write(&v.pci, c, 4, 0);
+	ASSERT_INT_EQ(pci_cfg_read(&v.pci, c, 1), 0x09);
+	ASSERT_INT_EQ(pci_cfg_read(&v.pci, c + 3u, 1), 5);
+
+	/* Reads: num_queues (2 bytes), a feature word (4), through configuration space alone. */
+	window(c, 0, 0x12, 2);
+	ASSERT_INT_EQ(pci_cfg_read(&v.pci, c + 16u, 4), 2);            /* the bytes past the length are 0 */
+	ASSERT_INT_EQ(pci_cfg_read(&v.pci, c + 16u, 2), 2);
+	window(c, 0, 0x00, 4);
+	pci_cfg_write(&v.pci, c + 16u, 4, 1);                           /* device_feature_select = 1 */
+	ASSERT_INT_EQ(rd(0x00, 4), 1);
+	window(c, 0, 0x04, 4);
+	ASSERT_INT_EQ(pci_cfg_read(&v.pci, c + 16u, 4), 1);            /* VERSION_1: bit 32 */
+	/* Writes: status (1 byte), queue_select (2). */
+	window(c, 0, 0x14, 1);
+	pci_cfg_write(&v.pci, c + 16u, 1, VIRTIO_STATUS_ACK | VIRTIO_STATUS_DRIVER);
+	ASSERT_INT_EQ(rd(0x14, 1), VIRTIO_STATUS_ACK | VIRTIO_STATUS_DRIVER);
+	window(c, 0, 0x16, 2);
+	pci_cfg_write(&v.pci, c + 16u, 4, 0xffff0001u);                 /* only the first 2 bytes count */
+	ASSERT_INT_EQ(rd(0x16, 2), 1);
+	ASSERT_INT_EQ(rd(0x18, 2), 256);                                /* queue 1 selected, not 0xffff */
+	/* A notification through the window reaches the device as one through the BAR. */
+	window(c, 0, VPCI_NOTIFY_OFF + VPCI_NOTIFY_MULT, 2);
+	pci_cfg_write(&v.pci, c + 16u, 2, 1);
+	ASSERT_INT_EQ(seen.notified[1], 1);
+	ASSERT_INT_EQ(seen.notified[0], 0);
+	/* Reading through the window is a read: the ISR clears. */
+	v.isr = 1;
+	window(c, 0, VPCI_ISR_OFF, 1);
+	ASSERT_INT_EQ(pci_cfg_read(&v.pci, c + 16u, 1), 1);
+	ASSERT_INT_EQ(pci_cfg_read(&v.pci, c + 16u, 1), 0);
+
+	/* Windows section 4.1.4.9 forbids read zeros and write nothing: unaligned, length 3 or 8,
+	 * another BAR, past the end of BAR 0. */
+	window(c, 0, 0x13, 2);
+	pci_cfg_write(&v.pci, c + 16u, 2, 0);
+	ASSERT_INT_EQ(rd(0x16, 2), 1);
+	ASSERT_INT_EQ(pci_cfg_read(&v.pci, c + 16u, 4), 0);
+	window(c, 0, 0x14, 3);
+	pci_cfg_write(&v.pci, c + 16u, 4, 0);
+	ASSERT_INT_EQ(rd(0x14, 1), VIRTIO_STATUS_ACK | VIRTIO_STATUS_DRIVER);
+	window(c, 0, 0x10, 8);
+	ASSERT_INT_EQ(pci_cfg_read(&v.pci, c + 16u, 4), 0);
+	window(c, 1, 0x12, 2);
+	ASSERT_INT_EQ(pci_cfg_read(&v.pci, c + 16u, 4), 0);
+	window(c, 0, VPCI_BAR_SIZE, 4);
+	ASSERT_INT_EQ(pci_cfg_read(&v.pci, c + 16u, 4), 0);
+	window(c, 0, 0xfffffffcu, 4);                                   /* offset + length wraps */
+	ASSERT_INT_EQ(pci_cfg_read(&v.pci, c + 16u, 4), 0);
+	ASSERT_INT_EQ(rd(0x14, 1), VIRTIO_STATUS_ACK | VIRTIO_STATUS_DRIVER);
+	/* Reading the capability's other fields does not touch the BAR. */
+	v.isr = 1;
+	window(c, 0, VPCI_ISR_OFF, 1);
+	ASSERT_INT_EQ(pci_cfg_read(&v.pci, c + 12u, 4), 1);
+	ASSERT_INT_EQ(v.isr, 1);
+}
+
 UNIT_MAIN("vmm/virtio-pci",
 	  UNIT_TEST(test_identity_and_caps),
 	  UNIT_TEST(test_feature_negotiation),
 	  UNIT_TEST(test_queues_and_lifecycle),
 	  UNIT_TEST(test_msix),
 	  UNIT_TEST(test_pba),
-	  UNIT_TEST(test_isr_and_bar_move))
+	  UNIT_TEST(test_isr_and_bar_move),
+	  UNIT_TEST(test_pci_cfg_access))
