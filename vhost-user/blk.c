@@ -15,6 +15,13 @@
  * not busy the way NICs are), processes what each queue has available, and signals that
  * queue's call eventfd. With VIRTIO_BLK_F_MQ (queues > 1) each queue is served the same way,
  * its completions on its own used ring.
+ *
+ * Rings are split (virtio 1.2 §2.7) or, where the frontend negotiates VIRTIO_F_RING_PACKED,
+ * packed (§2.8): one descriptor ring that the driver marks available and this file marks used
+ * by the AVAIL/USED flag bits against each side's wrap counter. Requests complete in the order
+ * they were made available, so a packed ring's used descriptor always lands on its request's
+ * first descriptor, and where a queue resumes (GET_VRING_BASE, a reconnect) is exact: bits
+ * 0-14 the index, bit 15 the wrap counter.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -42,6 +49,7 @@
 #define SEG_MAX 126
 #define F_PROTOCOL_FEATURES (1ULL << 30)
 #define PF_CONFIG (1ULL << 9)
+#define MSG_GET_QUEUE_NUM 17
 #define MSG_GET_CONFIG 24
 
 struct iov_vhost_blk {
@@ -61,9 +69,13 @@ struct iov_vhost_blk {
 	int stop_fd;                    /* wakes the thread: to stop, or (rescan) to look for rings */
 	atomic_bool stopping, rescan;
 	struct rte_vhost_memory *mem;
+	bool packed;                    /* VIRTIO_F_RING_PACKED negotiated */
 	struct blk_queue {
 		struct rte_vhost_vring vring;
-		uint16_t last_avail;
+		uint16_t last_avail;    /* split: a free-running index; packed: a ring position */
+		/* Packed: where the next used descriptor goes, and both wrap counters. */
+		uint16_t last_used;
+		bool avail_wrap, used_wrap;
 	} q[IOV_VHOST_BLK_MAX_QUEUES];
 	unsigned int n_q;               /* the queues the frontend set up (at least 1) */
 
@@ -95,31 +107,48 @@ struct request {
 	bool data_writable;     /* device-writable data (reads) */
 };
 
-/*
- * Walks the chain at @head: a readable header, data descriptors all of one direction, and a
- * writable status byte last. Returns 0, or -EINVAL with req->status set when the status byte
- * could be found (so the request can be failed in the guest's eyes).
- */
-static int parse_chain(struct iov_vhost_blk *b, const struct blk_queue *q, uint16_t head, struct request *req)
-{
-	struct vring_desc *desc = q->vring.desc;
-	uint16_t size = q->vring.size, i = head;
-	unsigned int n = 0;
-	struct vring_desc d[SEG_MAX + 2];
+/* A request's descriptors as copied out of either ring: address, length, flags. */
+struct seg {
+	uint64_t addr;
+	uint32_t len;
+	uint16_t flags;
+};
 
+#define MAX_SEGS (SEG_MAX + 2)          /* the header, the data, the status */
+
+/*
+ * The split ring's chain at @head, copied out (the guest may change descriptors while we
+ * look). Returns its length, or 0 for a bad index, a loop, or more segments than we offered.
+ */
+static unsigned int gather_split(const struct blk_queue *q, uint16_t head, struct seg d[MAX_SEGS])
+{
+	const struct vring_desc *desc = q->vring.desc;
+	uint16_t size = q->vring.size, i = head;
+
+	for (unsigned int n = 0; n < MAX_SEGS; n++) {
+		struct vring_desc one;
+
+		if (i >= size)
+			return 0;
+		one = desc[i];
+		d[n] = (struct seg){ one.addr, one.len, one.flags };
+		if (!(one.flags & VRING_DESC_F_NEXT))
+			return n + 1;
+		i = one.next;
+	}
+	return 0;
+}
+
+/*
+ * Checks @n copied descriptors as a request: a readable header, data descriptors all of one
+ * direction, and a writable status byte last. Returns 0, or -EINVAL with req->status set when
+ * the status byte could be found (so the request can be failed in the guest's eyes).
+ */
+static int parse_request(struct iov_vhost_blk *b, const struct seg *d, unsigned int n, struct request *req)
+{
 	req->status = NULL;
 	req->n_data = 0;
 	req->data_len = 0;
-	/* Copy the chain out first: the guest may change descriptors while we look. */
-	for (;;) {
-		if (i >= size || n == SEG_MAX + 2)
-			return -EINVAL; /* a bad index, a loop, or more segments than we offered */
-		d[n] = desc[i];
-		if (!(d[n].flags & VRING_DESC_F_NEXT))
-			break;
-		i = d[n++].next;
-	}
-	n++;
 	if (n >= 2 && (d[n - 1].flags & VRING_DESC_F_WRITE) && d[n - 1].len >= 1)
 		req->status = gpa_to_va(b, d[n - 1].addr + d[n - 1].len - 1, 1);
 	if (n < 2 || (d[0].flags & VRING_DESC_F_WRITE) || d[0].len < sizeof(req->hdr) || (d[0].flags & VRING_DESC_F_INDIRECT))
@@ -216,6 +245,88 @@ static uint8_t execute(struct iov_vhost_blk *b, struct request *req, uint32_t *w
 	}
 }
 
+/* Parses and runs one request; returns its status and sets *@written to the bytes written
+ * into the guest's buffers, the status byte included. */
+static uint8_t serve(struct iov_vhost_blk *b, const struct seg *d, unsigned int n, uint32_t *written)
+{
+	struct request req = { .status = NULL };
+	uint8_t status;
+
+	*written = 0;
+	if (!n || parse_request(b, d, n, &req) < 0) {
+		atomic_fetch_add(&b->st_bad, 1);
+		status = VIRTIO_BLK_S_IOERR;
+	} else {
+		status = execute(b, &req, written);
+	}
+	if (status != VIRTIO_BLK_S_OK)
+		atomic_fetch_add(&b->st_errors, 1);
+	if (req.status) {
+		*req.status = status;
+		*written += 1;
+	}
+	return status;
+}
+
+static bool packed_avail(uint16_t flags, bool wrap)
+{
+	return !!(flags & 1u << VRING_PACKED_DESC_F_AVAIL) == wrap && !!(flags & 1u << VRING_PACKED_DESC_F_USED) != wrap;
+}
+
+static void ring_advance(uint16_t *idx, bool *wrap, unsigned int by, uint16_t size)
+{
+	*idx = (uint16_t)(*idx + by);
+	if (*idx >= size) {
+		*idx = (uint16_t)(*idx - size);
+		*wrap = !*wrap;
+	}
+}
+
+/*
+ * Packed ring: each request is the list of descriptors from the next available one, in ring
+ * order (wrapping), up to the one without NEXT, which carries the buffer ID. A list longer than
+ * we accept is consumed whole (up to the ring's size) and failed. Its used descriptor goes where
+ * its first one was; both positions then move past the list.
+ */
+static unsigned int process_packed(struct iov_vhost_blk *b, unsigned int qi)
+{
+	struct blk_queue *q = &b->q[qi];
+	struct vring_packed_desc *ring = q->vring.desc_packed;
+	uint16_t size = q->vring.size;
+	unsigned int done = 0;
+
+	while (packed_avail(__atomic_load_n(&ring[q->last_avail].flags, __ATOMIC_ACQUIRE), q->avail_wrap)) {
+		struct seg d[MAX_SEGS];
+		unsigned int n = 0, kept = 0;
+		uint16_t i = q->last_avail, id, flags;
+		uint32_t written;
+
+		for (;;) {
+			struct vring_packed_desc one = ring[i];
+
+			if (kept < MAX_SEGS)
+				d[kept++] = (struct seg){ one.addr, one.len, one.flags };
+			n++;
+			id = one.id;
+			i = (uint16_t)(i + 1 == size ? 0 : i + 1);
+			if (!(one.flags & VRING_DESC_F_NEXT) || n == size)
+				break;
+		}
+		serve(b, d, n <= MAX_SEGS && !(d[kept - 1].flags & VRING_DESC_F_NEXT) ? n : 0, &written);
+		ring[q->last_used].id = id;
+		ring[q->last_used].len = written;
+		flags = (uint16_t)((q->used_wrap ? 1u << VRING_PACKED_DESC_F_AVAIL | 1u << VRING_PACKED_DESC_F_USED : 0) |
+				   (written ? VRING_DESC_F_WRITE : 0));
+		__atomic_store_n(&ring[q->last_used].flags, flags, __ATOMIC_RELEASE);
+		ring_advance(&q->last_avail, &q->avail_wrap, n, size);
+		ring_advance(&q->last_used, &q->used_wrap, n, size);
+		done++;
+	}
+	if (done)
+		rte_vhost_vring_call(b->vid, (uint16_t)qi);
+	return done;
+}
+
 /* Completes what the guest made available on queue @qi; returns how many. */
 static unsigned int process(struct iov_vhost_blk *b, unsigned int qi)
 {
@@ -225,24 +336,14 @@ static unsigned int process(struct iov_vhost_blk *b, unsigned int qi)
 	uint16_t size = q->vring.size, avail_idx = __atomic_load_n(&avail->idx, __ATOMIC_ACQUIRE);
 	unsigned int done = 0;
 
+	if (b->packed)
+		return process_packed(b, qi);
 	while (q->last_avail != avail_idx) {
 		uint16_t head = avail->ring[q->last_avail % size];
-		struct request req;
-		uint32_t written = 0;
-		uint8_t status;
+		struct seg d[MAX_SEGS];
+		uint32_t written;
 
-		if (parse_chain(b, q, head, &req) < 0) {
-			atomic_fetch_add(&b->st_bad, 1);
-			status = VIRTIO_BLK_S_IOERR;
-		} else {
-			status = execute(b, &req, &written);
-		}
-		if (status != VIRTIO_BLK_S_OK)
-			atomic_fetch_add(&b->st_errors, 1);
-		if (req.status) {
-			*req.status = status;
-			written += 1;
-		}
+		serve(b, d, gather_split(q, head, d), &written);
 		uint16_t u = used->idx;
 		used->ring[u % size] = (struct vring_used_elem){ .id = head < size ? head : 0, .len = written };
 		__atomic_store_n(&used->idx, (uint16_t)(u + 1), __ATOMIC_RELEASE);
@@ -260,11 +361,22 @@ static unsigned int process(struct iov_vhost_blk *b, unsigned int qi)
 static bool queue_get(struct iov_vhost_blk *b, unsigned int i)
 {
 	struct blk_queue *q = &b->q[i];
-	uint16_t last_used;
+	uint16_t avail, used;
 
-	return rte_vhost_get_vhost_vring(b->vid, (uint16_t)i, &q->vring) == 0 &&
-	       rte_vhost_get_vring_base(b->vid, (uint16_t)i, &q->last_avail, &last_used) == 0 && q->vring.desc &&
-	       q->vring.size && q->vring.kickfd >= 0;
+	if (rte_vhost_get_vhost_vring(b->vid, (uint16_t)i, &q->vring) < 0 ||
+	    rte_vhost_get_vring_base(b->vid, (uint16_t)i, &avail, &used) < 0 || !q->vring.desc || !q->vring.size ||
+	    q->vring.kickfd < 0)
+		return false;
+	if (!b->packed) {
+		q->last_avail = avail;
+		return true;
+	}
+	/* Bits 0-14 the position, bit 15 the wrap counter (rte_vhost's and the spec's encoding). */
+	q->last_avail = avail & 0x7fff;
+	q->avail_wrap = avail >> 15;
+	q->last_used = used & 0x7fff;
+	q->used_wrap = used >> 15;
+	return q->last_avail < q->vring.size && q->last_used < q->vring.size;
 }
 
 /*
@@ -326,8 +438,15 @@ static void stop_device(struct iov_vhost_blk *b)
 		abort();        /* an eventfd write cannot fail here */
 	pthread_join(b->thread, NULL);
 	/* Where we stopped is what GET_VRING_BASE answers (and a reconnect resumes from). */
-	for (unsigned int i = 0; i < b->n_q; i++)
-		rte_vhost_set_vring_base(b->vid, (uint16_t)i, b->q[i].last_avail, b->q[i].vring.used->idx);
+	for (unsigned int i = 0; i < b->n_q; i++) {
+		const struct blk_queue *q = &b->q[i];
+
+		if (b->packed)
+			rte_vhost_set_vring_base(b->vid, (uint16_t)i, (uint16_t)(q->last_avail | q->avail_wrap << 15),
+						 (uint16_t)(q->last_used | q->used_wrap << 15));
+		else
+			rte_vhost_set_vring_base(b->vid, (uint16_t)i, q->last_avail, q->vring.used->idx);
+	}
 	closep(&b->stop_fd);
 	free(b->mem);
 	b->mem = NULL;
@@ -337,6 +456,7 @@ static void stop_device(struct iov_vhost_blk *b)
 static int on_new_device(int vid)
 {
 	struct iov_vhost_blk *b = blk_of_vid(vid);
+	uint64_t features;
 	int r = -1;
 
 	if (!b)
@@ -346,8 +466,9 @@ static int on_new_device(int vid)
 	/* Every ring set up so far is ready (rte_vhost's condition for starting us); more may
 	 * come (rescan). */
 	b->n_q = 0;
-	if (rte_vhost_get_mem_table(vid, &b->mem) < 0)
+	if (rte_vhost_get_negotiated_features(vid, &features) < 0 || rte_vhost_get_mem_table(vid, &b->mem) < 0)
 		goto out;
+	b->packed = features & 1ULL << VIRTIO_F_RING_PACKED;
 	rescan(b);
 	if (!b->n_q)
 		goto out;
@@ -421,12 +542,31 @@ struct config_msg {
 	uint8_t region[256];
 } __attribute__((packed));
 
+struct u64_msg {
+	uint32_t request, flags, size;
+	uint64_t u64;
+} __attribute__((packed));
+
+/*
+ * GET_QUEUE_NUM is answered by rte_vhost with its own limit (128), whatever this device
+ * offers: a frontend that sets up more queues than num_queues then waits forever, since
+ * rte_vhost starts a device only when every ring the frontend named is ready (QEMU's
+ * vhost-user-blk-pci, whose num-queues defaults to the number of vCPUs, hangs its guest so).
+ * Answered here with the device's own count, QEMU refuses to start instead, saying why.
+ */
 static enum rte_vhost_msg_result pre_msg(int vid, void *msg)
 {
 	struct config_msg *m = msg;
 	struct iov_vhost_blk *b = blk_of_vid(vid);
 	struct virtio_blk_config cfg = { 0 };
 
+	if (m->request == MSG_GET_QUEUE_NUM && b) {
+		struct u64_msg *q = msg;
+
+		q->u64 = b->queues;
+		q->size = sizeof(q->u64);
+		return RTE_VHOST_MSG_RESULT_REPLY;
+	}
 	if (m->request != MSG_GET_CONFIG)
 		return RTE_VHOST_MSG_RESULT_NOT_HANDLED;
 	if (!b || m->size < 12 || m->len > sizeof(m->region) || m->offset > sizeof(cfg) || m->len > sizeof(cfg) - m->offset)
@@ -470,7 +610,7 @@ static const struct rte_vhost_device_ops ops = {
 IOV_EXPORT int iov_vhost_blk_new(const struct iov_vhost_blk_config *cfg, struct iov_vhost_blk **ret)
 {
 	uint64_t features = 1ULL << VIRTIO_F_VERSION_1 | F_PROTOCOL_FEATURES | 1ULL << VIRTIO_BLK_F_SEG_MAX |
-			    1ULL << VIRTIO_BLK_F_BLK_SIZE | 1ULL << VIRTIO_BLK_F_FLUSH,
+			    1ULL << VIRTIO_BLK_F_BLK_SIZE | 1ULL << VIRTIO_BLK_F_FLUSH | 1ULL << VIRTIO_F_RING_PACKED,
 		 protocol = 0, flags = 0;
 	struct iov_vhost_blk *b;
 	struct stat st;

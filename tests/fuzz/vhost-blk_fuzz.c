@@ -3,7 +3,10 @@
  * libFuzzer target: the virtio-blk backend's request processing (vhost-user/blk.c) on guest
  * memory the input fills — descriptor table, available ring and buffers, all the guest's to
  * write. Every request must complete inside guest memory: no read or write outside it, no
- * loop, and the used ring advanced exactly once per available entry.
+ * loop, and the used ring advanced exactly once per available entry. The input's first byte
+ * chooses read-only (bit 0) and a packed ring (bit 1): then the descriptors' flags say what is
+ * available, and the device must stop, having written a used descriptor where each list began
+ * and ending where it started reading, wrap counters equal.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -45,6 +48,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	b.readonly = data[0] & 1;
 	b.mem = mem;
 	b.queues = b.n_q = 1;
+	if (data[0] & 2) {
+		/* The whole 64-entry ring from the input; both wrap counters start at 1. */
+		b.packed = true;
+		b.q[0] = (struct blk_queue){ .vring = { .desc_packed = (struct vring_packed_desc *)guest,
+							.driver_event = (struct vring_packed_desc_event *)(guest + 16 * QSIZE),
+							.size = QSIZE },
+					     .avail_wrap = true, .used_wrap = true };
+		process(&b, 0);
+		if (b.q[0].last_avail != b.q[0].last_used || b.q[0].avail_wrap != b.q[0].used_wrap ||
+		    packed_avail(b.q[0].vring.desc_packed[b.q[0].last_avail].flags, b.q[0].avail_wrap))
+			abort();
+		return 0;
+	}
 	b.q[0].vring = (struct rte_vhost_vring){ .desc = (struct vring_desc *)guest,
 						 .avail = (struct vring_avail *)(guest + 16 * QSIZE),
 						 .used = (struct vring_used *)(guest + 16 * QSIZE + 4096),

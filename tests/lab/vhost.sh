@@ -1,7 +1,7 @@
 #!/bin/bash
 # QEMU as a vhost-user frontend nobody here wrote, against iovswitch: the lab guest gets a
-# virtio-blk disk with two request queues (vhost-user-blk-pci) and a virtio-net NIC (-netdev
-# vhost-user) that an iovswitch on the host serves; inside, tests/vhost-qemu.sh reads the host's bytes, writes its
+# virtio-blk disk with two request queues (vhost-user-blk-pci), a second one on packed rings
+# (packed=on) and a virtio-net NIC (-netdev vhost-user) that an iovswitch on the host serves; inside, tests/vhost-qemu.sh reads the host's bytes, writes its
 # own and sends frames; here we check the image file and the switch's counters.
 #   tests/lab/vhost.sh IOVSWITCH IOVCTL VHOST_PEER [lab.sh options...]
 # Exit status: 0 passed or skipped ("1..0 # SKIP REASON" where the lab cannot run here), 1 failed.
@@ -20,10 +20,13 @@ nok() { n=$((n + 1)); echo "not ok $n - $1"; failed=1; }
 
 truncate -s 8M "$t/disk.img"
 printf 'IOVKIT-VHOST-BLK' | dd of="$t/disk.img" conv=notrunc 2>/dev/null
+truncate -s 8M "$t/packed.img"
+printf 'IOVKIT-PACKED-BLK' | dd of="$t/packed.img" conv=notrunc 2>/dev/null
 "$IOVSWITCH" --socket "$t/ctl.sock" >"$t/switch.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 100); do "$IOVCTL" switch info >/dev/null 2>&1 && break; sleep 0.1; done
 "$IOVCTL" switch blk-add disk --vhost "$t/blk.sock" --image "$t/disk.img" --serial IOV-LAB-BLK --queues 2 >/dev/null &&
+    "$IOVCTL" switch blk-add packed --vhost "$t/packed.sock" --image "$t/packed.img" --serial IOV-LAB-PACKED >/dev/null &&
     "$IOVCTL" switch add guest --vhost "$t/guest.sock" >/dev/null &&
     "$IOVCTL" switch add listener --vhost "$t/listener.sock" >/dev/null || { echo "Bail out! iovswitch setup failed"; exit 1; }
 "$PEER" "$t/listener.sock" recv 3 600 >"$t/listener.log" 2>&1 &
@@ -35,6 +38,7 @@ pids+=($listener)
 # is not affected.
 qa=()
 for a in -chardev "socket,id=vblk,path=$t/blk.sock" -device vhost-user-blk-pci,chardev=vblk,num-queues=2 \
+         -chardev "socket,id=vpk,path=$t/packed.sock" -device vhost-user-blk-pci,chardev=vpk,num-queues=1,packed=on \
          -chardev "socket,id=vnet,path=$t/guest.sock" -netdev vhost-user,id=vnet0,chardev=vnet \
          -device virtio-net-pci,netdev=vnet0,mac=52:54:00:20:00:01,romfile=,vectors=0; do
     qa+=(--qemu-arg "$a")
@@ -50,8 +54,15 @@ if [ "$(dd if="$t/disk.img" bs=512 skip=100 count=1 2>/dev/null | head -c 16)" =
 else
     nok "the guest's write is not in the image file"
 fi
-w=$("$IOVCTL" --json switch blks | jq '.[0].stats.writes')
+w=$("$IOVCTL" --json switch blks | jq '.[] | select(.name == "disk") | .stats.writes')
 [ "${w:-0}" -ge 1 ] && ok "iovswitch counted the guest's writes ($w)" || nok "no writes counted"
+if [ "$(dd if="$t/packed.img" bs=512 skip=100 count=1 2>/dev/null | head -c 17)" = WRITTEN-ON-PACKED ]; then
+    ok "the guest's write through the packed ring is in its image file"
+else
+    nok "the guest's write through the packed ring is not in its image file"
+fi
+w=$("$IOVCTL" --json switch blks | jq '.[] | select(.name == "packed") | .stats.writes')
+[ "${w:-0}" -ge 512 ] && ok "iovswitch counted the packed disk's writes ($w)" || nok "the packed disk's writes: ${w:-none}"
 g=$("$IOVCTL" --json switch stats guest | jq .rx_packets)
 [ "${g:-0}" -ge 3 ] && ok "iovswitch received the guest's frames ($g)" || nok "the guest's frames did not arrive ($g)"
 # The listener stops at 3 frames; give it a moment after the guest is gone, then stop it.

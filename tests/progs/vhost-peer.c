@@ -19,6 +19,10 @@
  *   vhost-peer SOCK blk-mq QUEUES           a blk device with QUEUES request queues: config
  *                                           space says so, queues 0 and 1 each complete their
  *                                           own requests, posted at once
+ *   vhost-peer SOCK blk-packed CAPACITY     the blk driver on a packed ring (virtio 1.2 §2.8):
+ *                                           write and read back across several wraps of the
+ *                                           ring, lists that straddle its end, buffer IDs and
+ *                                           lengths in the used descriptors, the error paths
  *   vhost-peer SOCK hostile CASE            post one bad transmit chain, then say whether the
  *                                           backend consumed it or stalled the ring:
  *                                           outside | wrap | loop | long | oversize | empty
@@ -433,6 +437,158 @@ static int cmd_blk_mq(unsigned int want)
 	return blk_checks_failed ? 1 : 0;
 }
 
+/* ---- virtio-blk on a packed ring ---- */
+
+#define P_AVAIL (1u << VRING_PACKED_DESC_F_AVAIL)
+#define P_USED (1u << VRING_PACKED_DESC_F_USED)
+
+/* The driver's side of a packed ring in the "rx" ring's memory: descriptors, then the driver
+ * and device event suppression areas at +0x1000 and +0x2000 (the split layout's places). */
+static struct {
+	struct vring_packed_desc *ring;
+	uint16_t next_avail, next_used;
+	bool avail_wrap, used_wrap;
+	uint16_t list_len[QSZ];         /* by buffer ID: how many descriptors its list took */
+	unsigned int wraps;             /* of the used side */
+} pq;
+
+struct pseg {
+	uint64_t addr;
+	uint32_t len;
+	bool write;
+};
+
+/*
+ * Makes the list @s[0..@n) available as buffer @id: every descriptor but the first written
+ * out first, then the first one's flags (the spec's order, so the device never sees part of a
+ * list); the ID in the last, the wrap counter flipping where the list passes the ring's end.
+ */
+static void pq_post(const struct pseg *s, unsigned int n, uint16_t id)
+{
+	uint16_t first_flags = 0, pos = pq.next_avail;
+	bool wrap = pq.avail_wrap;
+
+	for (unsigned int k = 0; k < n; k++) {
+		uint16_t f = (uint16_t)((k + 1 < n ? VRING_DESC_F_NEXT : 0) | (s[k].write ? VRING_DESC_F_WRITE : 0) |
+					(wrap ? P_AVAIL : P_USED));
+
+		pq.ring[pos].addr = s[k].addr;
+		pq.ring[pos].len = s[k].len;
+		pq.ring[pos].id = id;
+		if (k == 0)
+			first_flags = f;
+		else
+			pq.ring[pos].flags = f;
+		if (++pos == QSZ) {
+			pos = 0;
+			wrap = !wrap;
+		}
+	}
+	__atomic_store_n(&pq.ring[pq.next_avail].flags, first_flags, __ATOMIC_RELEASE);
+	pq.list_len[id] = (uint16_t)n;
+	pq.next_avail = pos;
+	pq.avail_wrap = wrap;
+	if (write(rx.kick, &(uint64_t){ 1 }, sizeof(uint64_t)) < 0 && errno != EAGAIN)
+		die(-errno, "kick");
+}
+
+/* The next used descriptor's buffer ID (its length in *@len), or -1 after 5 s. */
+static int pq_wait(uint32_t *len, bool *written)
+{
+	for (double deadline = now() + 5; now() < deadline; usleep(50)) {
+		struct vring_packed_desc *d = &pq.ring[pq.next_used];
+		uint16_t f = __atomic_load_n(&d->flags, __ATOMIC_ACQUIRE);
+		uint16_t id;
+
+		if (!!(f & P_AVAIL) != pq.used_wrap || !!(f & P_USED) != pq.used_wrap)
+			continue;
+		id = d->id;
+		*len = d->len;
+		*written = f & VRING_DESC_F_WRITE;
+		if (id >= QSZ || !pq.list_len[id])
+			return -2;      /* an ID the driver never posted */
+		pq.next_used = (uint16_t)(pq.next_used + pq.list_len[id]);
+		if (pq.next_used >= QSZ) {
+			pq.next_used -= QSZ;
+			pq.used_wrap = !pq.used_wrap;
+			pq.wraps++;
+		}
+		pq.list_len[id] = 0;
+		return id;
+	}
+	return -1;
+}
+
+/*
+ * One request as a list: the header, @n data segments of @len bytes from @data (device-
+ * writable when @in), the status byte; waited for. Its status, or -1; *@used_len the length
+ * the device reported. The ID must come back as posted.
+ */
+static int pq_request(uint32_t type, uint64_t sector, uint64_t data, uint32_t len, unsigned int n, bool in,
+		      uint16_t id, uint32_t *used_len)
+{
+	struct virtio_blk_outhdr *h = (struct virtio_blk_outhdr *)(mem + BIGBUF);
+	struct pseg s[8];
+	unsigned int k = 0;
+	bool written;
+
+	*h = (struct virtio_blk_outhdr){ .type = type, .sector = sector };
+	mem[BIGBUF + 64] = 0xee;
+	s[k++] = (struct pseg){ BIGBUF, sizeof(*h), false };
+	for (unsigned int i = 0; i < n && k < 7; i++)
+		s[k++] = (struct pseg){ data + (uint64_t)i * len, len, in };
+	s[k++] = (struct pseg){ BIGBUF + 64, 1, true };
+	pq_post(s, k, id);
+	if (pq_wait(used_len, &written) != id || !written)
+		return -1;
+	return mem[BIGBUF + 64];
+}
+
+/*
+ * The blk driver on a packed ring. Lists of 3 to 7 descriptors, 200 requests: the ring of 256
+ * wraps four times and many lists straddle its end. Every write is read back and compared;
+ * every completion must carry the posted buffer ID and, for a read, the bytes read plus the
+ * status byte.
+ */
+static int cmd_blk_packed(uint64_t capacity)
+{
+	uint64_t wbuf = RXBUF, rbuf = RXBUF + 0x10000;
+	unsigned int mismatches = 0, bad_ids = 0;
+	uint32_t len;
+	int err;
+
+	pq.ring = (struct vring_packed_desc *)(mem + RXQ);
+	pq.avail_wrap = pq.used_wrap = true;
+	/* Where the ring starts: index 0, wrap counter 1 (bit 15). */
+	if ((err = vq_start(0, &rx, 0x8000)) < 0)
+		die(err, "starting the packed request queue");
+	for (unsigned int r = 0; r < 200; r++) {
+		unsigned int n = 1 + r % 5;                     /* 1-5 data segments of 1 KiB */
+		uint64_t sector = 16 + (r % 40) * 16;
+		uint16_t id = (uint16_t)((r * 37) % QSZ);       /* IDs out of order, as a driver's free list */
+
+		for (unsigned int i = 0; i < n * 1024; i++)
+			mem[wbuf + i] = (uint8_t)(r * 13 + i);
+		memset(mem + rbuf, 0, n * 1024);
+		if (pq_request(VIRTIO_BLK_T_OUT, sector, wbuf, 1024, n, false, id, &len) != VIRTIO_BLK_S_OK)
+			bad_ids++;
+		if (pq_request(VIRTIO_BLK_T_IN, sector, rbuf, 1024, n, true, (uint16_t)(id ^ 1), &len) !=
+			    VIRTIO_BLK_S_OK || len != n * 1024 + 1)
+			bad_ids++;
+		if (memcmp(mem + wbuf, mem + rbuf, n * 1024))
+			mismatches++;
+	}
+	blk_check(bad_ids == 0, "400 requests completed with their own buffer IDs, status OK and read lengths");
+	blk_check(mismatches == 0, "every write read back the same across the ring's wraps");
+	blk_check(pq.wraps >= 3, "the ring wrapped at least three times");
+	printf("packed ring: %u wraps, next used descriptor %u\n", pq.wraps, pq.next_used);
+	blk_check(pq_request(VIRTIO_BLK_T_IN, capacity - 1, rbuf, 1024, 1, true, 7, &len) == VIRTIO_BLK_S_IOERR,
+		  "a read past the end fails");
+	blk_check(pq_request(VIRTIO_BLK_T_FLUSH, 0, 0, 0, 0, false, 9, &len) == VIRTIO_BLK_S_OK, "flush");
+	printf("blk-packed %s\n", blk_checks_failed ? "failed" : "ok");
+	return blk_checks_failed ? 1 : 0;
+}
+
 /* A read-only device: it says so, reads work, writes, discards and zeroes fail. */
 static int cmd_blk_ro(void)
 {
@@ -470,6 +626,10 @@ int main(int argc, char **argv)
 	if (!strcmp(argv[2], "blk-mq") && argc == 4) {
 		setup(argv[1], 1ULL << VIRTIO_F_VERSION_1 | 1ULL << VIRTIO_BLK_F_MQ, false);
 		return cmd_blk_mq((unsigned int)atoi(argv[3]));
+	}
+	if (!strcmp(argv[2], "blk-packed") && argc == 4) {
+		setup(argv[1], 1ULL << VIRTIO_F_VERSION_1 | 1ULL << VIRTIO_F_RING_PACKED, false);
+		return cmd_blk_packed(strtoull(argv[3], NULL, 0));
 	}
 	if (!strcmp(argv[2], "blk-ro")) {
 		setup(argv[1], 1ULL << VIRTIO_F_VERSION_1 | 1ULL << VIRTIO_BLK_F_RO, false);

@@ -1,14 +1,19 @@
 # QEMU as the vhost-user frontend of devices iovswitch serves on the host (tests/lab/vhost.sh
 # sets them up): a virtio-blk disk (vhost-user-blk-pci, two queues) whose image starts with the host's
-# pattern and whose serial is IOV-LAB-BLK, and a virtio-net NIC (-netdev vhost-user) with MAC
-# 52:54:00:20:00:01 on a switch port. Run only by vhost.sh (the devices must exist).
+# pattern and whose serial is IOV-LAB-BLK, a second one on packed rings (IOV-LAB-PACKED), and a
+# virtio-net NIC (-netdev vhost-user) with MAC 52:54:00:20:00:01 on a switch port. Run only by
+# vhost.sh (the devices must exist).
 . /lab/lib.sh
 
-dev=
-for b in /sys/block/vd*; do
-    [ -e "$b" ] && [ "$(cat "$b/serial" 2>/dev/null)" = IOV-LAB-BLK ] && dev=${b##*/}
-done
-[ -n "$dev" ] || fail "no virtio-blk disk with serial IOV-LAB-BLK (block devices: $(ls /sys/block | tr '\n' ' '))"
+# The virtio-blk disk whose serial is $1.
+disk_by_serial() {
+    local b
+    for b in /sys/block/vd*; do
+        [ -e "$b" ] && [ "$(cat "$b/serial" 2>/dev/null)" = "$1" ] && { echo "${b##*/}"; return 0; }
+    done
+    fail "no virtio-blk disk with serial $1 (block devices: $(ls /sys/block | tr '\n' ' '))"
+}
+dev=$(disk_by_serial IOV-LAB-BLK) || exit 1
 expect_eq "capacity in sectors (an 8 MiB image)" 16384 "$(cat /sys/block/$dev/size)"
 expect_eq "the host's bytes at sector 0" IOVKIT-VHOST-BLK "$(dd if=/dev/$dev bs=16 count=1 2>/dev/null)"
 printf 'WRITTEN-BY-GUEST' > /tmp/w
@@ -26,6 +31,20 @@ for cpu in 0 1; do
     expect_eq "sector $((200 + cpu)), written and read back from CPU $cpu" "CPU$cpu-WROTE-THIS" \
         "$(taskset -c $cpu dd if=/dev/$dev bs=512 skip=$((200 + cpu)) count=1 iflag=direct 2>/dev/null | head -c 15)"
 done
+
+# The packed-ring disk: Linux's driver negotiated VIRTIO_F_RING_PACKED (feature bit 34), and
+# 4 MiB written with direct I/O in 4 KiB requests (the 128-entry ring wraps many times) reads
+# back the same.
+pk=$(disk_by_serial IOV-LAB-PACKED) || exit 1
+expect_eq "the packed disk's ring layout (feature bit 34)" 1 "$(cut -c35 /sys/block/$pk/device/features)"
+expect_eq "the host's bytes at its sector 0" IOVKIT-PACKED-BLK "$(dd if=/dev/$pk bs=17 count=1 2>/dev/null)"
+dd if=/dev/urandom of=/tmp/rand bs=4k count=1024 2>/dev/null
+expect_eq "the random data to write" 4194304 "$(wc -c < /tmp/rand)"
+dd if=/tmp/rand of=/dev/$pk bs=4k seek=256 oflag=direct conv=notrunc 2>/dev/null || fail "writing 4 MiB to the packed disk"
+expect_eq "4 MiB read back through the packed ring" "$(md5sum < /tmp/rand)" \
+    "$(dd if=/dev/$pk bs=4k skip=256 count=1024 iflag=direct 2>/dev/null | md5sum)"
+printf 'WRITTEN-ON-PACKED' > /tmp/w
+dd if=/tmp/w of=/dev/$pk bs=512 seek=100 oflag=direct conv=notrunc,sync 2>/dev/null || fail "writing sector 100 of the packed disk"
 
 ifc=
 for n in /sys/class/net/*; do
