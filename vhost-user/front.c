@@ -72,7 +72,7 @@ union payload {
 
 struct vring {
 	bool started;
-	struct iov_vhost_vring cfg;
+	struct iov_vhost_vring cfg;     /* cfg.disabled: its state now */
 };
 
 struct iov_vhost_front {
@@ -376,9 +376,24 @@ static int vring_send(struct iov_vhost_front *f, unsigned int index, const struc
 		return r;
 	/* Without PROTOCOL_FEATURES a ring starts enabled; with it, it starts disabled. */
 	if (f->features & F_PROTOCOL_FEATURES) {
-		st = (struct vring_state){ index, 1 };
+		st = (struct vring_state){ index, !v->disabled };
 		r = request(f, SET_VRING_ENABLE, &st, sizeof(st), NULL, 0);
 	}
+	return r;
+}
+
+IOV_EXPORT int iov_vhost_front_vring_enable(struct iov_vhost_front *f, unsigned int index, bool enable)
+{
+	struct vring_state st = { index, enable };
+	int r;
+
+	if (index >= IOV_VHOST_FRONT_MAX_VRINGS || !f->vrings[index].started)
+		return -EINVAL;
+	if (!(f->features & F_PROTOCOL_FEATURES))
+		return -EOPNOTSUPP;
+	r = request(f, SET_VRING_ENABLE, &st, sizeof(st), NULL, 0);
+	if (r == 0)
+		f->vrings[index].cfg.disabled = !enable;
 	return r;
 }
 
@@ -390,6 +405,8 @@ IOV_EXPORT int iov_vhost_front_vring_start(struct iov_vhost_front *f, unsigned i
 		return -EINVAL;
 	if (!f->n_regions || !f->features_set)
 		return -EBADFD;         /* features and memory table first, as the protocol orders */
+	if (v->disabled && !(f->features & F_PROTOCOL_FEATURES))
+		return -EOPNOTSUPP;
 	r = vring_send(f, index, v);
 	if (r == 0)
 		f->vrings[index] = (struct vring){ .started = true, .cfg = *v };

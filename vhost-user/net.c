@@ -110,12 +110,28 @@ static void on_destroy_connection(int vid)
  * A ring enabled or disabled (SET_VRING_ENABLE; without protocol features, each ring as it
  * gets its kick fd). A guest with fewer queue pairs in use than set up (Linux: ethtool -L)
  * disables the receive rings of the others, which then take no frames.
+ *
+ * rte_vhost starts a net device once its first pair is ready, so a frontend that sets up the
+ * other pairs afterwards (iovm: they start disabled, and are enabled when the guest's driver
+ * asks for them through its control queue) brings them in here: the data path's pairs grow to
+ * the highest one enabled that exists, up to those offered.
  */
 static int on_vring_state_changed(int vid, uint16_t vring, int enable)
 {
 	struct iov_vhost_net *p = port_of_vid(vid);
 	unsigned int bit = 1u << (vring / 2);
 
+	if (p && enable && atomic_load(&p->running)) {
+		unsigned int want = vring / 2 + 1u, have = rte_vhost_get_vring_num(vid) / 2u;
+		unsigned int cur = atomic_load(&p->active_pairs);
+
+		if (want > p->queue_pairs)
+			want = p->queue_pairs;
+		if (want > have)
+			want = have;
+		while (cur < want && !atomic_compare_exchange_weak(&p->active_pairs, &cur, want))
+			;
+	}
 	if (!p || vring % 2 || vring / 2 >= IOV_VHOST_MAX_QUEUE_PAIRS)
 		return 0;
 	if (enable)

@@ -35,9 +35,11 @@ static void usage(FILE *f)
 		"      --cpus N          vCPUs, one thread each (default 1, at most 8); Linux starts\n"
 		"                        the others itself, the test guest gets all of them at once\n"
 		"      --hugepages       guest RAM in 2 MiB hugepages (reserved at start)\n"
-		"      --net SOCK[,mac=MAC]  a virtio-net NIC whose queues the vhost-user backend\n"
-		"                        listening on SOCK serves (iovswitch port, DPDK vhost PMD);\n"
-		"                        MAC defaults to 02:00:00:00:00:NN, NN the NIC's number\n"
+		"      --net SOCK[,mac=MAC][,queues=N]  a virtio-net NIC whose queues the vhost-user\n"
+		"                        backend listening on SOCK serves (iovswitch port, DPDK vhost\n"
+		"                        PMD); MAC defaults to 02:00:00:00:00:NN, NN the NIC's number;\n"
+		"                        N queue pairs (1-8, default 1; more need the backend's\n"
+		"                        multiqueue: iovswitch's --queues N)\n"
 		"      --blk SOCK        a virtio-blk disk served by the vhost-user backend at SOCK\n"
 		"      --vfio-user SOCK[,trap]  pass through the PCI device a vfio-user server\n"
 		"                        exposes at SOCK\n"
@@ -82,22 +84,49 @@ struct dev_arg {
 	enum vhost_dev_type type;
 	char sock[256];
 	uint8_t mac[6];
+	unsigned int pairs;
 };
 
-/* "SOCK[,mac=MAC]" */
+/* "SOCK[,mac=MAC][,queues=N]", the options in any order, each once at most */
 static int parse_net(const char *arg, unsigned int n, struct dev_arg *d)
 {
 	const char *comma = strchr(arg, ',');
 	size_t len = comma ? (size_t)(comma - arg) : strlen(arg);
+	bool have_mac = false, have_queues = false;
 
 	d->type = VHOST_DEV_NET;
+	d->pairs = 1;
 	if (!len || len >= sizeof(d->sock))
 		return -EINVAL;
 	memcpy(d->sock, arg, len);
 	d->sock[len] = '\0';
 	memcpy(d->mac, (uint8_t[]){ 0x02, 0, 0, 0, 0, (uint8_t)(n + 1) }, 6);
-	if (comma && (strncmp(comma + 1, "mac=", 4) || parse_mac(comma + 5, d->mac) < 0 || (d->mac[0] & 1)))
-		return -EINVAL;
+	while (comma) {
+		const char *opt = comma + 1;
+		char buf[32];
+
+		comma = strchr(opt, ',');
+		len = comma ? (size_t)(comma - opt) : strlen(opt);
+		if (len >= sizeof(buf))
+			return -EINVAL;
+		memcpy(buf, opt, len);
+		buf[len] = '\0';
+		if (!strncmp(buf, "mac=", 4) && !have_mac) {
+			if (parse_mac(buf + 4, d->mac) < 0 || (d->mac[0] & 1))
+				return -EINVAL;
+			have_mac = true;
+		} else if (!strncmp(buf, "queues=", 7) && !have_queues) {
+			char *end;
+			unsigned long q = strtoul(buf + 7, &end, 10);
+
+			if (!buf[7] || *end || q < 1 || q > 8)
+				return -EINVAL;
+			d->pairs = (unsigned int)q;
+			have_queues = true;
+		} else {
+			return -EINVAL;
+		}
+	}
 	return 0;
 }
 
@@ -265,7 +294,7 @@ int main(int argc, char **argv)
 			}
 			if ((c == 'n' ? parse_net(optarg, n_nets++, &devs[n_devs]) : parse_blk(optarg, &devs[n_devs])) < 0) {
 				fprintf(stderr, "iovm: --%s '%s': expected SOCK%s\n", c == 'n' ? "net" : "blk", optarg,
-					c == 'n' ? "[,mac=aa:bb:cc:dd:ee:ff] with a unicast MAC" : "");
+					c == 'n' ? "[,mac=aa:bb:cc:dd:ee:ff][,queues=1..8] with a unicast MAC" : "");
 				return VM_STOP_SETUP;
 			}
 			n_devs++;
@@ -328,7 +357,8 @@ int main(int argc, char **argv)
 			r = -errno, snprintf(why, sizeof(why), "--serial %s: %s", serial, strerror(errno));
 	}
 	for (unsigned int i = 0; r == 0 && i < n_devs; i++)
-		r = vhost_dev_add(&vm, devs[i].type, devs[i].sock, devs[i].type == VHOST_DEV_NET ? devs[i].mac : NULL, why, sizeof(why));
+		r = vhost_dev_add(&vm, devs[i].type, devs[i].sock, devs[i].type == VHOST_DEV_NET ? devs[i].mac : NULL,
+				  devs[i].type == VHOST_DEV_NET ? devs[i].pairs : 1, why, sizeof(why));
 	for (unsigned int i = 0; r == 0 && i < n_pts; i++)
 		r = vfio_dev_add(&vm, pts[i].target, pts[i].user, pts[i].trap, why, sizeof(why));
 	if (r == 0 && kind != LINUX_NONE) {

@@ -9,6 +9,12 @@
  *
  * Device configuration: a NIC's (MAC, link up) is iovm's own, since the switch learns MACs
  * rather than assigning them; a disk's comes from the backend (GET_CONFIG) at connect time.
+ *
+ * A NIC with more than one queue pair (VIRTIO_NET_F_MQ) has a control queue after them, and
+ * that queue is iovm's, as in QEMU: the backend never hears of it. Its notifications exit to
+ * iovm (no ioeventfd), which answers VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET by enabling that many
+ * pairs' rings at the backend (SET_VRING_ENABLE) and disabling the rest; until then only the
+ * first pair is enabled (virtio 1.2 §5.1.6.5.5).
  */
 #include <errno.h>
 #include <poll.h>
@@ -23,14 +29,19 @@
 
 #define NET_F_MAC (1ULL << 5)
 #define NET_F_STATUS (1ULL << 16)
-#define NET_QUEUES 2
+#define NET_F_CTRL_VQ (1ULL << 17)
+#define NET_F_MQ (1ULL << 22)
+#define NET_CTRL_MQ 4
+#define NET_CTRL_MQ_VQ_PAIRS_SET 0
+#define NET_OK 0
+#define NET_ERR 1
 #define BLK_QUEUES 1
 #define QUEUE_MAX 256
 
 /*
  * What a guest may negotiate, where the backend offers it: net's offloads and mergeable
- * buffers, blk's geometry/flush/discard, and the ring features; not the control queue or
- * multiqueue (one queue pair), not packed rings, not ACCESS_PLATFORM (no IOMMU in front).
+ * buffers, blk's geometry/flush/discard, and the ring features; not packed rings, not
+ * ACCESS_PLATFORM (no IOMMU in front). Multiqueue and the control queue are iovm's (above).
  */
 static const uint64_t net_passthrough = 0x1ULL | 1ULL << 1 | 0x7f80ULL /* bits 7-14 */ | 1ULL << 15;
 static const uint64_t blk_passthrough = 1ULL << 1 | 1ULL << 2 | 1ULL << 4 | 1ULL << 5 | 1ULL << 6 | 1ULL << 9 |
@@ -46,6 +57,10 @@ struct vhost_dev {
 	bool connected;
 	uint64_t backend_features;
 	uint8_t mac[6];
+	unsigned int pairs;             /* net: queue pairs offered */
+	int ctrl_q;                     /* net: the control queue while the device runs, else -1 */
+	uint16_t ctrl_last_avail;
+	bool ctrl_complained;           /* an unknown control command was logged (once) */
 	uint8_t blk_config[64];
 	int kick[VIRTIO_MAX_QUEUES], call[VIRTIO_MAX_QUEUES];
 	int gsi[VIRTIO_MAX_QUEUES];
@@ -57,6 +72,8 @@ static struct vhost_dev *of(struct virtio_pci *v)
 {
 	return v->opaque;
 }
+
+static void notify_fd(struct vhost_dev *d, unsigned int q, bool on);
 
 static int dev_start(struct virtio_pci *v)
 {
@@ -70,18 +87,27 @@ static int dev_start(struct virtio_pci *v)
 		fprintf(stderr, "iovm: %s: the driver started the device while its backend is away\n", d->path);
 		return -ENOTCONN;
 	}
-	/* The backend hears only what it offered: MAC and link status are iovm's. */
-	r = iov_vhost_front_set_features(d->front, v->driver_features & d->backend_features);
+	/* The backend hears only what it offered: MAC and link status are iovm's, and so is the
+	 * control queue. */
+	r = iov_vhost_front_set_features(d->front, v->driver_features & d->backend_features & ~NET_F_CTRL_VQ);
 	if (r == 0)
 		r = iov_vhost_front_set_mem_table(d->front, &ram, 1);
+	d->ctrl_q = -1;
+	if (d->type == VHOST_DEV_NET && (v->driver_features & NET_F_CTRL_VQ)) {
+		/* After the pairs with MQ, else after the one pair (virtio 1.2 §5.1.2). */
+		d->ctrl_q = v->driver_features & NET_F_MQ ? 2 * (int)d->pairs : 2;
+		d->ctrl_last_avail = 0;
+		notify_fd(d, (unsigned int)d->ctrl_q, false);
+	}
 	for (unsigned int q = 0; r == 0 && q < v->num_queues; q++) {
 		const struct virtio_queue *vq = &v->queues[q];
 		struct iov_vhost_vring ring = {
 			.num = vq->size, .desc_gpa = vq->desc, .avail_gpa = vq->driver, .used_gpa = vq->device,
 			.kick_fd = d->kick[q], .call_fd = d->call[q],
+			.disabled = d->ctrl_q >= 0 && q >= 2,   /* until the driver asks for more pairs */
 		};
 
-		if (!vq->enabled)
+		if (!vq->enabled || (int)q == d->ctrl_q)
 			continue;
 		r = iov_vhost_front_vring_start(d->front, q, &ring);
 		d->running[q] = r == 0;
@@ -95,6 +121,9 @@ static void dev_stop(struct virtio_pci *v)
 {
 	struct vhost_dev *d = of(v);
 
+	if (d->ctrl_q >= 0)
+		notify_fd(d, (unsigned int)d->ctrl_q, true);    /* a data queue's again, maybe */
+	d->ctrl_q = -1;
 	for (unsigned int q = 0; q < v->num_queues; q++) {
 		uint16_t base;
 
@@ -112,7 +141,7 @@ static void dev_config_read(struct virtio_pci *v, unsigned int off, void *buf, u
 	if (d->type == VHOST_DEV_NET) {
 		memcpy(cfg, d->mac, 6);
 		cfg[6] = 1;             /* status: VIRTIO_NET_S_LINK_UP */
-		cfg[8] = 1;             /* max_virtqueue_pairs */
+		cfg[8] = (uint8_t)d->pairs;     /* max_virtqueue_pairs (le16; at most 8) */
 	} else {
 		memcpy(cfg, d->blk_config, sizeof(cfg));
 	}
@@ -145,10 +174,9 @@ static void dev_route(struct virtio_pci *v, unsigned int q, bool deliver, uint64
 		fprintf(stderr, "iovm: %s: routing queue %u's interrupt: %s\n", d->path, q, strerror(-r));
 }
 
-static void dev_notify_moved(struct virtio_pci *v, unsigned int q, uint64_t addr)
+/* Queue @q's notifications through an ioeventfd on @addr (0: none; they exit to dev_notify). */
+static void notify_at(struct vhost_dev *d, unsigned int q, uint64_t addr)
 {
-	struct vhost_dev *d = of(v);
-
 	if (d->notify_addr[q])
 		vm_ioeventfd(d->vm, d->kick[q], d->notify_addr[q], 2, false);
 	d->notify_addr[q] = 0;
@@ -156,9 +184,89 @@ static void dev_notify_moved(struct virtio_pci *v, unsigned int q, uint64_t addr
 		d->notify_addr[q] = addr;
 }
 
+/* The ioeventfd of queue @q where BAR 0 is now, or none (the control queue's notifications
+ * must reach iovm). */
+static void notify_fd(struct vhost_dev *d, unsigned int q, bool on)
+{
+	const struct pci_dev *p = &d->vpci.pci;
+
+	notify_at(d, q, on && pci_mem_enabled(p) ? p->bars[0].addr + VPCI_NOTIFY_OFF + VPCI_NOTIFY_MULT * q : 0);
+}
+
+static void dev_notify_moved(struct virtio_pci *v, unsigned int q, uint64_t addr)
+{
+	struct vhost_dev *d = of(v);
+
+	notify_at(d, q, (int)q == d->ctrl_q ? 0 : addr);
+}
+
+/* VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET: pairs 0..@n-1 enabled at the backend, the rest disabled. */
+static uint8_t set_pairs(struct vhost_dev *d, unsigned int n)
+{
+	if (n < 1 || n > d->pairs)
+		return NET_ERR;
+	for (unsigned int q = 2; q < 2 * d->pairs; q++) {
+		int r;
+
+		if (!d->running[q])
+			continue;
+		r = iov_vhost_front_vring_enable(d->front, q, q < 2 * n);
+		if (r < 0) {
+			fprintf(stderr, "iovm: %s: %s queue %u: %s\n", d->path, q < 2 * n ? "enabling" : "disabling", q,
+				strerror(-r));
+			return NET_ERR;
+		}
+	}
+	fprintf(stderr, "iovm: %s: the driver uses %u of %u queue pairs\n", d->path, n, d->pairs);
+	return NET_OK;
+}
+
+/*
+ * The control queue's commands (virtio 1.2 §5.1.6.5): {class, command, data...} readable, an
+ * ack byte writable. Only the multiqueue class is offered; anything else gets VIRTIO_NET_ERR.
+ */
+static void ctrl_process(struct vhost_dev *d, unsigned int q)
+{
+	const struct virtio_queue *vq = &d->vpci.queues[q];
+	struct vq_chain c;
+	bool done = false;
+	int r;
+
+	if (!vq->enabled)
+		return;
+	while ((r = vq_pop(d->vm->ram, d->vm->ram_size, vq, &d->ctrl_last_avail, &c)) != 0) {
+		uint8_t ack = NET_ERR;
+
+		if (r == -EFAULT) {
+			fprintf(stderr, "iovm: %s: the control queue's rings are outside guest RAM\n", d->path);
+			return;
+		}
+		if (r == 1 && c.out_len >= 4 && c.out[0] == NET_CTRL_MQ && c.out[1] == NET_CTRL_MQ_VQ_PAIRS_SET && d->front)
+			ack = set_pairs(d, (unsigned int)(c.out[2] | c.out[3] << 8));
+		else if (!d->ctrl_complained) {
+			fprintf(stderr, "iovm: %s: a control command iovm does not know (class %u, command %u%s); "
+				"answered VIRTIO_NET_ERR\n", d->path, c.out_len ? c.out[0] : 0, c.out_len > 1 ? c.out[1] : 0,
+				r == 1 ? "" : ", a malformed chain");
+			d->ctrl_complained = true;
+		}
+		if (r == 1 && c.in && c.in_len >= 1)
+			c.in[c.in_len - 1] = ack;
+		vq_push(d->vm->ram, d->vm->ram_size, vq, c.head, r == 1 && c.in && c.in_len >= 1 ? 1 : 0);
+		done = true;
+	}
+	if (done && write(d->call[q], &(uint64_t){ 1 }, sizeof(uint64_t)) < 0) {
+		/* the counter cannot overflow: one write per notification */
+	}
+}
+
 static void dev_notify(struct virtio_pci *v, unsigned int q)
 {
 	uint64_t one = 1;
+
+	if ((int)q == of(v)->ctrl_q) {
+		ctrl_process(of(v), q);
+		return;
+	}
 
 	/* A notification KVM did not take (another width than the ioeventfd's): pass it on. */
 	if (write(of(v)->kick[q], &one, sizeof(one)) < 0) {
@@ -201,13 +309,18 @@ void vhost_dev_free(struct vhost_dev *d)
 }
 
 int vhost_dev_add(struct vm *vm, enum vhost_dev_type type, const char *sock, const uint8_t mac[6],
-		  char *why, size_t why_len)
+		  unsigned int pairs, char *why, size_t why_len)
 {
 	struct vhost_dev *d;
-	uint16_t nq = type == VHOST_DEV_NET ? NET_QUEUES : BLK_QUEUES;
+	/* net: the pairs, then the control queue where there is more than one pair */
+	uint16_t nq = type == VHOST_DEV_NET ? (uint16_t)(pairs > 1 ? 2 * pairs + 1 : 2) : BLK_QUEUES;
 	uint64_t offer;
 	int r;
 
+	if (type == VHOST_DEV_NET && (pairs < 1 || 2 * pairs + 1 > VIRTIO_MAX_QUEUES)) {
+		snprintf(why, why_len, "%s: %u queue pairs: 1 to %d", sock, pairs, (VIRTIO_MAX_QUEUES - 1) / 2);
+		return -EINVAL;
+	}
 	if (vm->n_devs >= PCI_MAX_DEVS - 1) {
 		snprintf(why, why_len, "too many devices");
 		return -ENOSPC;
@@ -221,6 +334,8 @@ int vhost_dev_add(struct vm *vm, enum vhost_dev_type type, const char *sock, con
 		return -ENOMEM;
 	d->vm = vm;
 	d->type = type;
+	d->pairs = type == VHOST_DEV_NET ? pairs : 0;
+	d->ctrl_q = -1;
 	snprintf(d->path, sizeof(d->path), "%s", sock);
 	if (mac)
 		memcpy(d->mac, mac, 6);
@@ -250,6 +365,13 @@ int vhost_dev_add(struct vm *vm, enum vhost_dev_type type, const char *sock, con
 	}
 	if (type == VHOST_DEV_NET) {
 		offer = (d->backend_features & (net_passthrough | ring_passthrough)) | NET_F_MAC | NET_F_STATUS;
+		if (pairs > 1 && !(d->backend_features & NET_F_MQ)) {
+			snprintf(why, why_len, "%s: %u queue pairs, but the backend does not offer multiqueue", sock, pairs);
+			vhost_dev_free(d);
+			return -EOPNOTSUPP;
+		}
+		if (pairs > 1)
+			offer |= NET_F_MQ | NET_F_CTRL_VQ;
 	} else {
 		offer = d->backend_features & (blk_passthrough | ring_passthrough);
 		r = iov_vhost_front_get_config(d->front, 0, d->blk_config, sizeof(d->blk_config));
@@ -310,7 +432,7 @@ int vhost_dev_reconnect(struct vhost_dev *d)
 	d->connected = r == 0;
 	if (r == 0)
 		for (unsigned int q = 0; q < d->vpci.num_queues; q++)
-			d->running[q] = d->vpci.started && d->vpci.queues[q].enabled;
+			d->running[q] = d->vpci.started && d->vpci.queues[q].enabled && (int)q != d->ctrl_q;
 	pthread_mutex_unlock(&d->vpci.pci.lock);
 	return r;
 }

@@ -167,7 +167,7 @@ bool pci_bus_pio(struct pci_bus *bus, uint16_t port, unsigned int len, bool writ
 
 /* ---- virtio-pci (virtio-pci.c): the modern transport, virtio 1.2 section 4.1 ---- */
 
-#define VIRTIO_MAX_QUEUES 8
+#define VIRTIO_MAX_QUEUES 17    /* virtio-net: 8 queue pairs and the control queue */
 #define VIRTIO_MSIX_VECTORS (VIRTIO_MAX_QUEUES + 1)
 #define VIRTIO_NO_VECTOR 0xffff
 
@@ -199,6 +199,24 @@ struct virtio_queue {
 	bool enabled;
 	uint64_t desc, driver, device;
 };
+
+/*
+ * A split virtqueue iovm serves itself (vq.c), its rings in guest RAM @ram of @ram_size bytes.
+ * vq_pop: the next chain the driver made available after *@last_avail: its head, up to 64
+ * device-readable bytes copied out (out, out_len), and one device-writable buffer last (in,
+ * in_len; NULL if none). Returns 1 (a chain; *@last_avail advanced), 0 (none), -EINVAL (a
+ * malformed chain, consumed: its head is set, complete it with nothing written) or -EFAULT
+ * (rings outside RAM). vq_push: completes chain @id, @len bytes written.
+ */
+struct vq_chain {
+	uint16_t head;
+	uint8_t out[64];
+	size_t out_len;
+	uint8_t *in;
+	uint32_t in_len;
+};
+int vq_pop(uint8_t *ram, uint64_t ram_size, const struct virtio_queue *q, uint16_t *last_avail, struct vq_chain *c);
+int vq_push(uint8_t *ram, uint64_t ram_size, const struct virtio_queue *q, uint16_t id, uint32_t len);
 
 struct virtio_pci;
 
@@ -467,9 +485,10 @@ int sandbox_apply(char *why, size_t why_len);
 
 enum vhost_dev_type { VHOST_DEV_NET = 1, VHOST_DEV_BLK = 2 };
 
-/* Connects to the backend at @sock and plugs the device into the VM's PCI bus. */
+/* Connects to the backend at @sock and plugs the device into the VM's PCI bus; a NIC with
+ * @pairs queue pairs (1-8; more than one needs the backend's VIRTIO_NET_F_MQ). */
 int vhost_dev_add(struct vm *vm, enum vhost_dev_type type, const char *sock, const uint8_t mac[6],
-		  char *why, size_t why_len);
+		  unsigned int pairs, char *why, size_t why_len);
 /* From the main loop: the connection's fd (-1 while disconnected). */
 int vhost_dev_fd(struct vhost_dev *d);
 /* The backend hung up: forget the connection. */

@@ -20,6 +20,7 @@
 #ifndef IOVKIT_VHOST_FRONT_H
 #define IOVKIT_VHOST_FRONT_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #ifdef __cplusplus
@@ -45,6 +46,8 @@ struct iov_vhost_vring {
 	uint16_t base;                  /* the next available index the backend should process */
 	int kick_fd;                    /* eventfd the guest's notifications arrive on */
 	int call_fd;                    /* eventfd the backend signals used buffers on, or -1 */
+	bool disabled;                  /* start it disabled (SET_VRING_ENABLE 0): a queue pair
+					 * beyond those a virtio-net driver asked for */
 };
 
 /*
@@ -71,9 +74,15 @@ int iov_vhost_front_set_mem_table(struct iov_vhost_front *f, const struct iov_vh
 
 /*
  * Starts ring @index: its size, base, addresses (guest-physical, inside the memory table:
- * -EFAULT otherwise), kick and call fds, then enables it. Needs the memory table first.
+ * -EFAULT otherwise), kick and call fds, then enables it (unless @v->disabled). Needs the
+ * memory table first. A ring that is to start disabled needs PROTOCOL_FEATURES negotiated
+ * (without it, rings start enabled): -EOPNOTSUPP.
  */
 int iov_vhost_front_vring_start(struct iov_vhost_front *f, unsigned int index, const struct iov_vhost_vring *v);
+
+/* Enables or disables started ring @index (SET_VRING_ENABLE; needs PROTOCOL_FEATURES:
+ * -EOPNOTSUPP). A reconnect replays the last state. */
+int iov_vhost_front_vring_enable(struct iov_vhost_front *f, unsigned int index, bool enable);
 
 /* Stops ring @index (GET_VRING_BASE); *@ret_base gets where the backend stopped. */
 int iov_vhost_front_vring_stop(struct iov_vhost_front *f, unsigned int index, uint16_t *ret_base);
@@ -84,7 +93,7 @@ int iov_vhost_front_get_config(struct iov_vhost_front *f, uint32_t offset, void 
 /*
  * After the backend went away: connects to the same path again and replays the features, the
  * memory table and every started ring, each from the used index in guest memory (what the
- * backend had completed). -ECONNREFUSED while no backend is back yet.
+ * backend had completed), enabled or disabled as it was. -ECONNREFUSED while no backend is back yet.
  */
 int iov_vhost_front_reconnect(struct iov_vhost_front *f);
 

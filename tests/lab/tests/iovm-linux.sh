@@ -5,7 +5,7 @@
 # table), booted to user space and stopped, its boot time recorded; then two of them with a
 # virtio-net NIC each on iovswitch (vhost-user, in this guest), pinging each other through it;
 # then the lab's e1000e passed through to one, driven by Linux's driver by INTx (routed by ACPI,
-# then by the MP table) and by MSI-X.
+# then by the MP table) and by MSI-X. One of the two NICs has two queue pairs.
 #
 # Every iovm here runs on CPU 0 of the lab: a vCPU thread left to move between the lab's CPUs
 # while Linux boots dies of a triple fault before its first output (docs/lab.md, "Quirks").
@@ -38,15 +38,25 @@ iovswitch --socket $IOVSWITCH_SOCKET > /tmp/sw.log 2>&1 &
 sw=$!
 for _ in $(seq 100); do iovctl switch info >/dev/null 2>&1 && break; sleep 0.2; done
 iovctl switch info >/dev/null 2>&1 || { cat /tmp/sw.log; fail "iovswitch did not start"; }
-iovctl switch add a --vhost /tmp/a.sock >/dev/null && iovctl switch add b --vhost /tmp/b.sock >/dev/null ||
+iovctl switch add a --vhost /tmp/a.sock --queues 2 >/dev/null && iovctl switch add b --vhost /tmp/b.sock >/dev/null ||
     fail "adding the switch's ports"
-# The switch forwards on CPU 1; both guests run on CPU 0.
+# The switch forwards on CPU 1; both guests run on CPU 0. Guest a has two vCPUs and a NIC with
+# two queue pairs: Linux's virtio_net asks for one pair per CPU through iovm's control queue
+# (VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET), and iovm enables the second pair's rings at the switch,
+# whose port then sends on both receive rings (receive_pairs, watched while the guests run).
 for g in a b; do
-    [ $g = a ] && me=10.0.0.1 peer=10.0.0.2 || me=10.0.0.2 peer=10.0.0.1
-    taskset -c 0 iovm --kernel $K --initrd $I --memory 192 --no-console-input --timeout 300 \
-        --net /tmp/$g.sock,mac=02:00:00:00:10:0$g \
+    [ $g = a ] && me=10.0.0.1 peer=10.0.0.2 opt=",queues=2" cpus=2 || me=10.0.0.2 peer=10.0.0.1 opt= cpus=1
+    taskset -c 0 iovm --kernel $K --initrd $I --memory 192 --cpus $cpus --no-console-input --timeout 300 \
+        --net /tmp/$g.sock,mac=02:00:00:00:10:0$g$opt \
         --cmdline "$base iovm.ip=$me/24 iovm.ping=$peer iovm.linger=15 iovm.exit=poweroff" > /tmp/$g.log 2>&1 &
     eval $g=\$!
+done
+pairs_a=0
+while kill -0 $a 2>/dev/null; do
+    iovctl --json switch ports > /tmp/ports.json 2>/dev/null
+    p=$(jq '.[] | select(.name == "a") | .receive_pairs' /tmp/ports.json)
+    [ "${p:-0}" -gt "$pairs_a" ] && pairs_a=$p
+    sleep 1
 done
 wait $a; rc_a=$?
 wait $b; rc_b=$?
@@ -61,6 +71,10 @@ grep -q "^iovm-linux: ping 10.0.0.2 ok: 5 packets transmitted, 5 packets receive
     fail "guest a's pings of b were not all answered"
 grep -q "^iovm-linux: ping 10.0.0.1 ok: 5 packets transmitted, 5 packets received" /tmp/b.log ||
     fail "guest b's pings of a were not all answered"
+[ "$pairs_a" = 2 ] || jq -c '.[] | select(.name == "a")' /tmp/ports.json
+expect_eq "receive pairs guest a's Linux enabled through iovm's control queue" 2 "$pairs_a"
+grep -q "the driver uses 2 of 2 queue pairs" /tmp/a.log || fail "iovm did not say guest a's Linux uses both queue pairs"
+grep -q "^iovm-linux: user space at .*, 2 CPU(s)" /tmp/a.log || fail "guest a did not bring its second vCPU up"
 expect_ge "frames iovswitch took from guest a" 10 "$rx_a"
 expect_ge "frames iovswitch took from guest b" 10 "$rx_b"
 

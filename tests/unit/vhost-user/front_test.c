@@ -233,6 +233,58 @@ static void test_negotiation_and_rings(void)
 	ASSERT_INT_EQ(unit_open_fds(), fds);
 }
 
+/* The last message the fake backend got with request @req: its vring_state {index, num}. */
+static void last_state(const struct backend *b, uint32_t req, uint32_t *index, uint32_t *num)
+{
+	*index = *num = 0xffffffffu;
+	for (int i = 0; i < b->n_log; i++)
+		if (b->log[i].h.request == req) {
+			memcpy(index, b->log[i].payload, 4);
+			memcpy(num, b->log[i].payload + 4, 4);
+		}
+}
+
+/* A ring started disabled, then enabled and disabled again (a virtio-net queue pair). */
+static void test_ring_enable(void)
+{
+	struct backend b;
+	struct iov_vhost_front *f = NULL;
+	int memfd = memfd_create("t", MFD_CLOEXEC), kick = eventfd(0, EFD_CLOEXEC);
+	uint32_t index, num;
+	uint8_t *mem, cfg[8];
+
+	ASSERT_OK(ftruncate(memfd, 1 << 20));
+	mem = mmap(NULL, 1 << 20, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
+	backend_start(&b, GOOD);
+	ASSERT_OK(iov_vhost_front_connect(b.path, &f));
+	if (!f)
+		return;
+	ASSERT_OK(iov_vhost_front_set_features(f, 1ULL << 32));
+	struct iov_vhost_region r = { .guest_phys_addr = 0, .size = 1 << 20, .host_addr = mem, .fd = memfd };
+	ASSERT_OK(iov_vhost_front_set_mem_table(f, &r, 1));
+	struct iov_vhost_vring v = { .num = 256, .desc_gpa = 0, .avail_gpa = 0x1000, .used_gpa = 0x2000,
+				     .kick_fd = kick, .call_fd = -1, .disabled = true };
+	ASSERT_ERR(iov_vhost_front_vring_enable(f, 3, true), EINVAL);     /* not started */
+	ASSERT_OK(iov_vhost_front_vring_start(f, 3, &v));
+	ASSERT_OK(iov_vhost_front_get_config(f, 0, cfg, sizeof(cfg)));             /* a round trip: all seen */
+	last_state(&b, 18, &index, &num);
+	ASSERT_INT_EQ(index, 3);
+	ASSERT_INT_EQ(num, 0);
+	ASSERT_OK(iov_vhost_front_vring_enable(f, 3, true));
+	ASSERT_OK(iov_vhost_front_get_config(f, 0, cfg, sizeof(cfg)));
+	last_state(&b, 18, &index, &num);
+	ASSERT_INT_EQ(num, 1);
+	ASSERT_OK(iov_vhost_front_vring_enable(f, 3, false));
+	ASSERT_OK(iov_vhost_front_get_config(f, 0, cfg, sizeof(cfg)));
+	last_state(&b, 18, &index, &num);
+	ASSERT_INT_EQ(num, 0);
+	iov_vhost_front_free(f);
+	backend_stop(&b);
+	munmap(mem, 1 << 20);
+	close(memfd);
+	close(kick);
+}
+
 static void test_misbehaving_backends(void)
 {
 	static const struct {
@@ -270,4 +322,5 @@ static void test_misbehaving_backends(void)
 
 UNIT_MAIN("vhost-user/front",
 	  UNIT_TEST(test_negotiation_and_rings),
+	  UNIT_TEST(test_ring_enable),
 	  UNIT_TEST(test_misbehaving_backends))
