@@ -75,6 +75,46 @@ void guest_exit(int status);
 void guest_fault(uint64_t top);
 int guest_main(const struct iovm_boot_info *bi);
 void ap_main(const struct iovm_boot_info *bi, uint64_t index);
+
+/*
+ * Started through PVH (start.S) rather than by iovm: the boot information made from Xen's
+ * struct hvm_start_info (version 1: with a memory map). RAM is the map's RAM entry holding our
+ * image at 1 MiB; one vCPU; the TSC's rate unknown.
+ */
+struct hvm_start_info {
+	uint32_t magic, version, flags, nr_modules;
+	uint64_t modlist_paddr, cmdline_paddr, rsdp_paddr, memmap_paddr;
+	uint32_t memmap_entries, reserved;
+};
+
+struct hvm_memmap_entry {
+	uint64_t addr, size;
+	uint32_t type, reserved;
+};
+
+#define HVM_START_MAGIC 0x336ec578u
+
+struct iovm_boot_info *pvh_boot_info(const struct hvm_start_info *si);
+struct iovm_boot_info *pvh_boot_info(const struct hvm_start_info *si)
+{
+	static struct iovm_boot_info bi;
+	const char *cmd = si->magic == HVM_START_MAGIC && si->cmdline_paddr ?
+			  (const char *)(uintptr_t)si->cmdline_paddr : "";
+
+	bi.magic = IOVM_BOOT_MAGIC;
+	bi.n_cpus = 1;
+	for (unsigned int i = 0; i + 1 < sizeof(bi.cmdline) && cmd[i]; i++)
+		bi.cmdline[i] = cmd[i];
+	bi.ram_size = 64ull << 20;      /* what QEMU gives by default, if the map is missing */
+	if (si->magic == HVM_START_MAGIC && si->version >= 1 && si->memmap_paddr) {
+		const struct hvm_memmap_entry *m = (const void *)(uintptr_t)si->memmap_paddr;
+
+		for (uint32_t i = 0; i < si->memmap_entries; i++)
+			if (m[i].type == 1 && m[i].addr <= 0x100000 && m[i].addr + m[i].size > 0x100000)
+				bi.ram_size = m[i].addr + m[i].size;
+	}
+	return &bi;
+}
 extern char irq_stub[], fault_stub[], msi_stub[], intx_stub[];
 
 void guest_exit(int status)

@@ -40,6 +40,19 @@ if ! kvm_usable; then
     tap_end
 fi
 
+# The same ELF under another VMM: QEMU's microvm loads it through its PVH note and enters in
+# 32-bit protected mode; the guest builds iovm's starting state itself (guest/test/start.S) and
+# runs its commands, its boot information made from the PVH start info (RAM, command line).
+if command -v qemu-system-x86_64 >/dev/null; then
+    check "the test guest under QEMU's microvm (PVH entry; isa-debug-exit: status 0 -> 1)" 1 \
+        timeout 60 qemu-system-x86_64 -M microvm -accel kvm -m 128 -nodefaults -no-user-config -display none \
+        -serial stdio -kernel "$GUEST" -device isa-debug-exit,iobase=0x501,iosize=4 -append "bench=exits count=100"
+    has "its RAM and command line from the start info" "$t/out" 'iovm test guest: 128 MiB, 1 CPU(s), command line "bench=exits count=100"'
+    has "and it ran them" "$t/out" "bench: exits 100"
+else
+    ok "# SKIP the test guest under QEMU: no qemu-system-x86_64"
+fi
+
 vm() { # NAME ARGS...: iovm in the background, its output in $t/NAME.log, its pid in NAME_pid
     local name=$1
     shift
