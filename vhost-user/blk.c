@@ -22,6 +22,14 @@
  * they were made available, so a packed ring's used descriptor always lands on its request's
  * first descriptor, and where a queue resumes (GET_VRING_BASE, a reconnect) is exact: bits
  * 0-14 the index, bit 15 the wrap counter.
+ *
+ * Surviving our own crash: a frontend that lost us cannot ask where a packed ring stopped
+ * (split rings resume at the used index, which is in guest memory; a packed ring has none), so
+ * where the frontend keeps an inflight region for us (VHOST_USER_PROTOCOL_F_INFLIGHT_SHMFD:
+ * QEMU's vhost-user-blk), every packed request is recorded there while it runs (rte_vhost's
+ * inflight calls). A restarted backend resumes each queue where the region says requests were
+ * last completed and first runs again the request that was in flight, from the descriptors
+ * saved there; reads and writes may run twice, which a disk allows.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -49,6 +57,7 @@
 #define SEG_MAX 126
 #define F_PROTOCOL_FEATURES (1ULL << 30)
 #define PF_CONFIG (1ULL << 9)
+#define PF_INFLIGHT_SHMFD (1ULL << 12)
 #define MSG_GET_QUEUE_NUM 17
 #define MSG_GET_CONFIG 24
 
@@ -76,6 +85,8 @@ struct iov_vhost_blk {
 		/* Packed: where the next used descriptor goes, and both wrap counters. */
 		uint16_t last_used;
 		bool avail_wrap, used_wrap;
+		bool inflight;          /* packed: the frontend's inflight region records requests */
+		bool resubmit;          /* packed: requests in flight when the last backend stopped */
 	} q[IOV_VHOST_BLK_MAX_QUEUES];
 	unsigned int n_q;               /* the queues the frontend set up (at least 1) */
 
@@ -283,6 +294,66 @@ static void ring_advance(uint16_t *idx, bool *wrap, unsigned int by, uint16_t si
 }
 
 /*
+ * Completes a packed request of @n descriptors, buffer @id, @written bytes: its used
+ * descriptor where its list began, both positions past the list. @entry: its record in the
+ * inflight region (-1: none), released around the used descriptor as rte_vhost's recovery
+ * expects (the region's used position first, the record last).
+ */
+static void complete_packed(struct iov_vhost_blk *b, unsigned int qi, uint16_t id, uint32_t written, unsigned int n,
+			    int entry)
+{
+	struct blk_queue *q = &b->q[qi];
+	struct vring_packed_desc *ring = q->vring.desc_packed;
+	uint16_t flags = (uint16_t)((q->used_wrap ? 1u << VRING_PACKED_DESC_F_AVAIL | 1u << VRING_PACKED_DESC_F_USED : 0) |
+				    (written ? VRING_DESC_F_WRITE : 0));
+
+	if (entry >= 0)
+		rte_vhost_set_last_inflight_io_packed(b->vid, (uint16_t)qi, (uint16_t)entry);
+	ring[q->last_used].id = id;
+	ring[q->last_used].len = written;
+	__atomic_store_n(&ring[q->last_used].flags, flags, __ATOMIC_RELEASE);
+	ring_advance(&q->last_avail, &q->avail_wrap, n, q->vring.size);
+	ring_advance(&q->last_used, &q->used_wrap, n, q->vring.size);
+	if (entry >= 0)
+		rte_vhost_clr_inflight_desc_packed(b->vid, (uint16_t)qi, (uint16_t)entry);
+}
+
+/*
+ * The requests the last backend had in flight, oldest first, from the descriptors the inflight
+ * region saved (the ring's copies are the same list, which this skips past). Returns how many.
+ */
+static unsigned int resubmit_packed(struct iov_vhost_blk *b, unsigned int qi)
+{
+	struct rte_vhost_ring_inflight ri;
+	const struct rte_vhost_resubmit_info *rs;
+	unsigned int done = 0;
+
+	if (rte_vhost_get_vhost_ring_inflight(b->vid, (uint16_t)qi, &ri) < 0 || !ri.inflight_packed)
+		return 0;
+	rs = ri.resubmit_inflight;
+	/* rte_vhost sorts the list newest first. */
+	for (int k = rs ? rs->resubmit_num - 1 : -1; k >= 0; k--) {
+		const struct rte_vhost_inflight_info_packed *inf = ri.inflight_packed;
+		uint16_t e = rs->resubmit_list[k].index, j = e, id = 0, num;
+		struct seg d[MAX_SEGS];
+		unsigned int n = 0;
+		uint32_t written;
+
+		if (e >= inf->desc_num)
+			continue;
+		num = inf->desc[e].num;
+		for (; n < num && n < MAX_SEGS && j < inf->desc_num; n++, j = inf->desc[j].next) {
+			d[n] = (struct seg){ inf->desc[j].addr, inf->desc[j].len, inf->desc[j].flags };
+			id = inf->desc[j].id;
+		}
+		serve(b, d, n == num ? n : 0, &written);
+		complete_packed(b, qi, id, written, num ? num : 1, e);
+		done++;
+	}
+	return done;
+}
+
+/*
  * Packed ring: each request is the list of descriptors from the next available one, in ring
  * order (wrapping), up to the one without NEXT, which carries the buffer ID. A list longer than
  * we accept is consumed whole (up to the ring's size) and failed. Its used descriptor goes where
@@ -295,11 +366,16 @@ static unsigned int process_packed(struct iov_vhost_blk *b, unsigned int qi)
 	uint16_t size = q->vring.size;
 	unsigned int done = 0;
 
+	if (q->resubmit) {
+		done += resubmit_packed(b, qi);
+		q->resubmit = false;
+	}
 	while (packed_avail(__atomic_load_n(&ring[q->last_avail].flags, __ATOMIC_ACQUIRE), q->avail_wrap)) {
 		struct seg d[MAX_SEGS];
 		unsigned int n = 0, kept = 0;
-		uint16_t i = q->last_avail, id, flags;
+		uint16_t i = q->last_avail, id, entry;
 		uint32_t written;
+		bool recorded;
 
 		for (;;) {
 			struct vring_packed_desc one = ring[i];
@@ -312,14 +388,11 @@ static unsigned int process_packed(struct iov_vhost_blk *b, unsigned int qi)
 			if (!(one.flags & VRING_DESC_F_NEXT) || n == size)
 				break;
 		}
+		recorded = q->inflight && rte_vhost_set_inflight_desc_packed(b->vid, (uint16_t)qi, q->last_avail,
+									      (uint16_t)((q->last_avail + n - 1) % size),
+									      &entry) == 0;
 		serve(b, d, n <= MAX_SEGS && !(d[kept - 1].flags & VRING_DESC_F_NEXT) ? n : 0, &written);
-		ring[q->last_used].id = id;
-		ring[q->last_used].len = written;
-		flags = (uint16_t)((q->used_wrap ? 1u << VRING_PACKED_DESC_F_AVAIL | 1u << VRING_PACKED_DESC_F_USED : 0) |
-				   (written ? VRING_DESC_F_WRITE : 0));
-		__atomic_store_n(&ring[q->last_used].flags, flags, __ATOMIC_RELEASE);
-		ring_advance(&q->last_avail, &q->avail_wrap, n, size);
-		ring_advance(&q->last_used, &q->used_wrap, n, size);
+		complete_packed(b, qi, id, written, n, recorded ? entry : -1);
 		done++;
 	}
 	if (done)
@@ -370,6 +443,16 @@ static bool queue_get(struct iov_vhost_blk *b, unsigned int i)
 	if (!b->packed) {
 		q->last_avail = avail;
 		return true;
+	}
+	/* With an inflight region, where it says requests were last completed: the frontend's base
+	 * is stale after we crashed. */
+	{
+		struct rte_vhost_ring_inflight ri;
+
+		q->inflight = rte_vhost_get_vhost_ring_inflight(b->vid, (uint16_t)i, &ri) == 0 && ri.inflight_packed;
+		q->resubmit = q->inflight && ri.resubmit_inflight && ri.resubmit_inflight->resubmit_num;
+		if (q->inflight && rte_vhost_get_vring_base_from_inflight(b->vid, (uint16_t)i, &avail, &used) < 0)
+			return false;
 	}
 	/* Bits 0-14 the position, bit 15 the wrap counter (rte_vhost's and the spec's encoding). */
 	q->last_avail = avail & 0x7fff;
@@ -657,10 +740,11 @@ IOV_EXPORT int iov_vhost_blk_new(const struct iov_vhost_blk_config *cfg, struct 
 	r = -EIO;
 	if (rte_vhost_driver_register(b->sock.path, flags) < 0)
 		goto err_unlist;
-	/* Our features replace the net defaults; CONFIG lets the frontend read the capacity. */
+	/* Our features replace the net defaults; CONFIG lets the frontend read the capacity,
+	 * INFLIGHT_SHMFD lets it keep the record a packed ring resumes from after we crash. */
 	if (rte_vhost_driver_set_features(b->sock.path, features) < 0 ||
 	    rte_vhost_driver_get_protocol_features(b->sock.path, &protocol) < 0 ||
-	    rte_vhost_driver_set_protocol_features(b->sock.path, protocol | PF_CONFIG) < 0 ||
+	    rte_vhost_driver_set_protocol_features(b->sock.path, protocol | PF_CONFIG | PF_INFLIGHT_SHMFD) < 0 ||
 	    rte_vhost_driver_callback_register(b->sock.path, &ops) < 0 || rte_vhost_driver_start(b->sock.path) < 0)
 		goto err_unregister;
 	*ret = b;

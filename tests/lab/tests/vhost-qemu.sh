@@ -2,7 +2,8 @@
 # sets them up): a virtio-blk disk (vhost-user-blk-pci, two queues) whose image starts with the host's
 # pattern and whose serial is IOV-LAB-BLK, a second one on packed rings (IOV-LAB-PACKED), and a
 # virtio-net NIC (-netdev vhost-user) with MAC 52:54:00:20:00:01 on a switch port. Run only by
-# vhost.sh (the devices must exist).
+# vhost.sh (the devices must exist). Last, both disks are written while vhost.sh restarts
+# iovswitch.
 . /lab/lib.sh
 
 # The virtio-blk disk whose serial is $1.
@@ -58,3 +59,17 @@ ip addr add 10.77.0.1/24 dev "$ifc"
 ping -c 5 -W 1 10.77.0.2 >/dev/null 2>&1
 tx=$(cat /sys/class/net/$ifc/statistics/tx_packets)
 expect_ge "frames the guest sent on the vhost-user NIC" 3 "$tx"
+
+# Both disks written (4 MiB each, direct I/O in 4 KiB requests, at once) while iovswitch on the
+# host is killed and started again (vhost.sh does it once both are into this phase): the
+# requests wait, QEMU reconnects, and every byte reads back.
+dd if=/dev/urandom of=/tmp/rand2 bs=4k count=1024 2>/dev/null
+for d in $dev $pk; do
+    ( dd if=/tmp/rand2 of=/dev/$d bs=4k seek=1024 oflag=direct conv=notrunc 2>/tmp/dd-$d.err; echo $? > /tmp/dd-$d.rc ) &
+done
+wait
+for d in $dev $pk; do
+    expect_eq "writing 4 MiB to $d across the backend's restart: dd's status" 0 "$(cat /tmp/dd-$d.rc)"
+    expect_eq "and they read back" "$(md5sum < /tmp/rand2)" \
+        "$(dd if=/dev/$d bs=4k skip=1024 count=1024 iflag=direct 2>/dev/null | md5sum)"
+done
