@@ -156,19 +156,28 @@ static const struct msg *nth(const struct backend *b, int i)
 	return i < b->n_log ? &b->log[i] : NULL;
 }
 
+/* 1 MiB of guest memory in a memfd (*@memfd, *@mem), a good fake backend, a frontend on it. */
+static struct iov_vhost_front *connected(struct backend *b, int *memfd, uint8_t **mem)
+{
+	struct iov_vhost_front *f = NULL;
+
+	*memfd = memfd_create("t", MFD_CLOEXEC);
+	ASSERT_OK(ftruncate(*memfd, 1 << 20));
+	*mem = mmap(NULL, 1 << 20, PROT_READ | PROT_WRITE, MAP_SHARED, *memfd, 0);
+	backend_start(b, GOOD);
+	ASSERT_OK(iov_vhost_front_connect(b->path, &f));
+	return f;
+}
+
 static void test_negotiation_and_rings(void)
 {
 	struct backend b;
-	struct iov_vhost_front *f = NULL;
-	int fds = unit_open_fds(), memfd = memfd_create("t", MFD_CLOEXEC), kick = eventfd(0, EFD_CLOEXEC);
+	int fds = unit_open_fds(), memfd, kick = eventfd(0, EFD_CLOEXEC);
 	uint8_t *mem;
+	struct iov_vhost_front *f = connected(&b, &memfd, &mem);
 	uint16_t base = 0;
 	uint8_t cap[8];
 
-	ASSERT_OK(ftruncate(memfd, 1 << 20));
-	mem = mmap(NULL, 1 << 20, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
-	backend_start(&b, GOOD);
-	ASSERT_OK(iov_vhost_front_connect(b.path, &f));
 	if (!f)
 		return;
 	ASSERT_TRUE(iov_vhost_front_backend_features(f) == (1ULL << 32 | 1ULL << 30));
@@ -248,15 +257,11 @@ static void last_state(const struct backend *b, uint32_t req, uint32_t *index, u
 static void test_ring_enable(void)
 {
 	struct backend b;
-	struct iov_vhost_front *f = NULL;
-	int memfd = memfd_create("t", MFD_CLOEXEC), kick = eventfd(0, EFD_CLOEXEC);
+	int memfd, kick = eventfd(0, EFD_CLOEXEC);
 	uint32_t index, num;
 	uint8_t *mem, cfg[8];
+	struct iov_vhost_front *f = connected(&b, &memfd, &mem);
 
-	ASSERT_OK(ftruncate(memfd, 1 << 20));
-	mem = mmap(NULL, 1 << 20, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
-	backend_start(&b, GOOD);
-	ASSERT_OK(iov_vhost_front_connect(b.path, &f));
 	if (!f)
 		return;
 	ASSERT_OK(iov_vhost_front_set_features(f, 1ULL << 32));
