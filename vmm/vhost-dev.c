@@ -59,6 +59,7 @@ struct vhost_dev {
 	uint8_t mac[6];
 	unsigned int pairs;             /* net: queue pairs offered */
 	int ctrl_q;                     /* net: the control queue while the device runs, else -1 */
+	unsigned int active_pairs;      /* net: the pairs the driver last asked for */
 	uint16_t ctrl_last_avail;
 	bool ctrl_complained;           /* an unknown control command was logged (once) */
 	uint8_t blk_config[64];
@@ -97,6 +98,7 @@ static int dev_start(struct virtio_pci *v)
 		/* After the pairs with MQ, else after the one pair (virtio 1.2 §5.1.2). */
 		d->ctrl_q = v->driver_features & NET_F_MQ ? 2 * (int)d->pairs : 2;
 		d->ctrl_last_avail = 0;
+		d->active_pairs = 1;
 		notify_fd(d, (unsigned int)d->ctrl_q, false);
 	}
 	for (unsigned int q = 0; r == 0 && q < v->num_queues; q++) {
@@ -200,11 +202,16 @@ static void dev_notify_moved(struct virtio_pci *v, unsigned int q, uint64_t addr
 	notify_at(d, q, (int)q == d->ctrl_q ? 0 : addr);
 }
 
-/* VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET: pairs 0..@n-1 enabled at the backend, the rest disabled. */
+/*
+ * VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET: pairs 0..@n-1 enabled at the backend, the rest disabled.
+ * While the backend is away the rings are not running: the count is kept, and applied again
+ * when it is back (vhost_dev_reconnect).
+ */
 static uint8_t set_pairs(struct vhost_dev *d, unsigned int n)
 {
 	if (n < 1 || n > d->pairs)
 		return NET_ERR;
+	d->active_pairs = n;
 	for (unsigned int q = 2; q < 2 * d->pairs; q++) {
 		int r;
 
@@ -241,7 +248,9 @@ static void ctrl_process(struct vhost_dev *d, unsigned int q)
 			fprintf(stderr, "iovm: %s: the control queue's rings are outside guest RAM\n", d->path);
 			return;
 		}
-		if (r == 1 && c.out_len >= 4 && c.out[0] == NET_CTRL_MQ && c.out[1] == NET_CTRL_MQ_VQ_PAIRS_SET && d->front)
+		bool mq = r == 1 && c.out_len >= 4 && c.out[0] == NET_CTRL_MQ && c.out[1] == NET_CTRL_MQ_VQ_PAIRS_SET;
+
+		if (mq)
 			ack = set_pairs(d, (unsigned int)(c.out[2] | c.out[3] << 8));
 		else if (!d->ctrl_complained) {
 			fprintf(stderr, "iovm: %s: a control command iovm does not know (class %u, command %u%s); "
@@ -430,9 +439,14 @@ int vhost_dev_reconnect(struct vhost_dev *d)
 	pthread_mutex_lock(&d->vpci.pci.lock);
 	r = iov_vhost_front_reconnect(d->front);
 	d->connected = r == 0;
-	if (r == 0)
+	if (r == 0) {
 		for (unsigned int q = 0; q < d->vpci.num_queues; q++)
 			d->running[q] = d->vpci.started && d->vpci.queues[q].enabled && (int)q != d->ctrl_q;
+		/* The rings came back as they were told last; the driver may have asked since (a
+		 * failure is logged; the first pair works regardless). */
+		if (d->ctrl_q >= 0)
+			set_pairs(d, d->active_pairs);
+	}
 	pthread_mutex_unlock(&d->vpci.pci.lock);
 	return r;
 }
