@@ -339,7 +339,9 @@ static unsigned int resubmit_packed(struct iov_vhost_blk *b, unsigned int qi)
 		unsigned int n = 0;
 		uint32_t written;
 
-		if (e >= inf->desc_num)
+		/* Done already: rte_vhost keeps its list for the connection's life, across device
+		 * restarts (a guest reboot); what we completed is no longer marked in flight. */
+		if (e >= inf->desc_num || !inf->desc[e].inflight)
 			continue;
 		num = inf->desc[e].num;
 		for (; n < num && n < MAX_SEGS && j < inf->desc_num; n++, j = inf->desc[j].next) {
