@@ -65,6 +65,35 @@ static void print_vms(json_t *vms)
 	}
 }
 
+/* --nic's value: a MAC, ",queues=N", both ("MAC,queues=N"), or nothing. */
+static int nic_arg(json_t *nics, const char *arg)
+{
+	_cleanup_(json_decrefp) json_t *nic = json_object();
+	char buf[64], *q;
+	unsigned long n;
+
+	if (!nic)
+		return -ENOMEM;
+	if (arg) {
+		if (strlen(arg) >= sizeof(buf))
+			return -EINVAL;
+		strcpy(buf, arg);
+		q = strstr(buf, "queues=");
+		if (q) {
+			if ((q != buf && q[-1] != ',') || cli_number(q + 7, 10, 8, &n) < 0 || n < 1)
+				return -EINVAL;
+			json_object_set_new(nic, "queues", json_integer((json_int_t)n));
+			*q = '\0';
+			if (q != buf)
+				q[-1] = '\0';
+		}
+		if (buf[0])
+			json_object_set_new(nic, "mac", json_string(buf));
+	}
+	json_array_append(nics, nic);
+	return 0;
+}
+
 static void print_vm(json_t *v)
 {
 	json_t *nic, *live = json_object_get(v, "live");
@@ -84,6 +113,8 @@ static void print_vm(json_t *v)
 		json_t *st = json_object_get(nic, "stats");
 
 		printf("  nic %zu    %s on iovswitch port %s", i, cli_str(nic, "mac"), cli_str(nic, "port"));
+		if (json_integer_value(json_object_get(nic, "queues")) > 1)
+			printf(" (%" JSON_INTEGER_FORMAT " queue pairs)", json_integer_value(json_object_get(nic, "queues")));
 		if (st)
 			printf(": rx %" JSON_INTEGER_FORMAT " tx %" JSON_INTEGER_FORMAT " packets, %" JSON_INTEGER_FORMAT
 			       " dropped",
@@ -181,7 +212,8 @@ int cmd_vm(struct cli *cli)
 			json_object_set_new(def, "timeout", json_integer((json_int_t)n));
 			break;
 		case OPT_NIC:
-			json_array_append_new(nics, optarg ? json_pack("{s:s}", "mac", optarg) : json_object());
+			if (nic_arg(nics, optarg) < 0)
+				return cli_usage("vm", "--nic takes [MAC][,queues=N] (N: 1 to 8 queue pairs)");
 			break;
 		case OPT_VFIO_USER:
 		case OPT_VFIO:

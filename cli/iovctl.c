@@ -128,7 +128,7 @@ static const struct cli_command commands[] = {
 	  cmd_vgpu },
 	{ "vm",
 	  "[--socket PATH] [list] | create NAME [--kernel FILE [--initrd FILE]] [--cmdline TEXT] [--memory MIB] [--cpus N]"
-	  " [--nic[=MAC]]..."
+	  " [--nic[=MAC][,queues=N]]..."
 	  " [--vfio-user SOCK]... [--vfio BDF]... [--hugepages] [--timeout S] | start NAME [--wait] | stop NAME [--force]"
 	  " | info NAME | destroy NAME",
 	  "guests run by iovkitd in iovm, their NICs on iovswitch",
@@ -139,8 +139,10 @@ static const struct cli_command commands[] = {
 	  "      --initrd FILE   Linux's initramfs (an absolute path, as --kernel)\n"
 	  "      --cmdline TEXT  its command line      --memory MIB   RAM (default 64)\n"
 	  "      --cpus N        vCPUs, 1 to 8 (default 1)\n"
-	  "      --nic[=MAC]     a virtio-net NIC on an iovswitch port (repeat for more; default MAC:\n"
-	  "                      stable per guest)    --timeout S    stop it after S seconds\n"
+	  "      --nic[=MAC][,queues=N]  a virtio-net NIC on an iovswitch port (repeat for more;\n"
+	  "                      default MAC: stable per guest); N queue pairs, 1 to 8 (default 1;\n"
+	  "                      Linux uses one per vCPU)\n"
+	  "      --timeout S     stop it after S seconds\n"
 	  "      --vfio-user SOCK   pass through the device a vfio-user server serves at SOCK\n"
 	  "      --vfio BDF      pass through a PCI device bound to vfio-pci (device.bind first)\n"
 	  "      --hugepages     guest RAM in 2 MiB hugepages\n"

@@ -68,6 +68,7 @@ struct vm {
 	bool hugepages;                 /* guest RAM in 2 MiB hugepages */
 	unsigned int n_nics;
 	char macs[VM_NICS_MAX][18];
+	unsigned int queues[VM_NICS_MAX];       /* each NIC's queue pairs (1-8) */
 	unsigned int n_pt;
 	char pt[VM_PT_MAX][108];        /* a vfio-user socket, a PCI address on vfio-pci, or an mdev UUID */
 	bool pt_user[VM_PT_MAX];

@@ -105,7 +105,8 @@ json_t *vm_json(const struct vm *vm, bool full)
 		char port[40];
 
 		port_name(vm, i, port, sizeof(port));
-		json_array_append_new(nics, json_pack("{s:s,s:s}", "mac", vm->macs[i], "port", port));
+		json_array_append_new(nics, json_pack("{s:s,s:s,s:i}", "mac", vm->macs[i], "port", port, "queues",
+						      (int)vm->queues[i]));
 	}
 	json_t *pts = json_array();
 
@@ -167,7 +168,8 @@ static int ports_add(struct daemon *d, struct vm *vm, struct iov_rpc_error *e)
 
 		port_name(vm, i, port, sizeof(port));
 		port_sock(d, vm, i, sock, sizeof(sock));
-		r = switch_call(d, "port.add", json_pack("{s:s,s:s,s:s}", "name", port, "type", "vhost", "path", sock),
+		r = switch_call(d, "port.add", json_pack("{s:s,s:s,s:s,s:i}", "name", port, "type", "vhost", "path", sock,
+							 "queues", (int)vm->queues[i]),
 				&res, e);
 		json_decref(res);
 		if (r < 0 && e->err != EEXIST)
@@ -299,15 +301,21 @@ static int vm_define(struct daemon *d, struct vm *vm, json_t *def, struct iov_rp
 	if (timeout < 0 || timeout > 86400 * 365)
 		return iov_rpc_fail(e, IOV_RPC_INVALID_PARAMS, 0, "timeout %d: seconds, 0 for none", timeout);
 	if (nics && (!json_is_array(nics) || json_array_size(nics) > VM_NICS_MAX))
-		return iov_rpc_fail(e, IOV_RPC_INVALID_PARAMS, 0, "nics: an array of at most %d {\"mac\": ...}", VM_NICS_MAX);
+		return iov_rpc_fail(e, IOV_RPC_INVALID_PARAMS, 0, "nics: an array of at most %d {\"mac\": ..., \"queues\": ...}",
+				    VM_NICS_MAX);
 	memset(vm, 0, sizeof(*vm));
 	json_array_foreach(nics, i, n) {
 		const char *mac = NULL;
+		int queues = 1;
 
-		if (iov_rpc_params(e, n, "{s?:s}", "mac", &mac) < 0)
-			return iov_rpc_fail(e, IOV_RPC_INVALID_PARAMS, 0, "nics[%zu]: an object with an optional \"mac\"", i);
+		if (iov_rpc_params(e, n, "{s?:s,s?:i}", "mac", &mac, "queues", &queues) < 0)
+			return iov_rpc_fail(e, IOV_RPC_INVALID_PARAMS, 0,
+					    "nics[%zu]: an object with an optional \"mac\" and \"queues\"", i);
 		if (mac && !valid_mac(mac))
 			return iov_rpc_fail(e, IOV_RPC_INVALID_PARAMS, 0, "nics[%zu]: \"%s\" is not a unicast MAC", i, mac);
+		if (queues < 1 || queues > 8)
+			return iov_rpc_fail(e, IOV_RPC_INVALID_PARAMS, 0, "nics[%zu]: queues %d: 1 to 8 queue pairs", i, queues);
+		vm->queues[i] = (unsigned int)queues;
 		if (mac)
 			snprintf(vm->macs[i], sizeof(vm->macs[i]), "%s", mac);
 		else
@@ -518,7 +526,7 @@ static int m_start(void *userdata, json_t *params, json_t **ret, struct iov_rpc_
 		char sock[PATH_MAX];
 
 		port_sock(d, vm, i, sock, sizeof(sock));
-		snprintf(nets[i], sizeof(nets[i]), "%s,mac=%s", sock, vm->macs[i]);
+		snprintf(nets[i], sizeof(nets[i]), "%s,mac=%s,queues=%u", sock, vm->macs[i], vm->queues[i]);
 		argv[n++] = "--net";
 		argv[n++] = nets[i];
 	}
@@ -660,7 +668,9 @@ static const char create_schema[] =
 	"\"hugepages\":{\"type\":\"boolean\",\"default\":false},"
 	"\"timeout\":{\"type\":\"integer\",\"minimum\":0,\"default\":0},"
 	"\"nics\":{\"type\":\"array\",\"maxItems\":4,\"items\":{\"type\":\"object\",\"properties\":{"
-	"\"mac\":{\"type\":\"string\"}}}},"
+	"\"mac\":{\"type\":\"string\"},"
+	"\"queues\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":8,\"default\":1,"
+	"\"description\":\"queue pairs (multiqueue: the guest's driver may use one per vCPU)\"}}}},"
 	"\"passthrough\":{\"type\":\"array\",\"maxItems\":4,\"items\":{\"type\":\"object\",\"properties\":{"
 	"\"vfio_user\":{\"type\":\"string\",\"description\":\"a vfio-user server's socket\"},"
 	"\"device\":{\"type\":\"string\",\"description\":\"a PCI address bound to vfio-pci, or an mdev UUID\"}}}}}}";

@@ -274,7 +274,16 @@ check "vm.destroy rd" 0 rpc vm.destroy '{"name":"rd"}'
 check "vm.create with hugepages" 0 rpc vm.create '{"name":"huge","hugepages":true}'
 cmp_ok "records them" "$(jq .hugepages "$t/out")" = true
 check "vm.destroy huge" 0 rpc vm.destroy '{"name":"huge"}'
-check "vm.create a with a NIC" 0 rpc vm.create '{"name":"a","cmdline":"net=echo count=20","nics":[{"mac":"02:00:00:00:00:0a"}]}'
+check "vm.create with 9 queue pairs on a NIC" 1 rpc vm.create '{"name":"x","nics":[{"queues":9}]}'
+has "gives the range" "$t/err" "1 to 8 queue pairs"
+check "iovctl vm create --nic=queues=0 is a usage error" 2 "$IOVCTL" vm create x --nic=queues=0
+check "iovctl vm create --nic=MAC,queues=N" 0 "$IOVCTL" vm create mq --nic=02:00:00:00:00:0c,queues=3 --nic --json
+cmp_ok "its first NIC has 3 queue pairs" "$(jq '.nics[0].queues' "$t/out")" -eq 3
+cmp_ok "with the MAC given" "$(jq -r '.nics[0].mac' "$t/out")" = 02:00:00:00:00:0c
+cmp_ok "its second NIC 1" "$(jq '.nics[1].queues' "$t/out")" -eq 1
+check "vm.destroy mq" 0 rpc vm.destroy '{"name":"mq"}'
+# Guest a's NIC has two queue pairs (the test guest's driver uses the first; Linux would use both).
+check "vm.create a with a NIC" 0 rpc vm.create '{"name":"a","cmdline":"net=echo count=20","nics":[{"mac":"02:00:00:00:00:0a","queues":2}]}'
 check "vm.create b with a NIC" 0 rpc vm.create '{"name":"b","cmdline":"net=ping peer=02:00:00:00:00:0a count=20","nics":[{}]}'
 check "vm.start before iovswitch runs" 1 rpc vm.start '{"name":"a"}'
 has "says iovswitch is not running" "$t/err" "iovswitch is not running"
@@ -289,6 +298,7 @@ if [ $kvm = 1 ]; then
     check "vm.info a" 0 rpc vm.info '{"name":"a"}'
     cmp_ok "a echoed and finished" "$(jq .exit_status "$t/out")" -eq 0
     cmp_ok "its port counted the frames" "$(jq '.nics[0].stats.rx_packets' "$t/out")" -ge 20
+    cmp_ok "its port has two queue pairs" "$(rpc switch.port.list | jq '.[] | select(.name == "vm-a.0") | .queues')" -eq 2
 else
     skip_kvm "two guests ping each other through the supervised iovswitch"
 fi
