@@ -24,6 +24,7 @@ enum {
 	GET_FEATURES = 1, SET_FEATURES = 2, SET_OWNER = 3, SET_MEM_TABLE = 5, SET_VRING_NUM = 8,
 	SET_VRING_ADDR = 9, SET_VRING_BASE = 10, GET_VRING_BASE = 11, SET_VRING_KICK = 12, SET_VRING_CALL = 13,
 	GET_PROTOCOL_FEATURES = 15, SET_PROTOCOL_FEATURES = 16, SET_VRING_ENABLE = 18, GET_CONFIG = 24,
+	GET_INFLIGHT_FD = 31, SET_INFLIGHT_FD = 32,
 };
 
 #define VERSION 0x1
@@ -33,6 +34,8 @@ enum {
 #define PF_MQ (1ULL << 0)
 #define PF_REPLY_ACK (1ULL << 3)
 #define PF_CONFIG (1ULL << 9)
+#define PF_INFLIGHT IOV_VHOST_PF_INFLIGHT_SHMFD
+#define F_RING_PACKED (1ULL << 34)
 #define VRING_NOFD (1ULL << 8)
 #define CONFIG_MAX 256
 #define TIMEOUT_S 5
@@ -59,6 +62,12 @@ struct config_msg {
 	uint8_t data[CONFIG_MAX];
 };
 
+/* Not packed: 24 bytes, as QEMU and rte_vhost lay it out (the spec names only the fields). */
+struct inflight_msg {
+	uint64_t mmap_size, mmap_offset;
+	uint16_t num_queues, queue_size;
+};
+
 union payload {
 	uint64_t u64;
 	struct vring_state state;
@@ -68,6 +77,7 @@ union payload {
 		struct mem_region r[IOV_VHOST_FRONT_MAX_REGIONS];
 	} mem;
 	struct config_msg config;
+	struct inflight_msg inflight;
 };
 
 struct vring {
@@ -83,6 +93,8 @@ struct iov_vhost_front {
 	struct iov_vhost_region regions[IOV_VHOST_FRONT_MAX_REGIONS];
 	unsigned int n_regions;
 	struct vring vrings[IOV_VHOST_FRONT_MAX_VRINGS];
+	int inflight_fd;                /* the backend's inflight region, kept for the next one */
+	struct inflight_msg inflight;
 };
 
 static int sock_connect(const char *path)
@@ -132,8 +144,9 @@ static int send_msg(struct iov_vhost_front *f, uint32_t req, uint32_t flags, con
 	return (size_t)n == sizeof(h) + size ? 0 : -EPIPE;
 }
 
-/* Reads exactly @len bytes, closing any fds that ride along (an answer carries none). */
-static int recv_exact(int sock, void *buf, size_t len)
+/* Reads exactly @len bytes; an fd that rides along goes to *@fd (the first; with @fd NULL,
+ * or any more, they are closed: an answer carries at most one). */
+static int recv_exact(int sock, void *buf, size_t len, int *fd)
 {
 	char cbuf[CMSG_SPACE(sizeof(int) * 8)];
 
@@ -151,31 +164,43 @@ static int recv_exact(int sock, void *buf, size_t len)
 			return -ECONNRESET;
 		for (struct cmsghdr *c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c))
 			if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
-				for (size_t i = 0; i < (c->cmsg_len - CMSG_LEN(0)) / sizeof(int); i++)
-					close(((int *)CMSG_DATA(c))[i]);
+				for (size_t i = 0; i < (c->cmsg_len - CMSG_LEN(0)) / sizeof(int); i++) {
+					int got = ((int *)CMSG_DATA(c))[i];
+
+					if (fd && *fd < 0)
+						*fd = got;
+					else
+						close(got);
+				}
 		buf = (char *)buf + n;
 		len -= (size_t)n;
 	}
 	return 0;
 }
 
-/* Waits for the answer to @req: a payload of exactly @size bytes into @out. */
-static int recv_reply(struct iov_vhost_front *f, uint32_t req, void *out, uint32_t size)
+/* Waits for the answer to @req: a payload of exactly @size bytes into @out; an fd with it into
+ * *@fd (NULL: none expected). */
+static int recv_reply_fd(struct iov_vhost_front *f, uint32_t req, void *out, uint32_t size, int *fd)
 {
 	union payload scratch;
 	struct hdr h;
-	int r = recv_exact(f->sock, &h, sizeof(h));
+	int r = recv_exact(f->sock, &h, sizeof(h), fd);
 
 	if (r < 0)
 		return r;
 	if (h.request != req || !(h.flags & FLAG_REPLY) || (h.flags & 0x3) != VERSION || h.size != size ||
 	    size > sizeof(scratch))
 		return -EPROTO;
-	r = recv_exact(f->sock, &scratch, size);
+	r = recv_exact(f->sock, &scratch, size, fd);
 	if (r < 0)
 		return r;
 	memcpy(out, &scratch, size);
 	return 0;
+}
+
+static int recv_reply(struct iov_vhost_front *f, uint32_t req, void *out, uint32_t size)
+{
+	return recv_reply_fd(f, req, out, size, NULL);
 }
 
 /* A message that has no answer of its own: with REPLY_ACK, ask for one and check it. */
@@ -229,7 +254,7 @@ static int handshake(struct iov_vhost_front *f)
 		r = get_u64(f, GET_PROTOCOL_FEATURES, &offered);
 		if (r < 0)
 			return r;
-		want = offered & (PF_REPLY_ACK | PF_MQ | PF_CONFIG);
+		want = offered & (PF_REPLY_ACK | PF_MQ | PF_CONFIG | PF_INFLIGHT);
 		/* SET_PROTOCOL_FEATURES itself is never acknowledged: f->protocol is still 0. */
 		r = request(f, SET_PROTOCOL_FEATURES, &want, sizeof(want), NULL, 0);
 		if (r < 0)
@@ -250,6 +275,7 @@ IOV_EXPORT int iov_vhost_front_connect(const char *path, struct iov_vhost_front 
 	if (!f)
 		return -ENOMEM;
 	strcpy(f->path, path);
+	f->inflight_fd = -1;
 	f->sock = sock_connect(path);
 	if (f->sock < 0) {
 		r = f->sock;
@@ -270,6 +296,7 @@ IOV_EXPORT void iov_vhost_front_free(struct iov_vhost_front *f)
 	if (!f)
 		return;
 	closep(&f->sock);
+	closep(&f->inflight_fd);
 	free(f);
 }
 
@@ -432,6 +459,30 @@ IOV_EXPORT int iov_vhost_front_vring_stop(struct iov_vhost_front *f, unsigned in
 	return 0;
 }
 
+IOV_EXPORT int iov_vhost_front_inflight(struct iov_vhost_front *f, uint16_t num_queues, uint16_t queue_size)
+{
+	struct inflight_msg m = { .num_queues = num_queues, .queue_size = queue_size };
+	int fd = -1, r;
+
+	if (!(f->protocol & PF_INFLIGHT))
+		return -EOPNOTSUPP;
+	if (!num_queues || !queue_size)
+		return -EINVAL;
+	r = send_msg(f, GET_INFLIGHT_FD, 0, &m, sizeof(m), NULL, 0);
+	if (r == 0)
+		r = recv_reply_fd(f, GET_INFLIGHT_FD, &m, sizeof(m), &fd);
+	if (r == 0 && (fd < 0 || !m.mmap_size))
+		r = -EPROTO;
+	if (r < 0) {
+		closep(&fd);
+		return r;
+	}
+	closep(&f->inflight_fd);
+	f->inflight_fd = fd;
+	f->inflight = m;
+	return request(f, SET_INFLIGHT_FD, &f->inflight, sizeof(f->inflight), &f->inflight_fd, 1);
+}
+
 IOV_EXPORT int iov_vhost_front_get_config(struct iov_vhost_front *f, uint32_t offset, void *buf, uint32_t len)
 {
 	struct config_msg m = { .offset = offset, .size = len };
@@ -477,13 +528,18 @@ IOV_EXPORT int iov_vhost_front_reconnect(struct iov_vhost_front *f)
 		r = request(f, SET_FEATURES, &f->features, sizeof(f->features), NULL, 0);
 	if (r == 0 && f->n_regions)
 		r = send_mem_table(f);
+	/* The old backend's record of what it had in flight, for the new one to resume from. */
+	if (r == 0 && f->inflight_fd >= 0 && (f->protocol & PF_INFLIGHT))
+		r = request(f, SET_INFLIGHT_FD, &f->inflight, sizeof(f->inflight), &f->inflight_fd, 1);
 	for (unsigned int i = 0; r == 0 && i < IOV_VHOST_FRONT_MAX_VRINGS; i++) {
 		struct iov_vhost_vring v = f->vrings[i].cfg;
 
 		if (!f->vrings[i].started)
 			continue;
-		/* What the old backend completed is in the used ring; resume after it. */
-		r = used_idx(f, &v, &v.base);
+		/* What the old backend completed is in a split ring's used ring: resume after it. A
+		 * packed ring has no used index; the backend resumes from the inflight region. */
+		if (!(f->features & F_RING_PACKED))
+			r = used_idx(f, &v, &v.base);
 		if (r == 0)
 			r = vring_send(f, i, &v);
 	}

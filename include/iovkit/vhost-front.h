@@ -84,6 +84,18 @@ int iov_vhost_front_vring_start(struct iov_vhost_front *f, unsigned int index, c
  * -EOPNOTSUPP). A reconnect replays the last state. */
 int iov_vhost_front_vring_enable(struct iov_vhost_front *f, unsigned int index, bool enable);
 
+/*
+ * The inflight region (VHOST_USER_PROTOCOL_F_INFLIGHT_SHMFD, where the backend offers it):
+ * asks the backend for a shared region in which it records the requests it is processing, for
+ * @num_queues rings of @queue_size (GET_INFLIGHT_FD), and hands it back (SET_INFLIGHT_FD). This
+ * process keeps it: a reconnect hands it to the new backend, which resumes from it where
+ * guest memory does not say where to (a packed ring: no used index). Call after the features
+ * and the memory table, before the rings; again after the device is reset, for a fresh one.
+ * -EOPNOTSUPP where the backend does not offer it.
+ */
+#define IOV_VHOST_PF_INFLIGHT_SHMFD (1ULL << 12)
+int iov_vhost_front_inflight(struct iov_vhost_front *f, uint16_t num_queues, uint16_t queue_size);
+
 /* Stops ring @index (GET_VRING_BASE); *@ret_base gets where the backend stopped. */
 int iov_vhost_front_vring_stop(struct iov_vhost_front *f, unsigned int index, uint16_t *ret_base);
 
@@ -92,8 +104,9 @@ int iov_vhost_front_get_config(struct iov_vhost_front *f, uint32_t offset, void 
 
 /*
  * After the backend went away: connects to the same path again and replays the features, the
- * memory table and every started ring, each from the used index in guest memory (what the
- * backend had completed), enabled or disabled as it was. -ECONNREFUSED while no backend is back yet.
+ * memory table, the inflight region, and every started ring — a split ring from the used index
+ * in guest memory (what the backend had completed), a packed one from the base it was started
+ * with (the backend's inflight region knows better) — enabled or disabled as it was. -ECONNREFUSED while no backend is back yet.
  */
 int iov_vhost_front_reconnect(struct iov_vhost_front *f);
 

@@ -23,6 +23,8 @@
  *                                           write and read back across several wraps of the
  *                                           ring, lists that straddle its end, buffer IDs and
  *                                           lengths in the used descriptors, the error paths
+ *   vhost-peer SOCK blk-packed-restart      the same with the backend's inflight region, across
+ *                                           a restart of the backend after "phase 1 done"
  *   vhost-peer SOCK hostile CASE            post one bad transmit chain, then say whether the
  *                                           backend consumed it or stalled the ring:
  *                                           outside | wrap | loop | long | oversize | empty
@@ -270,17 +272,16 @@ static int cmd_hostile(const char *what)
 	return 0;
 }
 
-static int cmd_reconnect(unsigned int n, const uint8_t dst[6])
+/* Waits (30 s each) for the backend to go away (its socket closes) and to come back, and
+ * reconnects to it. */
+static void backend_restart(void)
 {
-	unsigned int first = send_frames(n, dst, 60, 0), second;
 	struct pollfd p = { .fd = iov_vhost_front_fd(front), .events = POLLIN };
 	double deadline;
 	int err = -ECONNREFUSED;
 
-	/* Wait for the backend to go away (its socket closes)... */
 	if (poll(&p, 1, 30000) <= 0)
 		die(-ETIMEDOUT, "the backend did not go away");
-	/* ...and to come back. */
 	for (deadline = now() + 30; now() < deadline; usleep(100000)) {
 		err = iov_vhost_front_reconnect(front);
 		if (err == 0)
@@ -288,6 +289,13 @@ static int cmd_reconnect(unsigned int n, const uint8_t dst[6])
 	}
 	if (err < 0)
 		die(err, "reconnecting");
+}
+
+static int cmd_reconnect(unsigned int n, const uint8_t dst[6])
+{
+	unsigned int first = send_frames(n, dst, 60, 0), second;
+
+	backend_restart();
 	second = send_frames(n, dst, 60, n);
 	printf("sent %u then %u\n", first, second);
 	return first == n && second == n ? 0 : 1;
@@ -550,34 +558,59 @@ static int pq_request(uint32_t type, uint64_t sector, uint64_t data, uint32_t le
  * every completion must carry the posted buffer ID and, for a read, the bytes read plus the
  * status byte.
  */
-static int cmd_blk_packed(uint64_t capacity)
+/* The packed ring's queue 0 started at index 0, wrap counter 1 (bit 15 of the base). */
+static void pq_start(void)
 {
-	uint64_t wbuf = RXBUF, rbuf = RXBUF + 0x10000;
-	unsigned int mismatches = 0, bad_ids = 0;
-	uint32_t len;
 	int err;
 
 	pq.ring = (struct vring_packed_desc *)(mem + RXQ);
 	pq.avail_wrap = pq.used_wrap = true;
-	/* Where the ring starts: index 0, wrap counter 1 (bit 15). */
 	if ((err = vq_start(0, &rx, 0x8000)) < 0)
 		die(err, "starting the packed request queue");
-	for (unsigned int r = 0; r < 200; r++) {
-		unsigned int n = 1 + r % 5;                     /* 1-5 data segments of 1 KiB */
+}
+
+/*
+ * Rounds @r0..@r1-1 of writes and read-backs in lists of 3 to 7 descriptors (1-5 data segments
+ * of 1 KiB), IDs out of order as a driver's free list gives them. Counts reads that differ, and
+ * stops at the first request that does not complete with its own ID, status OK and read length
+ * (counted).
+ */
+static void pq_rounds(unsigned int r0, unsigned int r1, unsigned int *bad_ids, unsigned int *mismatches)
+{
+	uint64_t wbuf = RXBUF, rbuf = RXBUF + 0x10000;
+	uint32_t len;
+
+	for (unsigned int r = r0; r < r1; r++) {
+		unsigned int n = 1 + r % 5;
 		uint64_t sector = 16 + (r % 40) * 16;
-		uint16_t id = (uint16_t)((r * 37) % QSZ);       /* IDs out of order, as a driver's free list */
+		uint16_t id = (uint16_t)((r * 37) % QSZ);
 
 		for (unsigned int i = 0; i < n * 1024; i++)
 			mem[wbuf + i] = (uint8_t)(r * 13 + i);
 		memset(mem + rbuf, 0, n * 1024);
-		if (pq_request(VIRTIO_BLK_T_OUT, sector, wbuf, 1024, n, false, id, &len) != VIRTIO_BLK_S_OK)
-			bad_ids++;
+		/* A request that does not complete stops the rounds (each waits 5 s). */
+		if (pq_request(VIRTIO_BLK_T_OUT, sector, wbuf, 1024, n, false, id, &len) != VIRTIO_BLK_S_OK) {
+			(*bad_ids)++;
+			return;
+		}
 		if (pq_request(VIRTIO_BLK_T_IN, sector, rbuf, 1024, n, true, (uint16_t)(id ^ 1), &len) !=
-			    VIRTIO_BLK_S_OK || len != n * 1024 + 1)
-			bad_ids++;
+			    VIRTIO_BLK_S_OK || len != n * 1024 + 1) {
+			(*bad_ids)++;
+			return;
+		}
 		if (memcmp(mem + wbuf, mem + rbuf, n * 1024))
-			mismatches++;
+			(*mismatches)++;
 	}
+}
+
+static int cmd_blk_packed(uint64_t capacity)
+{
+	uint64_t rbuf = RXBUF + 0x10000;
+	unsigned int mismatches = 0, bad_ids = 0;
+	uint32_t len;
+
+	pq_start();
+	pq_rounds(0, 200, &bad_ids, &mismatches);
 	blk_check(bad_ids == 0, "400 requests completed with their own buffer IDs, status OK and read lengths");
 	blk_check(mismatches == 0, "every write read back the same across the ring's wraps");
 	blk_check(pq.wraps >= 3, "the ring wrapped at least three times");
@@ -586,6 +619,33 @@ static int cmd_blk_packed(uint64_t capacity)
 		  "a read past the end fails");
 	blk_check(pq_request(VIRTIO_BLK_T_FLUSH, 0, 0, 0, 0, false, 9, &len) == VIRTIO_BLK_S_OK, "flush");
 	printf("blk-packed %s\n", blk_checks_failed ? "failed" : "ok");
+	return blk_checks_failed ? 1 : 0;
+}
+
+/*
+ * The packed ring across a crash of the backend: the inflight region asked for, 100 requests,
+ * "phase 1 done"; then the backend is killed and started again (by the caller) and the
+ * frontend reconnects — handing the region back but the ring's stale base (a packed ring has
+ * no used index to read) — and 300 more requests must complete in order from where the ring
+ * was. Only the region tells the new backend where that is.
+ */
+static int cmd_blk_packed_restart(void)
+{
+	unsigned int mismatches = 0, bad_ids = 0;
+	int err = iov_vhost_front_inflight(front, 1, QSZ);
+
+	if (err < 0)
+		die(err, "the inflight region");
+	pq_start();
+	pq_rounds(0, 50, &bad_ids, &mismatches);
+	printf("phase 1 done: %u wraps, next used descriptor %u\n", pq.wraps, pq.next_used);
+	fflush(stdout);
+	backend_restart();
+	pq_rounds(50, 200, &bad_ids, &mismatches);
+	blk_check(bad_ids == 0, "400 requests across the restart completed with their own IDs, status OK, read lengths");
+	blk_check(mismatches == 0, "every write read back the same");
+	printf("packed ring: %u wraps, next used descriptor %u\n", pq.wraps, pq.next_used);
+	printf("blk-packed-restart %s\n", blk_checks_failed ? "failed" : "ok");
 	return blk_checks_failed ? 1 : 0;
 }
 
@@ -626,6 +686,10 @@ int main(int argc, char **argv)
 	if (!strcmp(argv[2], "blk-mq") && argc == 4) {
 		setup(argv[1], 1ULL << VIRTIO_F_VERSION_1 | 1ULL << VIRTIO_BLK_F_MQ, false);
 		return cmd_blk_mq((unsigned int)atoi(argv[3]));
+	}
+	if (!strcmp(argv[2], "blk-packed-restart")) {
+		setup(argv[1], 1ULL << VIRTIO_F_VERSION_1 | 1ULL << VIRTIO_F_RING_PACKED, false);
+		return cmd_blk_packed_restart();
 	}
 	if (!strcmp(argv[2], "blk-packed") && argc == 4) {
 		setup(argv[1], 1ULL << VIRTIO_F_VERSION_1 | 1ULL << VIRTIO_F_RING_PACKED, false);

@@ -3,7 +3,7 @@
 # config space, write/flush/read back, get ID, discard, write zeroes, the error paths; the data
 # lands in the image; the same on a packed ring; QEMU's frontend told the number of queues; a read-only device refuses writes; a device with two request queues
 # serves both; bad blk.add requests change nothing; the device survives a switch restart
-# through the state file.
+# through the state file, and a packed ring driven across it resumes from its inflight region.
 #   blk.sh IOVSWITCH IOVCTL VHOST_PEER
 source "$(dirname "$0")/lib.sh"
 PEER=$3
@@ -80,8 +80,19 @@ check "so is queues 9 over JSON-RPC, changing nothing" 1 "$IOVCTL" rpc --socket 
 cmp_ok "three blk devices" "$(swj blks | jq length)" -eq 3
 check "blk-del mq" 0 sw blk-del mq
 
+# iovswitch killed while a frontend drives d0 on a packed ring, with the inflight region it
+# asked for: after the restart the frontend reconnects with the ring's stale base, and only the
+# region tells the new backend where the ring stood.
+"$PEER" "$t/d0.sock" blk-packed-restart >"$t/packed.out" 2>&1 &
+packed_peer=$!
+for _ in $(seq 200); do grep -q "^phase 1 done" "$t/packed.out" && break; sleep 0.1; done
+has "the packed frontend's first phase" "$t/packed.out" "phase 1 done"
 kill -9 "$swpid"; wait "$swpid" 2>/dev/null
 switch_start --state "$t/state.json" || nok "iovswitch restarts"
+wait $packed_peer && ok "the packed ring resumed where it stood after the restart (inflight region)" ||
+    nok "the packed ring after the restart"
+has "every check" "$t/packed.out" "blk-packed-restart ok"
+sed 's/^/# /' "$t/packed.out"
 cmp_ok "both blk devices are back" "$(swj blks | jq length)" -eq 2
 check "and serve again" 0 "$PEER" "$t/d0.sock" blk 16384 IOV-TEST-0001
 check "blk-del ro" 0 sw blk-del ro

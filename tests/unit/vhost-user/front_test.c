@@ -57,11 +57,11 @@ static int recv_msg(int fd, struct msg *m)
 	return m->h.size && recv(fd, m->payload, m->h.size, MSG_WAITALL) != (ssize_t)m->h.size ? -1 : 0;
 }
 
-static void reply(struct backend *b, uint32_t req, const void *p, uint32_t size)
+/* An answer to @req, with @fd riding along where it is not -1. */
+static void reply_fd(struct backend *b, uint32_t req, const void *p, uint32_t size, int fd)
 {
 	struct hdr h = { req, 0x1 | 0x4, size };
 	char buf[sizeof(h) + 512];
-	int efd = -1;
 
 	if (b->how == WRONG_REQUEST)
 		h.request = req + 1;
@@ -69,31 +69,39 @@ static void reply(struct backend *b, uint32_t req, const void *p, uint32_t size)
 		h.size = size + 4;
 	memcpy(buf, &h, sizeof(h));
 	memcpy(buf + sizeof(h), p, size);
-	if (b->how == WITH_FDS) {
+	if (fd >= 0) {
 		char cbuf[CMSG_SPACE(sizeof(int))] = { 0 };
 		struct iovec iov = { buf, sizeof(h) + size };
 		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
 		struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
 
-		efd = eventfd(0, 0);
 		c->cmsg_level = SOL_SOCKET;
 		c->cmsg_type = SCM_RIGHTS;
 		c->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(c), &efd, sizeof(int));
+		memcpy(CMSG_DATA(c), &fd, sizeof(int));
 		if (sendmsg(b->fd, &mh, 0) < 0)
 			abort();
-		close(efd);
 		return;
 	}
 	if (send(b->fd, buf, sizeof(h) + h.size - (b->how == WRONG_SIZE ? 4 : 0), MSG_NOSIGNAL) < 0)
 		return;
 }
 
-/* Serves one connection: features VERSION_1 | PROTOCOL_FEATURES, protocol REPLY_ACK | CONFIG. */
+static void reply(struct backend *b, uint32_t req, const void *p, uint32_t size)
+{
+	int efd = b->how == WITH_FDS ? eventfd(0, 0) : -1;
+
+	reply_fd(b, req, p, size, efd);
+	if (efd >= 0)
+		close(efd);
+}
+
+/* Serves one connection: features VERSION_1 | PROTOCOL_FEATURES, protocol REPLY_ACK | CONFIG |
+ * INFLIGHT_SHMFD. */
 static void *serve(void *arg)
 {
 	struct backend *b = arg;
-	const uint64_t features = 1ULL << 32 | 1ULL << 30, protocol = 1ULL << 3 | 1ULL << 9;
+	const uint64_t features = 1ULL << 32 | 1ULL << 30, protocol = 1ULL << 3 | 1ULL << 9 | 1ULL << 12;
 
 	b->fd = accept(b->lfd, NULL, NULL);
 	while (b->fd >= 0 && b->n_log < 64) {
@@ -109,6 +117,18 @@ static void *serve(void *arg)
 		case 1: reply(b, 1, &features, 8); break;
 		case 15: reply(b, 15, &protocol, 8); break;
 		case 11: reply(b, 11, (uint32_t[]){ *(uint32_t *)m->payload, 77 }, 8); break;
+		case 31: {     /* GET_INFLIGHT_FD: a 4 KiB region for the rings asked for */
+			uint8_t region[24];
+			int mfd = memfd_create("inflight", MFD_CLOEXEC);
+
+			memcpy(region, m->payload, sizeof(region));
+			memcpy(region, &(uint64_t){ 4096 }, 8);
+			if (mfd < 0 || ftruncate(mfd, 4096) < 0)
+				abort();
+			reply_fd(b, 31, region, sizeof(region), mfd);
+			close(mfd);
+			break;
+		}
 		case 24: {
 			uint8_t cfg[12 + 8] = { 0 };
 			memcpy(cfg, m->payload, 12);
@@ -181,7 +201,7 @@ static void test_negotiation_and_rings(void)
 	if (!f)
 		return;
 	ASSERT_TRUE(iov_vhost_front_backend_features(f) == (1ULL << 32 | 1ULL << 30));
-	ASSERT_TRUE(iov_vhost_front_protocol_features(f) == (1ULL << 3 | 1ULL << 9));
+	ASSERT_TRUE(iov_vhost_front_protocol_features(f) == (1ULL << 3 | 1ULL << 9 | 1ULL << 12));
 	ASSERT_ERR(iov_vhost_front_set_features(f, 1ULL << 15), EINVAL);   /* not offered */
 	ASSERT_OK(iov_vhost_front_set_features(f, 1ULL << 32));
 
@@ -290,6 +310,48 @@ static void test_ring_enable(void)
 	close(kick);
 }
 
+/* The inflight region: asked for with the rings' count and size, handed back with its fd. */
+static void test_inflight(void)
+{
+	struct backend b;
+	int memfd;
+	uint8_t *mem;
+	struct iov_vhost_front *f = connected(&b, &memfd, &mem);
+	uint64_t size;
+	uint16_t nq, qs;
+	int get = -1, set = -1;
+
+	if (!f)
+		return;
+	ASSERT_OK(iov_vhost_front_set_features(f, 1ULL << 32));
+	struct iov_vhost_region r = { .guest_phys_addr = 0, .size = 1 << 20, .host_addr = mem, .fd = memfd };
+	ASSERT_OK(iov_vhost_front_set_mem_table(f, &r, 1));
+	ASSERT_ERR(iov_vhost_front_inflight(f, 0, 256), EINVAL);
+	ASSERT_OK(iov_vhost_front_inflight(f, 2, 128));
+	iov_vhost_front_free(f);
+	backend_stop(&b);
+	for (int i = 0; i < b.n_log; i++) {
+		if (b.log[i].h.request == 31)
+			get = i;
+		if (b.log[i].h.request == 32)
+			set = i;
+	}
+	ASSERT_TRUE(get >= 0 && set == get + 1);
+	if (get < 0 || set < 0)
+		return;
+	memcpy(&nq, b.log[get].payload + 16, 2);
+	memcpy(&qs, b.log[get].payload + 18, 2);
+	ASSERT_INT_EQ(nq, 2);
+	ASSERT_INT_EQ(qs, 128);
+	ASSERT_INT_EQ(b.log[get].n_fds, 0);
+	memcpy(&size, b.log[set].payload, 8);
+	ASSERT_TRUE(size == 4096);                      /* the backend's answer, handed back */
+	ASSERT_INT_EQ(b.log[set].h.size, 24);
+	ASSERT_INT_EQ(b.log[set].n_fds, 1);             /* with the region's fd */
+	munmap(mem, 1 << 20);
+	close(memfd);
+}
+
 static void test_misbehaving_backends(void)
 {
 	static const struct {
@@ -328,4 +390,5 @@ static void test_misbehaving_backends(void)
 UNIT_MAIN("vhost-user/front",
 	  UNIT_TEST(test_negotiation_and_rings),
 	  UNIT_TEST(test_ring_enable),
+	  UNIT_TEST(test_inflight),
 	  UNIT_TEST(test_misbehaving_backends))
