@@ -35,13 +35,17 @@
 #define NET_CTRL_MQ_VQ_PAIRS_SET 0
 #define NET_OK 0
 #define NET_ERR 1
+#define F_RING_PACKED (1ULL << 34)
 #define BLK_QUEUES 1
 #define QUEUE_MAX 256
 
 /*
  * What a guest may negotiate, where the backend offers it: net's offloads and mergeable
- * buffers, blk's geometry/flush/discard, and the ring features; not packed rings, not
- * ACCESS_PLATFORM (no IOMMU in front). Multiqueue and the control queue are iovm's (above).
+ * buffers, blk's geometry/flush/discard, and the ring features; not ACCESS_PLATFORM (no IOMMU
+ * in front). Multiqueue and the control queue are iovm's (above). Packed rings for a disk
+ * whose backend also keeps an inflight region (VHOST_USER_PROTOCOL_F_INFLIGHT_SHMFD): a packed
+ * ring has no used index in guest memory, so only that region says where to resume after the
+ * backend restarts.
  */
 static const uint64_t net_passthrough = 0x1ULL | 1ULL << 1 | 0x7f80ULL /* bits 7-14 */ | 1ULL << 15;
 static const uint64_t blk_passthrough = 1ULL << 1 | 1ULL << 2 | 1ULL << 4 | 1ULL << 5 | 1ULL << 6 | 1ULL << 9 |
@@ -93,6 +97,16 @@ static int dev_start(struct virtio_pci *v)
 	r = iov_vhost_front_set_features(d->front, v->driver_features & d->backend_features & ~NET_F_CTRL_VQ);
 	if (r == 0)
 		r = iov_vhost_front_set_mem_table(d->front, &ram, 1);
+	/* A packed ring's requests are recorded in an inflight region the backend gives us, a
+	 * fresh one each time the driver starts the device. */
+	if (r == 0 && (v->driver_features & F_RING_PACKED)) {
+		uint16_t qsize = 0;
+
+		for (unsigned int q = 0; q < v->num_queues; q++)
+			if (v->queues[q].enabled && v->queues[q].size > qsize)
+				qsize = v->queues[q].size;
+		r = iov_vhost_front_inflight(d->front, v->num_queues, qsize);
+	}
 	d->ctrl_q = -1;
 	if (d->type == VHOST_DEV_NET && (v->driver_features & NET_F_CTRL_VQ)) {
 		/* After the pairs with MQ, else after the one pair (virtio 1.2 §5.1.2). */
@@ -107,6 +121,7 @@ static int dev_start(struct virtio_pci *v)
 			.num = vq->size, .desc_gpa = vq->desc, .avail_gpa = vq->driver, .used_gpa = vq->device,
 			.kick_fd = d->kick[q], .call_fd = d->call[q],
 			.disabled = d->ctrl_q >= 0 && q >= 2,   /* until the driver asks for more pairs */
+			.base = v->driver_features & F_RING_PACKED ? 0x8000 : 0,        /* wrap counter 1 */
 		};
 
 		if (!vq->enabled || (int)q == d->ctrl_q)
@@ -383,6 +398,8 @@ int vhost_dev_add(struct vm *vm, enum vhost_dev_type type, const char *sock, con
 			offer |= NET_F_MQ | NET_F_CTRL_VQ;
 	} else {
 		offer = d->backend_features & (blk_passthrough | ring_passthrough);
+		if (iov_vhost_front_protocol_features(d->front) & IOV_VHOST_PF_INFLIGHT_SHMFD)
+			offer |= d->backend_features & F_RING_PACKED;
 		r = iov_vhost_front_get_config(d->front, 0, d->blk_config, sizeof(d->blk_config));
 		if (r < 0) {
 			snprintf(why, why_len, "%s: the backend did not give the disk's configuration: %s", sock, strerror(-r));

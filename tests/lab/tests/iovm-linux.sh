@@ -38,17 +38,23 @@ iovswitch --socket $IOVSWITCH_SOCKET > /tmp/sw.log 2>&1 &
 sw=$!
 for _ in $(seq 100); do iovctl switch info >/dev/null 2>&1 && break; sleep 0.2; done
 iovctl switch info >/dev/null 2>&1 || { cat /tmp/sw.log; fail "iovswitch did not start"; }
-iovctl switch add a --vhost /tmp/a.sock --queues 2 >/dev/null && iovctl switch add b --vhost /tmp/b.sock >/dev/null ||
-    fail "adding the switch's ports"
+truncate -s 8M /tmp/disk.img
+iovctl switch add a --vhost /tmp/a.sock --queues 2 >/dev/null && iovctl switch add b --vhost /tmp/b.sock >/dev/null &&
+    iovctl switch blk-add disk --vhost /tmp/disk.sock --image /tmp/disk.img >/dev/null ||
+    fail "adding the switch's ports and disk"
 # The switch forwards on CPU 1; both guests run on CPU 0. Guest a has two vCPUs and a NIC with
 # two queue pairs: Linux's virtio_net asks for one pair per CPU through iovm's control queue
 # (VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET), and iovm enables the second pair's rings at the switch,
 # whose port then sends on both receive rings (receive_pairs, watched while the guests run).
+# Guest b also has a disk on iovswitch (vhost-user-blk), which its Linux drives on a packed ring
+# (iovm offers one where the backend keeps an inflight region) and writes and reads back.
 for g in a b; do
-    [ $g = a ] && me=10.0.0.1 peer=10.0.0.2 opt=",queues=2" cpus=2 || me=10.0.0.2 peer=10.0.0.1 opt= cpus=1
+    [ $g = a ] && me=10.0.0.1 peer=10.0.0.2 opt=",queues=2" cpus=2 disk= ||
+        me=10.0.0.2 peer=10.0.0.1 opt= cpus=1 disk="--blk /tmp/disk.sock"
     taskset -c 0 iovm --kernel $K --initrd $I --memory 192 --cpus $cpus --no-console-input --timeout 300 \
-        --net /tmp/$g.sock,mac=02:00:00:00:10:0$g$opt \
-        --cmdline "$base iovm.ip=$me/24 iovm.ping=$peer iovm.linger=15 iovm.exit=poweroff" > /tmp/$g.log 2>&1 &
+        --net /tmp/$g.sock,mac=02:00:00:00:10:0$g$opt $disk \
+        --cmdline "$base iovm.ip=$me/24 iovm.ping=$peer iovm.linger=15 iovm.exit=poweroff${disk:+ iovm.disk=verify}" \
+        > /tmp/$g.log 2>&1 &
     eval $g=\$!
 done
 pairs_a=0
@@ -63,6 +69,7 @@ wait $b; rc_b=$?
 for g in a b; do echo "  guest $g:"; sed 's/^/  | /' /tmp/$g.log; done
 iovctl switch stats a; iovctl switch stats b
 rx_a=$(iovctl --json switch stats a | jq .rx_packets) rx_b=$(iovctl --json switch stats b | jq .rx_packets)
+disk_writes=$(iovctl --json switch blks | jq '.[] | select(.name == "disk") | .stats.writes')
 kill $sw; wait $sw
 expect_eq "guest a's exit status (powered off)" 120 "$rc_a"
 expect_eq "guest b's exit status (powered off)" 120 "$rc_b"
@@ -75,6 +82,9 @@ grep -q "^iovm-linux: ping 10.0.0.1 ok: 5 packets transmitted, 5 packets receive
 expect_eq "receive pairs guest a's Linux enabled through iovm's control queue" 2 "$pairs_a"
 grep -q "the driver uses 2 of 2 queue pairs" /tmp/a.log || fail "iovm did not say guest a's Linux uses both queue pairs"
 grep -q "^iovm-linux: user space at .*, 2 CPU(s)" /tmp/a.log || fail "guest a did not bring its second vCPU up"
+grep -q "^iovm-linux: disk vda packed ok" /tmp/b.log || fail "guest b's Linux did not write and read back its disk on a packed ring"
+note "$(grep '^iovm-linux: disk' /tmp/b.log)"
+expect_ge "4 KiB writes iovswitch's disk took from guest b" 256 "$disk_writes"
 expect_ge "frames iovswitch took from guest a" 10 "$rx_a"
 expect_ge "frames iovswitch took from guest b" 10 "$rx_b"
 
