@@ -391,10 +391,13 @@ static json_t *blk_describe(struct sw_ctl *ctl, int i)
 	const char *mode = json_string_value(json_object_get(d->spec, "mode"));
 
 	iov_vhost_blk_info(d->dev, &bi);
-	return json_pack("{s:s,s:O,s:O,s:s,s:s,s:b,s:I,s:i,s:i,s:{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}}", "name", d->name,
-			 "path", json_object_get(d->spec, "path"), "image", json_object_get(d->spec, "image"), "mode",
-			 mode ? mode : "server", "state", iov_vhost_state_name(bi.state), "readonly", bi.readonly,
-			 "sectors", (json_int_t)bi.sectors, "connects", (int)bi.connects, "queues", (int)bi.queues,
+	/* ring: null while no frontend runs the device. */
+	return json_pack("{s:s,s:O,s:O,s:s,s:s,s:b,s:I,s:i,s:i,s:o,s:b,s:{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}}", "name",
+			 d->name, "path", json_object_get(d->spec, "path"), "image", json_object_get(d->spec, "image"),
+			 "mode", mode ? mode : "server", "state", iov_vhost_state_name(bi.state), "readonly", bi.readonly,
+			 "sectors", (json_int_t)bi.sectors, "connects", (int)bi.connects, "queues", (int)bi.queues, "ring",
+			 bi.state == IOV_VHOST_RUNNING ? json_string(bi.packed ? "packed" : "split") : json_null(),
+			 "inflight", bi.inflight,
 			 "stats", "reads",
 			 (json_int_t)bi.reads, "writes", (json_int_t)bi.writes, "flushes", (json_int_t)bi.flushes,
 			 "discards", (json_int_t)bi.discards, "read_bytes", (json_int_t)bi.read_bytes,

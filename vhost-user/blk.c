@@ -778,7 +778,15 @@ IOV_EXPORT void iov_vhost_blk_free(struct iov_vhost_blk *b)
 
 IOV_EXPORT void iov_vhost_blk_info(struct iov_vhost_blk *b, struct iov_vhost_blk_info *ret)
 {
+	bool packed, inflight;
+
+	pthread_mutex_lock(&b->lock);
+	packed = b->running && b->packed;
+	inflight = packed && b->q[0].inflight;
+	pthread_mutex_unlock(&b->lock);
 	*ret = (struct iov_vhost_blk_info){
+		.packed = packed,
+		.inflight = inflight,
 		.state = atomic_load(&b->state),
 		.connects = atomic_load(&b->connects),
 		.sectors = b->sectors,

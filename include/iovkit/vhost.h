@@ -133,6 +133,9 @@ struct iov_vhost_blk_info {
 	uint64_t sectors;               /* capacity in 512-byte sectors */
 	unsigned int queues;            /* request queues offered */
 	bool readonly;
+	/* While running: the frontend negotiated packed rings, and keeps an inflight region in
+	 * which they are recorded (so they survive a crash of this process). */
+	bool packed, inflight;
 	uint64_t reads, writes, flushes, discards, read_bytes, written_bytes;
 	uint64_t errors;                /* requests completed with a status other than OK */
 	uint64_t bad_requests;          /* malformed chains (outside memory, no header or status) */

@@ -87,6 +87,8 @@ check "blk-del mq" 0 sw blk-del mq
 packed_peer=$!
 for _ in $(seq 200); do grep -q "^phase 1 done" "$t/packed.out" && break; sleep 0.1; done
 has "the packed frontend's first phase" "$t/packed.out" "phase 1 done"
+cmp_ok "blk.list: d0 runs a packed ring" "$(swj blks | jq -r '.[] | select(.name == "d0") | .ring')" = packed
+cmp_ok "recorded in the frontend's inflight region" "$(swj blks | jq -r '.[] | select(.name == "d0") | .inflight')" = true
 kill -9 "$swpid"; wait "$swpid" 2>/dev/null
 switch_start --state "$t/state.json" || nok "iovswitch restarts"
 wait $packed_peer && ok "the packed ring resumed where it stood after the restart (inflight region)" ||
