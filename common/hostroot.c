@@ -385,6 +385,18 @@ IOV_EXPORT int iov_path_open(struct iov_ctx *ctx, int flags, const char *fmt, ..
 	return root_open(ctx, path, flags, 0);
 }
 
+IOV_EXPORT int iov_path_abs(struct iov_ctx *ctx, char *buf, size_t size, const char *fmt, ...)
+{
+	const char *rel;
+	int n;
+	FORMAT_PATH(fmt);
+
+	for (rel = path; *rel == '/'; rel++)
+		;
+	n = snprintf(buf, size, "%s/%s", strcmp(ctx->root, "/") ? ctx->root : "", rel);
+	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : n;
+}
+
 IOV_EXPORT int iov_path_exists(struct iov_ctx *ctx, const char *fmt, ...)
 {
 	int fd;

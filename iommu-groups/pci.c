@@ -510,8 +510,10 @@ IOV_EXPORT int iov_pci_inventory_new(struct iov_ctx *ctx, struct iov_pci_invento
 	if (r < 0)
 		goto out;
 
-	/* libpci's sysfs.path is the bus directory, PCI_PATH_SYS_BUS_PCI ("/sys/bus/pci"). */
-	snprintf(sysfs, sizeof(sysfs), "%s/sys/bus/pci", strcmp(ctx->root, "/") ? ctx->root : "");
+	/* libpci's sysfs.path is the bus directory (its PCI_PATH_SYS_BUS_PCI), under our root. */
+	r = iov_path_abs(ctx, sysfs, sizeof(sysfs), "sys/bus/pci");
+	if (r < 0)
+		goto out;
 	a = pci_alloc();
 	if (!a) {
 		r = -ENOMEM;

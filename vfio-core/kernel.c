@@ -43,22 +43,30 @@ IOV_EXPORT int iov_vfio_container_new(struct iov_ctx *ctx, struct iov_vfio_conta
 {
 	_cleanup_close_ int fd = -1;
 	struct iov_vfio_container *c;
+	char dev[PATH_MAX];
 	int r;
 
 	iov_ctx_reason_clear(ctx);
+	r = iov_path_abs(ctx, dev, sizeof(dev), "dev/vfio/vfio");      /* what the messages name */
+	if (r < 0)
+		return iov_ctx_fail(ctx, r, "the host root's path is too long");
 	fd = iov_path_open(ctx, O_RDWR, "dev/vfio/vfio");
 	if (fd < 0) {
-		if (fd == -ENOENT && iov_path_exists(ctx, "dev/iommu") > 0)
+		if (fd == -ENOENT && iov_path_exists(ctx, "dev/iommu") > 0) {
+			char iommu[PATH_MAX];
+
+			iov_path_abs(ctx, iommu, sizeof(iommu), "dev/iommu");  /* shorter than dev's, which fit */
 			return iov_ctx_fail(ctx, -EOPNOTSUPP,
-					    "this host offers only iommufd (/dev/iommu), which vfio-core does not speak yet");
-		return iov_ctx_fail(ctx, fd, "opening /dev/vfio/vfio: %s%s", iov_strerror(fd),
+					    "this host offers only iommufd (%s), which vfio-core does not speak yet", iommu);
+		}
+		return iov_ctx_fail(ctx, fd, "opening %s: %s%s", dev, iov_strerror(fd),
 				    fd == -ENOENT ? " (is the vfio module loaded? see iovctl host)" : "");
 	}
-	r = VFIO_IOCTL_VAL(ctx, fd, VFIO_GET_API_VERSION, "/dev/vfio/vfio", 0);
+	r = VFIO_IOCTL_VAL(ctx, fd, VFIO_GET_API_VERSION, dev, 0);
 	if (r < 0)
 		return r;
 	if (r != VFIO_API_VERSION)
-		return iov_ctx_fail(ctx, -EOPNOTSUPP, "/dev/vfio/vfio speaks VFIO API %d, not %d", r, VFIO_API_VERSION);
+		return iov_ctx_fail(ctx, -EOPNOTSUPP, "%s speaks VFIO API %d, not %d", dev, r, VFIO_API_VERSION);
 	c = container_alloc(ctx, &vfio_kernel_backend);
 	if (!c)
 		return -ENOMEM;

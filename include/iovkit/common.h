@@ -155,6 +155,13 @@ int iov_file_replace(struct iov_ctx *ctx, const void *data, size_t len, mode_t m
 /* Opens a path under the root with open(2) @flags (O_CLOEXEC is always added). Returns the fd, which the caller owns. */
 int iov_path_open(struct iov_ctx *ctx, int flags, const char *fmt, ...) IOV_PRINTF(3, 4);
 
+/*
+ * The absolute path this process sees for @fmt under the root ("/dev/vfio/vfio" on the running
+ * host, ROOT/dev/vfio/vfio under a test or lab root): for messages, and for libraries that take
+ * a path rather than an fd (libpci). The length, or -ENAMETOOLONG when it does not fit @size.
+ */
+int iov_path_abs(struct iov_ctx *ctx, char *buf, size_t size, const char *fmt, ...) IOV_PRINTF(4, 5);
+
 /* 1 if the path exists (a dangling link counts), 0 if not, negative errno on other errors. */
 int iov_path_exists(struct iov_ctx *ctx, const char *fmt, ...) IOV_PRINTF(2, 3);
 

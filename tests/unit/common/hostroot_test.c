@@ -189,6 +189,24 @@ static void test_exists_and_open(void)
 	teardown();
 }
 
+static void test_path_abs(void)
+{
+	struct iov_ctx *host;
+	char buf[PATH_MAX], want[PATH_MAX], tiny[8];
+
+	setup();
+	snprintf(want, sizeof(want), "%s/dev/vfio/vfio", fx->root);
+	ASSERT_INT_EQ(iov_path_abs(ctx, buf, sizeof(buf), "dev/vfio/%s", "vfio"), (int)strlen(want));
+	ASSERT_STR_EQ(buf, want);
+	ASSERT_INT_EQ(iov_path_abs(ctx, buf, sizeof(buf), "/sys/bus/pci"), (int)strlen(fx->root) + 12);
+	ASSERT_ERR(iov_path_abs(ctx, tiny, sizeof(tiny), "dev/vfio/vfio"), ENAMETOOLONG);
+	teardown();
+	ASSERT_OK(iov_ctx_new("/", &host));
+	ASSERT_INT_EQ(iov_path_abs(host, buf, sizeof(buf), "dev/vfio/vfio"), 14);
+	ASSERT_STR_EQ(buf, "/dev/vfio/vfio");
+	iov_ctx_free(host);
+}
+
 static void test_ctx_errors(void)
 {
 	struct iov_ctx *c = (struct iov_ctx *)0x1;
@@ -287,4 +305,5 @@ UNIT_MAIN("common/hostroot",
 	  UNIT_TEST(test_lookup_survives_renames),
 	  UNIT_TEST(test_dir_list_natural_order),
 	  UNIT_TEST(test_exists_and_open),
+	  UNIT_TEST(test_path_abs),
 	  UNIT_TEST(test_ctx_errors))
