@@ -264,6 +264,7 @@ static void ctrl_process(struct vhost_dev *d, unsigned int q)
 			return;
 		}
 		bool mq = r == 1 && c.out_len >= 4 && c.out[0] == NET_CTRL_MQ && c.out[1] == NET_CTRL_MQ_VQ_PAIRS_SET;
+		bool can_ack = r == 1 && c.in && c.in_len >= 1;
 
 		if (mq)
 			ack = set_pairs(d, (unsigned int)(c.out[2] | c.out[3] << 8));
@@ -273,9 +274,9 @@ static void ctrl_process(struct vhost_dev *d, unsigned int q)
 				r == 1 ? "" : ", a malformed chain");
 			d->ctrl_complained = true;
 		}
-		if (r == 1 && c.in && c.in_len >= 1)
+		if (can_ack)
 			c.in[c.in_len - 1] = ack;
-		vq_push(d->vm->ram, d->vm->ram_size, vq, c.head, r == 1 && c.in && c.in_len >= 1 ? 1 : 0);
+		vq_push(d->vm->ram, d->vm->ram_size, vq, c.head, can_ack ? 1 : 0);
 		done = true;
 	}
 	if (done && write(d->call[q], &(uint64_t){ 1 }, sizeof(uint64_t)) < 0) {
