@@ -85,9 +85,9 @@ kill $restarter 2>/dev/null; wait $restarter 2>/dev/null
 if [ -f "$t/restarted" ]; then
     ok "iovswitch was killed and started again during the guest's writes ($(cat "$t/restarted"))"
     # The counters are the new iovswitch's: the writes went on after the restart.
-    w=$("$IOVCTL" --json switch blks | jq '.[] | select(.name == "disk") | .stats.writes')
+    w=$(writes disk)
     [ "${w:-0}" -ge 64 ] && ok "the two-queue disk took writes after the restart ($w)" || nok "the two-queue disk's writes after the restart: ${w:-none}"
-    w=$("$IOVCTL" --json switch blks | jq '.[] | select(.name == "packed") | .stats.writes')
+    w=$(writes packed)
     [ "${w:-0}" -ge 64 ] && ok "the packed disk took writes after the restart ($w)" || nok "the packed disk's writes after the restart: ${w:-none}"
     [ "${w:-0}" -ge 1 ] || sed 's/^/# iovswitch after the restart: /' "$t/switch2.log"
 else
