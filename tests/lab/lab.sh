@@ -206,8 +206,10 @@ report() { # NAME STATUS OUTPUT
 # that freezes"; kernel messages do not count). A test that fails after the lab's kernel
 # reported a soft lockup or an RCU stall while it ran froze the lab in part (a CPU stuck in a
 # nested guest while the other answers): that boot counts as frozen too, the failure is said
-# and not reported, and the test runs again. Sets done_seen, frozen and cur (the test that was
-# running).
+# and not reported, and the test runs again. So does a boot whose kernel panicked (QEMU exits,
+# panic=-1 and -no-reboot): the lab's kernel failed, not the test's programs, which run in its
+# user space; the panic and the test's last output are said. Sets done_seen, frozen and cur (the
+# test that was running).
 stall=60
 say() { echo "# lab: $*"; echo "lab: $*" >&2; }   # in the TAP stream and in meson's log
 boot() { # TESTS...
@@ -219,7 +221,7 @@ boot() { # TESTS...
     boot_start=$(ms)
     deadline=$(( $(date +%s) + timeout ))
     # Before user space says it is ready (about 5 s), the boot has twice the stall limit.
-    booted= cur= cur_out= done_seen=0 frozen=0 last=$(( $(date +%s) + stall )) stuck=
+    booted= cur= cur_out= done_seen=0 frozen=0 last=$(( $(date +%s) + stall )) stuck= panicked=
     exec 3< <(exec tail -n +1 -F "$log" 2>/dev/null)
     tpid=$!
     while :; do
@@ -257,7 +259,8 @@ boot() { # TESTS...
                 [ -n "$cur" ] && cur_out+="$line"$'\n'
                 [[ -n "$cur" && -z "$stuck" && ( $line == *"soft lockup"* || $line == *"self-detected stall"* ||
                     $line == *"rcu_sched detected stall"* || $line == *"rcu_preempt detected stall"* ) ]] &&
-                    stuck=$(sed 's/^\[ *[0-9.]*\] *//' <<< "$line") ;;
+                    stuck=$(sed 's/^\[ *[0-9.]*\] *//' <<< "$line")
+                [[ -z "$panicked" && $line == *"Kernel panic - not syncing"* ]] && panicked=$(sed 's/^\[ *[0-9.]*\] *//' <<< "$line") ;;
             esac
         elif [ $alive = 0 ]; then
             break       # QEMU is gone and the console has been read to its end
@@ -272,10 +275,16 @@ boot() { # TESTS...
     done
     wait "$qpid" 2>/dev/null; qpid=
     kill "$tpid" 2>/dev/null; exec 3<&-; tpid=
+    if [ $done_seen = 0 ] && [ -n "$panicked" ] && [ "$b" -lt "$boots" ]; then
+        say "the lab's kernel panicked${cur:+ during $cur}: $panicked"
+        { echo "lab: the lab's console before the panic:"; tail -n 40 "$log" | sed 's/^/  /'; } >&2
+        sed 's/^/# /' <<< "$cur_out" | tail -n 40
+        frozen=1
+    fi
 }
 
-# A frozen guest is booted again with the tests it had not finished, the one it froze in
-# first, up to --boots boots in all; each freeze is said.
+# A frozen or panicked guest is booted again with the tests it had not finished, the one it
+# froze in first, up to --boots boots in all; each freeze and panic is said.
 pending=("${tests[@]}")
 for ((b = 1; ; b++)); do
     boot "${pending[@]}"
