@@ -229,11 +229,7 @@ json_int_t cli_num(json_t *o, const char *key)
 
 int cli_number(const char *v, int base, unsigned long max, unsigned long *out)
 {
-	char *end;
-
-	errno = 0;
-	*out = strtoul(v, &end, base);
-	return *v && !*end && *v != '-' && !errno && *out <= max ? 0 : -1;
+	return iov_parse_ulong(v, base, 0, max, out) < 0 ? -1 : 0;
 }
 
 int cli_fail(struct iov_ctx *ctx, int err, const char *what)

@@ -129,6 +129,23 @@ IOV_EXPORT const char *iov_errno_name(int err)
 	return strerrorname_np(err);
 }
 
+IOV_EXPORT int iov_parse_ulong(const char *s, int base, unsigned long min, unsigned long max, unsigned long *out)
+{
+	unsigned long v;
+	char *end;
+
+	if (!s || !*s || isspace((unsigned char)*s) || *s == '-' || *s == '+')
+		return -EINVAL;
+	errno = 0;
+	v = strtoul(s, &end, base);
+	if (*end || end == s)
+		return -EINVAL;
+	if (errno == ERANGE || v < min || v > max)
+		return -ERANGE;
+	*out = v;
+	return 0;
+}
+
 IOV_EXPORT bool iov_uuid_valid(const char *s)
 {
 	static const char form[] = "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx";

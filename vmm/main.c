@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <grp.h>
 #include <pwd.h>
 #include <poll.h>
@@ -15,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "iovkit/common.h"
 #include "iovkit/jsonrpc.h"
 #include "vmm-internal.h"
 
@@ -116,10 +118,9 @@ static int parse_net(const char *arg, unsigned int n, struct dev_arg *d)
 				return -EINVAL;
 			have_mac = true;
 		} else if (!strncmp(buf, "queues=", 7) && !have_queues) {
-			char *end;
-			unsigned long q = strtoul(buf + 7, &end, 10);
+			unsigned long q;
 
-			if (!buf[7] || *end || q < 1 || q > 8)
+			if (iov_parse_ulong(buf + 7, 10, 1, 8, &q) < 0)
 				return -EINVAL;
 			d->pairs = (unsigned int)q;
 			have_queues = true;
@@ -264,17 +265,13 @@ int main(int argc, char **argv)
 		case 'c': cmdline = optarg; break;
 		case 's': serial = optarg; break;
 		case 'm':
-			errno = 0;
-			memory = strtoul(optarg, &end, 10);
-			if (errno || *end || !*optarg) {
+			if (iov_parse_ulong(optarg, 10, 0, ULONG_MAX, &memory) < 0) {
 				fprintf(stderr, "iovm: --memory '%s' is not a number of MiB\n", optarg);
 				return VM_STOP_SETUP;
 			}
 			break;
 		case 'P':
-			errno = 0;
-			cpus = strtoul(optarg, &end, 10);
-			if (errno || *end || !*optarg || cpus < 1 || cpus > VM_MAX_VCPUS) {
+			if (iov_parse_ulong(optarg, 10, 1, VM_MAX_VCPUS, &cpus) < 0) {
 				fprintf(stderr, "iovm: --cpus '%s': a number of vCPUs, 1 to %d\n", optarg, VM_MAX_VCPUS);
 				return VM_STOP_SETUP;
 			}

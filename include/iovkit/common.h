@@ -83,6 +83,14 @@ const char *iov_strerror(int err);
 /* The errno's symbolic name ("ENOENT"), or NULL if unknown; for machine-readable output. */
 const char *iov_errno_name(int err);
 
+/*
+ * @s as a whole unsigned number in @base (as strtoul() takes it: 0 reads 0x... as hex) within
+ * [@min, @max], into @out: 0; -EINVAL when @s is empty, signed, or has anything after its
+ * digits; -ERANGE when it is outside the bounds. @out is left alone on failure. What every
+ * command line's numbers go through.
+ */
+int iov_parse_ulong(const char *s, int base, unsigned long min, unsigned long max, unsigned long *out);
+
 /* A UUID's text form with its NUL: what names mdev instances and VF tokens. */
 #define IOV_UUID_LEN 37
 

@@ -223,6 +223,37 @@ static void test_ctx_errors(void)
 	iov_ctx_free(NULL);
 }
 
+static void test_parse_ulong(void)
+{
+	unsigned long v = 7;
+
+	ASSERT_OK(iov_parse_ulong("42", 10, 0, 100, &v));
+	ASSERT_INT_EQ(v, 42);
+	ASSERT_OK(iov_parse_ulong("0", 10, 0, 0, &v));
+	ASSERT_INT_EQ(v, 0);
+	ASSERT_OK(iov_parse_ulong("0x1f", 0, 0, 100, &v));
+	ASSERT_INT_EQ(v, 31);
+	ASSERT_OK(iov_parse_ulong("ffff", 16, 0, 0xffff, &v));
+	ASSERT_INT_EQ(v, 0xffff);
+	v = 7;
+	/* Not numbers: nothing is written. */
+	ASSERT_ERR(iov_parse_ulong("", 10, 0, 100, &v), EINVAL);
+	ASSERT_ERR(iov_parse_ulong(NULL, 10, 0, 100, &v), EINVAL);
+	ASSERT_ERR(iov_parse_ulong("-1", 10, 0, ULONG_MAX, &v), EINVAL);   /* strtoul would wrap it */
+	ASSERT_ERR(iov_parse_ulong("+1", 10, 0, 100, &v), EINVAL);
+	ASSERT_ERR(iov_parse_ulong(" 1", 10, 0, 100, &v), EINVAL);
+	ASSERT_ERR(iov_parse_ulong("1 ", 10, 0, 100, &v), EINVAL);
+	ASSERT_ERR(iov_parse_ulong("12abc", 10, 0, 100, &v), EINVAL);
+	ASSERT_ERR(iov_parse_ulong("0x", 16, 0, 100, &v), EINVAL);
+	/* Out of bounds, and past what an unsigned long holds. */
+	ASSERT_ERR(iov_parse_ulong("101", 10, 0, 100, &v), ERANGE);
+	ASSERT_ERR(iov_parse_ulong("63", 10, 64, 65536, &v), ERANGE);
+	ASSERT_ERR(iov_parse_ulong("99999999999999999999999", 10, 0, ULONG_MAX, &v), ERANGE);
+	ASSERT_INT_EQ(v, 7);
+	ASSERT_OK(iov_parse_ulong("18446744073709551615", 10, 0, ULONG_MAX, &v));
+	ASSERT_TRUE(v == ULONG_MAX);
+}
+
 static void test_file_replace(void)
 {
 	char **names = NULL;
@@ -306,4 +337,5 @@ UNIT_MAIN("common/hostroot",
 	  UNIT_TEST(test_dir_list_natural_order),
 	  UNIT_TEST(test_exists_and_open),
 	  UNIT_TEST(test_path_abs),
+	  UNIT_TEST(test_parse_ulong),
 	  UNIT_TEST(test_ctx_errors))
