@@ -54,6 +54,11 @@ static void print_info(json_t *res)
 	if (cli_num(w, "busy_packets"))
 		printf("worker:        %.1f cycles/packet over %" JSON_INTEGER_FORMAT " packets\n",
 		       (double)cli_num(w, "busy_cycles") / (double)cli_num(w, "busy_packets"), cli_num(w, "busy_packets"));
+	if (cli_num(w, "idle_sleep_us"))
+		printf("idle naps:     up to %" JSON_INTEGER_FORMAT " us; %" JSON_INTEGER_FORMAT " naps, %.3f s asleep\n",
+		       cli_num(w, "idle_sleep_us"), cli_num(w, "naps"), (double)cli_num(w, "slept_us") / 1e6);
+	else
+		printf("idle naps:     none (the worker polls without pause)\n");
 	printf("state file:    %s\n", cli_str(res, "state_file"));
 }
 

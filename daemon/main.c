@@ -52,6 +52,9 @@ static const char usage_text[] =
 	"                      the programs it runs and the default guest kernel (default: beside\n"
 	"                      iovkitd in a build tree, else installed)\n"
 	"  --switch-memory MB  iovswitch's memory without hugepages (default 256)\n"
+	"  --switch-idle-sleep US\n"
+	"                      let iovswitch's idle worker nap up to US microseconds at a time\n"
+	"                      (0..10000; default 0: it polls without pause, spinning its core)\n"
 	"  -h, --help          this text      --version   the version\n"
 	"\n"
 	"SIGTERM or SIGINT stops iovkitd; iovswitch and the guests keep running, and the next\n"
@@ -235,7 +238,7 @@ static int make_run_dir(const char *dir)
 }
 
 enum { OPT_SOCKET = 256, OPT_SOCKET_GROUP, OPT_ADMIN_GROUP, OPT_RUN_DIR, OPT_STATE_DIR, OPT_ROOT, OPT_IOVSWITCH,
-       OPT_IOVM, OPT_GUEST, OPT_SWITCH_MEMORY, OPT_VERSION, OPT_VERBOSE };
+       OPT_IOVM, OPT_GUEST, OPT_SWITCH_MEMORY, OPT_SWITCH_IDLE_SLEEP, OPT_VERSION, OPT_VERBOSE };
 
 int main(int argc, char **argv)
 {
@@ -250,6 +253,7 @@ int main(int argc, char **argv)
 		{ "iovm", required_argument, NULL, OPT_IOVM },
 		{ "guest", required_argument, NULL, OPT_GUEST },
 		{ "switch-memory", required_argument, NULL, OPT_SWITCH_MEMORY },
+		{ "switch-idle-sleep", required_argument, NULL, OPT_SWITCH_IDLE_SLEEP },
 		{ "verbose", no_argument, NULL, OPT_VERBOSE },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, OPT_VERSION },
@@ -265,6 +269,7 @@ int main(int argc, char **argv)
 	bool explicit_group = false;
 	gid_t sock_gid = (gid_t)-1;
 	sigset_t sigs;
+	unsigned long v;
 	int opt, r;
 	size_t n = 0;
 
@@ -289,11 +294,18 @@ int main(int argc, char **argv)
 		case OPT_IOVM: d.iovm = optarg; break;
 		case OPT_GUEST: d.guest = optarg; break;
 		case OPT_SWITCH_MEMORY:
-			d.switch_memory = (unsigned int)strtoul(optarg, NULL, 10);
-			if (d.switch_memory < 64 || d.switch_memory > 65536) {
+			if (iov_parse_ulong(optarg, 10, 64, 65536, &v) < 0) {
 				fprintf(stderr, "iovkitd: --switch-memory %s: MiB, 64..65536\n", optarg);
 				return 2;
 			}
+			d.switch_memory = (unsigned int)v;
+			break;
+		case OPT_SWITCH_IDLE_SLEEP:
+			if (iov_parse_ulong(optarg, 10, 0, 10000, &v) < 0) {
+				fprintf(stderr, "iovkitd: --switch-idle-sleep %s: microseconds, 0..10000\n", optarg);
+				return 2;
+			}
+			d.switch_idle_sleep_us = (unsigned int)v;
 			break;
 		case OPT_VERBOSE: log_max = 7; break;
 		case 'h': fputs(usage_text, stdout); return 0;

@@ -106,11 +106,13 @@ static void on_exit_cb(struct daemon *d, struct proc *p, int status, const char 
 static int spawn(struct daemon *d)
 {
 	struct sw *sw = &d->sw;
-	char mem[16];
-	char *argv[] = { (char *)d->iovswitch, "--socket", sw->sock, "--state", sw->state_file, "--memory", mem, NULL };
+	char mem[16], nap[16];
+	char *argv[] = { (char *)d->iovswitch, "--socket", sw->sock, "--state", sw->state_file, "--memory", mem,
+			 "--idle-sleep", nap, NULL };
 	int r;
 
 	snprintf(mem, sizeof(mem), "%u", d->switch_memory);
+	snprintf(nap, sizeof(nap), "%u", d->switch_idle_sleep_us);
 	unlink(sw->sock);
 	sw->proc.on_exit = on_exit_cb;
 	r = proc_spawn(d, &sw->proc, argv, sw->log);

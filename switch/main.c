@@ -18,10 +18,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <rte_cycles.h>
@@ -51,6 +53,8 @@ static const char usage_text[] =
 	"  --hugepages      use hugepages (default: none, --no-huge with MEMORY MiB of memfd memory)\n"
 	"  --memory MB      memory without hugepages (default 512)\n"
 	"  --pci            let DPDK scan the PCI bus (default --no-pci; needed for VF/PF ports)\n"
+	"  --idle-sleep US  let the idle worker nap, up to US microseconds at a time (0..10000;\n"
+	"                   default 0: it polls without pause, spinning its core)\n"
 	"  --verbose        keep DPDK's informational logs\n"
 	"  -h, --help       this text\n"
 	"  --version        the version\n"
@@ -90,10 +94,38 @@ void sw_resume(struct sw *sw)
 		rte_pause();
 }
 
+/*
+ * An idle worker may nap (--idle-sleep), as OVS's PMD threads do with pmd-maxsleep: after
+ * IDLE_SPINS rounds in a row that received nothing it sleeps 1 µs, then twice as long after each
+ * further empty round, up to idle_sleep_us; the first round that receives a frame ends the
+ * naps. A frame that comes during a nap waits for its end (at most idle_sleep_us more latency);
+ * frontends are not asked to kick, so nothing wakes the worker early. The worker's timer slack
+ * is 1 µs, or each nap would last at least the default 50 µs.
+ */
+#define IDLE_SPINS 1024
+
+static void idle_nap(struct sw *sw, unsigned int *nap_us)
+{
+	struct timespec t0, t1, d;
+
+	*nap_us = *nap_us ? RTE_MIN(*nap_us * 2, sw->idle_sleep_us) : 1;
+	d = (struct timespec){ .tv_nsec = (long)*nap_us * 1000 };
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	nanosleep(&d, NULL);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	__atomic_store_n(&sw->naps, sw->naps + 1, __ATOMIC_RELAXED);
+	__atomic_store_n(&sw->slept_ns,
+			 sw->slept_ns + (uint64_t)((t1.tv_sec - t0.tv_sec) * 1000000000L + (t1.tv_nsec - t0.tv_nsec)),
+			 __ATOMIC_RELAXED);
+}
+
 static int worker_main(void *arg)
 {
 	struct sw *sw = arg;
+	unsigned int empty = 0, nap_us = 0;
 
+	if (sw->idle_sleep_us)
+		prctl(PR_SET_TIMERSLACK, 1000UL);
 	while (!atomic_load_explicit(&sw->stop, memory_order_relaxed)) {
 		if (atomic_load_explicit(&sw->pause_req, memory_order_acquire)) {
 			/* fwd_poll() returns with every transmit buffer flushed: a safe point. */
@@ -109,6 +141,12 @@ static int worker_main(void *arg)
 			__atomic_store_n(&sw->busy_cycles, sw->busy_cycles + (rte_rdtsc() - t0), __ATOMIC_RELAXED);
 			__atomic_store_n(&sw->busy_packets, sw->busy_packets + n, __ATOMIC_RELAXED);
 			__atomic_store_n(&sw->busy_rounds, sw->busy_rounds + 1, __ATOMIC_RELAXED);
+			empty = nap_us = 0;
+		} else if (sw->idle_sleep_us) {
+			if (empty < IDLE_SPINS)
+				empty++;
+			else
+				idle_nap(sw, &nap_us);
 		}
 	}
 	return 0;
@@ -241,8 +279,20 @@ static int serve(struct iov_rpc_server *srv, int sfd)
 struct options {
 	const char *socket, *state, *lcores;
 	bool hugepages, pci, verbose;
-	int memory_mb;
+	int memory_mb, idle_sleep_us;
 };
+
+/* optarg as a whole number in [min, max], or -1 after saying what was wrong. */
+static int int_option(const char *name, const char *what, unsigned long min, unsigned long max)
+{
+	unsigned long v;
+
+	if (iov_parse_ulong(optarg, 10, min, max, &v) < 0) {
+		fprintf(stderr, "iovswitch: %s %s: %s, %lu..%lu\n", name, optarg, what, min, max);
+		return -1;
+	}
+	return (int)v;
+}
 
 static int parse_options(int argc, char **argv, struct options *o, int *ret_eal_first)
 {
@@ -250,7 +300,8 @@ static int parse_options(int argc, char **argv, struct options *o, int *ret_eal_
 		{ "socket", required_argument, NULL, 's' }, { "state", required_argument, NULL, 'S' },
 		{ "lcores", required_argument, NULL, 'l' }, { "hugepages", no_argument, NULL, 'H' },
 		{ "memory", required_argument, NULL, 'm' }, { "pci", no_argument, NULL, 'P' },
-		{ "verbose", no_argument, NULL, 'v' },      { "help", no_argument, NULL, 'h' },
+		{ "verbose", no_argument, NULL, 'v' },      { "idle-sleep", required_argument, NULL, 'i' },
+		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },      { NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -264,16 +315,14 @@ static int parse_options(int argc, char **argv, struct options *o, int *ret_eal_
 		case 'H': o->hugepages = true; break;
 		case 'P': o->pci = true; break;
 		case 'v': o->verbose = true; break;
-		case 'm': {
-			char *end;
-			long v = strtol(optarg, &end, 10);
-			if (*end || v < 64 || v > 65536) {
-				fprintf(stderr, "iovswitch: --memory %s: a number of MiB, 64..65536\n", optarg);
+		case 'm':
+			if ((o->memory_mb = int_option("--memory", "a number of MiB", 64, 65536)) < 0)
 				return 2;
-			}
-			o->memory_mb = (int)v;
 			break;
-		}
+		case 'i':
+			if ((o->idle_sleep_us = int_option("--idle-sleep", "microseconds", 0, 10000)) < 0)
+				return 2;
+			break;
 		case 'h': fputs(usage_text, stdout); return 0;
 		case 'V': printf("iovswitch %s\n", IOVKIT_VERSION); return 0;
 		default: fputs("Try 'iovswitch --help'.\n", stderr); return 2;
@@ -352,6 +401,7 @@ int main(int argc, char **argv)
 		rte_eal_cleanup();
 		return 1;
 	}
+	sw.idle_sleep_us = (unsigned int)o.idle_sleep_us;
 	ctl.worker_lcore = worker;
 	ctl.pools = json_object();
 	ctl.state_path = o.state;
@@ -370,8 +420,9 @@ int main(int argc, char **argv)
 		state_restore(&ctl);
 	atomic_store(&sw.worker_running, true);
 	rte_eal_remote_launch(worker_main, &sw, worker);
-	sw_log("ready: control socket %s, forwarding on lcore %u, %s", o.socket, worker,
-	       rte_eal_has_hugepages() ? "hugepages" : "no hugepages");
+	sw_log("ready: control socket %s, forwarding on lcore %u, %s, %s", o.socket, worker,
+	       rte_eal_has_hugepages() ? "hugepages" : "no hugepages",
+	       o.idle_sleep_us ? "naps when idle" : "polling without pause");
 
 	r = serve(&srv, sfd);
 

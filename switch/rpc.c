@@ -50,7 +50,7 @@ static int m_info(void *userdata, json_t *params, json_t **ret, struct iov_rpc_e
 	sw_pause(ctl->sw);
 	fdb = fdb_count(ctl->sw);
 	sw_resume(ctl->sw);
-	*ret = json_pack("{s:s,s:i,s:i,s:i,s:b,s:{s:i,s:i},s:i,s:i,s:s?,s:{s:I,s:I,s:I,s:I}}", "version", IOVKIT_VERSION,
+	*ret = json_pack("{s:s,s:i,s:i,s:i,s:b,s:{s:i,s:i},s:i,s:i,s:s?,s:{s:I,s:I,s:I,s:I,s:i,s:I,s:I}}", "version", IOVKIT_VERSION,
 			 "pid", (int)getpid(), "ports", n_ports, "max_ports", SW_MAX_PORTS, "hugepages",
 			 rte_eal_has_hugepages(), "mbufs", "total", (int)ctl->sw->mp->size, "free",
 			 (int)rte_mempool_avail_count(ctl->sw->mp), "fdb_entries", fdb, "worker_lcore",
@@ -58,7 +58,9 @@ static int m_info(void *userdata, json_t *params, json_t **ret, struct iov_rpc_e
 			 (json_int_t)__atomic_load_n(&ctl->sw->busy_cycles, __ATOMIC_RELAXED), "busy_packets",
 			 (json_int_t)__atomic_load_n(&ctl->sw->busy_packets, __ATOMIC_RELAXED), "busy_rounds",
 			 (json_int_t)__atomic_load_n(&ctl->sw->busy_rounds, __ATOMIC_RELAXED), "tsc_hz",
-			 (json_int_t)rte_get_tsc_hz());
+			 (json_int_t)rte_get_tsc_hz(), "idle_sleep_us", (int)ctl->sw->idle_sleep_us, "naps",
+			 (json_int_t)__atomic_load_n(&ctl->sw->naps, __ATOMIC_RELAXED), "slept_us",
+			 (json_int_t)(__atomic_load_n(&ctl->sw->slept_ns, __ATOMIC_RELAXED) / 1000));
 	return *ret ? 0 : -ENOMEM;
 }
 

@@ -108,6 +108,11 @@ struct sw {
 	/* The worker's load, as testpmd's --record-core-cycles counts it: TSC cycles spent in
 	 * poll rounds that received something, and the frames those rounds received. */
 	uint64_t busy_cycles, busy_packets, busy_rounds;
+
+	/* Naps of an idle worker (--idle-sleep): the longest one in µs (0: the worker never
+	 * sleeps), and how many it took and for how long in all (written by the worker only). */
+	unsigned int idle_sleep_us;
+	uint64_t naps, slept_ns;
 };
 
 /* fwd.c: one round over every port: receive a burst, decide, buffer, flush. Returns frames

@@ -19,8 +19,12 @@ comp=$(bash -c "source '$(dirname "$0")/../../dist/iovctl.bash'; COMP_WORDS=(iov
     printf '%s\n' \"\${COMPREPLY[@]}\"" | grep -v '^-' | grep -vx help | sort | paste -sd ' ')
 cmp_ok "bash completion offers every command" "$comp" = "$cmds"
 
+check "iovkitd --switch-idle-sleep 20000 exits 2" 2 "$IOVKITD" --switch-idle-sleep 20000
+has "naming the range" "$t/err" "--switch-idle-sleep 20000: microseconds, 0..10000"
+check "iovkitd --switch-memory 256MB exits 2" 2 "$IOVKITD" --switch-memory 256MB
 # NVIDIA's NVML is the stand-in (an H100 in MIG mode, vGPU scheduler offering all policies).
-IOVKIT_NVML_LIBRARY=$IOVKIT_FAKE_NVML daemon_start || { nok "iovkitd starts"; tap_end; }
+# iovswitch's worker may nap when idle (passed on to it, checked once it runs).
+IOVKIT_NVML_LIBRARY=$IOVKIT_FAKE_NVML daemon_start --switch-idle-sleep 300 || { nok "iovkitd starts"; tap_end; }
 ok "iovkitd starts and answers"
 if kvm_usable; then kvm=1; else kvm=0; echo "# guests cannot run here, their checks skip: $kvm_why"; fi
 # skip_kvm WHAT: one skipped point for a block of checks that need a running guest.
@@ -290,6 +294,7 @@ has "says iovswitch is not running" "$t/err" "iovswitch is not running"
 check "switch.* before iovswitch runs" 1 rpc switch.port.list
 check "switch.start" 0 rpc switch.start
 wait_switch running && ok "iovswitch comes up" || nok "iovswitch comes up: $(rpc switch.status)"
+cmp_ok "with the naps iovkitd was told to give it" "$(rpc switch.info | jq .worker.idle_sleep_us)" -eq 300
 if [ $kvm = 1 ]; then
     check "vm.start a" 0 rpc vm.start '{"name":"a"}'
     check "iovctl vm start b --wait" 0 "$IOVCTL" vm start b --wait

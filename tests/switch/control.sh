@@ -93,4 +93,26 @@ if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
 else
     ok "# SKIP read-only clients need root and setpriv"
 fi
+
+# A worker that may nap when idle (--idle-sleep): it naps while nothing arrives and never while
+# frames do (net_null's receive never runs dry: every poll round gets a burst).
+check "--idle-sleep 20000 is refused" 2 "$IOVSWITCH" --idle-sleep 20000
+has "with the range it takes" "$t/err" "--idle-sleep 20000: microseconds, 0..10000"
+check "--idle-sleep x is refused" 2 "$IOVSWITCH" --idle-sleep x
+kill "$swpid"; wait "$swpid" 2>/dev/null
+switch_start --idle-sleep 500 || { nok "iovswitch --idle-sleep 500 starts"; tap_end; }
+worker() { swj info | jq ".worker.$1"; }
+cmp_ok "switch.info gives the longest nap" "$(worker idle_sleep_us)" -eq 500
+sleep 0.5
+cmp_ok "the idle worker naps" "$(worker naps)" -gt 0
+cmp_ok "and counts its time asleep" "$(worker slept_us)" -gt 0
+check "iovctl switch info" 0 sw info
+has "says so" "$t/out" "idle naps:     up to 500 us;"
+check "a port that receives all the time" 0 sw add src --dpdk net_null0
+naps=$(worker naps); sleep 0.5
+cmp_ok "keeps the worker awake" "$(worker naps)" -eq "$naps"
+cmp_ok "which forwards its frames" "$(stat src .rx_packets)" -gt 1000
+check "del src" 0 sw del src
+sleep 0.5
+cmp_ok "then it naps again" "$(worker naps)" -gt "$naps"
 tap_end
