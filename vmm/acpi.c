@@ -9,8 +9,8 @@
  *   - FADT: not hardware-reduced, so the PIT and 8259s stay what they are under the MP table.
  *     No SMI command port (ACPI mode is on from the start), no PM timer, no GPE blocks. The
  *     PM1a event block at port 0x600 and control block at 0x604 are iovm's: writing SLP_EN with
- *     the sleep type \_S5 names powers the VM off. RESET_REG is port 0xcf9 (value 6), as on a
- *     PC chipset. IAPC_BOOT_ARCH says there is no 8042, no VGA and no CMOS RTC, so Linux does
+ *     the sleep type \_S5 names powers the VM off. RESET_REG is port 0xcf9 (value 6), the reset
+ *     control register of a PC chipset (acpi_io()), which Linux also uses without ACPI. IAPC_BOOT_ARCH says there is no 8042, no VGA and no CMOS RTC, so Linux does
  *     not probe for them.
  *   - MADT: a local APIC per vCPU (ID = vCPU index), the IOAPIC (ISA IRQ n on GSI n, as KVM's
  *     default routes deliver them), SCI on IRQ 9 level-triggered, NMI on every LINT1.
@@ -221,14 +221,31 @@ uint64_t acpi_rsdp(void)
 	return RSDP_AT;
 }
 
+/*
+ * Port 0xcf9 by the byte is a PC chipset's reset control register (RST_CNT in Intel's ICH9
+ * datasheet; a dword at 0xcf8 is still PCI's CONFIG_ADDRESS): setting RST_CPU (bit 2) resets
+ * the machine whatever comes with it: ACPI's RESET_VALUE 6, or Linux's reboot=pci, which
+ * writes 2 and then 0xe (0x6 for a warm reset). SYS_RST (bit 1) and FULL_RST (bit 3) only
+ * choose the kind of reset; they read back as written. RST_CPU never reads as set: the write
+ * that sets it is the last the machine sees.
+ */
+#define RST_CNT_SYS_RST 0x02
+#define RST_CNT_RST_CPU 0x04
+#define RST_CNT_FULL_RST 0x08
+
 bool acpi_io(struct vm *vm, uint16_t port, unsigned int len, bool write, uint32_t *val)
 {
 	if (port == IOVM_ACPI_RESET_PORT && len == 1) {
-		if (write && (*val & 0xff) == IOVM_ACPI_RESET_VALUE) {
-			fprintf(stderr, "iovm: the guest reset the machine (ACPI reset register)\n");
+		if (write && (*val & RST_CNT_RST_CPU)) {
+			if ((*val & 0xff) == IOVM_ACPI_RESET_VALUE)
+				fprintf(stderr, "iovm: the guest reset the machine (ACPI reset register)\n");
+			else
+				fprintf(stderr, "iovm: the guest reset the machine (reset control register, port 0xcf9)\n");
 			vm_stop(vm, VM_STOP_SHUTDOWN);
-		} else if (!write) {
-			*val = 0;
+		} else if (write) {
+			vm->rst_cnt = (uint8_t)(*val & (RST_CNT_SYS_RST | RST_CNT_FULL_RST));
+		} else {
+			*val = vm->rst_cnt;
 		}
 		return true;
 	}

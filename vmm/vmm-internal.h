@@ -33,7 +33,7 @@
 #define IOVM_ACPI_SIZE     0x1000ULL
 #define IOVM_ACPI_PM1_EVT  0x600       /* ACPI PM1a event block (4 ports) */
 #define IOVM_ACPI_PM1_CNT  0x604       /* ACPI PM1a control block (2 ports): SLP_EN + S5 powers off */
-#define IOVM_ACPI_RESET_PORT 0xcf9     /* ACPI's reset register, as on a PC chipset */
+#define IOVM_ACPI_RESET_PORT 0xcf9     /* ACPI's reset register: the chipset's reset control register */
 #define IOVM_ACPI_RESET_VALUE 0x06
 #define IOVM_IOAPIC_ID     8           /* above every vCPU's APIC ID (VM_MAX_VCPUS) */
 #define IOVM_STACK_TOP     0x80000ULL
@@ -346,6 +346,7 @@ struct vm {
 	pthread_mutex_t slot_lock;
 	bool slot_used[VM_MAX_SLOTS];
 	uint16_t acpi_pm1_en;           /* ACPI PM1_EN: what the guest enabled (nothing ever fires) */
+	uint8_t rst_cnt;                /* port 0xcf9's SYS_RST and FULL_RST bits, as last written */
 	int stop_status;        /* -1 while running */
 	pthread_mutex_t go_lock;
 	pthread_cond_t go_cond;

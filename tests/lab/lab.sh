@@ -277,7 +277,11 @@ boot() { # TESTS...
     kill "$tpid" 2>/dev/null; exec 3<&-; tpid=
     if [ $done_seen = 0 ] && [ -n "$panicked" ] && [ "$b" -lt "$boots" ]; then
         say "the lab's kernel panicked${cur:+ during $cur}: $panicked"
-        { echo "lab: the lab's console before the panic:"; tail -n 40 "$log" | sed 's/^/  /'; } >&2
+        # The kernel's report from its first line (the oops that led to the panic, with the
+        # task and call chain that say which nested guest it was running), at most 80 lines.
+        { echo "lab: the lab's kernel said, from its first report of trouble:"
+          awk '/BUG:|Oops|general protection fault|stack guard page|Kernel panic/ { on = 1 } on' "$log" |
+              head -n 80 | sed 's/^/  /'; } >&2
         sed 's/^/# /' <<< "$cur_out" | tail -n 40
         frozen=1
     fi

@@ -321,6 +321,30 @@ static void test_ports(void)
 	ASSERT_TRUE(acpi_io(vm, IOVM_ACPI_RESET_PORT, 1, true, &v));
 	ASSERT_INT_EQ(vm->stop_status, VM_STOP_SHUTDOWN);
 	acpi_vm_free(vm);
+
+	/* Linux's reboot=pci without ACPI: it reads the register, writes SYS_RST, then SYS_RST |
+	 * RST_CPU | FULL_RST (a cold reset). The first only reads back; the second resets. */
+	vm = acpi_vm(1);
+	v = 0xff;
+	ASSERT_TRUE(acpi_io(vm, IOVM_ACPI_RESET_PORT, 1, false, &v));
+	ASSERT_INT_EQ(v, 0);
+	v = 0x02;
+	ASSERT_TRUE(acpi_io(vm, IOVM_ACPI_RESET_PORT, 1, true, &v));
+	ASSERT_INT_EQ(vm->stop_status, -1);
+	v = 0;
+	ASSERT_TRUE(acpi_io(vm, IOVM_ACPI_RESET_PORT, 1, false, &v));
+	ASSERT_INT_EQ(v, 0x02);
+	v = 0x0e;
+	ASSERT_TRUE(acpi_io(vm, IOVM_ACPI_RESET_PORT, 1, true, &v));
+	ASSERT_INT_EQ(vm->stop_status, VM_STOP_SHUTDOWN);
+	acpi_vm_free(vm);
+
+	/* Only a byte access is the register: nothing answers a word at 0xcf9. */
+	vm = acpi_vm(1);
+	v = 0x0606;
+	ASSERT_FALSE(acpi_io(vm, IOVM_ACPI_RESET_PORT, 2, true, &v));
+	ASSERT_INT_EQ(vm->stop_status, -1);
+	acpi_vm_free(vm);
 }
 
 UNIT_MAIN("vmm/acpi",
