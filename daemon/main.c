@@ -55,6 +55,7 @@ static const char usage_text[] =
 	"  --switch-idle-sleep US\n"
 	"                      let iovswitch's idle worker nap up to US microseconds at a time\n"
 	"                      (0..10000; default 0: it polls without pause, spinning its core)\n"
+	"  --verbose           also log debug messages (each client's access decision)\n"
 	"  -h, --help          this text      --version   the version\n"
 	"\n"
 	"SIGTERM or SIGINT stops iovkitd; iovswitch and the guests keep running, and the next\n"

@@ -23,6 +23,8 @@ packages=(
     make libelf1
     # test summaries (meson brings python3 too; named so the scripts do not rely on that)
     python3
+    # the manual pages: groff checks them (tests/cli/manpages.py), man shows them
+    groff-base man-db
 )
 
 missing=()
