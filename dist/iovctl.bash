@@ -32,7 +32,8 @@ _iovctl() {
     demo) COMPREPLY=($(compgen -W "--socket --pings --frames --size --keep --json" -- "$cur")) ;;
     switch)
         COMPREPLY=($(compgen -W "info ports stats add del xconnect pool-assign pool-release pools blk-add blk-del blks
-            --socket --vhost --client --dpdk --vlan --mtu --mac --none --image --readonly --serial --json" -- "$cur")) ;;
+            --socket --vhost --client --queues --dpdk --vmdq-pools --vlan --mtu --mac --none --no-broadcast --multicast
+            --image --readonly --serial --json" -- "$cur")) ;;
     sriov) COMPREPLY=($(compgen -W "set apply save recover --numvfs --vfio --autoprobe --json" -- "$cur")) ;;
     vf) COMPREPLY=($(compgen -W "show set --mac --vlan --qos --vlan-proto --spoofchk --trust --link-state --min-rate
             --max-rate --json" -- "$cur")) ;;
@@ -41,6 +42,8 @@ _iovctl() {
     bind | restore | group)
         COMPREPLY=($(compgen -W "$(ls /sys/bus/pci/devices 2>/dev/null) --driver --force --all --json" -- "$cur")) ;;
     rpc) COMPREPLY=($(compgen -W "--socket --json" -- "$cur")) ;;
+    host) COMPREPLY=($(compgen -W "--check --json" -- "$cur")) ;;
+    devices) COMPREPLY=($(compgen -W "--class net storage gpu accelerator bridge other --json" -- "$cur")) ;;
     help) COMPREPLY=($(compgen -W "host devices groups group bind sriov vf pool rdma switch rpc vgpu vm daemon events demo
             restore" -- "$cur")) ;;
     *) COMPREPLY=($(compgen -W "--json" -- "$cur")) ;;

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The manual pages against the programs they describe (TAP).
 
-    manpages.py PAGE PROGRAM SOURCE... [-- PAGE PROGRAM SOURCE...]...
+    manpages.py PAGE PROGRAM SOURCE... [--completion=FILE] [-- PAGE PROGRAM SOURCE...]...
 
 For each page: groff formats it without a warning; its title carries the program's --version;
 every long option the program accepts (the getopt tables in SOURCE, the only list that cannot
@@ -9,6 +9,7 @@ drift) is named in its --help and in the page; every option the page or the help
 tagged paragraph's tag, a synopsis entry, a help line that starts with it) is one the program
 accepts; every exit status the help lists has its paragraph in the page's EXIT STATUS. For
 iovctl, the help of each of its commands counts as its help, and each command has a section.
+With --completion=FILE, the program's bash completion offers every command and option too.
 """
 import re
 import subprocess
@@ -87,6 +88,8 @@ def exit_statuses(text):
 
 def check(page, prog, sources):
     name = prog.rsplit('/', 1)[-1]
+    completion = [s.split('=', 1)[1] for s in sources if s.startswith('--completion=')]
+    sources = [s for s in sources if not s.startswith('--completion=')]
     rc, warn = run(['groff', '-man', '-ww', '-z', page])
     point(rc == 0 and not warn.strip(), f'{name}: groff formats its page without warnings', warn)
 
@@ -122,6 +125,12 @@ def check(page, prog, sources):
     for o in sorted(accepts):
         point(o in mentioned_help, f'{name} accepts --{o}, and its --help says so')
         point(o in mentioned_page, f'{name} accepts --{o}, and its page says so')
+    if completion:
+        words = set(re.findall(r'[A-Za-z0-9-]+', open(completion[0]).read()))
+        for c in commands:
+            point(c in words, f'{name}: its bash completion offers the command {c}')
+        for o in sorted(accepts):
+            point('--' + o in words, f'{name}: its bash completion offers --{o}')
     for o in sorted(help_defines(helptext) - accepts):
         point(False, f'{name}: --help defines --{o}, which {name} does not accept')
     for o in sorted(page_defines(lines) - accepts):
