@@ -118,7 +118,9 @@ static pid_t spawn_server(const char *path)
 	pid_t pid = fork();
 
 	if (pid == 0) {
-		struct iov_vfu_device desc = { .regions = { [0] = { sizeof(bar), true, true } }, .ops = &ops };
+		struct iov_vfu_device desc = {
+			.regions = { [0] = { .size = sizeof(bar), .readable = true, .writable = true } }, .ops = &ops,
+		};
 		struct iov_vfu_server *s;
 		struct iov_ctx *ctx;
 
@@ -186,7 +188,9 @@ int main(int argc, char **argv)
 	/* DMA: the server library's checked copy into mapped client memory against memcpy. */
 	{
 		static const struct iov_vfu_device_ops ops = { .access = dev_access };
-		struct iov_vfu_device desc = { .regions = { [0] = { sizeof(bar), true, true } }, .ops = &ops };
+		struct iov_vfu_device desc = {
+			.regions = { [0] = { .size = sizeof(bar), .readable = true, .writable = true } }, .ops = &ops,
+		};
 		struct iov_vfu_server *s;
 		int sp[2];
 		uint8_t hdr_ver[4] = { 0, 0, 1, 0 };

@@ -8,12 +8,14 @@
  * A bad command gets an error reply and changes nothing.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 
 #include <jansson.h>
@@ -34,7 +36,7 @@ struct dma_window {
 
 struct iov_vfu_server {
 	struct iov_ctx *ctx;
-	struct iov_vfu_device dev;
+	struct iov_vfu_device dev;   /* a mappable region's fd is the server's own duplicate */
 	int listen_fd, sock;
 	char path[108];
 	bool negotiated;
@@ -172,23 +174,60 @@ static int h_device_info(struct iov_vfu_server *s, struct vu_msg *m, struct repl
 	return 0;
 }
 
+/*
+ * A region's information. A mappable one comes with its fd, the region's offset in that fd in
+ * the reply's offset (vfio-user 0.1), and, where only parts of it may be mapped, the sparse-mmap
+ * capability listing them; a client whose argsz leaves no room for the capability is told the
+ * size it needs, as the kernel's VFIO does.
+ */
 static int h_region_info(struct iov_vfu_server *s, struct vu_msg *m, struct reply *rep)
 {
-	static struct vfio_region_info info;
-	uint32_t index;
+	static union {
+		struct vfio_region_info info;
+		uint8_t bytes[sizeof(struct vfio_region_info) + sizeof(struct vfio_region_info_cap_sparse_mmap) +
+			      IOV_VFU_MAX_AREAS * sizeof(struct vfio_region_sparse_mmap_area)];
+	} out;
+	struct vfio_region_info req;
+	const struct iov_vfu_region *r;
+	size_t caps;
 
-	memcpy(&info, m->payload, sizeof(info));
-	index = info.index;
-	if (index >= IOV_VFU_NUM_REGIONS)
+	memcpy(&req, m->payload, sizeof(req));
+	if (req.index >= IOV_VFU_NUM_REGIONS)
 		return EINVAL;
-	memset(&info, 0, sizeof(info));
-	info.argsz = sizeof(info);
-	info.index = index;
-	info.size = s->dev.regions[index].size;
-	info.flags = (s->dev.regions[index].readable ? VFIO_REGION_INFO_FLAG_READ : 0u) |
-		     (s->dev.regions[index].writable ? VFIO_REGION_INFO_FLAG_WRITE : 0u);
-	rep->payload = &info;
-	rep->len = sizeof(info);
+	r = &s->dev.regions[req.index];
+	memset(&out, 0, sizeof(out));
+	out.info = (struct vfio_region_info){
+		.argsz = sizeof(out.info), .index = req.index, .size = r->size,
+		.flags = (r->readable ? VFIO_REGION_INFO_FLAG_READ : 0u) | (r->writable ? VFIO_REGION_INFO_FLAG_WRITE : 0u),
+	};
+	rep->payload = &out;
+	rep->len = sizeof(out.info);
+	if (!r->mappable || !r->size)
+		return 0;
+	out.info.flags |= VFIO_REGION_INFO_FLAG_MMAP;
+	out.info.offset = r->fd_offset;
+	rep->fd = r->fd;
+	if (!r->n_areas)
+		return 0;
+	caps = sizeof(struct vfio_region_info_cap_sparse_mmap) + r->n_areas * sizeof(struct vfio_region_sparse_mmap_area);
+	out.info.flags |= VFIO_REGION_INFO_FLAG_CAPS;
+	out.info.argsz = (uint32_t)(sizeof(out.info) + caps);
+	if (req.argsz < out.info.argsz)
+		return 0;   /* cap_offset 0: ask again with room for it */
+	{
+		struct vfio_region_info_cap_sparse_mmap cap = {
+			.header = { .id = VFIO_REGION_INFO_CAP_SPARSE_MMAP, .version = 1 }, .nr_areas = r->n_areas,
+		};
+		uint8_t *p = out.bytes + sizeof(out.info);
+
+		out.info.cap_offset = sizeof(out.info);
+		memcpy(p, &cap, sizeof(cap));
+		p += sizeof(cap);
+		for (unsigned int i = 0; i < r->n_areas; i++, p += sizeof(struct vfio_region_sparse_mmap_area))
+			memcpy(p, &(struct vfio_region_sparse_mmap_area){ r->areas[i].offset, r->areas[i].size },
+			       sizeof(struct vfio_region_sparse_mmap_area));
+	}
+	rep->len = out.info.argsz;
 	return 0;
 }
 
@@ -343,7 +382,7 @@ static void client_drop(struct iov_vfu_server *s)
 	s->negotiated = false;
 	dma_release(s);
 	for (int i = 0; i < IOV_VFU_NUM_IRQS; i++)
-		for (uint32_t v = 0; v < s->dev.irqs[i]; v++)
+		for (uint32_t v = 0; s->irq_fds[i] && v < s->dev.irqs[i]; v++)
 			closep(&s->irq_fds[i][v]);
 }
 
@@ -444,6 +483,43 @@ IOV_EXPORT int iov_vfu_server_irq(struct iov_vfu_server *s, uint32_t index, uint
 	return write(s->irq_fds[index][vector], &one, sizeof(one)) == sizeof(one) ? 0 : negative_errno();
 }
 
+/* Whether region @index of @desc can be served as mappable; the reason logged if not. */
+static bool mappable_ok(struct iov_ctx *ctx, const struct iov_vfu_device *desc, uint32_t index)
+{
+	const struct iov_vfu_region *r = &desc->regions[index];
+	uint64_t end = 0;
+	struct stat st;
+
+	if (r->fd < 0 || fstat(r->fd, &st) < 0) {
+		iov_ctx_log(ctx, IOV_LOG_ERR, "vfio-user: region %u is mappable but has no file", index);
+		return false;
+	}
+	if (!r->size || r->size % PAGE || r->fd_offset % PAGE || r->n_areas > IOV_VFU_MAX_AREAS) {
+		iov_ctx_log(ctx, IOV_LOG_ERR, "vfio-user: mappable region %u: its size (0x%" PRIx64 ") and offset (0x%" PRIx64
+			    ") must be whole pages, and it may have at most %d areas", index, r->size, r->fd_offset,
+			    IOV_VFU_MAX_AREAS);
+		return false;
+	}
+	if (S_ISREG(st.st_mode) && ((uint64_t)st.st_size < r->fd_offset || (uint64_t)st.st_size - r->fd_offset < r->size)) {
+		iov_ctx_log(ctx, IOV_LOG_ERR, "vfio-user: region %u: its file holds %jd bytes, short of 0x%" PRIx64
+			    " at 0x%" PRIx64, index, (intmax_t)st.st_size, r->size, r->fd_offset);
+		return false;
+	}
+	for (unsigned int i = 0; i < r->n_areas; i++) {
+		const struct iov_vfu_area *a = &r->areas[i];
+
+		if (!a->size || a->offset % PAGE || a->size % PAGE || a->offset < end || a->offset > r->size ||
+		    a->size > r->size - a->offset) {
+			iov_ctx_log(ctx, IOV_LOG_ERR, "vfio-user: region %u: area %u (0x%" PRIx64 " bytes at 0x%" PRIx64
+				    ") is not whole pages inside the region, after the area before it", index, i, a->size,
+				    a->offset);
+			return false;
+		}
+		end = a->offset + a->size;
+	}
+	return true;
+}
+
 IOV_EXPORT int iov_vfu_server_new(struct iov_ctx *ctx, const struct iov_vfu_device *desc, struct iov_vfu_server **ret)
 {
 	struct iov_vfu_server *s;
@@ -453,6 +529,9 @@ IOV_EXPORT int iov_vfu_server_new(struct iov_ctx *ctx, const struct iov_vfu_devi
 	for (int i = 0; i < IOV_VFU_NUM_IRQS; i++)
 		if (desc->irqs[i] > 2048)
 			return -EINVAL;
+	for (uint32_t i = 0; i < IOV_VFU_NUM_REGIONS; i++)
+		if (desc->regions[i].mappable && !mappable_ok(ctx, desc, i))
+			return -EINVAL;
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;
@@ -460,6 +539,8 @@ IOV_EXPORT int iov_vfu_server_new(struct iov_ctx *ctx, const struct iov_vfu_devi
 	s->dev = *desc;
 	s->listen_fd = -1;
 	s->sock = -1;
+	for (uint32_t i = 0; i < IOV_VFU_NUM_REGIONS; i++)
+		s->dev.regions[i].fd = -1;   /* the caller's fds are not ours to close */
 	for (int i = 0; i < IOV_VFU_NUM_IRQS; i++) {
 		s->irq_fds[i] = malloc((desc->irqs[i] + 1) * sizeof(int));
 		if (!s->irq_fds[i]) {
@@ -468,6 +549,17 @@ IOV_EXPORT int iov_vfu_server_new(struct iov_ctx *ctx, const struct iov_vfu_devi
 		}
 		for (uint32_t v = 0; v < desc->irqs[i]; v++)
 			s->irq_fds[i][v] = -1;
+	}
+	for (uint32_t i = 0; i < IOV_VFU_NUM_REGIONS; i++) {
+		if (!desc->regions[i].mappable)
+			continue;
+		s->dev.regions[i].fd = fcntl(desc->regions[i].fd, F_DUPFD_CLOEXEC, 3);
+		if (s->dev.regions[i].fd < 0) {
+			int e = negative_errno();
+
+			iov_vfu_server_free(s);
+			return e;
+		}
 	}
 	*ret = s;
 	return 0;
@@ -512,6 +604,8 @@ IOV_EXPORT void iov_vfu_server_free(struct iov_vfu_server *s)
 	client_drop(s);
 	for (int i = 0; i < IOV_VFU_NUM_IRQS; i++)
 		free(s->irq_fds[i]);
+	for (int i = 0; i < IOV_VFU_NUM_REGIONS; i++)
+		closep(&s->dev.regions[i].fd);
 	if (s->listen_fd >= 0) {
 		closep(&s->listen_fd);
 		unlink(s->path);

@@ -4,7 +4,8 @@
  * socket (QEMU docs/interop/vfio-user.rst, version 0.1), to any vfio-user client (QEMU's
  * vfio-user-pci, or vfio-core's own client backend).
  *
- * The device supplies region access and, optionally, reset; the library speaks the protocol,
+ * The device supplies region access and, optionally, reset and files the client may map its
+ * regions from (whole, or in sparse areas); the library speaks the protocol,
  * keeps the client's DMA map (mapping the fds it is given, with the permissions asked for) and
  * its interrupt eventfds. One client at a time: another one is told EBUSY and dropped. Single
  * threaded: call everything from the thread that runs iov_vfu_server_run_once().
@@ -26,9 +27,29 @@ extern "C" {
 #define IOV_VFU_NUM_REGIONS 9   /* BAR0-5, ROM, config space, VGA (the VFIO PCI indexes) */
 #define IOV_VFU_NUM_IRQS 5      /* INTx, MSI, MSI-X, error, request */
 
+#define IOV_VFU_MAX_AREAS 8   /* sparse areas of one mappable region */
+
+struct iov_vfu_area {
+	uint64_t offset, size;
+};
+
 struct iov_vfu_region {
 	uint64_t size;          /* 0: absent */
 	bool readable, writable;
+	/*
+	 * A region the client may also mmap (device memory, doorbells, a BAR of RAM): @fd, a
+	 * memfd or other shareable file holding the region at @fd_offset, goes to the client with
+	 * the region's information. With @n_areas, only those @areas may be mapped (page-aligned,
+	 * in ascending order, not overlapping, inside the region: the rest, an MSI-X table, say,
+	 * stays trapped), and the client is told so with the sparse-mmap capability. Reads and
+	 * writes that do not go through a mapping still reach the device's access op, so it must
+	 * see the same memory. The server keeps a duplicate of @fd; the caller keeps its own.
+	 */
+	bool mappable;
+	int fd;
+	uint64_t fd_offset;
+	unsigned int n_areas;
+	struct iov_vfu_area areas[IOV_VFU_MAX_AREAS];
 };
 
 struct iov_vfu_device_ops {
@@ -50,7 +71,12 @@ struct iov_vfu_device {
 
 struct iov_vfu_server;
 
-/* A server for @desc (copied). The caller owns *ret; @ctx must outlive it. */
+/*
+ * A server for @desc (copied; a mappable region's fd duplicated). The caller owns *ret; @ctx
+ * must outlive it. -EINVAL for a description it cannot serve (the reason logged): no access
+ * op, more than 2048 vectors, a mappable region without an fd, a page-unaligned size or offset,
+ * areas out of order, overlapping or outside the region, a file too short for the region.
+ */
 int iov_vfu_server_new(struct iov_ctx *ctx, const struct iov_vfu_device *desc, struct iov_vfu_server **ret);
 
 /* Listens on a Unix socket at @path (a stale socket file there is replaced). */

@@ -6,13 +6,20 @@
  * with its permissions), and completion interrupt (MSI, else INTx). DMA completes at once
  * instead of after edu's 100 ms timer.
  *
- *   vfu-edu SOCKET [--once]     serve until SIGTERM, or until the first client leaves
+ *   vfu-edu SOCKET [--once] [--mem-bar]
+ *
+ * It serves until SIGTERM, or with --once until the first client leaves. --mem-bar adds what
+ * edu does not have: BAR 2, 64 KiB of device memory (a GPU's aperture or an NVMe controller
+ * memory buffer, say) in a memfd the client may map, pages 0 and 2-15 of it; page 1 stays
+ * trapped, as an MSI-X table's page would, and is served from the same memory.
  */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "iovkit/vfio-user.h"
 #include "iovkit-internal/edu.h"
@@ -22,6 +29,8 @@
 #define BUF_ADDR EDU_BUFFER
 #define BUF_SIZE EDU_BUFFER_SIZE
 #define DMA_MASK (EDU_DMA_LIMIT - 1)
+#define MEM_BAR 2
+#define MEM_BAR_SIZE 0x10000u
 
 struct edu {
 	struct iov_vfu_server *srv;
@@ -30,6 +39,7 @@ struct edu {
 	uint32_t liveness, fact, status, irq_status;
 	uint64_t dma_src, dma_dst, dma_count, dma_cmd;
 	uint8_t buf[BUF_SIZE];
+	uint8_t *mem;                 /* --mem-bar's memory, NULL without it; kept across resets */
 };
 
 static volatile sig_atomic_t stop;
@@ -142,6 +152,13 @@ static ssize_t edu_access(void *dev, uint32_t region, uint64_t offset, void *buf
 {
 	struct edu *e = dev;
 
+	if (region == MEM_BAR) {   /* the server checked the range: only the trapped page comes here */
+		if (write)
+			memcpy(e->mem + offset, buf, len);
+		else
+			memcpy(buf, e->mem + offset, len);
+		return (ssize_t)len;
+	}
 	if (region == 7) {   /* config space: command, BAR0 sizing and MSI writable; the rest read-only */
 		if (!write) {
 			/* Status: Interrupt Status is the INTx line, raised while MSI is off (as QEMU's edu). */
@@ -183,9 +200,11 @@ static int edu_reset(void *dev)
 {
 	struct edu *e = dev;
 	struct iov_vfu_server *srv = e->srv;
+	uint8_t *mem = e->mem;
 
 	memset(e, 0, sizeof(*e));
 	e->srv = srv;
+	e->mem = mem;
 	config_init(e);
 	return 0;
 }
@@ -199,18 +218,40 @@ int main(int argc, char **argv)
 {
 	static const struct iov_vfu_device_ops ops = { .access = edu_access, .reset = edu_reset };
 	struct iov_vfu_device desc = {
-		.regions = { [0] = { BAR0_SIZE, true, true }, [7] = { CFG_SIZE, true, true } },
+		.regions = { [0] = { .size = BAR0_SIZE, .readable = true, .writable = true },
+			     [7] = { .size = CFG_SIZE, .readable = true, .writable = true } },
 		.irqs = { [0] = 1, [1] = 1 },
 		.ops = &ops,
 	};
 	static struct edu e;
 	struct iov_ctx *ctx;
-	bool once = argc > 2 && !strcmp(argv[2], "--once");
+	bool once = false, mem_bar = false;
 	int r;
 
-	if (argc < 2 || (argc > 2 && !once)) {
-		fprintf(stderr, "usage: vfu-edu SOCKET [--once]\n");
+	for (int i = 2; i < argc; i++) {
+		if (!strcmp(argv[i], "--once"))
+			once = true;
+		else if (!strcmp(argv[i], "--mem-bar"))
+			mem_bar = true;
+		else
+			argc = 0;
+	}
+	if (argc < 2) {
+		fprintf(stderr, "usage: vfu-edu SOCKET [--once] [--mem-bar]\n");
 		return 2;
+	}
+	if (mem_bar) {
+		int fd = memfd_create("vfu-edu-bar2", MFD_CLOEXEC);
+
+		if (fd < 0 || ftruncate(fd, MEM_BAR_SIZE) < 0 ||
+		    (e.mem = mmap(NULL, MEM_BAR_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)) == MAP_FAILED) {
+			perror("vfu-edu: --mem-bar");
+			return 1;
+		}
+		desc.regions[MEM_BAR] = (struct iov_vfu_region){
+			.size = MEM_BAR_SIZE, .readable = true, .writable = true, .mappable = true, .fd = fd,
+			.n_areas = 2, .areas = { { 0, 0x1000 }, { 0x2000, MEM_BAR_SIZE - 0x2000 } },
+		};
 	}
 	signal(SIGTERM, on_signal);
 	signal(SIGINT, on_signal);

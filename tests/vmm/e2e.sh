@@ -252,6 +252,23 @@ has "the guest's checks pass the same" "$t/out" "edu: dma 4088 bytes RAM -> devi
 mmio=$(sed -n 's/^iovm: [0-9]* exits handled by iovm, \([0-9]*\) of them MMIO$/\1/p' "$t/err")
 cmp_ok "and iovm counted the register accesses it trapped" "${mmio:-0}" -ge 20
 check "a ,trap with nothing before it" 125 "$IOVM" --kernel "$GUEST" --vfio-user ",trap"
+# vfu-edu --mem-bar adds a BAR of memory in a memfd that the server lets the client map, but for
+# one page it keeps trapped: iovm maps the rest into the guest as memory slots, and the guest's
+# accesses there never exit.
+"$VFU_EDU" "$t/edu-mem.sock" --mem-bar >"$t/edu-mem.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 50); do [ -S "$t/edu-mem.sock" ] && break; sleep 0.1; done
+check "a guest writes and reads a vfio-user BAR of memory" 0 "$IOVM" --kernel "$GUEST" \
+    --vfio-user "$t/edu-mem.sock" --stats --cmdline "edu=test membar=1"
+has "through every page of it" "$t/out" "16 pages of its memory written and read back, then 4096 writes"
+has "iovm mapped what the server lets it map, around the trapped page" "$t/err" \
+    "BAR 2 (64 KiB): 0x0-0xfff, 0x2000-0xffff mapped into the guest, the rest trapped"
+mmio_mapped=$(sed -n 's/^iovm: [0-9]* exits handled by iovm, \([0-9]*\) of them MMIO$/\1/p' "$t/err")
+check "the same with ,trap" 0 "$IOVM" --kernel "$GUEST" --vfio-user "$t/edu-mem.sock,trap" --stats \
+    --cmdline "edu=test membar=1"
+mmio_trapped=$(sed -n 's/^iovm: [0-9]* exits handled by iovm, \([0-9]*\) of them MMIO$/\1/p' "$t/err")
+cmp_ok "the mapped pages' accesses did not exit ($mmio_mapped MMIO exits, $mmio_trapped with ,trap)" \
+    $((${mmio_trapped:-0} - ${mmio_mapped:-99999})) -ge 4096
 check "the same under the sandbox as nobody, with vm.info" 0 bash -c "
     '$IOVM' --kernel '$GUEST' --vfio-user '$t/edu.sock' --cmdline 'edu=test dma=4096' --user nobody > '$t/edu-guest.log'"
 has "a full 4096-byte buffer too" "$t/edu-guest.log" "edu: dma 4096 bytes RAM -> device -> RAM ok, 2 MSIs"

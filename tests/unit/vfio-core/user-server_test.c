@@ -11,6 +11,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <linux/vfio.h>
+
 #include "../helpers/unit.h"
 #include "iovkit/vfio-user.h"
 #include "../../../vfio-core/vfio-user-proto.h"
@@ -31,8 +33,10 @@ static struct iov_vfu_server *srv;
 static struct iov_ctx *ctx;
 static int cli = -1;
 static uint16_t next_id;
+static int reply_fd = -1;   /* the fd the last reply carried, -1 none; the test closes it */
 
 static void setup(bool negotiate);
+static void setup_device(const struct iov_vfu_device *desc, bool negotiate);
 
 /* Sends a command, lets the server handle it, returns the reply's error (0 = success). */
 static int roundtrip(uint16_t cmd, const void *payload, size_t len, const int *fds, unsigned int nfds, void *out,
@@ -54,6 +58,13 @@ static int roundtrip(uint16_t cmd, const void *payload, size_t len, const int *f
 		return -3;
 	}
 	r = (m.hdr.flags & VU_F_ERROR) ? (int)m.hdr.error : 0;
+	if (reply_fd >= 0)
+		close(reply_fd);
+	reply_fd = -1;
+	if (m.nfds == 1) {
+		reply_fd = m.fds[0];
+		m.nfds = 0;
+	}
 	if (out && m.len <= out_max) {
 		memcpy(out, m.payload, m.len);
 		if (out_len)
@@ -66,14 +77,22 @@ static int roundtrip(uint16_t cmd, const void *payload, size_t len, const int *f
 static void setup(bool negotiate)
 {
 	struct iov_vfu_device desc = {
-		.regions = { [0] = { sizeof(bar), true, true }, [7] = { 256, true, false } },
+		.regions = { [0] = { .size = sizeof(bar), .readable = true, .writable = true },
+			     [7] = { .size = 256, .readable = true, .writable = false } },
 		.irqs = { [1] = 2 },
 		.ops = &ops,
 	};
+
+	setup_device(&desc, negotiate);
+}
+
+/* A server for @desc on a socketpair, negotiated if @negotiate. */
+static void setup_device(const struct iov_vfu_device *desc, bool negotiate)
+{
 	int sv[2];
 
 	ASSERT_OK(iov_ctx_new(NULL, &ctx));
-	ASSERT_OK(iov_vfu_server_new(ctx, &desc, &srv));
+	ASSERT_OK(iov_vfu_server_new(ctx, desc, &srv));
 	ASSERT_OK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv));
 	ASSERT_OK(iov_vfu_server_attach(srv, sv[1]));
 	cli = sv[0];
@@ -289,9 +308,159 @@ static void test_garbage(void)
 	teardown();
 }
 
+/*
+ * A 16 KiB BAR of RAM in a memfd, 4 KiB into the file: pages 0 and 2-3 mappable, page 1 (where
+ * an MSI-X table would be) trapped. The device's access op reads the same memory.
+ */
+static uint8_t *ram;
+
+static ssize_t ram_access(void *dev, uint32_t region, uint64_t offset, void *buf, size_t len, bool write)
+{
+	uint8_t *base = region == 2 ? ram : bar;
+
+	if (write)
+		memcpy(base + offset, buf, len);
+	else
+		memcpy(buf, base + offset, len);
+	return (ssize_t)len;
+}
+
+static const struct iov_vfu_device_ops ram_ops = { .access = ram_access };
+
+static struct iov_vfu_device ram_device(int fd)
+{
+	return (struct iov_vfu_device){
+		.regions = { [0] = { .size = sizeof(bar), .readable = true, .writable = true },
+			     [2] = { .size = 0x4000, .readable = true, .writable = true, .mappable = true, .fd = fd,
+				     .fd_offset = 0x1000, .n_areas = 2, .areas = { { 0, 0x1000 }, { 0x2000, 0x2000 } } } },
+		.ops = &ram_ops,
+	};
+}
+
+static void test_mappable_region(void)
+{
+	struct vfio_region_info req = { .argsz = 4096, .index = 2 };
+	/* The reply as bytes, then its parts (clang refuses a variable-sized struct inside another). */
+	const size_t rep_size = sizeof(struct vfio_region_info) + sizeof(struct vfio_region_info_cap_sparse_mmap) +
+				2 * sizeof(struct vfio_region_sparse_mmap_area);
+	uint8_t bytes[256];
+	struct vfio_region_info info;
+	struct vfio_region_info_cap_sparse_mmap cap;
+	struct vfio_region_sparse_mmap_area areas[2];
+	struct iov_vfu_device desc;
+	struct { uint64_t offset; uint32_t region, count; } rd = { 0x2010, 2, 4 };
+	uint8_t out[64];
+	size_t len = 0;
+	uint8_t *map;
+	int fd, before;
+
+	before = unit_open_fds();
+	fd = memfd_create("ram-bar", MFD_CLOEXEC);
+	ASSERT_INT_GE(fd, 0);
+	ASSERT_OK(ftruncate(fd, 0x5000));
+	ram = mmap(NULL, 0x4000, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0x1000);
+	ASSERT_TRUE(ram != MAP_FAILED);
+	desc = ram_device(fd);
+	setup_device(&desc, true);
+	close(fd);   /* the server keeps its own */
+
+	/* The region, its fd, where it lies in the fd, and the two areas. */
+	ASSERT_INT_EQ(roundtrip(VU_DEVICE_GET_REGION_INFO, &req, sizeof(req), NULL, 0, bytes, sizeof(bytes), &len), 0);
+	ASSERT_INT_EQ(len, rep_size);
+	memcpy(&info, bytes, sizeof(info));
+	memcpy(&cap, bytes + sizeof(info), sizeof(cap));
+	memcpy(areas, bytes + sizeof(info) + sizeof(cap), sizeof(areas));
+	ASSERT_INT_EQ(info.argsz, rep_size);
+	ASSERT_INT_EQ(info.flags, VFIO_REGION_INFO_FLAG_READ | VFIO_REGION_INFO_FLAG_WRITE | VFIO_REGION_INFO_FLAG_MMAP |
+				  VFIO_REGION_INFO_FLAG_CAPS);
+	ASSERT_INT_EQ(info.size, 0x4000);
+	ASSERT_INT_EQ(info.offset, 0x1000);
+	ASSERT_INT_EQ(info.cap_offset, sizeof(info));
+	ASSERT_INT_EQ(cap.header.id, VFIO_REGION_INFO_CAP_SPARSE_MMAP);
+	ASSERT_INT_EQ(cap.header.next, 0);
+	ASSERT_INT_EQ(cap.nr_areas, 2);
+	ASSERT_INT_EQ(areas[0].offset, 0);
+	ASSERT_INT_EQ(areas[0].size, 0x1000);
+	ASSERT_INT_EQ(areas[1].offset, 0x2000);
+	ASSERT_INT_EQ(areas[1].size, 0x2000);
+	ASSERT_INT_GE(reply_fd, 0);
+
+	/* The client's mapping and the device are one memory, both ways. */
+	map = mmap(NULL, 0x2000, PROT_READ | PROT_WRITE, MAP_SHARED, reply_fd, (off_t)(info.offset + 0x2000));
+	ASSERT_TRUE(map != MAP_FAILED);
+	memcpy(map + 0x10, "\x11\x22\x33\x44", 4);
+	ASSERT_INT_EQ(roundtrip(VU_REGION_READ, &rd, sizeof(rd), NULL, 0, out, sizeof(out), &len), 0);
+	ASSERT_INT_EQ(len, sizeof(rd) + 4);
+	ASSERT_INT_EQ(memcmp(out + sizeof(rd), "\x11\x22\x33\x44", 4), 0);
+	ram[0x2020] = 0x5a;
+	ASSERT_INT_EQ(map[0x20], 0x5a);
+	munmap(map, 0x2000);
+
+	/* No room for the capability: told the size it needs, no capability. */
+	req.argsz = sizeof(req);
+	ASSERT_INT_EQ(roundtrip(VU_DEVICE_GET_REGION_INFO, &req, sizeof(req), NULL, 0, bytes, sizeof(bytes), &len), 0);
+	ASSERT_INT_EQ(len, sizeof(info));
+	memcpy(&info, bytes, sizeof(info));
+	ASSERT_INT_EQ(info.argsz, rep_size);
+	ASSERT_INT_EQ(info.cap_offset, 0);
+	ASSERT_TRUE(info.flags & VFIO_REGION_INFO_FLAG_CAPS);
+
+	/* A region that is not mappable comes without an fd. */
+	req = (struct vfio_region_info){ .argsz = 4096, .index = 0 };
+	ASSERT_INT_EQ(roundtrip(VU_DEVICE_GET_REGION_INFO, &req, sizeof(req), NULL, 0, bytes, sizeof(bytes), &len), 0);
+	ASSERT_INT_EQ(len, sizeof(info));
+	memcpy(&info, bytes, sizeof(info));
+	ASSERT_FALSE(info.flags & VFIO_REGION_INFO_FLAG_MMAP);
+	ASSERT_INT_EQ(reply_fd, -1);
+
+	teardown();
+	munmap(ram, 0x4000);
+	ASSERT_INT_EQ(unit_open_fds(), before);
+}
+
+/* Descriptions the server refuses, each leaving the caller's fd alone and nothing open. */
+static void test_mappable_refusals(void)
+{
+	struct iov_vfu_server *s = NULL;
+	struct iov_vfu_device desc;
+	int fd, before;
+
+	ASSERT_OK(iov_ctx_new(NULL, &ctx));
+	fd = memfd_create("ram-bar", MFD_CLOEXEC);
+	ASSERT_OK(ftruncate(fd, 0x5000));
+	before = unit_open_fds();
+#define REFUSED(...)                                            \
+	do {                                                           \
+		desc = ram_device(fd);                                 \
+		__VA_ARGS__;                                           \
+		ASSERT_ERR(iov_vfu_server_new(ctx, &desc, &s), EINVAL); \
+		ASSERT_TRUE(s == NULL);                                \
+		ASSERT_INT_EQ(unit_open_fds(), before);                \
+	} while (0)
+	REFUSED(desc.regions[2].fd = -1);
+	REFUSED(desc.regions[2].size = 0x3800);                                   /* not whole pages */
+	REFUSED(desc.regions[2].fd_offset = 0x800);
+	REFUSED(desc.regions[2].fd_offset = 0x2000);                              /* the file is short */
+	REFUSED(desc.regions[2].areas[1] = (struct iov_vfu_area){ 0x3000, 0x2000 }); /* past the end */
+	REFUSED(desc.regions[2].areas[1] = (struct iov_vfu_area){ 0, 0x1000 });      /* overlaps, out of order */
+	REFUSED(desc.regions[2].areas[0].size = 0);
+	REFUSED(desc.regions[2].n_areas = IOV_VFU_MAX_AREAS + 1);
+#undef REFUSED
+	desc = ram_device(fd);
+	ASSERT_OK(iov_vfu_server_new(ctx, &desc, &s));
+	ASSERT_INT_EQ(unit_open_fds(), before + 1);   /* its own duplicate */
+	iov_vfu_server_free(s);
+	ASSERT_INT_EQ(unit_open_fds(), before);
+	ASSERT_INT_GE(fcntl(fd, F_GETFD), 0);         /* the caller's is still open */
+	close(fd);
+	iov_ctx_free(ctx);
+}
+
 UNIT_MAIN("vfio-core/user-server",
 	  UNIT_TEST(test_version_rules),
 	  UNIT_TEST(test_region_bounds),
 	  UNIT_TEST(test_dma_map_rules),
 	  UNIT_TEST(test_irqs),
-	  UNIT_TEST(test_garbage))
+	  UNIT_TEST(test_garbage),
+	  UNIT_TEST(test_mappable_region),
+	  UNIT_TEST(test_mappable_refusals))
