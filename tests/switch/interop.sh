@@ -1,7 +1,8 @@
 #!/bin/bash
 # Two DPDK testpmd frontends (virtio-user, a vhost-user frontend nobody here wrote) on two
 # switch ports exchange frames through iovswitch; counters on both sides must agree, and the
-# switch must not touch hugepages. Then the same with two queue pairs on each side.
+# switch must not touch hugepages. Then the same with two queue pairs on each side, and once more
+# with the switch on hugepages (--hugepages).
 #   interop.sh IOVSWITCH IOVCTL
 source "$(dirname "$0")/lib.sh"
 need_testpmd
@@ -89,4 +90,37 @@ if [ ! -e "$t/a.sock" ]; then ok "a's socket removed"; else nok "a's socket left
 kill -TERM "$swpid"; wait "$swpid"; st=$?
 cmp_ok "SIGTERM stops iovswitch cleanly (exit status)" "$st" -eq 0
 if [ ! -e "$t/ctl.sock" ] && [ ! -e "$t/b.sock" ]; then ok "sockets removed at exit"; else nok "sockets left at exit"; fi
+
+# With --hugepages the switch takes its memory from hugepages, and gives them back when it
+# stops; the frontends' memfd memory is shared with it the same way.
+if [ "$(id -u)" != 0 ]; then
+    ok "# SKIP --hugepages: reserving hugepages needs root"
+else
+    [ -n "$hugepages_restore" ] || hugepages_restore=$(cat /proc/sys/vm/nr_hugepages)
+    echo $(($(cat /proc/sys/vm/nr_hugepages) + 64)) >/proc/sys/vm/nr_hugepages
+    huge_free=$(awk '/HugePages_Free/ { print $2 }' /proc/meminfo)
+    if [ "$huge_free" -lt 64 ]; then
+        ok "# SKIP --hugepages: the kernel could not reserve 64 hugepages here ($huge_free free)"
+    elif ! switch_start --hugepages; then
+        nok "iovswitch starts on hugepages"
+    else
+        ok "iovswitch starts on hugepages"
+        check "switch info says hugepages" 0 sw info
+        has "and its memory is hugepages" "$t/out" "memory:        hugepages"
+        cmp_ok "it took hugepages" "$(awk '/HugePages_Free/ { print $2 }' /proc/meminfo)" -lt "$huge_free"
+        check "add port h1" 0 sw add h1 --vhost "$t/h1.sock"
+        check "add port h2" 0 sw add h2 --vhost "$t/h2.sock"
+        frontend H1 "$t/h1.sock" 02:00:00:00:00:1a 02:00:00:00:00:1b flowgen
+        frontend H2 "$t/h2.sock" 02:00:00:00:00:1b 02:00:00:00:00:1a flowgen
+        if wait_state h1 running && wait_state h2 running; then ok "both frontends running"; else nok "frontends running"; fi
+        sleep 3
+        frontend_stop H1
+        frontend_stop H2
+        cmp_ok "H1 received frames from H2 through the switch on hugepages" "$H1_rx" -gt 0
+        cmp_ok "H2 received frames from H1" "$H2_rx" -gt 0
+        kill -TERM "$swpid"; wait "$swpid"; st=$?
+        cmp_ok "SIGTERM stops it cleanly" "$st" -eq 0
+        cmp_ok "and its hugepages are free again" "$(awk '/HugePages_Free/ { print $2 }' /proc/meminfo)" -eq "$huge_free"
+    fi
+fi
 tap_end
