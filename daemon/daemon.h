@@ -89,6 +89,7 @@ struct daemon {
 	const char *run_dir;            /* children's sockets and logs */
 	const char *iovswitch, *iovm, *guest;   /* programs */
 	unsigned int switch_memory;     /* MiB for iovswitch without hugepages */
+	bool switch_hugepages;          /* iovswitch --hugepages instead */
 	unsigned int switch_idle_sleep_us; /* iovswitch --idle-sleep (0: it polls without pause) */
 	gid_t admin_gid;                /* (gid_t)-1: none */
 	bool state_dirty;

@@ -52,6 +52,7 @@ static const char usage_text[] =
 	"                      the programs it runs and the default guest kernel (default: beside\n"
 	"                      iovkitd in a build tree, else installed)\n"
 	"  --switch-memory MB  iovswitch's memory without hugepages (default 256)\n"
+	"  --switch-hugepages  run iovswitch on hugepages instead (reserve them first)\n"
 	"  --switch-idle-sleep US\n"
 	"                      let iovswitch's idle worker nap up to US microseconds at a time\n"
 	"                      (0..10000; default 0: it polls without pause, spinning its core)\n"
@@ -239,7 +240,7 @@ static int make_run_dir(const char *dir)
 }
 
 enum { OPT_SOCKET = 256, OPT_SOCKET_GROUP, OPT_ADMIN_GROUP, OPT_RUN_DIR, OPT_STATE_DIR, OPT_ROOT, OPT_IOVSWITCH,
-       OPT_IOVM, OPT_GUEST, OPT_SWITCH_MEMORY, OPT_SWITCH_IDLE_SLEEP, OPT_VERSION, OPT_VERBOSE };
+       OPT_IOVM, OPT_GUEST, OPT_SWITCH_MEMORY, OPT_SWITCH_HUGEPAGES, OPT_SWITCH_IDLE_SLEEP, OPT_VERSION, OPT_VERBOSE };
 
 int main(int argc, char **argv)
 {
@@ -254,6 +255,7 @@ int main(int argc, char **argv)
 		{ "iovm", required_argument, NULL, OPT_IOVM },
 		{ "guest", required_argument, NULL, OPT_GUEST },
 		{ "switch-memory", required_argument, NULL, OPT_SWITCH_MEMORY },
+		{ "switch-hugepages", no_argument, NULL, OPT_SWITCH_HUGEPAGES },
 		{ "switch-idle-sleep", required_argument, NULL, OPT_SWITCH_IDLE_SLEEP },
 		{ "verbose", no_argument, NULL, OPT_VERBOSE },
 		{ "help", no_argument, NULL, 'h' },
@@ -267,7 +269,7 @@ int main(int argc, char **argv)
 	int status = 1, n_fds = 0;
 	const char *sock = NULL, *sock_group = NULL, *state_dir = NULL;
 	struct iov_rpc_service svc = { "iovkitd", IOVKIT_VERSION, NULL, 0 };
-	bool explicit_group = false;
+	bool explicit_group = false, explicit_memory = false;
 	gid_t sock_gid = (gid_t)-1;
 	sigset_t sigs;
 	unsigned long v;
@@ -300,7 +302,9 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			d.switch_memory = (unsigned int)v;
+			explicit_memory = true;
 			break;
+		case OPT_SWITCH_HUGEPAGES: d.switch_hugepages = true; break;
 		case OPT_SWITCH_IDLE_SLEEP:
 			if (iov_parse_ulong(optarg, 10, 0, 10000, &v) < 0) {
 				fprintf(stderr, "iovkitd: --switch-idle-sleep %s: microseconds, 0..10000\n", optarg);
@@ -316,6 +320,11 @@ int main(int argc, char **argv)
 	}
 	if (optind < argc) {
 		fprintf(stderr, "iovkitd: unexpected argument %s\nTry 'iovkitd --help'.\n", argv[optind]);
+		return 2;
+	}
+	if (explicit_memory && d.switch_hugepages) {
+		fprintf(stderr, "iovkitd: --switch-memory is iovswitch's memory without hugepages; it does not go with "
+				"--switch-hugepages\n");
 		return 2;
 	}
 	if (strlen(d.run_dir) > 60 || d.run_dir[0] != '/') {

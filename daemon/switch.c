@@ -107,8 +107,8 @@ static int spawn(struct daemon *d)
 {
 	struct sw *sw = &d->sw;
 	char mem[16], nap[16];
-	char *argv[] = { (char *)d->iovswitch, "--socket", sw->sock, "--state", sw->state_file, "--memory", mem,
-			 "--idle-sleep", nap, NULL };
+	char *argv[] = { (char *)d->iovswitch, "--socket", sw->sock, "--state", sw->state_file, "--idle-sleep", nap,
+			 d->switch_hugepages ? "--hugepages" : "--memory", d->switch_hugepages ? NULL : mem, NULL };
 	int r;
 
 	snprintf(mem, sizeof(mem), "%u", d->switch_memory);

@@ -382,6 +382,35 @@ cmp_ok "no iovm left" "$(pgrep -fc "iovm --kernel .* --control $t/")" -eq 0
 cmp_ok "no iovswitch left" "$(pgrep -fc "iovswitch --socket $t/")" -eq 0
 [ ! -e "$t/d.sock" ] && ok "the socket is removed" || nok "the socket is left"
 
+# --switch-hugepages: the iovswitch iovkitd runs takes its memory from hugepages, and gives them
+# back when it is stopped. A daemon of its own, on a state directory of its own.
+check "--switch-memory with --switch-hugepages is a usage error" 2 "$IOVKITD" --switch-hugepages --switch-memory 128
+if [ "$(id -u)" = 0 ]; then
+    hp_before=$(cat /proc/sys/vm/nr_hugepages)
+    echo $((hp_before + 64)) >/proc/sys/vm/nr_hugepages
+    hp_free=$(awk '/HugePages_Free/ { print $2 }' /proc/meminfo)
+fi
+if [ "$(id -u)" != 0 ] || [ "$hp_free" -lt 64 ]; then
+    ok "# SKIP --switch-hugepages: no 64 free hugepages here (reserving them needs root)"
+else
+    rpch() { "$IOVCTL" rpc --socket "$t/h.sock" "$@"; }
+    "$IOVKITD" --root "$t/root" --state-dir var/lib/iovkit-h --socket "$t/h.sock" --run-dir "$t/run-h" \
+        --iovswitch "$IOVSWITCH" --iovm "$IOVM" --guest "$GUEST" --socket-group nogroup --switch-hugepages \
+        >"$t/h.log" 2>&1 &
+    for _ in $(seq 100); do rpch daemon.version >/dev/null 2>&1 && break; sleep 0.05; done
+    check "an iovkitd with --switch-hugepages starts iovswitch" 0 rpch switch.start
+    for _ in $(seq 300); do [ "$(rpch switch.status | jq -r .state)" = running ] && break; sleep 0.1; done
+    cmp_ok "which runs on hugepages" "$(rpch switch.info | jq .hugepages)" = true
+    cmp_ok "and has taken some" "$(awk '/HugePages_Free/ { print $2 }' /proc/meminfo)" -lt "$hp_free"
+    check "that iovkitd stops with its iovswitch" 0 "$IOVCTL" daemon shutdown --socket "$t/h.sock" --stop-children
+    for _ in $(seq 50); do
+        [ "$(awk '/HugePages_Free/ { print $2 }' /proc/meminfo)" = "$hp_free" ] && break
+        sleep 0.1
+    done
+    cmp_ok "giving its hugepages back" "$(awk '/HugePages_Free/ { print $2 }' /proc/meminfo)" -eq "$hp_free"
+fi
+[ "$(id -u)" = 0 ] && echo "$hp_before" >/proc/sys/vm/nr_hugepages
+
 # Socket activation: the socket comes from systemd (here its socket-activate tool).
 if command -v systemd-socket-activate >/dev/null; then
     systemd-socket-activate -l "$t/sa.sock" "$IOVKITD" --root "$t/root" --run-dir "$t/run-sa" >"$t/sa.log" 2>&1 &
