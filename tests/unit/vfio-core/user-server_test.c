@@ -18,13 +18,16 @@
 #include "../../../vfio-core/vfio-user-proto.h"
 
 static uint8_t bar[4096];
+static uint8_t *ram;   /* region 2 of test_mappable_region's device */
 
 static ssize_t dev_access(void *dev, uint32_t region, uint64_t offset, void *buf, size_t len, bool write)
 {
+	uint8_t *base = region == 2 ? ram : bar;
+
 	if (write)
-		memcpy(bar + offset, buf, len);
+		memcpy(base + offset, buf, len);
 	else
-		memcpy(buf, bar + offset, len);
+		memcpy(buf, base + offset, len);
 	return (ssize_t)len;
 }
 
@@ -310,30 +313,15 @@ static void test_garbage(void)
 
 /*
  * A 16 KiB BAR of RAM in a memfd, 4 KiB into the file: pages 0 and 2-3 mappable, page 1 (where
- * an MSI-X table would be) trapped. The device's access op reads the same memory.
+ * an MSI-X table would be) trapped. The device's access op reads the same memory (ram).
  */
-static uint8_t *ram;
-
-static ssize_t ram_access(void *dev, uint32_t region, uint64_t offset, void *buf, size_t len, bool write)
-{
-	uint8_t *base = region == 2 ? ram : bar;
-
-	if (write)
-		memcpy(base + offset, buf, len);
-	else
-		memcpy(buf, base + offset, len);
-	return (ssize_t)len;
-}
-
-static const struct iov_vfu_device_ops ram_ops = { .access = ram_access };
-
 static struct iov_vfu_device ram_device(int fd)
 {
 	return (struct iov_vfu_device){
 		.regions = { [0] = { .size = sizeof(bar), .readable = true, .writable = true },
 			     [2] = { .size = 0x4000, .readable = true, .writable = true, .mappable = true, .fd = fd,
 				     .fd_offset = 0x1000, .n_areas = 2, .areas = { { 0, 0x1000 }, { 0x2000, 0x2000 } } } },
-		.ops = &ram_ops,
+		.ops = &ops,
 	};
 }
 
