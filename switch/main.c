@@ -56,6 +56,8 @@ static const char usage_text[] =
 	"  --idle-sleep US  let the idle worker nap, up to US microseconds at a time (0..10000;\n"
 	"                   default 0: it polls without pause, spinning its core)\n"
 	"  --verbose        keep DPDK's informational logs\n"
+	"  --no-seccomp     do not refuse what a data path never does (programs, processes,\n"
+	"                   mounts, kernel code; see iovswitch(8)): debugging only\n"
 	"  -h, --help       this text\n"
 	"  --version        the version\n"
 	"\n"
@@ -278,7 +280,7 @@ static int serve(struct iov_rpc_server *srv, int sfd)
 
 struct options {
 	const char *socket, *state, *lcores;
-	bool hugepages, pci, verbose;
+	bool hugepages, pci, verbose, no_seccomp;
 	int memory_mb, idle_sleep_us;
 };
 
@@ -301,7 +303,7 @@ static int parse_options(int argc, char **argv, struct options *o, int *ret_eal_
 		{ "lcores", required_argument, NULL, 'l' }, { "hugepages", no_argument, NULL, 'H' },
 		{ "memory", required_argument, NULL, 'm' }, { "pci", no_argument, NULL, 'P' },
 		{ "verbose", no_argument, NULL, 'v' },      { "idle-sleep", required_argument, NULL, 'i' },
-		{ "help", no_argument, NULL, 'h' },
+		{ "no-seccomp", no_argument, NULL, 'N' },   { "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },      { NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -315,6 +317,7 @@ static int parse_options(int argc, char **argv, struct options *o, int *ret_eal_
 		case 'H': o->hugepages = true; break;
 		case 'P': o->pci = true; break;
 		case 'v': o->verbose = true; break;
+		case 'N': o->no_seccomp = true; break;
 		case 'm':
 			if ((o->memory_mb = int_option("--memory", "a number of MiB", 64, 65536)) < 0)
 				return 2;
@@ -386,6 +389,15 @@ int main(int argc, char **argv)
 	if (rte_eal_init(n, eal) < 0) {
 		sw_log("DPDK's EAL did not start: %s", rte_strerror(rte_errno));
 		return 1;
+	}
+	if (!o.no_seccomp) {
+		char why[128];
+
+		if (sw_sandbox_apply(why, sizeof(why)) < 0) {
+			sw_log("%s", why);
+			rte_eal_cleanup();
+			return 1;
+		}
 	}
 	worker = rte_get_next_lcore(rte_get_main_lcore(), 1, 0);
 	if (worker >= RTE_MAX_LCORE) {

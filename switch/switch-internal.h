@@ -148,4 +148,9 @@ json_t *port_describe(const struct sw *sw, int i);
 json_t *port_stats_json(const struct sw *sw, int i);
 const char *drop_name(enum sw_drop d);
 
+/* sandbox.c: refuses, on every thread, what a data path never does (programs, processes, other
+ * processes' memory, mounts, namespaces, kernel code, the host's clock and power). Returns 0,
+ * or a negative errno with @why filled in. */
+int sw_sandbox_apply(char *why, size_t why_len);
+
 #endif

@@ -16,6 +16,24 @@ check "iovswitch with one lcore refuses" 2 "$IOVSWITCH" --socket "$t/one.sock" -
 has "and says why" "$t/err" "gives no worker"
 
 switch_start || { nok "iovswitch starts"; tap_end; }
+# Every thread runs under the seccomp filter (switch/sandbox.c; tests/unit/switch/sandbox_test.c
+# checks what it refuses), the EAL's as well as those made later.
+seccomp_threads() { # PID: "N of M" threads filtered
+    local n=0 m=0
+    for st in /proc/"$1"/task/*/status; do
+        m=$((m + 1))
+        grep -q "^Seccomp:[[:space:]]*2" "$st" && n=$((n + 1))
+    done
+    echo "$n of $m"
+}
+nthreads=$(ls /proc/"$swpid"/task | wc -l)
+cmp_ok "every thread of iovswitch is under its seccomp filter" "$(seccomp_threads "$swpid")" = "$nthreads of $nthreads"
+"$IOVSWITCH" --socket "$t/ns.sock" --no-seccomp >"$t/ns.log" 2>&1 &
+nspid=$!
+pids+=("$nspid")
+for _ in $(seq 100); do [ -S "$t/ns.sock" ] && break; sleep 0.1; done
+cmp_ok "with --no-seccomp, none is" "$(seccomp_threads "$nspid")" = "0 of $(ls /proc/"$nspid"/task | wc -l)"
+kill "$nspid"; wait "$nspid" 2>/dev/null
 check "a second iovswitch on the same socket refuses" 1 "$IOVSWITCH" --socket "$t/ctl.sock"
 has "and says why" "$t/err" "another iovswitch is serving there"
 check "the first still serves" 0 sw info
