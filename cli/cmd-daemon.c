@@ -94,6 +94,34 @@ static int nic_arg(json_t *nics, const char *arg)
 	return 0;
 }
 
+/* --disk=IMAGE[,ro][,serial=ID][,queues=N] into a vm.create disk; -EINVAL if malformed. */
+static int disk_arg(json_t *disks, const char *arg)
+{
+	_cleanup_(json_decrefp) json_t *disk = json_object();
+	_cleanup_free_ char *buf = strdup(arg);
+	char *opt, *save = NULL;
+	unsigned long n;
+
+	if (!disk || !buf)
+		return -ENOMEM;
+	opt = strtok_r(buf, ",", &save);
+	if (!opt || !*opt)
+		return -EINVAL;
+	json_object_set_new(disk, "image", json_string(opt));
+	while ((opt = strtok_r(NULL, ",", &save))) {
+		if (!strcmp(opt, "ro"))
+			json_object_set_new(disk, "readonly", json_true());
+		else if (!strncmp(opt, "serial=", 7) && strlen(opt + 7) <= 20)
+			json_object_set_new(disk, "serial", json_string(opt + 7));
+		else if (!strncmp(opt, "queues=", 7) && cli_number(opt + 7, 10, 8, &n) == 0 && n >= 1)
+			json_object_set_new(disk, "queues", json_integer((json_int_t)n));
+		else
+			return -EINVAL;
+	}
+	json_array_append(disks, disk);
+	return 0;
+}
+
 static void print_vm(json_t *v)
 {
 	json_t *nic, *live = json_object_get(v, "live");
@@ -121,6 +149,18 @@ static void print_vm(json_t *v)
 			       json_integer_value(json_object_get(st, "rx_packets")),
 			       json_integer_value(json_object_get(st, "tx_packets")),
 			       json_integer_value(json_object_get(json_object_get(st, "drops"), "total")));
+		printf("\n");
+	}
+	json_array_foreach(json_object_get(v, "disks"), i, nic) {
+		json_t *st = json_object_get(nic, "stats");
+
+		printf("  disk %zu   %s%s, served by iovswitch as %s", i, cli_str(nic, "image"),
+		       json_is_true(json_object_get(nic, "readonly")) ? " (read-only)" : "", cli_str(nic, "device"));
+		if (st)
+			printf(": %" JSON_INTEGER_FORMAT " reads, %" JSON_INTEGER_FORMAT " writes, %" JSON_INTEGER_FORMAT
+			       " errors",
+			       json_integer_value(json_object_get(st, "reads")), json_integer_value(json_object_get(st, "writes")),
+			       json_integer_value(json_object_get(st, "errors")));
 		printf("\n");
 	}
 	if (json_is_object(live))
@@ -159,7 +199,7 @@ int cli_vm_wait(struct iov_client *c, const char *name, int seconds)
 }
 
 enum { OPT_SOCKET = 1100, OPT_KERNEL, OPT_CMDLINE, OPT_MEMORY, OPT_NIC, OPT_TIMEOUT, OPT_FORCE, OPT_WAIT, OPT_COUNT,
-       OPT_STOP_CHILDREN, OPT_VFIO_USER, OPT_VFIO, OPT_HUGEPAGES, OPT_CPUS, OPT_INITRD };
+       OPT_STOP_CHILDREN, OPT_VFIO_USER, OPT_VFIO, OPT_HUGEPAGES, OPT_CPUS, OPT_INITRD, OPT_DISK };
 
 int cmd_vm(struct cli *cli)
 {
@@ -177,10 +217,12 @@ int cmd_vm(struct cli *cli)
 		{ "hugepages", no_argument, NULL, OPT_HUGEPAGES },
 		{ "cpus", required_argument, NULL, OPT_CPUS },
 		{ "initrd", required_argument, NULL, OPT_INITRD },
+		{ "disk", required_argument, NULL, OPT_DISK },
 		CLI_OPT_JSON,
 		{ NULL, 0, NULL, 0 },
 	};
-	_cleanup_(json_decrefp) json_t *def = json_object(), *nics = json_array(), *pts = json_array();
+	_cleanup_(json_decrefp) json_t *def = json_object(), *nics = json_array(), *pts = json_array(),
+				       *disks = json_array();
 	struct iov_client *c = NULL;
 	const char *sock = NULL, *sub, *name = NULL;
 	bool force = false, wait = false;
@@ -188,7 +230,7 @@ int cmd_vm(struct cli *cli)
 	unsigned long n;
 	int opt, st;
 
-	if (!def || !nics || !pts)
+	if (!def || !nics || !pts || !disks)
 		return EXIT_FAIL;
 	while ((opt = cli_next_opt(cli, "vm", opts)) != -1) {
 		switch (opt) {
@@ -214,6 +256,11 @@ int cmd_vm(struct cli *cli)
 		case OPT_NIC:
 			if (nic_arg(nics, optarg) < 0)
 				return cli_usage("vm", "--nic takes [MAC][,queues=N] (N: 1 to 8 queue pairs)");
+			break;
+		case OPT_DISK:
+			if (disk_arg(disks, optarg) < 0)
+				return cli_usage("vm", "--disk takes IMAGE[,ro][,serial=ID][,queues=N] (ID: up to 20 bytes; "
+						       "N: 1 to 8 request queues)");
 			break;
 		case OPT_VFIO_USER:
 		case OPT_VFIO:
@@ -245,6 +292,8 @@ int cmd_vm(struct cli *cli)
 			json_object_set(def, "nics", nics);
 		if (json_array_size(pts))
 			json_object_set(def, "passthrough", pts);
+		if (json_array_size(disks))
+			json_object_set(def, "disks", disks);
 		st = cli_dcall(c, "vm.create", json_incref(def), &res);
 		if (st == EXIT_OK && !cli->json)
 			print_vm(res);

@@ -128,10 +128,10 @@ static const struct cli_command commands[] = {
 	  cmd_vgpu },
 	{ "vm",
 	  "[--socket PATH] [list] | create NAME [--kernel FILE [--initrd FILE]] [--cmdline TEXT] [--memory MIB] [--cpus N]"
-	  " [--nic[=MAC][,queues=N]]..."
+	  " [--nic[=MAC][,queues=N]]... [--disk=IMAGE[,ro][,serial=ID][,queues=N]]..."
 	  " [--vfio-user SOCK]... [--vfio BDF]... [--hugepages] [--timeout S] | start NAME [--wait] | stop NAME [--force]"
 	  " | info NAME | destroy NAME",
-	  "guests run by iovkitd in iovm, their NICs on iovswitch",
+	  "guests run by iovkitd in iovm, their NICs on iovswitch, their disks served by it",
 	  "  --socket PATH   iovkitd's socket (default $IOVKITD_SOCKET, else /run/iovkit/iovkitd.sock)\n"
 	  "  create NAME     define a guest (a-z 0-9 _ -, up to 24):\n"
 	  "      --kernel FILE   what iovm boots: an ELF such as the bundled test guest (the default),\n"
@@ -142,15 +142,20 @@ static const struct cli_command commands[] = {
 	  "      --nic[=MAC][,queues=N]  a virtio-net NIC on an iovswitch port (repeat for more;\n"
 	  "                      default MAC: stable per guest); N queue pairs, 1 to 8 (default 1;\n"
 	  "                      Linux uses one per vCPU)\n"
+	  "      --disk=IMAGE[,ro][,serial=ID][,queues=N]  a virtio-blk disk: iovswitch serves the\n"
+	  "                      raw IMAGE (an absolute path: a file or block device) over\n"
+	  "                      vhost-user-blk, read-only with ro; ID up to 20 bytes; N request\n"
+	  "                      queues, 1 to 8 (default 1); repeat for more (up to 4)\n"
 	  "      --timeout S     stop it after S seconds\n"
 	  "      --vfio-user SOCK   pass through the device a vfio-user server serves at SOCK\n"
 	  "      --vfio BDF      pass through a PCI device bound to vfio-pci (device.bind first)\n"
 	  "      --hugepages     guest RAM in 2 MiB hugepages\n"
-	  "  start NAME      run it (its NICs need iovswitch: iovctl rpc switch.start); --wait: until it\n"
+	  "  start NAME      run it (NICs and disks need iovswitch: iovctl rpc switch.start); --wait: until it\n"
 	  "                  stops, then exit 0 only if the guest's own status was 0\n"
 	  "  stop NAME       ask iovm to stop (exit 124) and wait; --force kills it\n"
-	  "  info NAME       definition, state, why it stopped, port counters, the console's last lines\n"
-	  "  destroy NAME    forget a guest that is not running, and remove its switch ports\n",
+	  "  info NAME       definition, state, why it stopped, port and disk counters, the console's\n"
+	  "                  last lines\n"
+	  "  destroy NAME    forget a guest that is not running, and remove its switch ports and disks\n",
 	  cmd_vm },
 	{ "daemon", "[--socket PATH] [status] | shutdown [--stop-children]", "iovkitd's version, iovswitch and guests; stop it",
 	  "  shutdown         stop iovkitd; iovswitch and guests keep running and the next iovkitd\n"

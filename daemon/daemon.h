@@ -25,6 +25,7 @@
 #define VM_MAX 64
 #define VM_NICS_MAX 4
 #define VM_PT_MAX 4             /* iovm's limit on passed-through devices */
+#define VM_DISKS_MAX 4
 #define VM_CPUS_MAX 8           /* iovm's limit on vCPUs */
 
 struct daemon;
@@ -69,6 +70,13 @@ struct vm {
 	unsigned int n_nics;
 	char macs[VM_NICS_MAX][18];
 	unsigned int queues[VM_NICS_MAX];       /* each NIC's queue pairs (1-8) */
+	unsigned int n_disks;
+	struct vm_disk {                /* a virtio-blk disk served by iovswitch ("vm-NAME.dN") */
+		char image[PATH_MAX];
+		char serial[21];        /* "" iovswitch's default */
+		bool readonly;
+		unsigned int queues;    /* request queues (1-8) */
+	} disks[VM_DISKS_MAX];
 	unsigned int n_pt;
 	char pt[VM_PT_MAX][108];        /* a vfio-user socket, a PCI address on vfio-pci, or an mdev UUID */
 	bool pt_user[VM_PT_MAX];

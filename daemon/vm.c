@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Guests. vm.create records a definition (kernel, command line, memory, NICs); vm.start gives
- * each NIC a vhost-user port on iovswitch ("vm-NAME.N", listening at RUN/vm-NAME.N.sock) and
- * runs iovm with its control socket at RUN/vm-NAME.ctl and its console in RUN/vm-NAME.log;
- * when iovm exits, iovkitd records why (iovm's exit status, docs/vmm.md) and says so as a
- * vm.state event. The ports stay, with their counters, until vm.destroy: a guest's NICs stay
- * plugged in while it is off, as a cable would. Guests outlive an iovkitd restart: the next
- * one adopts them.
+ * Guests. vm.create records a definition (kernel, command line, memory, NICs, disks); vm.start
+ * gives each NIC a vhost-user port on iovswitch ("vm-NAME.N", listening at RUN/vm-NAME.N.sock)
+ * and each disk a vhost-user-blk device there ("vm-NAME.dN", RUN/vm-NAME.dN.sock, serving its
+ * image), and runs iovm with its control socket at RUN/vm-NAME.ctl and its console in
+ * RUN/vm-NAME.log; when iovm exits, iovkitd records why (iovm's exit status, docs/vmm.md) and
+ * says so as a vm.state event. The ports and disks stay, with their counters, until vm.destroy:
+ * a guest's NICs stay plugged in while it is off, as a cable would. Guests outlive an iovkitd
+ * restart: the next one adopts them.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -44,6 +45,16 @@ static void port_name(const struct vm *vm, unsigned int nic, char *buf, size_t s
 static void port_sock(const struct daemon *d, const struct vm *vm, unsigned int nic, char *buf, size_t size)
 {
 	snprintf(buf, size, "%s/vm-%s.%u.sock", d->run_dir, vm->name, nic);
+}
+
+static void disk_name(const struct vm *vm, unsigned int disk, char *buf, size_t size)
+{
+	snprintf(buf, size, "vm-%s.d%u", vm->name, disk);
+}
+
+static void disk_sock(const struct daemon *d, const struct vm *vm, unsigned int disk, char *buf, size_t size)
+{
+	snprintf(buf, size, "%s/vm-%s.d%u.sock", d->run_dir, vm->name, disk);
 }
 
 /* What iovm's exit status means (docs/vmm.md). */
@@ -108,6 +119,17 @@ json_t *vm_json(const struct vm *vm, bool full)
 		json_array_append_new(nics, json_pack("{s:s,s:s,s:i}", "mac", vm->macs[i], "port", port, "queues",
 						      (int)vm->queues[i]));
 	}
+	json_t *disks = json_array();
+
+	for (unsigned int i = 0; i < vm->n_disks; i++) {
+		const struct vm_disk *k = &vm->disks[i];
+		char dev[40];
+
+		disk_name(vm, i, dev, sizeof(dev));
+		json_array_append_new(disks, json_pack("{s:s,s:b,s:s?,s:i,s:s}", "image", k->image, "readonly", k->readonly,
+						       "serial", k->serial[0] ? k->serial : NULL, "queues", (int)k->queues,
+						       "device", dev));
+	}
 	json_t *pts = json_array();
 
 	for (unsigned int i = 0; i < vm->n_pt; i++)
@@ -116,12 +138,15 @@ json_t *vm_json(const struct vm *vm, bool full)
 		      "kernel", vm->kernel, "cmdline", vm->cmdline, "memory", vm->memory, "cpus", vm->cpus, "timeout", vm->timeout,
 		      "nics", nics, "passthrough", pts, "pid", (int)vm->proc.pid, "start_time",
 		      (json_int_t)vm->proc.start_time);
-	if (!j)
+	if (!j) {
+		json_decref(disks);
 		return NULL;
+	}
 	json_object_set_new(j, "exit_status", vm->exit_status >= 0 ? json_integer(vm->exit_status) : json_null());
 	json_object_set_new(j, "reason", vm->reason[0] ? json_string(vm->reason) : json_null());
 	json_object_set_new(j, "started", vm->started ? json_integer(vm->started) : json_null());
 	json_object_set_new(j, "stopped", vm->stopped ? json_integer(vm->stopped) : json_null());
+	json_object_set_new(j, "disks", disks);
 	json_object_set_new(j, "hugepages", json_boolean(vm->hugepages));
 	json_object_set_new(j, "initrd", vm->initrd[0] ? json_string(vm->initrd) : json_null());
 	json_object_set_new(j, "control", json_string(vm->ctl));
@@ -144,33 +169,51 @@ static void state_event(struct daemon *d, struct vm *vm)
 	state_save(d);
 }
 
+/* Removes @vm's NIC ports and disks from iovswitch. */
 static void ports_del(struct daemon *d, struct vm *vm)
 {
 	struct iov_rpc_error e;
 
-	for (unsigned int i = 0; i < vm->n_nics && switch_ready(d); i++) {
-		char port[40];
+	for (unsigned int i = 0; i < vm->n_nics + vm->n_disks && switch_ready(d); i++) {
+		bool disk = i >= vm->n_nics;
+		char name[40];
 		json_t *res = NULL;
 
-		port_name(vm, i, port, sizeof(port));
-		if (switch_call(d, "port.del", json_pack("{s:s}", "name", port), &res, &e) < 0 && e.err != ENOENT)
-			dlog(4, "guest %s: removing its port %s: %s", vm->name, port, e.message);
+		if (disk)
+			disk_name(vm, i - vm->n_nics, name, sizeof(name));
+		else
+			port_name(vm, i, name, sizeof(name));
+		if (switch_call(d, disk ? "blk.del" : "port.del", json_pack("{s:s}", "name", name), &res, &e) < 0 &&
+		    e.err != ENOENT)
+			dlog(4, "guest %s: removing its %s %s: %s", vm->name, disk ? "disk" : "port", name, e.message);
 		json_decref(res);
 	}
 }
 
+/* Gives @vm's NICs their ports and its disks their devices on iovswitch (those it has are kept). */
 static int ports_add(struct daemon *d, struct vm *vm, struct iov_rpc_error *e)
 {
-	for (unsigned int i = 0; i < vm->n_nics; i++) {
-		char port[40], sock[PATH_MAX];
-		json_t *res = NULL;
+	for (unsigned int i = 0; i < vm->n_nics + vm->n_disks; i++) {
+		char name[40], sock[PATH_MAX];
+		json_t *res = NULL, *req;
 		int r;
 
-		port_name(vm, i, port, sizeof(port));
-		port_sock(d, vm, i, sock, sizeof(sock));
-		r = switch_call(d, "port.add", json_pack("{s:s,s:s,s:s,s:i}", "name", port, "type", "vhost", "path", sock,
-							 "queues", (int)vm->queues[i]),
-				&res, e);
+		if (i < vm->n_nics) {
+			port_name(vm, i, name, sizeof(name));
+			port_sock(d, vm, i, sock, sizeof(sock));
+			req = json_pack("{s:s,s:s,s:s,s:i}", "name", name, "type", "vhost", "path", sock, "queues",
+					(int)vm->queues[i]);
+		} else {
+			const struct vm_disk *k = &vm->disks[i - vm->n_nics];
+
+			disk_name(vm, i - vm->n_nics, name, sizeof(name));
+			disk_sock(d, vm, i - vm->n_nics, sock, sizeof(sock));
+			req = json_pack("{s:s,s:s,s:s,s:b,s:i}", "name", name, "path", sock, "image", k->image, "readonly",
+					k->readonly, "queues", (int)k->queues);
+			if (req && k->serial[0])
+				json_object_set_new(req, "serial", json_string(k->serial));
+		}
+		r = switch_call(d, i < vm->n_nics ? "port.add" : "blk.add", req, &res, e);
 		json_decref(res);
 		if (r < 0 && e->err != EEXIST)
 			return r;
@@ -191,14 +234,18 @@ static void on_vm_exit(struct daemon *d, struct proc *p, int status, const char 
 	state_event(d, vm);
 }
 
-void vm_switch_up(struct daemon *d)
+/* Removes iovswitch's guest ports (or disks: "blk") whose guests were destroyed meanwhile. */
+static void drop_orphans(struct daemon *d, const char *kind)
 {
+	char list[16], del[16];
 	struct iov_rpc_error e;
 	json_t *ports = NULL, *p;
 	size_t i;
 
-	if (switch_call(d, "port.list", NULL, &ports, &e) < 0) {
-		dlog(4, "reading iovswitch's ports: %s", e.message);
+	snprintf(list, sizeof(list), "%s.list", kind);
+	snprintf(del, sizeof(del), "%s.del", kind);
+	if (switch_call(d, list, NULL, &ports, &e) < 0) {
+		dlog(4, "reading iovswitch's %s: %s", list, e.message);
 		return;
 	}
 	json_array_foreach(ports, i, p) {
@@ -214,15 +261,23 @@ void vm_switch_up(struct daemon *d)
 		if (!vm) {
 			json_t *res = NULL;
 
-			dlog(6, "dropping port %s: its guest was destroyed", name);
-			switch_call(d, "port.del", json_pack("{s:s}", "name", name), &res, &e);
+			dlog(6, "dropping %s %s: its guest was destroyed", kind, name);
+			switch_call(d, del, json_pack("{s:s}", "name", name), &res, &e);
 			json_decref(res);
 		}
 	}
 	json_decref(ports);
+}
+
+void vm_switch_up(struct daemon *d)
+{
+	struct iov_rpc_error e;
+
+	drop_orphans(d, "port");
+	drop_orphans(d, "blk");
 	for (unsigned int v = 0; v < d->n_vms; v++)
 		if (d->vms[v]->state == VM_RUNNING && ports_add(d, d->vms[v], &e) < 0)
-			dlog(4, "guest %s: giving its NICs their ports back: %s", d->vms[v]->name, e.message);
+			dlog(4, "guest %s: giving its NICs and disks back: %s", d->vms[v]->name, e.message);
 }
 
 static void vm_paths(struct daemon *d, struct vm *vm)
@@ -270,15 +325,15 @@ static int vm_define(struct daemon *d, struct vm *vm, json_t *def, struct iov_rp
 {
 	const char *name, *kernel = NULL, *initrd = NULL, *cmdline = "";
 	int memory = 64, cpus = 1, timeout = 0, huge = 0, r;
-	json_t *nics = NULL, *pts = NULL, *n;
+	json_t *nics = NULL, *pts = NULL, *disks = NULL, *n;
 	size_t i;
 
 	/* A record of a guest without an initramfs says "initrd": null (as vm.info does). */
 	if (json_is_null(json_object_get(def, "initrd")))
 		json_object_del(def, "initrd");
-	r = iov_rpc_params(e, def, "{s:s,s?:s,s?:s,s?:s,s?:i,s?:i,s?:b,s?:i,s?:o,s?:o}", "name", &name, "kernel", &kernel,
-			   "initrd", &initrd, "cmdline", &cmdline, "memory", &memory, "cpus", &cpus, "hugepages", &huge, "timeout", &timeout,
-			   "nics", &nics, "passthrough", &pts);
+	r = iov_rpc_params(e, def, "{s:s,s?:s,s?:s,s?:s,s?:i,s?:i,s?:b,s?:i,s?:o,s?:o,s?:o}", "name", &name, "kernel",
+			   &kernel, "initrd", &initrd, "cmdline", &cmdline, "memory", &memory, "cpus", &cpus, "hugepages", &huge,
+			   "timeout", &timeout, "nics", &nics, "passthrough", &pts, "disks", &disks);
 	if (r < 0)
 		return r;
 	if (!*name || strlen(name) > VM_NAME_MAX || strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789_-") != strlen(name))
@@ -348,6 +403,39 @@ static int vm_define(struct daemon *d, struct vm *vm, json_t *def, struct iov_rp
 		vm->pt_user[i] = sock != NULL;
 	}
 	vm->n_pt = (unsigned int)json_array_size(pts);
+	if (disks && (!json_is_array(disks) || json_array_size(disks) > VM_DISKS_MAX))
+		return iov_rpc_fail(e, IOV_RPC_INVALID_PARAMS, 0,
+				    "disks: an array of at most %d {\"image\": PATH, \"readonly\", \"serial\", \"queues\"}",
+				    VM_DISKS_MAX);
+	json_array_foreach(disks, i, n) {
+		struct vm_disk *k = &vm->disks[i];
+		const char *image, *serial = NULL;
+		int ro = 0, queues = 1;
+		char what[16];
+
+		if (iov_rpc_params(e, n, "{s:s,s?:b,s?:s,s?:i}", "image", &image, "readonly", &ro, "serial", &serial,
+				   "queues", &queues) < 0)
+			return iov_rpc_fail(e, IOV_RPC_INVALID_PARAMS, 0, "disks[%zu]: an object with \"image\" and an "
+					    "optional \"readonly\", \"serial\" and \"queues\"", i);
+		snprintf(what, sizeof(what), "disks[%zu]", i);
+		r = readable_path(e, what, image);
+		if (r < 0)
+			return r;
+		if (serial && (strlen(serial) > 20 || strpbrk(serial, "\n\r")))
+			return iov_rpc_fail(e, IOV_RPC_INVALID_PARAMS, 0, "disks[%zu]: serial: one line of at most 20 bytes", i);
+		if (queues < 1 || queues > 8)
+			return iov_rpc_fail(e, IOV_RPC_INVALID_PARAMS, 0, "disks[%zu]: queues %d: 1 to 8 request queues", i,
+					    queues);
+		for (size_t m = 0; m < i; m++)
+			if (!strcmp(vm->disks[m].image, image))
+				return iov_rpc_fail(e, IOV_RPC_INVALID_PARAMS, 0, "disks[%zu]: %s is disks[%zu] already", i,
+						    image, m);
+		snprintf(k->image, sizeof(k->image), "%s", image);
+		snprintf(k->serial, sizeof(k->serial), "%s", serial ? serial : "");
+		k->readonly = ro;
+		k->queues = (unsigned int)queues;
+	}
+	vm->n_disks = (unsigned int)json_array_size(disks);
 	snprintf(vm->name, sizeof(vm->name), "%s", name);
 	snprintf(vm->kernel, sizeof(vm->kernel), "%s", kernel);
 	snprintf(vm->initrd, sizeof(vm->initrd), "%s", initrd ? initrd : "");
@@ -386,6 +474,11 @@ int vm_from_json(struct daemon *d, const char *name, json_t *j)
 
 		json_array_foreach(json_object_get(def, "nics"), i, nic)
 			json_object_del(nic, "port");
+		json_array_foreach(json_object_get(def, "disks"), i, nic) {
+			json_object_del(nic, "device");
+			if (json_is_null(json_object_get(nic, "serial")))
+				json_object_del(nic, "serial");
+		}
 	}
 	r = vm_define(d, vm, def, &e);
 	if (r < 0) {
@@ -473,7 +566,7 @@ static int m_create(void *userdata, json_t *params, json_t **ret, struct iov_rpc
 static int m_start(void *userdata, json_t *params, json_t **ret, struct iov_rpc_error *e)
 {
 	struct daemon *d = userdata;
-	char mem[16], cpus[16], timeout[16], nets[VM_NICS_MAX][PATH_MAX + 32];
+	char mem[16], cpus[16], timeout[16], nets[VM_NICS_MAX][PATH_MAX + 32], blks[VM_DISKS_MAX][PATH_MAX];
 	char *argv[48];
 	unsigned int n = 0;
 	struct vm *vm;
@@ -484,9 +577,10 @@ static int m_start(void *userdata, json_t *params, json_t **ret, struct iov_rpc_
 	if (vm->state == VM_RUNNING || vm->state == VM_STOPPING)
 		return iov_rpc_fail(e, IOV_RPC_BUSY, EBUSY, "guest %s is %s (pid %d)", vm->name, state_names[vm->state],
 				    (int)vm->proc.pid);
-	if (vm->n_nics && !switch_ready(d))
-		return iov_rpc_fail(e, IOV_RPC_FAILED, EHOSTDOWN, "guest %s has NICs and iovswitch is not running "
-				    "(switch.start, then wait for switch.status \"running\")", vm->name);
+	if ((vm->n_nics || vm->n_disks) && !switch_ready(d))
+		return iov_rpc_fail(e, IOV_RPC_FAILED, EHOSTDOWN, "guest %s has %s and iovswitch is not running (switch.start, "
+				    "then wait for switch.status \"running\")", vm->name,
+				    vm->n_nics ? "NICs" : "disks");
 	r = ports_add(d, vm, e);
 	if (r < 0) {
 		ports_del(d, vm);
@@ -529,6 +623,11 @@ static int m_start(void *userdata, json_t *params, json_t **ret, struct iov_rpc_
 		snprintf(nets[i], sizeof(nets[i]), "%s,mac=%s,queues=%u", sock, vm->macs[i], vm->queues[i]);
 		argv[n++] = "--net";
 		argv[n++] = nets[i];
+	}
+	for (unsigned int i = 0; i < vm->n_disks; i++) {
+		disk_sock(d, vm, i, blks[i], sizeof(blks[i]));
+		argv[n++] = "--blk";
+		argv[n++] = blks[i];
 	}
 	argv[n] = NULL;
 	/* A fresh console log per run: vm.info's console_tail is this run's. */
@@ -645,6 +744,22 @@ static int m_info(void *userdata, json_t *params, json_t **ret, struct iov_rpc_e
 								 json_incref(stats));
 		json_decref(stats);
 	}
+	if (j && vm->n_disks && switch_ready(d)) {
+		json_t *blks = NULL, *b;
+		struct iov_rpc_error se;
+		size_t k;
+
+		if (switch_call(d, "blk.list", NULL, &blks, &se) == 0)
+			for (unsigned int i = 0; i < vm->n_disks; i++) {
+				json_t *disk = json_array_get(json_object_get(j, "disks"), i);
+				const char *dev = json_string_value(json_object_get(disk, "device"));
+
+				json_array_foreach(blks, k, b)
+					if (dev && !strcmp(dev, json_string_value(json_object_get(b, "name")) ?: ""))
+						json_object_set(disk, "stats", json_object_get(b, "stats"));
+			}
+		json_decref(blks);
+	}
 	if (j && vm->state == VM_RUNNING) {
 		struct iov_rpc_error ve;
 		json_t *live = NULL;
@@ -673,12 +788,19 @@ static const char create_schema[] =
 	"\"description\":\"queue pairs (multiqueue: the guest's driver may use one per vCPU)\"}}}},"
 	"\"passthrough\":{\"type\":\"array\",\"maxItems\":4,\"items\":{\"type\":\"object\",\"properties\":{"
 	"\"vfio_user\":{\"type\":\"string\",\"description\":\"a vfio-user server's socket\"},"
-	"\"device\":{\"type\":\"string\",\"description\":\"a PCI address bound to vfio-pci, or an mdev UUID\"}}}}}}";
+	"\"device\":{\"type\":\"string\",\"description\":\"a PCI address bound to vfio-pci, or an mdev UUID\"}}}},"
+	"\"disks\":{\"type\":\"array\",\"maxItems\":4,\"items\":{\"type\":\"object\",\"required\":[\"image\"],"
+	"\"properties\":{\"image\":{\"type\":\"string\",\"description\":\"a raw image, an absolute path (file or "
+	"block device); iovswitch serves it over vhost-user-blk\"},"
+	"\"readonly\":{\"type\":\"boolean\",\"default\":false},"
+	"\"serial\":{\"type\":\"string\",\"maxLength\":20},"
+	"\"queues\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":8,\"default\":1}}}}}}";
 #define NAME_SCHEMA "{\"type\":\"object\",\"required\":[\"name\"],\"properties\":{\"name\":{\"type\":\"string\"}}}"
 
 const struct iov_rpc_method vm_methods[] = {
-	{ "vm.create", m_create, IOV_RPC_MUTATES, "defines a guest: kernel, command line, memory, NICs", create_schema },
-	{ "vm.start", m_start, IOV_RPC_MUTATES, "runs a guest in iovm, its NICs on iovswitch ports", NAME_SCHEMA },
+	{ "vm.create", m_create, IOV_RPC_MUTATES, "defines a guest: kernel, command line, memory, NICs, disks", create_schema },
+	{ "vm.start", m_start, IOV_RPC_MUTATES, "runs a guest in iovm, its NICs on iovswitch ports, its disks served by iovswitch",
+	  NAME_SCHEMA },
 	{ "vm.stop", m_stop, IOV_RPC_MUTATES, "stops a running guest (force: kill iovm)",
 	  "{\"type\":\"object\",\"required\":[\"name\"],\"properties\":{\"name\":{\"type\":\"string\"},"
 	  "\"force\":{\"type\":\"boolean\",\"default\":false}}}" },

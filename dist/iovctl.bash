@@ -20,7 +20,7 @@ _iovctl() {
         if [ $COMP_CWORD -eq $((i + 1)) ]; then
             COMPREPLY=($(compgen -W "list create start stop info destroy" -- "$cur"))
         elif [[ $cur == -* ]]; then
-            COMPREPLY=($(compgen -W "--socket --kernel --initrd --cmdline --memory --cpus --nic --timeout --vfio-user --vfio --hugepages --force --wait --json" -- "$cur"))
+            COMPREPLY=($(compgen -W "--socket --kernel --initrd --cmdline --memory --cpus --nic --disk --timeout --vfio-user --vfio --hugepages --force --wait --json" -- "$cur"))
         else
             COMPREPLY=($(compgen -W "$(iovctl --json vm list 2>/dev/null | grep -o '"name":"[^"]*"' | cut -d'"' -f4)" -- "$cur"))
         fi ;;

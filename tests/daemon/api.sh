@@ -307,6 +307,35 @@ if [ $kvm = 1 ]; then
 else
     skip_kvm "two guests ping each other through the supervised iovswitch"
 fi
+# A guest with a disk: iovswitch serves its image over vhost-user-blk while the guest is defined.
+truncate -s 4M "$t/disk.raw"
+check "a disk image given by a relative path is refused" 1 rpc vm.create '{"name":"dk","disks":[{"image":"disk.raw"}]}'
+has "saying it must be absolute" "$t/err" "an absolute path"
+check "a missing image is refused" 1 rpc vm.create "{\"name\":\"dk\",\"disks\":[{\"image\":\"$t/none.raw\"}]}"
+check "a serial over 20 bytes is refused" 1 rpc vm.create \
+    "{\"name\":\"dk\",\"disks\":[{\"image\":\"$t/disk.raw\",\"serial\":\"123456789012345678901\"}]}"
+check "five disks are refused" 1 rpc vm.create "{\"name\":\"dk\",\"disks\":[$(for i in 1 2 3 4 5; do
+    printf '{"image":"%s/disk%d.raw"},' "$t" $i; done | sed 's/,$//')]}"
+check "iovctl --disk with an unknown option is a usage error" 2 "$IOVCTL" vm create dk --disk="$t/disk.raw,fast"
+check "iovctl vm create --disk" 0 "$IOVCTL" --json vm create dk --disk="$t/disk.raw,serial=DK0" \
+    --cmdline "blk=verify blocks=64"
+cmp_ok "its disk is to be served as vm-dk.d0" "$(jq -r '.disks[0].device' "$t/out")" = vm-dk.d0
+cmp_ok "with its serial" "$(jq -r '.disks[0].serial' "$t/out")" = DK0
+if [ $kvm = 1 ]; then
+    check "iovctl vm start dk --wait" 0 "$IOVCTL" vm start dk --wait
+    has "the guest wrote, flushed and read back its disk" "$t/out" "blk: verify 64 blocks ok"
+    check "vm.info dk" 0 rpc vm.info '{"name":"dk"}'
+    cmp_ok "with iovswitch's counters for its disk" "$(jq '.disks[0].stats.writes' "$t/out")" -ge 1
+else
+    skip_kvm "a guest writes and reads back its disk served by the supervised iovswitch"
+    check "vm.start dk" 0 rpc vm.start '{"name":"dk"}'
+    wait_vm dk stopped
+fi
+cmp_ok "iovswitch serves the image while the guest is defined" \
+    "$(rpc switch.blk.list | jq -r '.[] | select(.name == "vm-dk.d0") | .image')" = "$t/disk.raw"
+check "vm.destroy dk" 0 rpc vm.destroy '{"name":"dk"}'
+cmp_ok "and no longer after it is destroyed" "$(rpc switch.blk.list | jq 'length')" -eq 0
+
 # A guest's port is added when it starts; without KVM neither started, so there are none.
 [ $kvm = 1 ] && ports=vm-a.0,vm-b.0 || ports=
 check "switch.port.list" 0 rpc switch.port.list
@@ -341,7 +370,8 @@ pkill -f "vfu-edu $t/edu.sock"
 
 # A running guest outlives iovkitd: kill -9 the daemon, start another, it adopts the guest
 # (and, with or without guests, the iovswitch it supervised).
-check "vm.create c" 0 rpc vm.create '{"name":"c","cmdline":"net=echo count=1000000 timeout=100","nics":[{}]}'
+check "vm.create c, with a read-only disk" 0 rpc vm.create \
+    "{\"name\":\"c\",\"cmdline\":\"net=echo count=1000000 timeout=100\",\"nics\":[{}],\"disks\":[{\"image\":\"$t/disk.raw\",\"readonly\":true}]}"
 if [ $kvm = 1 ]; then
     check "vm.start c" 0 rpc vm.start '{"name":"c"}'
     cpid=$(jq .pid "$t/out")
@@ -368,10 +398,13 @@ else
     skip_kvm "a running guest is adopted by the next iovkitd, and stopped by it"
 fi
 cmp_ok "the same iovswitch was adopted" "$(rpc switch.status | jq .pid)" -eq "$swpid"
+cmp_ok "c's disk is in its definition read back from the state file" \
+    "$(rpc vm.info '{"name":"c"}' | jq -r '.disks[0] | "\(.image) \(.readonly) \(.device)"')" = "$t/disk.raw true vm-c.d0"
 [ $kvm = 1 ] && c_state=stopped || c_state=defined
 cmp_ok "c is $c_state" "$(rpc vm.info '{"name":"c"}' | jq -r .state)" = "$c_state"
 check "vm.destroy c" 0 rpc vm.destroy '{"name":"c"}'
 cmp_ok "its port is gone" "$(rpc switch.port.list | jq -r '[.[].name] | sort | join(",")')" = "$ports"
+cmp_ok "and its disk" "$(rpc switch.blk.list | jq 'length')" -eq 0
 [ ! -e "$t/run/vm-c.log" ] && ok "and its console log" || nok "its console log is left"
 
 # Shutdown with the children: nothing of ours is left running.
