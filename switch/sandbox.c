@@ -15,12 +15,10 @@
  * back to clone, whose flags a filter can read: threads (CLONE_THREAD) are allowed, new
  * processes are not.
  */
-#include <errno.h>
 #include <sched.h>
-#include <seccomp.h>
-#include <stdio.h>
-#include <string.h>
 
+#include "iovkit-internal/macro.h"
+#include "iovkit-internal/seccomp.h"
 #include "switch-internal.h"
 
 static const int refused[] = {
@@ -46,28 +44,18 @@ static const int refused[] = {
 	SCMP_SYS(personality), SCMP_SYS(userfaultfd),
 };
 
+/* clone3's flags are behind a pointer: ENOSYS, so the C library uses clone, whose flags show. */
+static int clone_rules(scmp_filter_ctx f)
+{
+	struct scmp_arg_cmp no_thread = { .arg = 0, .op = SCMP_CMP_MASKED_EQ, .datum_a = CLONE_THREAD, .datum_b = 0 };
+	int r = seccomp_rule_add(f, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
+
+	return r ? r : seccomp_rule_add_array(f, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(clone), 1, &no_thread);
+}
+
 int sw_sandbox_apply(char *why, size_t why_len)
 {
-	scmp_filter_ctx f = seccomp_init(SCMP_ACT_ALLOW);
-	int r = f ? 0 : -ENOMEM;
-
 	/* Every thread: the EAL's and rte_vhost's already run. */
-	if (r == 0)
-		r = seccomp_attr_set(f, SCMP_FLTATR_CTL_TSYNC, 1);
-	for (size_t i = 0; r == 0 && i < sizeof(refused) / sizeof(refused[0]); i++)
-		r = seccomp_rule_add(f, SCMP_ACT_ERRNO(EPERM), refused[i], 0);
-	if (r == 0)
-		r = seccomp_rule_add(f, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
-	if (r == 0) {
-		struct scmp_arg_cmp no_thread = { .arg = 0, .op = SCMP_CMP_MASKED_EQ, .datum_a = CLONE_THREAD,
-						  .datum_b = 0 };
-
-		r = seccomp_rule_add_array(f, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(clone), 1, &no_thread);
-	}
-	if (r == 0)
-		r = seccomp_load(f);
-	seccomp_release(f);
-	if (r < 0)
-		snprintf(why, why_len, "installing the seccomp filter: %s", strerror(-r));
-	return r;
+	return iov_seccomp_apply(SCMP_ACT_ALLOW, SCMP_ACT_ERRNO(EPERM), refused, ARRAY_SIZE(refused), clone_rules, why,
+				 why_len);
 }

@@ -7,16 +7,14 @@
  * process (SCMP_ACT_KILL_PROCESS), so a missed syscall shows up as a test failure, not as a
  * silent hole.
  */
-#include <errno.h>
 #include <linux/kvm.h>
 #include <linux/vfio.h>
-#include <seccomp.h>
-#include <stdio.h>
-#include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <termios.h>
 
+#include "iovkit-internal/macro.h"
+#include "iovkit-internal/seccomp.h"
 #include "vmm-internal.h"
 
 static const int allowed[] = {
@@ -45,31 +43,23 @@ static const unsigned long ioctls[] = {
 	VFIO_DEVICE_SET_IRQS, VFIO_IOMMU_UNMAP_DMA, VFIO_GROUP_UNSET_CONTAINER, TCGETS,
 };
 
-int sandbox_apply(char *why, size_t why_len)
+/* The ioctls a running VM makes; new sockets Unix only (a backend's, on reconnect). */
+static int argument_rules(scmp_filter_ctx f)
 {
-	scmp_filter_ctx f = seccomp_init(SCMP_ACT_KILL_PROCESS);
-	int r = f ? 0 : -ENOMEM;
+	struct scmp_arg_cmp unix_only = { .arg = 0, .op = SCMP_CMP_EQ, .datum_a = AF_UNIX, .datum_b = 0 };
+	int r = 0;
 
-	/* Every thread: the vCPU threads already exist, waiting for vm_go(). */
-	if (r == 0)
-		r = seccomp_attr_set(f, SCMP_FLTATR_CTL_TSYNC, 1);
-	for (size_t i = 0; r == 0 && i < sizeof(allowed) / sizeof(allowed[0]); i++)
-		r = seccomp_rule_add(f, SCMP_ACT_ALLOW, allowed[i], 0);
-	for (size_t i = 0; r == 0 && i < sizeof(ioctls) / sizeof(ioctls[0]); i++) {
+	for (size_t i = 0; r == 0 && i < ARRAY_SIZE(ioctls); i++) {
 		struct scmp_arg_cmp req = { .arg = 1, .op = SCMP_CMP_EQ, .datum_a = ioctls[i], .datum_b = 0 };
 
 		r = seccomp_rule_add_array(f, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1, &req);
 	}
-	/* New sockets: Unix only (a backend's, on reconnect). */
-	if (r == 0) {
-		struct scmp_arg_cmp unix_only = { .arg = 0, .op = SCMP_CMP_EQ, .datum_a = AF_UNIX, .datum_b = 0 };
+	return r ? r : seccomp_rule_add_array(f, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1, &unix_only);
+}
 
-		r = seccomp_rule_add_array(f, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1, &unix_only);
-	}
-	if (r == 0)
-		r = seccomp_load(f);
-	seccomp_release(f);
-	if (r < 0)
-		snprintf(why, why_len, "installing the seccomp filter: %s", strerror(-r));
-	return r;
+int sandbox_apply(char *why, size_t why_len)
+{
+	/* Every thread: the vCPU threads already exist, waiting for vm_go(). */
+	return iov_seccomp_apply(SCMP_ACT_KILL_PROCESS, SCMP_ACT_ALLOW, allowed, ARRAY_SIZE(allowed), argument_rules, why,
+				 why_len);
 }
