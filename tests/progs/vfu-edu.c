@@ -152,7 +152,7 @@ static ssize_t edu_access(void *dev, uint32_t region, uint64_t offset, void *buf
 {
 	struct edu *e = dev;
 
-	if (region == MEM_BAR) {   /* the server checked the range: only the trapped page comes here */
+	if (region == MEM_BAR) {   /* range checked by the server: page 1, and any page not mapped */
 		if (write)
 			memcpy(e->mem + offset, buf, len);
 		else
