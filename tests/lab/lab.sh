@@ -205,8 +205,12 @@ report() { # NAME STATUS OUTPUT
 # 10 s, and a guest whose user space is silent for $stall s has frozen (docs/lab.md, "A lab
 # that freezes"; kernel messages do not count). A test that fails after the lab's kernel
 # reported a soft lockup or an RCU stall while it ran froze the lab in part (a CPU stuck in a
-# nested guest while the other answers): that boot counts as frozen too, the failure is said
-# and not reported, and the test runs again. So does a boot whose kernel panicked (QEMU exits,
+# nested guest while the other answers), and one that fails after the kernel oopsed (BUG,
+# Oops, general protection fault: CI and this machine saw "BUG: TASK stack guard page was hit"
+# in its exception entry while iovm ran nested vCPUs, which kills that iovm thread and leaves
+# its guest hanging) lost part of the lab, as does one that says so itself (lab_broke in lib.sh,
+# exit 75: a nested guest that triple-faulted): each boot counts as frozen too, the failure is
+# said and not reported, and the test runs again. So does a boot whose kernel panicked (QEMU exits,
 # panic=-1 and -no-reboot): the lab's kernel failed, not the test's programs, which run in its
 # user space; the panic and the test's last output are said. Sets done_seen, frozen and cur (the
 # test that was running).
@@ -241,11 +245,15 @@ boot() { # TESTS...
             "@@IOVLAB begin "*) cur=${line#@@IOVLAB begin }; cur_out= stuck= ;;
             "@@IOVLAB end "*)
                 set -- ${line#@@IOVLAB end }
-                [ "$2" != 0 ] && [ -n "$stuck" ] && cur_out+="(while it ran, the lab's kernel said: $stuck)"$'\n'
+                # A test that says the lab broke under it (lab_broke, exit 75) is treated as one
+                # that failed after a kernel message.
+                [ "$2" = 75 ] && [ -z "$stuck" ] &&
+                    stuck="the test found the lab broken: $(grep '^LAB BROKE: ' <<< "$cur_out" | tail -n 1 | sed 's/^LAB BROKE: //')"
+                [ "$2" != 0 ] && [ -n "$stuck" ] && cur_out+="(while it ran, $stuck)"$'\n'
                 if [ "$2" != 0 ] && [ "$2" != 77 ] && [ -n "$stuck" ] && [ "$b" -lt "$boots" ]; then
-                    say "$1 failed (exit $2) after the lab's kernel said: $stuck"
+                    say "$1 failed (exit $2) after $stuck"
                     sed 's/^/# /' <<< "$cur_out" | tail -n 40
-                    say "the lab froze in part during $1; it runs again in a new boot"
+                    say "the lab broke in part during $1; it runs again in a new boot"
                     frozen=1; kill "$qpid" 2>/dev/null; break
                 fi
                 report "$1" "$2" "$cur_out"; cur= ;;
@@ -257,9 +265,11 @@ boot() { # TESTS...
             "@@IOVLAB done"*) done_seen=1; break ;;
             *)
                 [ -n "$cur" ] && cur_out+="$line"$'\n'
-                [[ -n "$cur" && -z "$stuck" && ( $line == *"soft lockup"* || $line == *"self-detected stall"* ||
-                    $line == *"rcu_sched detected stall"* || $line == *"rcu_preempt detected stall"* ) ]] &&
-                    stuck=$(sed 's/^\[ *[0-9.]*\] *//' <<< "$line")
+                [[ -n "$cur" && -z "$stuck" && $line =~ ^\[\ *[0-9]+\.[0-9]+\] &&
+                    ( $line == *"soft lockup"* || $line == *"self-detected stall"* ||
+                      $line == *"rcu_sched detected stall"* || $line == *"rcu_preempt detected stall"* ||
+                      $line == *"] BUG: "* || $line == *"] Oops: "* || $line == *"] general protection fault"* ) ]] &&
+                    stuck="the lab's kernel said: $(sed 's/^\[ *[0-9.]*\] *//' <<< "$line")"
                 [[ -z "$panicked" && $line == *"Kernel panic - not syncing"* ]] && panicked=$(sed 's/^\[ *[0-9.]*\] *//' <<< "$line") ;;
             esac
         elif [ $alive = 0 ]; then

@@ -85,8 +85,8 @@ rx_a=$(iovctl --json switch stats a | jq .rx_packets) rx_b=$(iovctl --json switc
 disk_writes=$(iovctl --json switch blks | jq '.[] | select(.name == "disk") | .stats.writes')
 naps=$(iovctl --json switch info | jq .worker.naps)
 kill $sw; wait $sw
-expect_eq "guest a's exit status (powered off)" 120 "$rc_a"
-expect_eq "guest b's exit status (powered off)" 120 "$rc_b"
+expect_guest_exit "guest a's exit status (powered off)" 120 "$rc_a" /tmp/a.log
+expect_guest_exit "guest b's exit status (powered off)" 120 "$rc_b" /tmp/b.log
 grep -q "the guest powered off (ACPI S5)" /tmp/a.log || fail "guest a's power-off did not come through ACPI"
 grep -q "^iovm-linux: ping 10.0.0.2 ok: 5 packets transmitted, 5 packets received" /tmp/a.log ||
     fail "guest a's pings of b were not all answered"
@@ -134,7 +134,8 @@ for mode in intx mptable msix; do
         --cmdline "$base $extra iovm.ip=10.9.0.2/24 iovm.ping=10.9.0.1" > /tmp/nic-$mode.log 2>&1
     rc=$?
     echo "  e1000e passed through ($mode):"; sed 's/^/  | /' /tmp/nic-$mode.log
-    expect_eq "the e1000e guest's exit status ($mode; $([ $want = 120 ] && echo powered off || echo rebooted))" $want "$rc"
+    expect_guest_exit "the e1000e guest's exit status ($mode; $([ $want = 120 ] && echo powered off || echo rebooted))" \
+        $want "$rc" /tmp/nic-$mode.log
     grep -q "^iovm-linux: eth0 52:54:00:10:00:01 (e1000e) 10.9.0.2/24" /tmp/nic-$mode.log ||
         fail "Linux did not drive the passed-through e1000e ($mode)"
     grep -q "^iovm-linux: ping 10.9.0.1 ok: 5 packets transmitted, 5 packets received" /tmp/nic-$mode.log ||
