@@ -45,10 +45,8 @@
 #include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
-#include <time.h>
 #include <unistd.h>
 
-#include <rte_pause.h>
 #include <rte_vhost.h>
 
 #include "iovkit/vhost.h"
@@ -481,84 +479,6 @@ static void rescan(struct iov_vhost_blk *b)
 		b->n_q++;
 }
 
-/*
- * Whether the driver should kick queue @qi. Not while the thread is looking at the ring anyway
- * (spin() below), so a busy queue costs the driver no notification per request. Split rings:
- * VRING_USED_F_NO_NOTIFY (virtio 1.2 §2.7.10; no EVENT_IDX is offered); packed: the device event
- * suppression area (§2.8.10).
- */
-static void kicks_wanted(struct iov_vhost_blk *b, unsigned int qi, bool on)
-{
-	struct blk_queue *q = &b->q[qi];
-
-	if (b->packed)
-		__atomic_store_n(&q->vring.device_event->flags,
-				 (uint16_t)(on ? VRING_PACKED_EVENT_FLAG_ENABLE : VRING_PACKED_EVENT_FLAG_DISABLE),
-				 __ATOMIC_RELAXED);
-	else
-		__atomic_store_n(&q->vring.used->flags, (uint16_t)(on ? 0 : VRING_USED_F_NO_NOTIFY), __ATOMIC_RELAXED);
-}
-
-/* Whether queue @qi has a request the thread has not taken. */
-static bool queue_pending(const struct iov_vhost_blk *b, unsigned int qi)
-{
-	const struct blk_queue *q = &b->q[qi];
-
-	if (b->packed)
-		return q->resubmit ||
-		       packed_avail(__atomic_load_n(&q->vring.desc_packed[q->last_avail].flags, __ATOMIC_ACQUIRE),
-				    q->avail_wrap);
-	return __atomic_load_n(&q->vring.avail->idx, __ATOMIC_ACQUIRE) != q->last_avail;
-}
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-/*
- * After serving, the thread keeps looking at its rings for SPIN_NS more (from the last request
- * it found) before it sleeps, with kicks off, as QEMU's adaptive polling does (poll-max-ns): a
- * driver that posts its next request within that time is served without a kick, a wake-up or
- * a system call, where sleeping at once costs each request a scheduler wake-up (2-10 µs, more
- * in a VM whose idle vCPU halts). An idle device costs SPIN_NS of CPU after its last request.
- * Kicks are turned back on, and the rings looked at once more, before it sleeps.
- */
-#define SPIN_NS 30000
-
-static void spin(struct iov_vhost_blk *b, unsigned int n)
-{
-	uint64_t until = now_ns() + SPIN_NS;
-	bool again = true;
-
-	while (again) {
-		for (unsigned int i = 0; i < n; i++)
-			kicks_wanted(b, i, false);
-		while (now_ns() < until && !atomic_load(&b->stopping) && !atomic_load(&b->rescan)) {
-			unsigned int done = 0;
-
-			for (unsigned int i = 0; i < n; i++)
-				done += process(b, i);
-			if (done)
-				until = now_ns() + SPIN_NS;
-			else
-				rte_pause();
-		}
-		for (unsigned int i = 0; i < n; i++)
-			kicks_wanted(b, i, true);
-		__atomic_thread_fence(__ATOMIC_SEQ_CST);   /* kicks on before the rings are read */
-		again = false;
-		for (unsigned int i = 0; i < n && !again; i++)
-			again = queue_pending(b, i);
-		if (again && (atomic_load(&b->stopping) || atomic_load(&b->rescan)))
-			break;   /* what came in is served after the stop or the rescan is seen to */
-		until = now_ns() + SPIN_NS;
-	}
-}
-
 static void *blk_thread(void *arg)
 {
 	struct iov_vhost_blk *b = arg;
@@ -573,7 +493,6 @@ static void *blk_thread(void *arg)
 			p[i] = (struct pollfd){ .fd = b->q[i].vring.kickfd, .events = POLLIN };
 			process(b, i);
 		}
-		spin(b, n);
 		p[n] = (struct pollfd){ .fd = b->stop_fd, .events = POLLIN };
 		if (poll(p, n + 1, 100) < 0 && errno != EINTR)
 			break;
