@@ -37,24 +37,22 @@ struct vm *vm_find(struct daemon *d, const char *name)
 	return NULL;
 }
 
-static void port_name(const struct vm *vm, unsigned int nic, char *buf, size_t size)
-{
-	snprintf(buf, size, "vm-%s.%u", vm->name, nic);
-}
+#define ATTACH_NAME_MAX 40
 
-static void port_sock(const struct daemon *d, const struct vm *vm, unsigned int nic, char *buf, size_t size)
+/*
+ * A guest's NICs and disks on iovswitch, numbered NICs first: attachment @i's name there
+ * ("vm-NAME.N" for NIC N, "vm-NAME.dN" for disk N) and, with @sock, its vhost-user socket
+ * (RUN/<name>.sock; @d is needed only for that). Returns whether it is a disk.
+ */
+static bool attachment(const struct daemon *d, const struct vm *vm, unsigned int i, char name[ATTACH_NAME_MAX],
+		       char *sock, size_t sock_size)
 {
-	snprintf(buf, size, "%s/vm-%s.%u.sock", d->run_dir, vm->name, nic);
-}
+	bool disk = i >= vm->n_nics;
 
-static void disk_name(const struct vm *vm, unsigned int disk, char *buf, size_t size)
-{
-	snprintf(buf, size, "vm-%s.d%u", vm->name, disk);
-}
-
-static void disk_sock(const struct daemon *d, const struct vm *vm, unsigned int disk, char *buf, size_t size)
-{
-	snprintf(buf, size, "%s/vm-%s.d%u.sock", d->run_dir, vm->name, disk);
+	snprintf(name, ATTACH_NAME_MAX, "vm-%s.%s%u", vm->name, disk ? "d" : "", disk ? i - vm->n_nics : i);
+	if (sock)
+		snprintf(sock, sock_size, "%s/%s.sock", d->run_dir, name);
+	return disk;
 }
 
 /* What iovm's exit status means (docs/vmm.md). */
@@ -113,9 +111,9 @@ json_t *vm_json(const struct vm *vm, bool full)
 	json_t *nics = json_array(), *j;
 
 	for (unsigned int i = 0; i < vm->n_nics; i++) {
-		char port[40];
+		char port[ATTACH_NAME_MAX];
 
-		port_name(vm, i, port, sizeof(port));
+		attachment(NULL, vm, i, port, NULL, 0);
 		json_array_append_new(nics, json_pack("{s:s,s:s,s:i}", "mac", vm->macs[i], "port", port, "queues",
 						      (int)vm->queues[i]));
 	}
@@ -123,9 +121,9 @@ json_t *vm_json(const struct vm *vm, bool full)
 
 	for (unsigned int i = 0; i < vm->n_disks; i++) {
 		const struct vm_disk *k = &vm->disks[i];
-		char dev[40];
+		char dev[ATTACH_NAME_MAX];
 
-		disk_name(vm, i, dev, sizeof(dev));
+		attachment(NULL, vm, vm->n_nics + i, dev, NULL, 0);
 		json_array_append_new(disks, json_pack("{s:s,s:b,s:s?,s:i,s:s}", "image", k->image, "readonly", k->readonly,
 						       "serial", k->serial[0] ? k->serial : NULL, "queues", (int)k->queues,
 						       "device", dev));
@@ -175,14 +173,10 @@ static void ports_del(struct daemon *d, struct vm *vm)
 	struct iov_rpc_error e;
 
 	for (unsigned int i = 0; i < vm->n_nics + vm->n_disks && switch_ready(d); i++) {
-		bool disk = i >= vm->n_nics;
-		char name[40];
+		char name[ATTACH_NAME_MAX];
+		bool disk = attachment(d, vm, i, name, NULL, 0);
 		json_t *res = NULL;
 
-		if (disk)
-			disk_name(vm, i - vm->n_nics, name, sizeof(name));
-		else
-			port_name(vm, i, name, sizeof(name));
 		if (switch_call(d, disk ? "blk.del" : "port.del", json_pack("{s:s}", "name", name), &res, &e) < 0 &&
 		    e.err != ENOENT)
 			dlog(4, "guest %s: removing its %s %s: %s", vm->name, disk ? "disk" : "port", name, e.message);
@@ -194,26 +188,23 @@ static void ports_del(struct daemon *d, struct vm *vm)
 static int ports_add(struct daemon *d, struct vm *vm, struct iov_rpc_error *e)
 {
 	for (unsigned int i = 0; i < vm->n_nics + vm->n_disks; i++) {
-		char name[40], sock[PATH_MAX];
+		char name[ATTACH_NAME_MAX], sock[PATH_MAX];
+		bool disk = attachment(d, vm, i, name, sock, sizeof(sock));
 		json_t *res = NULL, *req;
 		int r;
 
-		if (i < vm->n_nics) {
-			port_name(vm, i, name, sizeof(name));
-			port_sock(d, vm, i, sock, sizeof(sock));
+		if (!disk) {
 			req = json_pack("{s:s,s:s,s:s,s:i}", "name", name, "type", "vhost", "path", sock, "queues",
 					(int)vm->queues[i]);
 		} else {
 			const struct vm_disk *k = &vm->disks[i - vm->n_nics];
 
-			disk_name(vm, i - vm->n_nics, name, sizeof(name));
-			disk_sock(d, vm, i - vm->n_nics, sock, sizeof(sock));
 			req = json_pack("{s:s,s:s,s:s,s:b,s:i}", "name", name, "path", sock, "image", k->image, "readonly",
 					k->readonly, "queues", (int)k->queues);
 			if (req && k->serial[0])
 				json_object_set_new(req, "serial", json_string(k->serial));
 		}
-		r = switch_call(d, i < vm->n_nics ? "port.add" : "blk.add", req, &res, e);
+		r = switch_call(d, disk ? "blk.add" : "port.add", req, &res, e);
 		json_decref(res);
 		if (r < 0 && e->err != EEXIST)
 			return r;
@@ -617,15 +608,17 @@ static int m_start(void *userdata, json_t *params, json_t **ret, struct iov_rpc_
 		argv[n++] = vm->pt[i];
 	}
 	for (unsigned int i = 0; i < vm->n_nics; i++) {
-		char sock[PATH_MAX];
+		char name[ATTACH_NAME_MAX], sock[PATH_MAX];
 
-		port_sock(d, vm, i, sock, sizeof(sock));
+		attachment(d, vm, i, name, sock, sizeof(sock));
 		snprintf(nets[i], sizeof(nets[i]), "%s,mac=%s,queues=%u", sock, vm->macs[i], vm->queues[i]);
 		argv[n++] = "--net";
 		argv[n++] = nets[i];
 	}
 	for (unsigned int i = 0; i < vm->n_disks; i++) {
-		disk_sock(d, vm, i, blks[i], sizeof(blks[i]));
+		char name[ATTACH_NAME_MAX];
+
+		attachment(d, vm, vm->n_nics + i, name, blks[i], sizeof(blks[i]));
 		argv[n++] = "--blk";
 		argv[n++] = blks[i];
 	}
