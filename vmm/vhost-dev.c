@@ -35,6 +35,7 @@
 #define NET_CTRL_MQ_VQ_PAIRS_SET 0
 #define NET_OK 0
 #define NET_ERR 1
+#define F_EVENT_IDX (1ULL << 29)
 #define F_RING_PACKED (1ULL << 34)
 #define BLK_QUEUES 1
 #define QUEUE_MAX 256
@@ -50,7 +51,7 @@
 static const uint64_t net_passthrough = 0x1ULL | 1ULL << 1 | 0x7f80ULL /* bits 7-14 */ | 1ULL << 15;
 static const uint64_t blk_passthrough = 1ULL << 1 | 1ULL << 2 | 1ULL << 4 | 1ULL << 5 | 1ULL << 6 | 1ULL << 9 |
 					1ULL << 10 | 1ULL << 13 | 1ULL << 14;
-static const uint64_t ring_passthrough = 1ULL << 28 | 1ULL << 29;     /* INDIRECT_DESC, EVENT_IDX */
+static const uint64_t ring_passthrough = 1ULL << 28 | F_EVENT_IDX;     /* INDIRECT_DESC, EVENT_IDX */
 
 struct vhost_dev {
 	struct virtio_pci vpci;         /* first: the PCI model hands this pointer back */
@@ -250,12 +251,14 @@ static uint8_t set_pairs(struct vhost_dev *d, unsigned int n)
 static void ctrl_process(struct vhost_dev *d, unsigned int q)
 {
 	const struct virtio_queue *vq = &d->vpci.queues[q];
+	bool event_idx = d->vpci.driver_features & F_EVENT_IDX;
 	struct vq_chain c;
 	bool done = false;
 	int r;
 
 	if (!vq->enabled)
 		return;
+again:
 	while ((r = vq_pop(d->vm->ram, d->vm->ram_size, vq, &d->ctrl_last_avail, &c)) != 0) {
 		uint8_t ack = NET_ERR;
 
@@ -279,6 +282,10 @@ static void ctrl_process(struct vhost_dev *d, unsigned int q)
 		vq_push(d->vm->ram, d->vm->ram_size, vq, c.head, can_ack ? 1 : 0);
 		done = true;
 	}
+	/* With EVENT_IDX the driver kicks for the next command only if told to (Linux sends one
+	 * at probe and one per ethtool -L: without this the second spun forever, unkicked). */
+	if (event_idx && vq_kick_at(d->vm->ram, d->vm->ram_size, vq, d->ctrl_last_avail) == 1)
+		goto again;
 	if (done && write(d->call[q], &(uint64_t){ 1 }, sizeof(uint64_t)) < 0) {
 		/* the counter cannot overflow: one write per notification */
 	}

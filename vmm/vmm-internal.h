@@ -207,6 +207,12 @@ struct virtio_queue {
  * in_len; NULL if none). Returns 1 (a chain; *@last_avail advanced), 0 (none), -EINVAL (a
  * malformed chain, consumed: its head is set, complete it with nothing written) or -EFAULT
  * (rings outside RAM). vq_push: completes chain @id, @len bytes written.
+ *
+ * vq_kick_at, where VIRTIO_F_EVENT_IDX is negotiated (virtio 1.2 §2.7.10): the driver kicks only
+ * when its avail index passes the avail_event the device publishes after the used ring, which
+ * stays 0 if never written, so past its first chain a driver would never kick again. Publishes
+ * @last_avail (the next chain to be kicked for), then says whether the driver made more
+ * available meanwhile: 1 (pop again), 0, or -EFAULT.
  */
 struct vq_chain {
 	uint16_t head;
@@ -217,6 +223,7 @@ struct vq_chain {
 };
 int vq_pop(uint8_t *ram, uint64_t ram_size, const struct virtio_queue *q, uint16_t *last_avail, struct vq_chain *c);
 int vq_push(uint8_t *ram, uint64_t ram_size, const struct virtio_queue *q, uint16_t id, uint32_t len);
+int vq_kick_at(uint8_t *ram, uint64_t ram_size, const struct virtio_queue *q, uint16_t last_avail);
 
 struct virtio_pci;
 

@@ -99,3 +99,16 @@ int vq_push(uint8_t *ram, uint64_t ram_size, const struct virtio_queue *q, uint1
 	__atomic_store_n(&used[1], (uint16_t)(idx + 1), __ATOMIC_RELEASE);
 	return 0;
 }
+
+int vq_kick_at(uint8_t *ram, uint64_t ram_size, const struct virtio_queue *q, uint16_t last_avail)
+{
+	volatile uint16_t *used = ram_at(ram, ram_size, q->device, 6 + 8ULL * q->size);
+	const volatile uint16_t *avail = ram_at(ram, ram_size, q->driver, 4 + 2ULL * q->size);
+
+	if (!used || !avail || !q->size)
+		return -EFAULT;
+	/* flags, idx, ring[size] of 8 bytes, then avail_event. */
+	__atomic_store_n(&used[2 + 4 * (size_t)q->size], last_avail, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);        /* published before the index is read again */
+	return __atomic_load_n(&avail[1], __ATOMIC_ACQUIRE) != last_avail;
+}

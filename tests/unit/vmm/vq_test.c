@@ -3,7 +3,7 @@
  * The split virtqueue iovm serves itself (vmm/vq.c, virtio-net's control queue) against
  * virtio 1.2 section 2.7, on a guest RAM the test writes as a driver, hostile ones included:
  * chains and their copied-out bytes, the writable buffer last, indirect tables, used entries
- * and index, and refusals — rings or buffers outside RAM, bad indexes, loops, readable after
+ * and index, avail_event for EVENT_IDX, and refusals — rings or buffers outside RAM, bad indexes, loops, readable after
  * writable, malformed or nested indirect tables.
  */
 #include "../helpers/unit.h"
@@ -174,7 +174,51 @@ static void test_indirect(void)
 	ASSERT_INT_EQ(last, 7);
 }
 
+/* The driver's test before it kicks (virtio 1.2 §2.7.10, Linux's vring_need_event). */
+static bool driver_kicks(uint16_t old_idx, uint16_t new_idx)
+{
+	uint16_t event;
+
+	memcpy(&event, ram + USED + 4 + 8 * QSIZE, 2);
+	return (uint16_t)(new_idx - event - 1) < (uint16_t)(new_idx - old_idx);
+}
+
+/*
+ * EVENT_IDX: a device that never publishes avail_event leaves it 0, and a driver that posts its
+ * second chain then does not kick. vq_kick_at publishes where the device stands, and says
+ * whether something came in meanwhile; it stays inside the used ring it was given.
+ */
+static void test_kick_at(void)
+{
+	struct vq_chain c;
+	uint16_t last = 0;
+	struct virtio_queue outside = q;
+
+	memset(ram, 0, sizeof(ram));
+	desc(0, 0x5000, 2, 1, 1);
+	desc(1, 0x5200, 1, 2, 0);
+	make_avail(0);
+	ASSERT_TRUE(driver_kicks(0, 1));
+	ASSERT_INT_EQ(vq_pop(ram, RAM, &q, &last, &c), 1);
+	ASSERT_OK(vq_push(ram, RAM, &q, c.head, 1));
+	ASSERT_TRUE(!driver_kicks(1, 2));          /* the bug: avail_event still 0 */
+	ASSERT_INT_EQ(vq_kick_at(ram, RAM, &q, last), 0);
+	ASSERT_TRUE(driver_kicks(1, 2));           /* published: 1 */
+	make_avail(0);
+	/* Made available before the device published: it is told to look again. */
+	ASSERT_INT_EQ(vq_kick_at(ram, RAM, &q, last), 1);
+	ASSERT_INT_EQ(vq_pop(ram, RAM, &q, &last, &c), 1);
+	ASSERT_INT_EQ(vq_kick_at(ram, RAM, &q, last), 0);
+	ASSERT_TRUE(driver_kicks(2, 3));
+	/* The used ring's last 2 bytes must be RAM too. */
+	outside.device = RAM - (4 + 8 * QSIZE);
+	ASSERT_ERR(vq_kick_at(ram, RAM, &outside, last), EFAULT);
+	outside.device = RAM - (6 + 8 * QSIZE);
+	ASSERT_INT_EQ(vq_kick_at(ram, RAM, &outside, last), 0);
+}
+
 UNIT_MAIN("vmm/vq",
 	  UNIT_TEST(test_chains),
 	  UNIT_TEST(test_hostile),
-	  UNIT_TEST(test_indirect))
+	  UNIT_TEST(test_indirect),
+	  UNIT_TEST(test_kick_at))
