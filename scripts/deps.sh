@@ -19,6 +19,8 @@ packages=(
     libcunit1-dev clang libclang-rt-14-dev
     # the nested VT-d lab: QEMU, the guest's initramfs tools, jq for JSON checks inside it
     qemu-system-x86 busybox-static cpio kmod xz-utils zstd jq nvme-cli
+    # ethtool for iovm's Linux guest in the lab (its NIC's queue pairs: ethtool -L)
+    ethtool
     # the kernel's mdev samples, built for the lab kernel from its source (tests/lab/mdev-samples.sh)
     make libelf1
     # test summaries (meson brings python3 too; named so the scripts do not rely on that)

@@ -120,10 +120,13 @@ for tool in nvme rdma; do
 done
 for f in "${files[@]}"; do args+=(-f "$f:/lab/files/$(basename "$f")"); done
 # iovm's Linux guest, for the tests that boot it under the lab's nested KVM: the lab's own
-# kernel (its bzImage) and an initramfs of guest/linux/init with the virtio and e1000e drivers.
+# kernel (its bzImage) and an initramfs of guest/linux/init with the virtio and e1000e drivers,
+# and ethtool (a NIC's queue pairs) where installed.
 if [[ " ${tests[*]} " == *" iovm-linux "* ]]; then
+    linux_bins=()
+    command -v ethtool >/dev/null && linux_bins+=(-b "$(command -v ethtool)")
     if ! "$top/guest/mkinitramfs.sh" -k "$kroot" -v "$kver" -i "$top/guest/linux/init" -o "$work/linux-initrd" \
-            -m virtio_pci -m virtio_net -m virtio_blk -m e1000e 2> "$work/mkinitramfs.err"; then
+            -m virtio_pci -m virtio_net -m virtio_blk -m e1000e "${linux_bins[@]}" 2> "$work/mkinitramfs.err"; then
         echo "Bail out! building the Linux guest's initramfs failed: $(tail -n 1 "$work/mkinitramfs.err")"; exit 1
     fi
     args+=(-f "$kroot/boot/vmlinuz-$kver:/lab/files/linux/vmlinuz" -f "$work/linux-initrd:/lab/files/linux/initrd")
