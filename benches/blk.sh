@@ -5,9 +5,12 @@
 # 4 KiB random reads and writes through blk-bench (a virtio-blk driver on iovkit's frontend
 # library that polls the used ring), at depth 1 (latency) and 32 (throughput). The backend runs
 # on CPU 1 (iovswitch: all its threads moved there, its worker napping: it has no ports), the driver
-# on CPU 0; the two backends alternate (A B, then B A), RUNS runs of SECONDS each, medians.
-# Ratios iovswitch / QEMU: IOPS (above 1: iovswitch serves more) and mean latency (below 1:
-# iovswitch answers sooner). Prints a table, then one JSON line.
+# on CPU 0. iovswitch runs twice: as configured by default (its device thread sleeps as soon as
+# its rings are empty) and with polling turned on (blk-add --poll-us $BLK_POLL_US, default 32:
+# QEMU's iothreads poll up to 32 µs, poll-max-ns). The three backends take turns, each run in
+# another order (A B C, B C A, C A B), RUNS runs of SECONDS each, medians. Ratios iovswitch /
+# QEMU: IOPS (above 1: iovswitch serves more) and mean latency (below 1: iovswitch answers
+# sooner). Prints a table, then one JSON line.
 #   benches/blk.sh IOVSWITCH IOVCTL BLK-BENCH [RUNS] [SECONDS]
 set -euo pipefail
 sw=$1 ctl=$2 drv=$3 runs=${4:-5} secs=${5:-3}
@@ -20,22 +23,24 @@ trap 'kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null; rm -rf "$t"' EXIT
 img=$t/disk.raw
 # QEMU's fastest file I/O, io_uring, unless QSD_AIO says otherwise (threads: its default).
 aio=${QSD_AIO:-io_uring}
+poll_us=${BLK_POLL_US:-32}
 # Written whole (every block allocated and in the page cache, so the backends' work is measured,
 # not the disk's) and synced; each run starts with nothing dirty.
 dd if=/dev/urandom of="$img" bs=1M count=256 status=none conv=fsync
 
 median() { sort -g | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 
-# One run against backend $1 (iovswitch|qemu) at depth $2 doing $3 (read|write):
+# One run against backend $1 (iovswitch|iovswitch-poll|qemu) at depth $2 doing $3 (read|write):
 # prints "IOPS MEAN-US P99-US".
 one() {
-    local backend=$1 depth=$2 op=$3 pid out
+    local backend=$1 depth=$2 op=$3 pid out poll=0
     rm -f "$t/ctl.sock" "$t/blk.sock"
-    if [ "$backend" = iovswitch ]; then
+    if [ "$backend" != qemu ]; then
+        [ "$backend" = iovswitch-poll ] && poll=$poll_us
         "$sw" --socket "$t/ctl.sock" --idle-sleep 10000 >"$t/backend.log" 2>&1 &
         pid=$!
         for _ in $(seq 100); do "$ctl" switch info >/dev/null 2>&1 && break; sleep 0.1; done
-        "$ctl" switch blk-add d --vhost "$t/blk.sock" --image "$img" >/dev/null ||
+        "$ctl" switch blk-add d --vhost "$t/blk.sock" --image "$img" --poll-us "$poll" >/dev/null ||
             { echo "iovswitch did not serve the image: $(tail -n 3 "$t/backend.log")" >&2; exit 1; }
         # Every thread onto CPU 1 (the worker, with no ports, naps), rte_vhost's event thread
         # too, which exists once a device is served (DPDK pins it to the main lcore's CPU): the
@@ -59,10 +64,11 @@ one() {
 }
 
 declare -A iops lat p99
+backends=(iovswitch iovswitch-poll qemu)
 for i in $(seq "$runs"); do
-    # A B, then B A in the next run: neither always goes first (after the other's writes).
-    order="iovswitch qemu"
-    [ $((i % 2)) = 0 ] && order="qemu iovswitch"
+    # Each run in another order: none always goes first (after another's writes).
+    r=$(( (i - 1) % 3 ))
+    order="${backends[*]:r} ${backends[*]:0:r}"
     for load in "1 read" "32 read" "1 write" "32 write"; do
         for backend in $order; do
             read -r a b c < <(one "$backend" $load)
@@ -75,22 +81,28 @@ done
 
 med() { tr ' ' '\n' <<<"$1" | grep . | median; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }'; }
-printf '%-14s %-10s %10s %10s %10s\n' "load" "backend" "IOPS" "mean µs" "p99 µs"
+printf '%-14s %-16s %10s %10s %10s\n' "load" "backend" "IOPS" "mean µs" "p99 µs"
 json=
 for load in 1-read 32-read 1-write 32-write; do
-    for backend in iovswitch qemu; do
+    json+="\"${load/-/_}\":{"
+    for backend in "${backends[@]}"; do
         k="$backend $load"
-        printf '%-14s %-10s %10.0f %10.1f %10.1f\n' "depth ${load/-/ }" "$backend" "$(med "${iops[$k]}")" \
+        printf '%-14s %-16s %10.0f %10.1f %10.1f\n' "depth ${load/-/ }" "$backend" "$(med "${iops[$k]}")" \
             "$(med "${lat[$k]}")" "$(med "${p99[$k]}")"
+        json+=$(printf '"iops_%s":%.0f,"mean_us_%s":%.1f,' "${backend/-/_}" "$(med "${iops[$k]}")" \
+            "${backend/-/_}" "$(med "${lat[$k]}")")
     done
-    ri=$(ratio "$(med "${iops[iovswitch $load]}")" "$(med "${iops[qemu $load]}")")
-    rl=$(ratio "$(med "${lat[iovswitch $load]}")" "$(med "${lat[qemu $load]}")")
-    printf '%-14s %-10s %10s %10s\n' "" "ratio" "$ri" "$rl"
-    json+=$(printf '"%s":{"iops_iovswitch":%.0f,"iops_qemu":%.0f,"mean_us_iovswitch":%.1f,"mean_us_qemu":%.1f,"ratio_iops":%s,"ratio_mean_us":%s},' \
-        "${load/-/_}" "$(med "${iops[iovswitch $load]}")" "$(med "${iops[qemu $load]}")" \
-        "$(med "${lat[iovswitch $load]}")" "$(med "${lat[qemu $load]}")" "$ri" "$rl")
+    for backend in iovswitch iovswitch-poll; do
+        ri=$(ratio "$(med "${iops[$backend $load]}")" "$(med "${iops[qemu $load]}")")
+        rl=$(ratio "$(med "${lat[$backend $load]}")" "$(med "${lat[qemu $load]}")")
+        printf '%-14s %-16s %10s %10s\n' "" "ratio ${backend#iovswitch}" "$ri" "$rl"
+        suffix=${backend#iovswitch}
+        json+=$(printf '"ratio_iops%s":%s,"ratio_mean_us%s":%s,' "${suffix/-/_}" "$ri" "${suffix/-/_}" "$rl")
+    done
+    json="${json%,}},"
 done
-echo "medians of $runs runs of $secs s each, alternating (A B, B A); 4 KiB random I/O on a 256 MiB image in the page cache;" \
-    "ratios iovswitch/QEMU (IOPS above 1, latency below 1: iovswitch better)"
-printf '{"bench":"blk","runs":%d,"seconds":%s,%s"peer":"qemu-storage-daemon %s aio=%s"}\n' "$runs" "$secs" "$json" \
-    "$(qemu-storage-daemon --version | awk 'NR == 1 { print $3 }')" "$aio"
+echo "medians of $runs runs of $secs s each, in turns (A B C, B C A, C A B); 4 KiB random I/O on a 256 MiB image in the" \
+    "page cache; iovswitch-poll: blk-add --poll-us $poll_us; ratios iovswitch/QEMU (IOPS above 1, latency below 1:" \
+    "iovswitch better; '-poll' with polling)"
+printf '{"bench":"blk","runs":%d,"seconds":%s,"poll_us":%d,%s"peer":"qemu-storage-daemon %s aio=%s"}\n' "$runs" "$secs" \
+    "$poll_us" "$json" "$(qemu-storage-daemon --version | awk 'NR == 1 { print $3 }')" "$aio"

@@ -14,6 +14,7 @@
 
 #include "cli.h"
 #include "iovkit/client.h"
+#include "iovkit/vhost.h"         /* IOV_VHOST_BLK_MAX_POLL_US: a constant, no library */
 #include "iovkit-internal/macro.h"
 
 struct iov_client *cli_daemon(const char *sock)
@@ -94,7 +95,7 @@ static int nic_arg(json_t *nics, const char *arg)
 	return 0;
 }
 
-/* --disk=IMAGE[,ro][,serial=ID][,queues=N] into a vm.create disk; -EINVAL if malformed. */
+/* --disk=IMAGE[,ro][,serial=ID][,queues=N][,poll=US] into a vm.create disk; -EINVAL if malformed. */
 static int disk_arg(json_t *disks, const char *arg)
 {
 	_cleanup_(json_decrefp) json_t *disk = json_object();
@@ -115,6 +116,8 @@ static int disk_arg(json_t *disks, const char *arg)
 			json_object_set_new(disk, "serial", json_string(opt + 7));
 		else if (!strncmp(opt, "queues=", 7) && cli_number(opt + 7, 10, 8, &n) == 0 && n >= 1)
 			json_object_set_new(disk, "queues", json_integer((json_int_t)n));
+		else if (!strncmp(opt, "poll=", 5) && cli_number(opt + 5, 10, IOV_VHOST_BLK_MAX_POLL_US, &n) == 0)
+			json_object_set_new(disk, "poll_us", json_integer((json_int_t)n));
 		else
 			return -EINVAL;
 	}
@@ -259,8 +262,8 @@ int cmd_vm(struct cli *cli)
 			break;
 		case OPT_DISK:
 			if (disk_arg(disks, optarg) < 0)
-				return cli_usage("vm", "--disk takes IMAGE[,ro][,serial=ID][,queues=N] (ID: up to 20 bytes; "
-						       "N: 1 to 8 request queues)");
+				return cli_usage("vm", "--disk takes IMAGE[,ro][,serial=ID][,queues=N][,poll=US] (ID: up to "
+						       "20 bytes; N: 1 to 8 request queues; US: 0 to 1000)");
 			break;
 		case OPT_VFIO_USER:
 		case OPT_VFIO:

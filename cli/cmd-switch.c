@@ -13,6 +13,7 @@
 #include "cli.h"
 #include "iovkit/client.h"
 #include "iovkit/jsonrpc.h"
+#include "iovkit/vhost.h"         /* IOV_VHOST_BLK_MAX_POLL_US: a constant, no library */
 #include "iovkit-internal/macro.h"
 
 #define SWITCH_SOCKET "/run/iovkit/iovswitch.sock"
@@ -144,7 +145,7 @@ static void print_blks(json_t *res)
 }
 
 enum { OPT_SOCKET = 1000, OPT_VHOST, OPT_CLIENT, OPT_DPDK, OPT_VLAN, OPT_MTU, OPT_MAC, OPT_NONE, OPT_NO_BCAST, OPT_MCAST,
-       OPT_IMAGE, OPT_READONLY, OPT_SERIAL, OPT_VMDQ, OPT_QUEUES };
+       OPT_IMAGE, OPT_READONLY, OPT_SERIAL, OPT_VMDQ, OPT_QUEUES, OPT_POLL_US };
 
 int cmd_switch(struct cli *cli)
 {
@@ -156,13 +157,15 @@ int cmd_switch(struct cli *cli)
 		{ "no-broadcast", no_argument, NULL, OPT_NO_BCAST }, { "multicast", no_argument, NULL, OPT_MCAST },
 		{ "image", required_argument, NULL, OPT_IMAGE },   { "readonly", no_argument, NULL, OPT_READONLY },
 		{ "serial", required_argument, NULL, OPT_SERIAL }, { "vmdq-pools", required_argument, NULL, OPT_VMDQ },
-		{ "queues", required_argument, NULL, OPT_QUEUES }, CLI_OPT_JSON,
+		{ "queues", required_argument, NULL, OPT_QUEUES }, { "poll-us", required_argument, NULL, OPT_POLL_US },
+		CLI_OPT_JSON,
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *sock = getenv("IOVSWITCH_SOCKET"), *vhost = NULL, *dpdk = NULL, *image = NULL, *serial = NULL, *sub;
 	json_t *vlans = json_array(), *macs = json_array(), *params = NULL, *res = NULL;
 	bool client = false, none = false, bcast = true, mcast = false, readonly = false;
-	unsigned long mtu = 0, vmdq = 0, queues = 0, v;
+	unsigned long mtu = 0, vmdq = 0, queues = 0, poll_us = 0, v;
+	bool poll_set = false;
 	char **args;
 	int opt, nargs, st;
 
@@ -191,6 +194,13 @@ int cmd_switch(struct cli *cli)
 				st = cli_usage("switch", "--queues takes 1..8");
 				goto out;
 			}
+			break;
+		case OPT_POLL_US:
+			if (cli_number(optarg, 10, IOV_VHOST_BLK_MAX_POLL_US, &poll_us) < 0) {
+				st = cli_usage("switch", "--poll-us takes 0..1000");
+				goto out;
+			}
+			poll_set = true;
 			break;
 		case OPT_MAC: json_array_append_new(macs, json_string(optarg)); break;
 		case OPT_VLAN:
@@ -281,6 +291,8 @@ int cmd_switch(struct cli *cli)
 			json_object_set_new(params, "serial", json_string(serial));
 		if (queues)
 			json_object_set_new(params, "queues", json_integer((json_int_t)queues));
+		if (poll_set)
+			json_object_set_new(params, "poll_us", json_integer((json_int_t)poll_us));
 		st = call(sock, "blk.add", params, &res);
 		if (st == EXIT_OK && !cli->json)
 			print_blks(res = json_pack("[o]", res));

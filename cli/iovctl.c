@@ -69,7 +69,7 @@ static const struct cli_command commands[] = {
 	{ "switch",
 	  "[--socket PATH] [info] | ports | stats [PORT] | add NAME --vhost PATH [--client] [--queues N] | add NAME --dpdk DEVARGS"
 	  " | del NAME | xconnect NAME PEER|--none | pool-assign UPLINK POOL PORT | pool-release UPLINK POOL | pools"
-	  " | blk-add NAME --vhost PATH --image FILE [--queues N] | blk-del NAME | blks",
+	  " | blk-add NAME --vhost PATH --image FILE [--queues N] [--poll-us US] | blk-del NAME | blks",
 	  "iovswitch's ports, counters, cross-connects and VMDq pools, over its control socket",
 	  "  --socket PATH      the switch's socket (default $IOVSWITCH_SOCKET, else\n"
 	  "                     /run/iovkit/iovswitch.sock)\n"
@@ -90,8 +90,12 @@ static const struct cli_command commands[] = {
 	  "                     untagged) go to PORT alone, as a VMDq pool would\n"
 	  "  pool-release UPLINK POOL          pools     the assignments\n"
 	  "  blk-add NAME --vhost PATH --image FILE [--readonly] [--serial ID] [--client] [--queues N]\n"
+	  "          [--poll-us US]\n"
 	  "                     serve a raw image (file or block device) as a vhost-user virtio-blk\n"
-	  "                     device (QEMU vhost-user-blk-pci, iovm); --queues: request queues (1..8)\n"
+	  "                     device (QEMU vhost-user-blk-pci, iovm); --queues: request queues (1..8);\n"
+	  "                     --poll-us: after each request the device's thread polls its rings\n"
+	  "                     that long (0..1000, default 0) before it sleeps, for drivers that\n"
+	  "                     wait on each request, at the price of that thread's core\n"
 	  "  blk-del NAME       stop serving it          blks      the blk devices, with I/O counters\n",
 	  cmd_switch },
 	{ "rpc", "[--socket PATH] METHOD [PARAMS]", "call a JSON-RPC method of an iovkit socket and print the result",
@@ -128,7 +132,7 @@ static const struct cli_command commands[] = {
 	  cmd_vgpu },
 	{ "vm",
 	  "[--socket PATH] [list] | create NAME [--kernel FILE [--initrd FILE]] [--cmdline TEXT] [--memory MIB] [--cpus N]"
-	  " [--nic[=MAC][,queues=N]]... [--disk=IMAGE[,ro][,serial=ID][,queues=N]]..."
+	  " [--nic[=MAC][,queues=N]]... [--disk=IMAGE[,ro][,serial=ID][,queues=N][,poll=US]]..."
 	  " [--vfio-user SOCK]... [--vfio BDF]... [--hugepages] [--timeout S] | start NAME [--wait] | stop NAME [--force]"
 	  " | info NAME | destroy NAME",
 	  "guests run by iovkitd in iovm, their NICs on iovswitch, their disks served by it",
@@ -142,10 +146,12 @@ static const struct cli_command commands[] = {
 	  "      --nic[=MAC][,queues=N]  a virtio-net NIC on an iovswitch port (repeat for more;\n"
 	  "                      default MAC: stable per guest); N queue pairs, 1 to 8 (default 1;\n"
 	  "                      Linux uses one per vCPU)\n"
-	  "      --disk=IMAGE[,ro][,serial=ID][,queues=N]  a virtio-blk disk: iovswitch serves the\n"
-	  "                      raw IMAGE (an absolute path: a file or block device) over\n"
-	  "                      vhost-user-blk, read-only with ro; ID up to 20 bytes; N request\n"
-	  "                      queues, 1 to 8 (default 1); repeat for more (up to 4)\n"
+	  "      --disk=IMAGE[,ro][,serial=ID][,queues=N][,poll=US]  a virtio-blk disk: iovswitch\n"
+	  "                      serves the raw IMAGE (an absolute path: a file or block device)\n"
+	  "                      over vhost-user-blk, read-only with ro; ID up to 20 bytes; N\n"
+	  "                      request queues, 1 to 8 (default 1); US: its thread polls that\n"
+	  "                      long after each request, 0 to 1000 (default 0, switch blk-add\n"
+	  "                      --poll-us); repeat for more (up to 4)\n"
 	  "      --timeout S     stop it after S seconds\n"
 	  "      --vfio-user SOCK   pass through the device a vfio-user server serves at SOCK\n"
 	  "      --vfio BDF      pass through a PCI device bound to vfio-pci (device.bind first)\n"

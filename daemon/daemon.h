@@ -76,6 +76,7 @@ struct vm {
 		char serial[21];        /* "" iovswitch's default */
 		bool readonly;
 		unsigned int queues;    /* request queues (1-8) */
+		unsigned int poll_us;   /* iovswitch's device polls this long after each request (0: no) */
 	} disks[VM_DISKS_MAX];
 	unsigned int n_pt;
 	char pt[VM_PT_MAX][108];        /* a vfio-user socket, a PCI address on vfio-pci, or an mdev UUID */

@@ -21,6 +21,7 @@
 
 #include "daemon.h"
 #include "iovkit/pci.h"
+#include "iovkit/vhost.h"         /* IOV_VHOST_BLK_MAX_POLL_US: a constant, no library */
 #include "iovkit-internal/macro.h"
 
 #define VM_MEMORY_MAX 3582u     /* iovm: RAM below the 3.5 GiB PCI hole */
@@ -127,6 +128,8 @@ json_t *vm_json(const struct vm *vm, bool full)
 		json_array_append_new(disks, json_pack("{s:s,s:b,s:s?,s:i,s:s}", "image", k->image, "readonly", k->readonly,
 						       "serial", k->serial[0] ? k->serial : NULL, "queues", (int)k->queues,
 						       "device", dev));
+		if (k->poll_us)
+			json_object_set_new(json_array_get(disks, i), "poll_us", json_integer(k->poll_us));
 	}
 	json_t *pts = json_array();
 
@@ -203,6 +206,8 @@ static int ports_add(struct daemon *d, struct vm *vm, struct iov_rpc_error *e)
 					k->readonly, "queues", (int)k->queues);
 			if (req && k->serial[0])
 				json_object_set_new(req, "serial", json_string(k->serial));
+			if (req && k->poll_us)
+				json_object_set_new(req, "poll_us", json_integer(k->poll_us));
 		}
 		r = switch_call(d, disk ? "blk.add" : "port.add", req, &res, e);
 		json_decref(res);
@@ -396,18 +401,19 @@ static int vm_define(struct daemon *d, struct vm *vm, json_t *def, struct iov_rp
 	vm->n_pt = (unsigned int)json_array_size(pts);
 	if (disks && (!json_is_array(disks) || json_array_size(disks) > VM_DISKS_MAX))
 		return iov_rpc_fail(e, IOV_RPC_INVALID_PARAMS, 0,
-				    "disks: an array of at most %d {\"image\": PATH, \"readonly\", \"serial\", \"queues\"}",
+				    "disks: an array of at most %d {\"image\": PATH, \"readonly\", \"serial\", \"queues\", "
+				    "\"poll_us\"}",
 				    VM_DISKS_MAX);
 	json_array_foreach(disks, i, n) {
 		struct vm_disk *k = &vm->disks[i];
 		const char *image, *serial = NULL;
-		int ro = 0, queues = 1;
+		int ro = 0, queues = 1, poll_us = 0;
 		char what[16];
 
-		if (iov_rpc_params(e, n, "{s:s,s?:b,s?:s,s?:i}", "image", &image, "readonly", &ro, "serial", &serial,
-				   "queues", &queues) < 0)
+		if (iov_rpc_params(e, n, "{s:s,s?:b,s?:s,s?:i,s?:i}", "image", &image, "readonly", &ro, "serial", &serial,
+				   "queues", &queues, "poll_us", &poll_us) < 0)
 			return iov_rpc_fail(e, IOV_RPC_INVALID_PARAMS, 0, "disks[%zu]: an object with \"image\" and an "
-					    "optional \"readonly\", \"serial\" and \"queues\"", i);
+					    "optional \"readonly\", \"serial\", \"queues\" and \"poll_us\"", i);
 		snprintf(what, sizeof(what), "disks[%zu]", i);
 		r = readable_path(e, what, image);
 		if (r < 0)
@@ -417,6 +423,9 @@ static int vm_define(struct daemon *d, struct vm *vm, json_t *def, struct iov_rp
 		if (queues < 1 || queues > 8)
 			return iov_rpc_fail(e, IOV_RPC_INVALID_PARAMS, 0, "disks[%zu]: queues %d: 1 to 8 request queues", i,
 					    queues);
+		if (poll_us < 0 || poll_us > IOV_VHOST_BLK_MAX_POLL_US)
+			return iov_rpc_fail(e, IOV_RPC_INVALID_PARAMS, 0, "disks[%zu]: poll_us %d: 0 to %d microseconds", i,
+					    poll_us, IOV_VHOST_BLK_MAX_POLL_US);
 		for (size_t m = 0; m < i; m++)
 			if (!strcmp(vm->disks[m].image, image))
 				return iov_rpc_fail(e, IOV_RPC_INVALID_PARAMS, 0, "disks[%zu]: %s is disks[%zu] already", i,
@@ -425,6 +434,7 @@ static int vm_define(struct daemon *d, struct vm *vm, json_t *def, struct iov_rp
 		snprintf(k->serial, sizeof(k->serial), "%s", serial ? serial : "");
 		k->readonly = ro;
 		k->queues = (unsigned int)queues;
+		k->poll_us = (unsigned int)poll_us;
 	}
 	vm->n_disks = (unsigned int)json_array_size(disks);
 	snprintf(vm->name, sizeof(vm->name), "%s", name);
@@ -787,7 +797,9 @@ static const char create_schema[] =
 	"block device); iovswitch serves it over vhost-user-blk\"},"
 	"\"readonly\":{\"type\":\"boolean\",\"default\":false},"
 	"\"serial\":{\"type\":\"string\",\"maxLength\":20},"
-	"\"queues\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":8,\"default\":1}}}}}}";
+	"\"queues\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":8,\"default\":1},"
+	"\"poll_us\":{\"type\":\"integer\",\"minimum\":0,\"maximum\":1000,\"default\":0,"
+	"\"description\":\"iovswitch's device thread polls this long after each request (a core's time)\"}}}}}}";
 #define NAME_SCHEMA "{\"type\":\"object\",\"required\":[\"name\"],\"properties\":{\"name\":{\"type\":\"string\"}}}"
 
 const struct iov_rpc_method vm_methods[] = {

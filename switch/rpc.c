@@ -394,32 +394,36 @@ static json_t *blk_describe(struct sw_ctl *ctl, int i)
 
 	iov_vhost_blk_info(d->dev, &bi);
 	/* ring: null while no frontend runs the device. */
-	return json_pack("{s:s,s:O,s:O,s:s,s:s,s:b,s:I,s:i,s:i,s:o,s:b,s:{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}}", "name",
-			 d->name, "path", json_object_get(d->spec, "path"), "image", json_object_get(d->spec, "image"),
-			 "mode", mode ? mode : "server", "state", iov_vhost_state_name(bi.state), "readonly", bi.readonly,
-			 "sectors", (json_int_t)bi.sectors, "connects", (int)bi.connects, "queues", (int)bi.queues, "ring",
+	return json_pack("{s:s,s:O,s:O,s:s,s:s,s:b,s:I,s:i,s:i,s:i,s:o,s:b,s:{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}}",
+			 "name", d->name, "path", json_object_get(d->spec, "path"), "image",
+			 json_object_get(d->spec, "image"), "mode", mode ? mode : "server", "state",
+			 iov_vhost_state_name(bi.state), "readonly", bi.readonly, "sectors", (json_int_t)bi.sectors,
+			 "connects", (int)bi.connects, "queues", (int)bi.queues, "poll_us", (int)bi.poll_us, "ring",
 			 bi.state == IOV_VHOST_RUNNING ? json_string(bi.packed ? "packed" : "split") : json_null(),
 			 "inflight", bi.inflight,
 			 "stats", "reads",
 			 (json_int_t)bi.reads, "writes", (json_int_t)bi.writes, "flushes", (json_int_t)bi.flushes,
 			 "discards", (json_int_t)bi.discards, "read_bytes", (json_int_t)bi.read_bytes,
 			 "written_bytes", (json_int_t)bi.written_bytes, "errors", (json_int_t)bi.errors,
-			 "bad_requests", (json_int_t)bi.bad_requests);
+			 "bad_requests", (json_int_t)bi.bad_requests, "polled", (json_int_t)bi.polled);
 }
 
 static int m_blk_add(void *userdata, json_t *params, json_t **ret, struct iov_rpc_error *e)
 {
 	struct sw_ctl *ctl = userdata;
 	const char *name, *path, *image, *mode = "server", *serial = NULL;
-	int readonly = 0, queues = 1, slot = -1, fd, r;
+	int readonly = 0, queues = 1, poll_us = 0, slot = -1, fd, r;
 
-	r = iov_rpc_params(e, params, "{s:s,s:s,s:s,s?s,s?b,s?s,s?i}", "name", &name, "path", &path, "image", &image,
-			   "mode", &mode, "readonly", &readonly, "serial", &serial, "queues", &queues);
+	r = iov_rpc_params(e, params, "{s:s,s:s,s:s,s?s,s?b,s?s,s?i,s?i}", "name", &name, "path", &path, "image", &image,
+			   "mode", &mode, "readonly", &readonly, "serial", &serial, "queues", &queues, "poll_us", &poll_us);
 	if (r < 0)
 		return r;
 	if (queues < 1 || queues > IOV_VHOST_BLK_MAX_QUEUES)
 		return iov_rpc_fail(e, IOV_RPC_INVALID_PARAMS, 0, "queues %d: 1 to %d request queues", queues,
 				    IOV_VHOST_BLK_MAX_QUEUES);
+	if (poll_us < 0 || poll_us > IOV_VHOST_BLK_MAX_POLL_US)
+		return iov_rpc_fail(e, IOV_RPC_INVALID_PARAMS, 0, "poll_us %d: 0 (sleep at once) to %d microseconds", poll_us,
+				    IOV_VHOST_BLK_MAX_POLL_US);
 	if (!port_name_valid(name))
 		return iov_rpc_fail(e, IOV_RPC_INVALID_PARAMS, 0, "name \"%s\": 1 to %d of A-Z a-z 0-9 _ . -", name,
 				    SW_NAME_MAX - 1);
@@ -439,7 +443,7 @@ static int m_blk_add(void *userdata, json_t *params, json_t **ret, struct iov_rp
 		return iov_rpc_fail(e, IOV_RPC_FAILED, errno, "%s: %s", image, iov_strerror(-errno));
 	struct iov_vhost_blk_config cfg = { .path = path, .image_fd = fd, .readonly = readonly, .serial = serial,
 					    .flags = !strcmp(mode, "client") ? IOV_VHOST_CLIENT : 0,
-					    .queues = (unsigned int)queues };
+					    .queues = (unsigned int)queues, .poll_us = (unsigned int)poll_us };
 	r = iov_vhost_blk_new(&cfg, &ctl->blk[slot].dev);
 	if (r < 0) {
 		close(fd);

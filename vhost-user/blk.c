@@ -11,10 +11,12 @@
  * malformed request is completed with VIRTIO_BLK_S_IOERR when it has a status byte, and with
  * nothing written otherwise: the queue never stalls on it, and it is counted.
  *
- * One thread per running device sleeps on the queues' kick eventfds (no polling: disks are
- * not busy the way NICs are), processes what each queue has available, and signals that
- * queue's call eventfd. With VIRTIO_BLK_F_MQ (queues > 1) each queue is served the same way,
- * its completions on its own used ring.
+ * One thread per running device sleeps on the queues' kick eventfds, processes what each queue
+ * has available, and signals that queue's call eventfd. With VIRTIO_BLK_F_MQ (queues > 1) each
+ * queue is served the same way, its completions on its own used ring. Where the device is
+ * configured to poll (poll_us, off by default: it spends a core's time), the thread keeps
+ * looking at its rings that long after the last request before it sleeps, kicks off meanwhile,
+ * as QEMU's adaptive polling does: see spin().
  *
  * Rings are split (virtio 1.2 §2.7) or, where the frontend negotiates VIRTIO_F_RING_PACKED,
  * packed (§2.8): one descriptor ring that the driver marks available and this file marks used
@@ -45,8 +47,10 @@
 #include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
+#include <rte_pause.h>
 #include <rte_vhost.h>
 
 #include "iovkit/vhost.h"
@@ -69,6 +73,7 @@ struct iov_vhost_blk {
 	char serial[VIRTIO_BLK_ID_BYTES];
 
 	unsigned int queues;            /* offered */
+	uint64_t poll_ns;               /* how long the thread polls after a request; 0: it does not */
 
 	/* The running device, its queues, its thread and how to stop it. */
 	pthread_mutex_t lock;
@@ -93,6 +98,7 @@ struct iov_vhost_blk {
 	atomic_int state;
 	atomic_uint connects;
 	atomic_ullong st_reads, st_writes, st_flushes, st_discards, st_read_bytes, st_written_bytes, st_errors, st_bad;
+	atomic_ullong st_polled;        /* requests found by polling, without a kick */
 };
 
 static struct iov_vhost_blk *blk_of_vid(int vid)
@@ -479,6 +485,86 @@ static void rescan(struct iov_vhost_blk *b)
 		b->n_q++;
 }
 
+/*
+ * Whether the driver should kick queue @qi. Not while the thread polls the ring anyway (spin()),
+ * so a busy queue costs the driver no notification per request. Split rings:
+ * VRING_USED_F_NO_NOTIFY (virtio 1.2 §2.7.10; no EVENT_IDX is offered); packed: the device
+ * event suppression area (§2.8.10).
+ */
+static void kicks_wanted(struct iov_vhost_blk *b, unsigned int qi, bool on)
+{
+	struct blk_queue *q = &b->q[qi];
+
+	if (b->packed)
+		__atomic_store_n(&q->vring.device_event->flags,
+				 (uint16_t)(on ? VRING_PACKED_EVENT_FLAG_ENABLE : VRING_PACKED_EVENT_FLAG_DISABLE),
+				 __ATOMIC_RELAXED);
+	else
+		__atomic_store_n(&q->vring.used->flags, (uint16_t)(on ? 0 : VRING_USED_F_NO_NOTIFY), __ATOMIC_RELAXED);
+}
+
+/* Whether queue @qi has a request the thread has not taken. */
+static bool queue_pending(const struct iov_vhost_blk *b, unsigned int qi)
+{
+	const struct blk_queue *q = &b->q[qi];
+
+	if (b->packed)
+		return q->resubmit ||
+		       packed_avail(__atomic_load_n(&q->vring.desc_packed[q->last_avail].flags, __ATOMIC_ACQUIRE),
+				    q->avail_wrap);
+	return __atomic_load_n(&q->vring.avail->idx, __ATOMIC_ACQUIRE) != q->last_avail;
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/*
+ * Polling, where the device asks for it (poll_ns > 0): after serving, the thread keeps looking
+ * at its first @n rings for poll_ns more (from the last request it found) before it sleeps,
+ * with kicks off. A driver that posts its next request within that time is served without a
+ * kick, a wake-up or a system call, where sleeping at once costs each request a scheduler
+ * wake-up (2-10 µs, more where the core halted). The price is the core: an idle device costs
+ * poll_ns of CPU after its last request, a device with a request every few microseconds all of
+ * it, taken from whatever shares the core (in the lab, nested vCPUs: docs/benchmarks.md).
+ * Kicks are turned back on, and the rings looked at once more, before it sleeps.
+ */
+static void spin(struct iov_vhost_blk *b, unsigned int n)
+{
+	uint64_t until = now_ns() + b->poll_ns;
+	bool again = true;
+
+	while (again) {
+		for (unsigned int i = 0; i < n; i++)
+			kicks_wanted(b, i, false);
+		while (now_ns() < until && !atomic_load(&b->stopping) && !atomic_load(&b->rescan)) {
+			unsigned int done = 0;
+
+			for (unsigned int i = 0; i < n; i++)
+				done += process(b, i);
+			if (done) {
+				atomic_fetch_add_explicit(&b->st_polled, done, memory_order_relaxed);
+				until = now_ns() + b->poll_ns;
+			} else {
+				rte_pause();
+			}
+		}
+		for (unsigned int i = 0; i < n; i++)
+			kicks_wanted(b, i, true);
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);   /* kicks on before the rings are read */
+		again = false;
+		for (unsigned int i = 0; i < n && !again; i++)
+			again = queue_pending(b, i);
+		if (again && (atomic_load(&b->stopping) || atomic_load(&b->rescan)))
+			break;   /* what came in is served after the stop or the rescan is seen to */
+		until = now_ns() + b->poll_ns;
+	}
+}
+
 static void *blk_thread(void *arg)
 {
 	struct iov_vhost_blk *b = arg;
@@ -493,6 +579,8 @@ static void *blk_thread(void *arg)
 			p[i] = (struct pollfd){ .fd = b->q[i].vring.kickfd, .events = POLLIN };
 			process(b, i);
 		}
+		if (b->poll_ns)
+			spin(b, n);
 		p[n] = (struct pollfd){ .fd = b->stop_fd, .events = POLLIN };
 		if (poll(p, n + 1, 100) < 0 && errno != EINTR)
 			break;
@@ -703,7 +791,7 @@ IOV_EXPORT int iov_vhost_blk_new(const struct iov_vhost_blk_config *cfg, struct 
 
 	if (!cfg->path || !cfg->path[0] || strlen(cfg->path) >= sizeof(b->sock.path) || cfg->image_fd < 0 ||
 	    (cfg->flags & ~(unsigned int)(IOV_VHOST_CLIENT | IOV_VHOST_NO_RECONNECT)) ||
-	    cfg->queues > IOV_VHOST_BLK_MAX_QUEUES)
+	    cfg->queues > IOV_VHOST_BLK_MAX_QUEUES || cfg->poll_us > IOV_VHOST_BLK_MAX_POLL_US)
 		return -EINVAL;
 	if (fstat(cfg->image_fd, &st) < 0)
 		return negative_errno();
@@ -717,6 +805,7 @@ IOV_EXPORT int iov_vhost_blk_new(const struct iov_vhost_blk_config *cfg, struct 
 	b->image = cfg->image_fd;
 	b->readonly = cfg->readonly;
 	b->queues = cfg->queues ? cfg->queues : 1;
+	b->poll_ns = (uint64_t)cfg->poll_us * 1000;
 	b->stop_fd = -1;
 	pthread_mutex_init(&b->lock, NULL);
 	if (S_ISBLK(st.st_mode)) {
@@ -791,6 +880,7 @@ IOV_EXPORT void iov_vhost_blk_info(struct iov_vhost_blk *b, struct iov_vhost_blk
 		.connects = atomic_load(&b->connects),
 		.sectors = b->sectors,
 		.queues = b->queues,
+		.poll_us = (unsigned int)(b->poll_ns / 1000),
 		.readonly = b->readonly,
 		.reads = atomic_load(&b->st_reads),
 		.writes = atomic_load(&b->st_writes),
@@ -800,5 +890,6 @@ IOV_EXPORT void iov_vhost_blk_info(struct iov_vhost_blk *b, struct iov_vhost_blk
 		.written_bytes = atomic_load(&b->st_written_bytes),
 		.errors = atomic_load(&b->st_errors),
 		.bad_requests = atomic_load(&b->st_bad),
+		.polled = atomic_load(&b->st_polled),
 	};
 }

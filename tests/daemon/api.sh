@@ -317,10 +317,14 @@ check "a serial over 20 bytes is refused" 1 rpc vm.create \
 check "five disks are refused" 1 rpc vm.create "{\"name\":\"dk\",\"disks\":[$(for i in 1 2 3 4 5; do
     printf '{"image":"%s/disk%d.raw"},' "$t" $i; done | sed 's/,$//')]}"
 check "iovctl --disk with an unknown option is a usage error" 2 "$IOVCTL" vm create dk --disk="$t/disk.raw,fast"
-check "iovctl vm create --disk" 0 "$IOVCTL" --json vm create dk --disk="$t/disk.raw,serial=DK0" \
+check "iovctl --disk with poll=1001 is a usage error" 2 "$IOVCTL" vm create dk --disk="$t/disk.raw,poll=1001"
+check "poll_us -1 is refused" 1 rpc vm.create "{\"name\":\"dk\",\"disks\":[{\"image\":\"$t/disk.raw\",\"poll_us\":-1}]}"
+has "saying the range" "$t/err" "poll_us -1: 0 to 1000"
+check "iovctl vm create --disk" 0 "$IOVCTL" --json vm create dk --disk="$t/disk.raw,serial=DK0,poll=50" \
     --cmdline "blk=verify blocks=64"
 cmp_ok "its disk is to be served as vm-dk.d0" "$(jq -r '.disks[0].device' "$t/out")" = vm-dk.d0
 cmp_ok "with its serial" "$(jq -r '.disks[0].serial' "$t/out")" = DK0
+cmp_ok "and its polling" "$(jq -r '.disks[0].poll_us' "$t/out")" -eq 50
 if [ $kvm = 1 ]; then
     check "iovctl vm start dk --wait" 0 "$IOVCTL" vm start dk --wait
     has "the guest wrote, flushed and read back its disk" "$t/out" "blk: verify 64 blocks ok"
@@ -333,6 +337,8 @@ else
 fi
 cmp_ok "iovswitch serves the image while the guest is defined" \
     "$(rpc switch.blk.list | jq -r '.[] | select(.name == "vm-dk.d0") | .image')" = "$t/disk.raw"
+cmp_ok "polling 50 µs after each request" \
+    "$(rpc switch.blk.list | jq -r '.[] | select(.name == "vm-dk.d0") | .poll_us')" -eq 50
 check "vm.destroy dk" 0 rpc vm.destroy '{"name":"dk"}'
 cmp_ok "and no longer after it is destroyed" "$(rpc switch.blk.list | jq 'length')" -eq 0
 

@@ -2,7 +2,7 @@
 # iovswitch's virtio-blk devices with iovkit's frontend library as the driver: capacity from
 # config space, write/flush/read back, get ID, discard, write zeroes, the error paths; the data
 # lands in the image; the same on a packed ring; QEMU's frontend told the number of queues; a read-only device refuses writes; a device with two request queues
-# serves both; bad blk.add requests change nothing; the device survives a switch restart
+# serves both; a polling device serves a driver without its kicks; bad blk.add requests change nothing; the device survives a switch restart
 # through the state file, and a packed ring driven across it resumes from its inflight region.
 #   blk.sh IOVSWITCH IOVCTL VHOST_PEER
 source "$(dirname "$0")/lib.sh"
@@ -79,6 +79,25 @@ check "so is queues 9 over JSON-RPC, changing nothing" 1 "$IOVCTL" rpc --socket 
     "{\"name\":\"mq9\",\"path\":\"$t/mq9.sock\",\"image\":\"$t/mq.img\",\"queues\":9}"
 cmp_ok "three blk devices" "$(swj blks | jq length)" -eq 3
 check "blk-del mq" 0 sw blk-del mq
+
+# Polling (poll_us): after each request the device's thread looks at its rings before it
+# sleeps, the driver's kicks off meanwhile; this driver waits for each request before the next,
+# so its requests are found there. Off by default.
+cp "$t/disk.img" "$t/poll.img"
+check "a device that polls 1000 µs after each request" 0 \
+    sw blk-add poll --vhost "$t/poll.sock" --image "$t/poll.img" --poll-us 1000
+cmp_ok "blk.list says poll_us 1000" "$(swj blks | jq '.[] | select(.name == "poll") | .poll_us')" -eq 1000
+check "the frontend's checks pass on it (split ring, kicks suppressed while it polls)" 0 \
+    "$PEER" "$t/poll.sock" blk 16384 iovkit
+check "and on a packed ring (device event suppression)" 0 "$PEER" "$t/poll.sock" blk-packed 16384
+cmp_ok "requests found by polling, not kicked" "$(swj blks | jq '.[] | select(.name == "poll") | .stats.polled')" -gt 0
+cmp_ok "none by the device that does not poll" "$(swj blks | jq '.[] | select(.name == "d0") | .stats.polled')" -eq 0
+cmp_ok "whose poll_us is 0" "$(swj blks | jq '.[] | select(.name == "d0") | .poll_us')" -eq 0
+check "--poll-us 1001 is refused" 2 sw blk-add p2 --vhost "$t/p2.sock" --image "$t/poll.img" --poll-us 1001
+check "so is poll_us -1 over JSON-RPC" 1 "$IOVCTL" rpc --socket "$t/ctl.sock" blk.add \
+    "{\"name\":\"p2\",\"path\":\"$t/p2.sock\",\"image\":\"$t/poll.img\",\"poll_us\":-1}"
+has "saying the range" "$t/err" "poll_us -1: 0"
+check "blk-del poll" 0 sw blk-del poll
 
 # iovswitch killed while a frontend drives d0 on a packed ring, with the inflight region it
 # asked for: after the restart the frontend reconnects with the ring's stale base, and only the
