@@ -165,7 +165,6 @@ int cmd_switch(struct cli *cli)
 	json_t *vlans = json_array(), *macs = json_array(), *params = NULL, *res = NULL;
 	bool client = false, none = false, bcast = true, mcast = false, readonly = false;
 	unsigned long mtu = 0, vmdq = 0, queues = 0, poll_us = 0, v;
-	bool poll_set = false;
 	char **args;
 	int opt, nargs, st;
 
@@ -200,7 +199,6 @@ int cmd_switch(struct cli *cli)
 				st = cli_usage("switch", "--poll-us takes 0..1000");
 				goto out;
 			}
-			poll_set = true;
 			break;
 		case OPT_MAC: json_array_append_new(macs, json_string(optarg)); break;
 		case OPT_VLAN:
@@ -291,7 +289,7 @@ int cmd_switch(struct cli *cli)
 			json_object_set_new(params, "serial", json_string(serial));
 		if (queues)
 			json_object_set_new(params, "queues", json_integer((json_int_t)queues));
-		if (poll_set)
+		if (poll_us)    /* 0: the default, no polling */
 			json_object_set_new(params, "poll_us", json_integer((json_int_t)poll_us));
 		st = call(sock, "blk.add", params, &res);
 		if (st == EXIT_OK && !cli->json)

@@ -125,11 +125,12 @@ json_t *vm_json(const struct vm *vm, bool full)
 		char dev[ATTACH_NAME_MAX];
 
 		attachment(NULL, vm, vm->n_nics + i, dev, NULL, 0);
-		json_array_append_new(disks, json_pack("{s:s,s:b,s:s?,s:i,s:s}", "image", k->image, "readonly", k->readonly,
-						       "serial", k->serial[0] ? k->serial : NULL, "queues", (int)k->queues,
-						       "device", dev));
-		if (k->poll_us)
-			json_object_set_new(json_array_get(disks, i), "poll_us", json_integer(k->poll_us));
+		json_t *disk = json_pack("{s:s,s:b,s:s?,s:i,s:s}", "image", k->image, "readonly", k->readonly, "serial",
+					 k->serial[0] ? k->serial : NULL, "queues", (int)k->queues, "device", dev);
+
+		if (disk && k->poll_us)
+			json_object_set_new(disk, "poll_us", json_integer(k->poll_us));
+		json_array_append_new(disks, disk);
 	}
 	json_t *pts = json_array();
 

@@ -247,7 +247,27 @@ static uint8_t set_pairs(struct vhost_dev *d, unsigned int n)
 /*
  * The control queue's commands (virtio 1.2 §5.1.6.5): {class, command, data...} readable, an
  * ack byte writable. Only the multiqueue class is offered; anything else gets VIRTIO_NET_ERR.
+ * ctrl_answer answers the command @c that vq_pop returned @r for, and completes it.
  */
+static void ctrl_answer(struct vhost_dev *d, const struct virtio_queue *vq, int r, struct vq_chain *c)
+{
+	bool mq = r == 1 && c->out_len >= 4 && c->out[0] == NET_CTRL_MQ && c->out[1] == NET_CTRL_MQ_VQ_PAIRS_SET;
+	bool can_ack = r == 1 && c->in && c->in_len >= 1;
+	uint8_t ack = NET_ERR;
+
+	if (mq)
+		ack = set_pairs(d, (unsigned int)(c->out[2] | c->out[3] << 8));
+	else if (!d->ctrl_complained) {
+		fprintf(stderr, "iovm: %s: a control command iovm does not know (class %u, command %u%s); "
+			"answered VIRTIO_NET_ERR\n", d->path, c->out_len ? c->out[0] : 0, c->out_len > 1 ? c->out[1] : 0,
+			r == 1 ? "" : ", a malformed chain");
+		d->ctrl_complained = true;
+	}
+	if (can_ack)
+		c->in[c->in_len - 1] = ack;
+	vq_push(d->vm->ram, d->vm->ram_size, vq, c->head, can_ack ? 1 : 0);
+}
+
 static void ctrl_process(struct vhost_dev *d, unsigned int q)
 {
 	const struct virtio_queue *vq = &d->vpci.queues[q];
@@ -258,34 +278,18 @@ static void ctrl_process(struct vhost_dev *d, unsigned int q)
 
 	if (!vq->enabled)
 		return;
-again:
-	while ((r = vq_pop(d->vm->ram, d->vm->ram_size, vq, &d->ctrl_last_avail, &c)) != 0) {
-		uint8_t ack = NET_ERR;
-
-		if (r == -EFAULT) {
-			fprintf(stderr, "iovm: %s: the control queue's rings are outside guest RAM\n", d->path);
-			return;
-		}
-		bool mq = r == 1 && c.out_len >= 4 && c.out[0] == NET_CTRL_MQ && c.out[1] == NET_CTRL_MQ_VQ_PAIRS_SET;
-		bool can_ack = r == 1 && c.in && c.in_len >= 1;
-
-		if (mq)
-			ack = set_pairs(d, (unsigned int)(c.out[2] | c.out[3] << 8));
-		else if (!d->ctrl_complained) {
-			fprintf(stderr, "iovm: %s: a control command iovm does not know (class %u, command %u%s); "
-				"answered VIRTIO_NET_ERR\n", d->path, c.out_len ? c.out[0] : 0, c.out_len > 1 ? c.out[1] : 0,
-				r == 1 ? "" : ", a malformed chain");
-			d->ctrl_complained = true;
-		}
-		if (can_ack)
-			c.in[c.in_len - 1] = ack;
-		vq_push(d->vm->ram, d->vm->ram_size, vq, c.head, can_ack ? 1 : 0);
-		done = true;
-	}
 	/* With EVENT_IDX the driver kicks for the next command only if told to (Linux sends one
-	 * at probe and one per ethtool -L: without this the second spun forever, unkicked). */
-	if (event_idx && vq_kick_at(d->vm->ram, d->vm->ram_size, vq, d->ctrl_last_avail) == 1)
-		goto again;
+	 * at probe and one per ethtool -L: without vq_kick_at the second spun forever, unkicked). */
+	do {
+		while ((r = vq_pop(d->vm->ram, d->vm->ram_size, vq, &d->ctrl_last_avail, &c)) != 0) {
+			if (r == -EFAULT) {
+				fprintf(stderr, "iovm: %s: the control queue's rings are outside guest RAM\n", d->path);
+				return;
+			}
+			ctrl_answer(d, vq, r, &c);
+			done = true;
+		}
+	} while (event_idx && vq_kick_at(d->vm->ram, d->vm->ram_size, vq, d->ctrl_last_avail) == 1);
 	if (done && write(d->call[q], &(uint64_t){ 1 }, sizeof(uint64_t)) < 0) {
 		/* the counter cannot overflow: one write per notification */
 	}
