@@ -31,6 +31,7 @@ void sw_init(struct sw *sw, struct rte_mempool *mp, uint64_t tsc_hz)
 {
 	memset(sw->ports, 0, sizeof(sw->ports));
 	memset(sw->fdb, 0, sizeof(sw->fdb));
+	sw->n_dead = 0;
 	sw->mp = mp;
 	sw->fdb_age_tsc = tsc_hz * SW_FDB_AGE_S;
 	atomic_init(&sw->pause_req, false);
@@ -44,8 +45,15 @@ void sw_init(struct sw *sw, struct rte_mempool *mp, uint64_t tsc_hz)
 
 static inline uint64_t fdb_key(uint16_t vlan, const uint8_t m[6])
 {
-	return UINT64_C(1) << 63 | (uint64_t)vlan << 48 | (uint64_t)m[0] << 40 | (uint64_t)m[1] << 32 |
-	       (uint64_t)m[2] << 24 | (uint64_t)m[3] << 16 | (uint64_t)m[4] << 8 | m[5];
+	uint32_t lo;
+	uint16_t hi;
+
+	/* Two loads in the host's byte order (keys are only compared), combined in registers: a
+	 * 6-byte memcpy into a uint64_t goes through the stack, where reading it back whole waits
+	 * on the two partial stores. */
+	memcpy(&lo, m, sizeof(lo));
+	memcpy(&hi, m + 4, sizeof(hi));
+	return UINT64_C(1) << 63 | (uint64_t)vlan << 48 | (uint64_t)hi << 32 | lo;
 }
 
 static inline size_t fdb_home(uint64_t key)
@@ -58,9 +66,8 @@ static inline bool fdb_stale(const struct sw *sw, const struct sw_fdb_entry *e)
 	return e->port < 0 || sw->now - e->seen > sw->fdb_age_tsc;
 }
 
-static void fdb_learn(struct sw *sw, uint16_t vlan, const uint8_t mac[6], int port)
+static void fdb_learn(struct sw *sw, uint64_t key, int port)
 {
-	uint64_t key = fdb_key(vlan, mac);
 	struct sw_fdb_entry *free_slot = NULL;
 	size_t i = fdb_home(key);
 
@@ -84,9 +91,8 @@ static void fdb_learn(struct sw *sw, uint16_t vlan, const uint8_t mac[6], int po
 	/* else the neighbourhood is full of live stations: this one is flooded to until one ages */
 }
 
-int fdb_lookup(const struct sw *sw, uint16_t vlan, const uint8_t mac[6])
+static int fdb_find(const struct sw *sw, uint64_t key)
 {
-	uint64_t key = fdb_key(vlan, mac);
 	size_t i = fdb_home(key);
 
 	for (unsigned int n = 0; n < SW_FDB_PROBE; n++, i = (i + 1) & (SW_FDB_SLOTS - 1)) {
@@ -98,6 +104,11 @@ int fdb_lookup(const struct sw *sw, uint16_t vlan, const uint8_t mac[6])
 			return fdb_stale(sw, e) ? -1 : e->port;
 	}
 	return -1;
+}
+
+int fdb_lookup(const struct sw *sw, uint16_t vlan, const uint8_t mac[6])
+{
+	return fdb_find(sw, fdb_key(vlan, mac));
 }
 
 void fdb_forget_port(struct sw *sw, int port)
@@ -139,8 +150,23 @@ static void port_flush(struct sw *sw, struct sw_port *p)
 	p->n_txbuf = 0;
 }
 
+/* Frames the worker drops are freed together, at the latest by fwd_flush(): one mempool
+ * put for many rather than one each. */
+static void discard(struct sw *sw, struct rte_mbuf *m)
+{
+	sw->dead[sw->n_dead++] = m;
+	if (sw->n_dead == RTE_DIM(sw->dead)) {
+		rte_pktmbuf_free_bulk(sw->dead, sw->n_dead);
+		sw->n_dead = 0;
+	}
+}
+
 void fwd_flush(struct sw *sw)
 {
+	if (sw->n_dead) {
+		rte_pktmbuf_free_bulk(sw->dead, sw->n_dead);
+		sw->n_dead = 0;
+	}
 	for (unsigned int k = 0; k < sw->n_active; k++)
 		port_flush(sw, &sw->ports[sw->active[k]]);
 }
@@ -205,7 +231,7 @@ static void emit(struct sw *sw, int out, struct rte_mbuf *m, uint16_t vlan, stru
 	return;
 drop:
 	STAT_ADD(in->stats.drops[DROP_NO_MBUF], 1);
-	rte_pktmbuf_free(m);
+	discard(sw, m);
 }
 
 /* Sends @m to every port in @dests (a bit per port index): copies for all but the last. */
@@ -213,7 +239,7 @@ static void replicate(struct sw *sw, uint64_t dests, struct rte_mbuf *m, uint16_
 {
 	if (!dests) {
 		STAT_ADD(in->stats.drops[DROP_NO_DEST], 1);
-		rte_pktmbuf_free(m);
+		discard(sw, m);
 		return;
 	}
 	while (dests) {
@@ -248,7 +274,20 @@ static uint64_t flood_set(const struct sw *sw, int in, uint16_t vlan)
 	return set & ~(UINT64_C(1) << in);
 }
 
-static void fwd_one(struct sw *sw, int in_idx, struct rte_mbuf *m)
+/*
+ * What the frames of one burst from one port learned and looked up so far. A burst's frames
+ * mostly share their source and their destination, so each is hashed and probed once a burst,
+ * not once a frame. Within a burst the table changes only by this port's learning (the time
+ * is the round's, the control thread waits outside fwd_poll), so a lookup remembered holds
+ * until a new source is learned.
+ */
+struct fwd_memo {
+	uint64_t src;                   /* the source key last learned here; 0 (no key): none */
+	uint64_t dst;                   /* the destination key last looked up; 0: none */
+	int out;                        /* what that lookup gave */
+};
+
+static void fwd_one(struct sw *sw, int in_idx, struct rte_mbuf *m, struct fwd_memo *memo)
 {
 	struct sw_port *in = &sw->ports[in_idx];
 	const struct rte_ether_hdr *eh;
@@ -282,8 +321,15 @@ static void fwd_one(struct sw *sw, int in_idx, struct rte_mbuf *m)
 		replicate(sw, UINT64_C(1) << in->xconnect, m, vlan, in);
 		return;
 	}
-	if (rte_is_unicast_ether_addr(&eh->src_addr) && !rte_is_zero_ether_addr(&eh->src_addr))
-		fdb_learn(sw, vlan, eh->src_addr.addr_bytes, in_idx);
+	if (rte_is_unicast_ether_addr(&eh->src_addr) && !rte_is_zero_ether_addr(&eh->src_addr)) {
+		uint64_t key = fdb_key(vlan, eh->src_addr.addr_bytes);
+
+		if (key != memo->src) {
+			fdb_learn(sw, key, in_idx);
+			memo->src = key;
+			memo->dst = 0;
+		}
+	}
 
 	if (in->steer) {
 		/* An uplink with pools: the VMDq table decides, as the NIC would. */
@@ -299,7 +345,13 @@ static void fwd_one(struct sw *sw, int in_idx, struct rte_mbuf *m)
 		return;
 	}
 	if (rte_is_unicast_ether_addr(&eh->dst_addr)) {
-		out = fdb_lookup(sw, vlan, eh->dst_addr.addr_bytes);
+		uint64_t key = fdb_key(vlan, eh->dst_addr.addr_bytes);
+
+		if (key != memo->dst) {
+			memo->dst = key;
+			memo->out = fdb_find(sw, key);
+		}
+		out = memo->out;
 		if (out == in_idx) {
 			STAT_ADD(in->stats.drops[DROP_LOOP], 1);
 			goto free;
@@ -313,7 +365,7 @@ static void fwd_one(struct sw *sw, int in_idx, struct rte_mbuf *m)
 	replicate(sw, flood_set(sw, in_idx, vlan), m, vlan, in);
 	return;
 free:
-	rte_pktmbuf_free(m);
+	discard(sw, m);
 }
 
 /*
@@ -322,6 +374,7 @@ free:
  */
 static void fwd_wire(struct sw *sw, struct sw_port *in, struct sw_port *out, struct rte_mbuf **pkts, uint16_t n)
 {
+	struct fwd_memo memo = { 0 };
 	uint32_t max = (uint32_t)in->mtu + RTE_ETHER_HDR_LEN;
 
 	for (uint16_t i = 0; i < n; i++) {
@@ -331,12 +384,12 @@ static void fwd_wire(struct sw *sw, struct sw_port *in, struct sw_port *out, str
 		/* Over MTU + header only if untagged: look at the tag only then. */
 		if (unlikely(len > max) && (len > max + RTE_VLAN_HLEN || !frame_tagged(m))) {
 			STAT_ADD(in->stats.drops[DROP_OVERSIZE], 1);
-			rte_pktmbuf_free(m);
+			discard(sw, m);
 			continue;
 		}
 		if (unlikely(rte_pktmbuf_data_len(m) < RTE_ETHER_HDR_LEN) ||
 		    (in->vlan != SW_VLAN_NONE && frame_tagged(m))) {
-			fwd_one(sw, (int)(in - sw->ports), m);  /* the slow path counts it */
+			fwd_one(sw, (int)(in - sw->ports), m, &memo);  /* the slow path counts it */
 			continue;
 		}
 		m->ol_flags = 0;
@@ -349,6 +402,7 @@ static void fwd_wire(struct sw *sw, struct sw_port *in, struct sw_port *out, str
 void fwd_frames(struct sw *sw, int in, struct rte_mbuf **pkts, uint16_t n)
 {
 	struct sw_port *p = &sw->ports[in];
+	struct fwd_memo memo = { 0 };
 	uint64_t bytes = 0;
 
 	for (uint16_t i = 0; i < n; i++)
@@ -360,7 +414,7 @@ void fwd_frames(struct sw *sw, int in, struct rte_mbuf **pkts, uint16_t n)
 		return;
 	}
 	for (uint16_t i = 0; i < n; i++)
-		fwd_one(sw, in, pkts[i]);
+		fwd_one(sw, in, pkts[i], &memo);
 }
 
 /*

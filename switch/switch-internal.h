@@ -102,6 +102,8 @@ struct sw {
 	struct sw_fdb_entry fdb[SW_FDB_SLOTS];
 	uint64_t fdb_age_tsc;
 	uint64_t now;                   /* TSC at the start of this poll round */
+	struct rte_mbuf *dead[SW_BURST * 4];    /* frames dropped, freed in bulk by fwd_flush() */
+	unsigned int n_dead;
 
 	atomic_bool pause_req, paused, stop, worker_running;
 
@@ -118,7 +120,8 @@ struct sw {
 /* fwd.c: one round over every port: receive a burst, decide, buffer, flush. Returns frames
  * received. */
 unsigned int fwd_poll(struct sw *sw);
-/* Forwards @n frames received on port @in (takes ownership of them). */
+/* Forwards @n frames received on port @in (takes ownership of them; what it drops is freed by
+ * the next fwd_flush()). */
 void fwd_frames(struct sw *sw, int in, struct rte_mbuf **pkts, uint16_t n);
 /* Sends what is buffered for every port. */
 void fwd_flush(struct sw *sw);

@@ -35,7 +35,7 @@ struct iov_vhost_net {
 
 	atomic_int vid;                 /* valid while running */
 	atomic_bool running;
-	atomic_int busy;                /* data-path calls inside rte_vhost on this port */
+	atomic_bool in_ring[2 * IOV_VHOST_MAX_QUEUE_PAIRS];  /* a data-path call inside rte_vhost on vring i */
 	atomic_int state;               /* enum iov_vhost_state */
 	atomic_uint active_pairs;
 	atomic_uint rx_enabled;         /* pairs whose receive ring (our tx) the frontend enabled */
@@ -88,10 +88,11 @@ static void on_destroy_device(int vid)
 	if (!p)
 		return;
 	/* rte_vhost frees the rings when this returns: wait until the data path has let go. The
-	 * store and the load are sequentially consistent, pairing with enter() below. */
+	 * store and the loads are sequentially consistent, pairing with enter() below. */
 	atomic_store(&p->running, false);
-	while (atomic_load(&p->busy))
-		rte_pause();
+	for (unsigned int i = 0; i < RTE_DIM(p->in_ring); i++)
+		while (atomic_load(&p->in_ring[i]))
+			rte_pause();
 	atomic_store(&p->active_pairs, 0);
 	atomic_store(&p->state, IOV_VHOST_CONNECTED);
 }
@@ -149,43 +150,48 @@ static const struct rte_vhost_device_ops ops = {
 	.vring_state_changed = on_vring_state_changed,
 };
 
-/* The data path's way in: false when the device is not running (then nothing was entered). */
-static inline bool enter(struct iov_vhost_net *p, uint16_t qp)
+/*
+ * The data path's way into vring @vring of pair @qp: false when the device is not running
+ * (then nothing was entered). Each vring has one caller at a time, so a flag says it is in
+ * use: one sequentially consistent store (the fence that orders it before the load of
+ * running, as on_destroy_device orders its store before its loads) and a plain release to
+ * leave, where a shared counter would cost two locked operations a burst.
+ */
+static inline bool enter(struct iov_vhost_net *p, uint16_t qp, uint16_t vring)
 {
-	atomic_fetch_add(&p->busy, 1);
+	atomic_store(&p->in_ring[vring], true);
 	if (atomic_load(&p->running) && qp < atomic_load_explicit(&p->active_pairs, memory_order_relaxed))
 		return true;
-	atomic_fetch_sub_explicit(&p->busy, 1, memory_order_release);
+	atomic_store_explicit(&p->in_ring[vring], false, memory_order_release);
 	return false;
 }
 
-static inline void leave(struct iov_vhost_net *p)
+static inline void leave(struct iov_vhost_net *p, uint16_t vring)
 {
-	atomic_fetch_sub_explicit(&p->busy, 1, memory_order_release);
+	atomic_store_explicit(&p->in_ring[vring], false, memory_order_release);
 }
 
 IOV_EXPORT uint16_t iov_vhost_net_rx(struct iov_vhost_net *p, uint16_t qp, struct rte_mempool *mp,
 				     struct rte_mbuf **pkts, uint16_t n)
 {
-	uint16_t got;
-
-	if (!enter(p, qp))
-		return 0;
 	/* The guest's transmit ring of pair qp is vring 2 * qp + 1 (virtio 1.2 §5.1.2). */
-	got = rte_vhost_dequeue_burst(atomic_load_explicit(&p->vid, memory_order_relaxed), (uint16_t)(2 * qp + 1), mp,
-				      pkts, n);
-	leave(p);
+	uint16_t vring = (uint16_t)(2 * qp + 1), got;
+
+	if (qp >= IOV_VHOST_MAX_QUEUE_PAIRS || !enter(p, qp, vring))
+		return 0;
+	got = rte_vhost_dequeue_burst(atomic_load_explicit(&p->vid, memory_order_relaxed), vring, mp, pkts, n);
+	leave(p, vring);
 	return got;
 }
 
 IOV_EXPORT uint16_t iov_vhost_net_tx(struct iov_vhost_net *p, uint16_t qp, struct rte_mbuf **pkts, uint16_t n)
 {
-	uint16_t sent;
+	uint16_t vring = (uint16_t)(2 * qp), sent;
 
-	if (!enter(p, qp))
+	if (qp >= IOV_VHOST_MAX_QUEUE_PAIRS || !enter(p, qp, vring))
 		return 0;
-	sent = rte_vhost_enqueue_burst(atomic_load_explicit(&p->vid, memory_order_relaxed), (uint16_t)(2 * qp), pkts, n);
-	leave(p);
+	sent = rte_vhost_enqueue_burst(atomic_load_explicit(&p->vid, memory_order_relaxed), vring, pkts, n);
+	leave(p, vring);
 	return sent;
 }
 

@@ -64,7 +64,8 @@ void iov_vhost_net_free(struct iov_vhost_net *p);
 
 /*
  * Frames the guest sent on queue pair @qp: up to @n new mbufs from @mp into @pkts, which the
- * caller owns. 0 when no frontend is ready or the ring is empty. One thread per queue pair.
+ * caller owns. 0 when no frontend is ready or the ring is empty. One thread at a time per
+ * queue pair (another may send on it meanwhile).
  */
 uint16_t iov_vhost_net_rx(struct iov_vhost_net *p, uint16_t qp, struct rte_mempool *mp, struct rte_mbuf **pkts,
 			  uint16_t n);
@@ -72,6 +73,7 @@ uint16_t iov_vhost_net_rx(struct iov_vhost_net *p, uint16_t qp, struct rte_mempo
 /*
  * Copies up to @n frames into the guest's receive ring of queue pair @qp; returns how many
  * went (the ring may be full, or no frontend ready). The caller still owns and frees all @n.
+ * One thread at a time per queue pair (another may receive on it meanwhile).
  */
 uint16_t iov_vhost_net_tx(struct iov_vhost_net *p, uint16_t qp, struct rte_mbuf **pkts, uint16_t n);
 

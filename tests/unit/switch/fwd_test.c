@@ -162,6 +162,37 @@ static void test_learning_and_flooding(void)
 	teardown();
 }
 
+/*
+ * In one burst, each source is learned and each destination looked up once while they repeat;
+ * a station that moves within the burst changes where the frames after it go.
+ */
+static void test_burst_remembers_and_relearns(void)
+{
+	struct rte_mbuf *burst[5];
+	unsigned int before[NPORTS];
+
+	setup();
+	send1(2, frame(bcast, mac_b, -1, 0, 60));   /* B on 2 */
+	memcpy(before, n_out, sizeof(before));
+	burst[0] = frame(mac_b, mac_a, -1, 0, 60);  /* to 2 */
+	burst[1] = frame(mac_b, mac_a, -1, 0, 60);  /* to 2 again */
+	burst[2] = frame(mac_x, mac_b, -1, 0, 60);  /* B moves to 0; X unknown: flooded */
+	burst[3] = frame(mac_b, mac_a, -1, 0, 61);  /* B is on 0 now: a loop, dropped */
+	burst[4] = frame(mac_x, mac_a, -1, 0, 62);  /* X still unknown: flooded */
+	fwd_frames(&sw, 0, burst, 5);
+	fwd_flush(&sw);
+	ASSERT_INT_EQ(n_out[2] - before[2], 4);
+	ASSERT_INT_EQ(n_out[1] - before[1], 2);
+	ASSERT_INT_EQ(n_out[3] - before[3], 2);
+	ASSERT_INT_EQ(n_out[0], before[0]);
+	ASSERT_INT_EQ(rte_pktmbuf_pkt_len(out[1][n_out[1] - 1]), 62);
+	ASSERT_INT_EQ(sw.ports[0].stats.drops[DROP_LOOP], 1);
+	ASSERT_INT_EQ(sw.ports[0].stats.flooded, 2);
+	ASSERT_INT_EQ(fdb_lookup(&sw, 0, mac_b), 0);
+	ASSERT_INT_EQ(fdb_lookup(&sw, 0, mac_a), 0);
+	teardown();         /* the dropped frame is back in the pool: freed by fwd_flush */
+}
+
 static void test_vlans(void)
 {
 	setup();
@@ -350,7 +381,7 @@ int main(int argc, char **argv)
 		return 1;
 	sw_init(&sw, mp, 1000000);
 	static const struct unit_test tests[] = {
-		UNIT_TEST(test_learning_and_flooding), UNIT_TEST(test_vlans), UNIT_TEST(test_bad_frames),
+		UNIT_TEST(test_learning_and_flooding), UNIT_TEST(test_burst_remembers_and_relearns), UNIT_TEST(test_vlans), UNIT_TEST(test_bad_frames),
 		UNIT_TEST(test_tx_full_and_no_mbuf_leak), UNIT_TEST(test_xconnect), UNIT_TEST(test_pools),
 		UNIT_TEST(test_fdb_many_stations),
 	};
