@@ -17,9 +17,11 @@
 #
 # And OVS-DPDK (Debian's openvswitch-switch-dpdk, when installed; root, for its hugepages):
 # dpdkvhostuser ports on a netdev bridge, its PMD thread on CPU 1; sink: a drop flow, xconnect:
-# in_port flows both ways, learning: the NORMAL action. Its runs come after all the others, one
-# scenario at a time, never beside another measurement (its PMD thread spins a core), and it
-# is stopped before anything else runs. VHOST_BENCH_OVS=0 leaves it out.
+# in_port flows both ways, learning: the NORMAL action. It takes its turn in every run like
+# the others (A B C A B C: this machine's speed drifts over minutes, so backends measured at
+# different times are not compared), never beside another measurement (its PMD thread spins a
+# core): it is started for its run and stopped before the next. VHOST_BENCH_OVS=0 leaves it out.
+# VHOST_BENCH_SCENARIOS: the scenarios to run, of "sink xconnect learning" (default: all).
 #
 # Figures, over each whole run (the frontend starts, runs WARM + SECONDS, stops): backend
 # cycles per packet, as testpmd's --record-core-cycles counts them (TSC cycles of poll rounds
@@ -37,6 +39,11 @@ huge_restore=
 trap 'pkill -9 -f "file-prefix=vb-$$" 2>/dev/null; pkill -9 -f "$t/ovs/" 2>/dev/null; kill -9 $(jobs -p) 2>/dev/null
       wait 2>/dev/null; [ -n "$huge_restore" ] && echo "$huge_restore" > /proc/sys/vm/nr_hugepages; rm -rf "$t"' EXIT
 EAL="--no-huge -m 512 --no-shconf --no-pci --no-telemetry --log-level=*:warning"
+# The backends' memory: none, as the frontends' (--no-huge; OVS-DPDK must have hugepages);
+# VHOST_BENCH_HUGE=1 (root): hugepages for iovswitch and testpmd too.
+huge=${VHOST_BENCH_HUGE:-0}
+[ "$(id -u)" = 0 ] || huge=0
+BE_EAL=$EAL SW_MEM=()
 export IOVSWITCH_SOCKET=$t/ctl.sock
 
 # The frontend: CPU 0 for its main and forwarding lcores. MODE, then one socket per port.
@@ -58,7 +65,7 @@ wait_sockets() { for _ in $(seq 100); do local all=1; for s in "$@"; do [ -S "$s
 run_iovswitch() {
     local sc=$1 socks
     rm -f "$t"/*.sock
-    "$IOVSWITCH" --socket "$t/ctl.sock" --lcores 0,1 >"$t/switch.log" 2>&1 &
+    "$IOVSWITCH" --socket "$t/ctl.sock" --lcores 0,1 "${SW_MEM[@]}" >"$t/switch.log" 2>&1 &
     local sw=$!
     for _ in $(seq 100); do "$IOVCTL" switch info >/dev/null 2>&1 && break; sleep 0.1; done
     "$IOVCTL" switch add a --vhost "$t/a.sock" >/dev/null
@@ -84,7 +91,7 @@ run_testpmd() {
     local sc=$1 mode=$2 vdevs=(--vdev "net_vhost0,iface=$t/a.sock") socks=("$t/a.sock")
     rm -f "$t"/*.sock
     if [ "$sc" != sink ]; then vdevs+=(--vdev "net_vhost1,iface=$t/b.sock"); socks+=("$t/b.sock"); fi
-    dpdk-testpmd -l 0,1 $EAL --file-prefix="vb-$$-be" "${vdevs[@]}" -- --forward-mode="$mode" --nb-cores=1 \
+    dpdk-testpmd -l 0,1 $BE_EAL --file-prefix="vb-$$-be" "${vdevs[@]}" -- --forward-mode="$mode" --nb-cores=1 \
         --total-num-mbufs=16384 --stats-period=1 --record-core-cycles >"$t/backend.log" 2>&1 &
     local be=$!
     wait_sockets "${socks[@]}"
@@ -178,7 +185,25 @@ fi
 [ -n "$ovs_why" ] && echo "  OVS-DPDK left out: $ovs_why" >&2
 
 declare -A cpp mpps
-scenarios=(sink xconnect learning)
+# shellcheck disable=SC2206
+scenarios=(${VHOST_BENCH_SCENARIOS:-sink xconnect learning})
+for sc in "${scenarios[@]}"; do
+    case $sc in sink | xconnect | learning) ;; *) echo "unknown scenario '$sc' (sink, xconnect, learning)" >&2; exit 2 ;; esac
+done
+# Hugepages (300 of 2 MiB: OVS-DPDK takes 512 MiB, the others less; one backend runs at a
+# time), reserved for the whole run and given back at its end. The frontends never use them.
+if [ "$ovs" = 1 ] || [ "$huge" = 1 ]; then
+    huge_restore=$(cat /proc/sys/vm/nr_hugepages)
+    [ "$huge_restore" -ge 300 ] || echo 300 > /proc/sys/vm/nr_hugepages
+    if [ "$huge" = 1 ] && [ "$(awk '/^HugePages_Free/ { print $2 }' /proc/meminfo)" -lt 100 ]; then
+        echo "  backends without hugepages: fewer than 100 free" >&2
+        huge=0
+    fi
+fi
+if [ "$huge" = 1 ]; then
+    BE_EAL="--in-memory --no-pci --no-telemetry --log-level=*:warning" SW_MEM=(--hugepages)
+fi
+echo "  backends' memory: $([ "$huge" = 1 ] && echo hugepages || echo "none (--no-huge)"); frontends: --no-huge" >&2
 for sc in "${scenarios[@]}"; do
     case $sc in
     sink) peers=("testpmd-rxonly:rxonly") ;;
@@ -188,31 +213,28 @@ for sc in "${scenarios[@]}"; do
     for run in $(seq "$RUNS"); do
         read -r c m < <(run_iovswitch "$sc")
         cpp[$sc,iovswitch]+="$c "; mpps[$sc,iovswitch]+="$m "
+        line="iovswitch $c cycles/packet, $m Mpps"
         for p in "${peers[@]}"; do
             read -r c m < <(run_testpmd "$sc" "${p#*:}")
             cpp[$sc,${p%%:*}]+="$c "; mpps[$sc,${p%%:*}]+="$m "
+            line+="; ${p%%:*} $c, $m"
         done
-        echo "  $sc run $run: iovswitch $(awk '{ print $NF }' <<< "${cpp[$sc,iovswitch]}") cycles/packet" >&2
-    done
-done
-
-# OVS-DPDK last, alone: its hugepages (512 MiB) reserved for it and given back after.
-if [ "$ovs" = 1 ]; then
-    huge_restore=$(cat /proc/sys/vm/nr_hugepages)
-    [ "$huge_restore" -ge 300 ] || echo 300 > /proc/sys/vm/nr_hugepages
-    for sc in "${scenarios[@]}"; do
-        for run in $(seq "$RUNS"); do
+        # OVS-DPDK in turn with the others, and stopped before the next runs.
+        if [ "$ovs" = 1 ]; then
             read -r c m < <(run_ovs "$sc")
             cpp[$sc,ovs-dpdk]+="$c "; mpps[$sc,ovs-dpdk]+="$m "
-            echo "  $sc run $run: ovs-dpdk $c cycles/packet, $m Mpps" >&2
-        done
+            line+="; ovs-dpdk $c, $m"
+        fi
+        echo "  $sc run $run: $line" >&2
     done
+done
+if [ -n "$huge_restore" ]; then
     echo "$huge_restore" > /proc/sys/vm/nr_hugepages
     huge_restore=
 fi
 
 printf '%-10s %-16s %14s %10s\n' scenario backend cycles/packet Mpps
-json='{"bench":"vhost","frame_bytes":64,"runs":'$RUNS',"seconds":'$SECS',"results":['
+json='{"bench":"vhost","frame_bytes":64,"runs":'$RUNS',"seconds":'$SECS',"backend_hugepages":'$([ "$huge" = 1 ] && echo true || echo false)',"results":['
 sep=
 for sc in "${scenarios[@]}"; do
     for key in "${!cpp[@]}"; do
