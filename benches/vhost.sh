@@ -110,7 +110,7 @@ run_testpmd() {
 # $t/ovs (OVS_RUNDIR), started and stopped around each run.
 OVS_VSWITCHD=/usr/lib/openvswitch-switch-dpdk/ovs-vswitchd-dpdk
 run_ovs() {
-    local sc=$1 o=$t/ovs socks=("$t/ovs/a") tries
+    local sc=$1 o=$t/ovs socks=("$t/ovs/a")
     rm -rf "$o"; mkdir -p "$o"
     export OVS_RUNDIR=$o OVS_DBDIR=$o OVS_LOGDIR=$o
     local vsctl=(ovs-vsctl --db="unix:$o/db.sock" --no-wait)
@@ -148,8 +148,9 @@ run_ovs() {
     wait_sockets "${socks[@]}"
     # Counted from the frontend's start, as for the others. A frontend that connects the moment
     # a port is made is sometimes turned away: once more, counting again.
-    local ctl=$o/ovs-vswitchd-dpdk.$(cat "$o/vswitchd.pid").ctl
-    for tries in 1 2; do
+    local ctl
+    ctl=$o/ovs-vswitchd-dpdk.$(cat "$o/vswitchd.pid").ctl
+    for _ in 1 2; do
         ovs-appctl -t "$ctl" dpif-netdev/pmd-stats-clear >/dev/null
         frontend_start "$([ "$sc" = sink ] && echo txonly || echo flowgen)" "${socks[@]}"
         sleep 1
