@@ -23,15 +23,17 @@
 # core): it is started for its run and stopped before the next. VHOST_BENCH_OVS=0 leaves it out.
 # VHOST_BENCH_SCENARIOS: the scenarios to run, of "sink xconnect learning" (default: all).
 #
-# Figures, over each whole run (the frontend starts, runs WARM + SECONDS, stops): backend
-# cycles per packet, as testpmd's --record-core-cycles counts them (TSC cycles of poll rounds
-# that received frames / frames received; OVS: its PMD's "avg processing cycles per packet"),
-# and Mpps received by the backend. Cycles are far steadier than Mpps on a small shared
-# machine. Medians, and the ratios iovswitch / peer: cycles (below 1: iovswitch spends fewer)
+# Figures, over a window of SECONDS that opens WARM (3) seconds after the frontend starts (it
+# takes about 1.5 s here before its first frame): backend cycles per packet, as testpmd's
+# --record-core-cycles counts them (TSC cycles of poll rounds that received frames / frames
+# received; testpmd's over its whole run, as it counts no other way; OVS: its PMD's "avg
+# processing cycles per packet"), and Mpps received by the backend (testpmd: the mean of the
+# receive rates it shows each second within the window). Cycles are far steadier than Mpps on
+# a small shared machine. Medians, and the ratios iovswitch / peer: cycles (below 1: iovswitch spends fewer)
 # and Mpps (above 1: iovswitch moves more). Last line: JSON.
 set -uo pipefail
 IOVSWITCH=$1 IOVCTL=$2 RUNS=${3:-5} SECS=${4:-4}
-WARM=2
+WARM=3
 command -v dpdk-testpmd >/dev/null || { echo "dpdk-testpmd is not installed (Debian package dpdk)"; exit 77; }
 [ "$(nproc)" -ge 2 ] || { echo "needs two CPUs: one for the backend, one for the frontend"; exit 77; }
 t=$(mktemp -d /tmp/vhost-bench.XXXXXX)
@@ -61,7 +63,7 @@ median() { sort -g | awk '{ v[NR] = $1 } END { print (NR ? v[int((NR + 1) / 2)] 
 
 wait_sockets() { for _ in $(seq 100); do local all=1; for s in "$@"; do [ -S "$s" ] || all=0; done; [ $all = 1 ] && return; sleep 0.1; done; }
 
-# iovswitch: SCENARIO -> "cycles_per_packet mpps"
+# iovswitch: SCENARIO -> "cycles_per_packet mpps", from its counters at the window's ends
 run_iovswitch() {
     local sc=$1 socks
     rm -f "$t"/*.sock
@@ -76,17 +78,25 @@ run_iovswitch() {
         [ "$sc" = xconnect ] && "$IOVCTL" switch xconnect a b
     fi
     frontend_start "$([ "$sc" = sink ] && echo txonly || echo flowgen)" "${socks[@]}"
-    sleep $((WARM + SECS))
-    local w
-    w=$("$IOVCTL" --json switch info | jq -r '.worker | "\(.busy_cycles) \(.busy_packets)"')
+    local w0 w1 worker=(jq -r '.worker | "\(.busy_cycles) \(.busy_packets)"')
+    sleep "$WARM"
+    w0=$("$IOVCTL" --json switch info | "${worker[@]}")
+    sleep "$SECS"
+    w1=$("$IOVCTL" --json switch info | "${worker[@]}")
     frontend_stop
     kill -TERM "$sw"; wait "$sw"
-    set -- $w
-    awk -v c="$1" -v p="$2" -v s=$((WARM + SECS)) \
+    # shellcheck disable=SC2086
+    set -- $w0 $w1
+    awk -v c="$(($3 - $1))" -v p="$(($4 - $2))" -v s="$SECS" \
         'BEGIN { if (p > 0) printf "%.1f %.3f\n", c / p, p / s / 1e6; else print "nan 0" }'
 }
 
-# testpmd's vhost backend: SCENARIO MODE -> "cycles_per_packet mpps"
+# The periodic statistics testpmd has printed so far (--stats-period=1: one a second).
+testpmd_shows() { grep -c "^Port statistics =" "$t/backend.log"; }
+
+# testpmd's vhost backend: SCENARIO MODE -> "cycles_per_packet mpps": Mpps from its periodic
+# statistics shown within the window (each says the receive rate, all ports, since the last),
+# cycles as --record-core-cycles counts them over its whole run.
 run_testpmd() {
     local sc=$1 mode=$2 vdevs=(--vdev "net_vhost0,iface=$t/a.sock") socks=("$t/a.sock")
     rm -f "$t"/*.sock
@@ -96,13 +106,17 @@ run_testpmd() {
     local be=$!
     wait_sockets "${socks[@]}"
     frontend_start "$([ "$sc" = sink ] && echo txonly || echo flowgen)" "${socks[@]}"
-    sleep $((WARM + SECS))
+    local n0 n1
+    sleep "$WARM"
+    n0=$(testpmd_shows)
+    sleep "$SECS"
+    n1=$(testpmd_shows)
     frontend_stop
     kill -TERM "$be"; wait "$be"
-    local rx cpp mpps
-    rx=$(awk '/Accumulated forward statistics/ { f = 1 } f && /RX-packets:/ { print $2; exit }' "$t/backend.log")
+    local cpp mpps
     cpp=$(sed -n 's/.*CPU cycles\/packet=\([0-9.]*\).*/\1/p' "$t/backend.log" | tail -1)
-    mpps=$(awk -v p="${rx:-0}" -v s=$((WARM + SECS)) 'BEGIN { printf "%.3f", p / s / 1e6 }')
+    mpps=$(awk -v n0="$n0" -v n1="$n1" '/^Port statistics =/ { k++ } k > n0 && k <= n1 && /Rx-pps:/ { pps += $2 }
+        END { printf "%.3f", (n1 > n0 ? pps / (n1 - n0) / 1e6 : 0) }' "$t/backend.log")
     echo "${cpp:-nan} $mpps"
 }
 
@@ -146,22 +160,23 @@ run_ovs() {
     learning) ovs-ofctl add-flow br0 actions=NORMAL ;;
     esac
     wait_sockets "${socks[@]}"
-    # Counted from the frontend's start, as for the others. A frontend that connects the moment
-    # a port is made is sometimes turned away: once more, counting again.
+    # A frontend that connects the moment a port is made is sometimes turned away: once more.
+    # Counted over the same window as the others.
     local ctl
     ctl=$o/ovs-vswitchd-dpdk.$(cat "$o/vswitchd.pid").ctl
     for _ in 1 2; do
-        ovs-appctl -t "$ctl" dpif-netdev/pmd-stats-clear >/dev/null
         frontend_start "$([ "$sc" = sink ] && echo txonly || echo flowgen)" "${socks[@]}"
         sleep 1
         grep -q "virtio_user_dev_init fails" "$t/frontend.log" || break
         frontend_stop; sleep 1
     done
-    sleep $((WARM + SECS - 1))
+    sleep $((WARM - 1))
+    ovs-appctl -t "$ctl" dpif-netdev/pmd-stats-clear >/dev/null
+    sleep "$SECS"
     ovs-appctl -t "$ctl" dpif-netdev/pmd-stats-show > "$o/pmd.txt"
     frontend_stop
     ovs_stop
-    awk -v s=$((WARM + SECS)) '/pmd thread/ { f = 1 } /main thread/ { f = 0 } f && /packets received:/ { p = $3 }
+    awk -v s="$SECS" '/pmd thread/ { f = 1 } /main thread/ { f = 0 } f && /packets received:/ { p = $3 }
         f && /avg processing cycles per packet:/ { c = $6 }
         END { if (p > 0) printf "%.1f %.3f\n", c, p / s / 1e6; else print "nan 0" }' "$o/pmd.txt"
 }
