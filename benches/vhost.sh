@@ -29,8 +29,8 @@
 # received; testpmd's over its whole run, as it counts no other way; OVS: its PMD's "avg
 # processing cycles per packet"), and Mpps received by the backend (testpmd: the mean of the
 # receive rates it shows each second within the window). Cycles are far steadier than Mpps on
-# a small shared machine. Medians, and the ratios iovswitch / peer: cycles (below 1: iovswitch spends fewer)
-# and Mpps (above 1: iovswitch moves more). Last line: JSON.
+# a small shared machine. Medians, and the ratios iovswitch / peer: cycles (below 1: iovswitch
+# spends fewer) and Mpps (above 1: iovswitch moves more). Last line: JSON.
 set -uo pipefail
 IOVSWITCH=$1 IOVCTL=$2 RUNS=${3:-5} SECS=${4:-4}
 WARM=3
