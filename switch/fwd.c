@@ -152,21 +152,23 @@ static void port_flush(struct sw *sw, struct sw_port *p)
 
 /* Frames the worker drops are freed together, at the latest by fwd_flush(): one mempool
  * put for many rather than one each. */
+static void free_dead(struct sw *sw)
+{
+	rte_pktmbuf_free_bulk(sw->dead, sw->n_dead);
+	sw->n_dead = 0;
+}
+
 static void discard(struct sw *sw, struct rte_mbuf *m)
 {
 	sw->dead[sw->n_dead++] = m;
-	if (sw->n_dead == RTE_DIM(sw->dead)) {
-		rte_pktmbuf_free_bulk(sw->dead, sw->n_dead);
-		sw->n_dead = 0;
-	}
+	if (sw->n_dead == RTE_DIM(sw->dead))
+		free_dead(sw);
 }
 
 void fwd_flush(struct sw *sw)
 {
-	if (sw->n_dead) {
-		rte_pktmbuf_free_bulk(sw->dead, sw->n_dead);
-		sw->n_dead = 0;
-	}
+	if (sw->n_dead)
+		free_dead(sw);
 	for (unsigned int k = 0; k < sw->n_active; k++)
 		port_flush(sw, &sw->ports[sw->active[k]]);
 }

@@ -152,13 +152,15 @@ static const struct rte_vhost_device_ops ops = {
 
 /*
  * The data path's way into vring @vring of pair @qp: false when the device is not running
- * (then nothing was entered). Each vring has one caller at a time, so a flag says it is in
+ * or has no such pair (then nothing was entered). Each vring has one caller at a time, so a flag says it is in
  * use: one sequentially consistent store (the fence that orders it before the load of
  * running, as on_destroy_device orders its store before its loads) and a plain release to
  * leave, where a shared counter would cost two locked operations a burst.
  */
 static inline bool enter(struct iov_vhost_net *p, uint16_t qp, uint16_t vring)
 {
+	if (qp >= IOV_VHOST_MAX_QUEUE_PAIRS)
+		return false;
 	atomic_store(&p->in_ring[vring], true);
 	if (atomic_load(&p->running) && qp < atomic_load_explicit(&p->active_pairs, memory_order_relaxed))
 		return true;
@@ -177,7 +179,7 @@ IOV_EXPORT uint16_t iov_vhost_net_rx(struct iov_vhost_net *p, uint16_t qp, struc
 	/* The guest's transmit ring of pair qp is vring 2 * qp + 1 (virtio 1.2 §5.1.2). */
 	uint16_t vring = (uint16_t)(2 * qp + 1), got;
 
-	if (qp >= IOV_VHOST_MAX_QUEUE_PAIRS || !enter(p, qp, vring))
+	if (!enter(p, qp, vring))
 		return 0;
 	got = rte_vhost_dequeue_burst(atomic_load_explicit(&p->vid, memory_order_relaxed), vring, mp, pkts, n);
 	leave(p, vring);
@@ -188,7 +190,7 @@ IOV_EXPORT uint16_t iov_vhost_net_tx(struct iov_vhost_net *p, uint16_t qp, struc
 {
 	uint16_t vring = (uint16_t)(2 * qp), sent;
 
-	if (qp >= IOV_VHOST_MAX_QUEUE_PAIRS || !enter(p, qp, vring))
+	if (!enter(p, qp, vring))
 		return 0;
 	sent = rte_vhost_enqueue_burst(atomic_load_explicit(&p->vid, memory_order_relaxed), vring, pkts, n);
 	leave(p, vring);
