@@ -23,7 +23,6 @@
  * it is interrupted through the ring's call eventfd after a burst unless its avail ring says
  * VRING_AVAIL_F_NO_INTERRUPT (a polling driver's, such as DPDK's virtio-user).
  */
-#pragma GCC target("prfchw")
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
