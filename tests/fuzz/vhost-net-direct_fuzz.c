@@ -12,10 +12,10 @@
 #include <stdlib.h>
 
 #include "../../vhost-user/net-direct.c"
+#include "vhost-guest.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define GUEST (64u << 10)
 #define QSIZE 64
 #define RX_RING 0x2000                  /* the receiver's ring, after the sender's */
 
@@ -29,29 +29,17 @@ static void ring_at(struct dvring *vr, uint8_t *base)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static uint8_t *guest;
-	static struct rte_vhost_memory *mem;
+	struct rte_vhost_memory *mem;
 	struct net_direct a = { 0 }, b = { 0 };
 	struct iov_vhost_fwd_counts c = { 0 };
 	const struct iov_vhost_fwd_rules rules = { .max_len = 1514, .untagged_only = false };
 	struct dvring tx, rx;
 	uint16_t posted, rx_avail;
+	uint8_t *guest;
 
-	if (!guest) {
-		guest = aligned_alloc(4096, GUEST);
-		mem = calloc(1, sizeof(*mem) + sizeof(mem->regions[0]));
-		if (!guest || !mem)
-			abort();
-		mem->nregions = 1;
-		/* Guest-physical 0x100000, so a zero address is outside guest memory. */
-		mem->regions[0] = (struct rte_vhost_mem_region){ .guest_phys_addr = 0x100000,
-								 .host_user_addr = (uint64_t)(uintptr_t)guest,
-								 .size = GUEST };
-	}
 	if (size < 2)
 		return 0;
-	memset(guest, 0, GUEST);
-	memcpy(guest, data + 1, size - 1 < GUEST ? size - 1 : GUEST);
+	guest = fuzz_guest(data, size, &mem);
 	a.mem = b.mem = mem;
 	a.hdr_len = b.hdr_len = sizeof(struct virtio_net_hdr_mrg_rxbuf);
 	a.mrg = b.mrg = data[0] & 1;

@@ -10,6 +10,8 @@
  *   vhost-peer SOCK recv N SECONDS          receive until N frames arrived or time is up
  *   vhost-peer SOCK reconnect N DSTMAC      send N, wait for the backend to go away and come
  *                                           back, reconnect, send N more
+ *   vhost-peer SOCK remap N DSTMAC          send N, replace the memory table while running
+ *                                           (the same memory as two regions), send N more
  *   vhost-peer SOCK blk CAPACITY SERIAL     a virtio-blk device's driver: read the capacity and
  *                                           check it, write, flush, read back, get the ID, and
  *                                           the error paths (past the end, a header outside
@@ -296,6 +298,28 @@ static int cmd_reconnect(unsigned int n, const uint8_t dst[6])
 	unsigned int first = send_frames(n, dst, 60, 0), second;
 
 	backend_restart();
+	second = send_frames(n, dst, 60, n);
+	printf("sent %u then %u\n", first, second);
+	return first == n && second == n ? 0 : 1;
+}
+
+/*
+ * Sends @n frames, replaces the memory table while the device runs (the same memory as two
+ * regions: the backend must unmap and map again, and stop using the old mappings first), and
+ * sends @n more through the new one.
+ */
+static int cmd_remap(unsigned int n, const uint8_t dst[6])
+{
+	unsigned int first = send_frames(n, dst, 60, 0), second;
+	struct iov_vhost_region r[2] = {
+		{ .guest_phys_addr = 0, .size = MEM_SIZE / 2, .host_addr = mem, .fd = memfd },
+		{ .guest_phys_addr = MEM_SIZE / 2, .size = MEM_SIZE / 2, .host_addr = mem + MEM_SIZE / 2, .fd = memfd,
+		  .fd_offset = MEM_SIZE / 2 },
+	};
+	int err = iov_vhost_front_set_mem_table(front, r, 2);
+
+	if (err < 0)
+		die(err, "replacing the memory table");
 	second = send_frames(n, dst, 60, n);
 	printf("sent %u then %u\n", first, second);
 	return first == n && second == n ? 0 : 1;
@@ -671,7 +695,7 @@ int main(int argc, char **argv)
 	uint8_t dst[6];
 
 	if (argc < 3) {
-		fprintf(stderr, "usage: vhost-peer SOCK send N DSTMAC [SIZE] | recv N SECONDS | reconnect N DSTMAC | "
+		fprintf(stderr, "usage: vhost-peer SOCK send N DSTMAC [SIZE] | recv N SECONDS | reconnect N DSTMAC | remap N DSTMAC | "
 				"hostile CASE\n");
 		return 2;
 	}
@@ -714,6 +738,10 @@ int main(int argc, char **argv)
 	if (!strcmp(argv[2], "reconnect") && argc == 5) {
 		parse_mac(argv[4], dst);
 		return cmd_reconnect((unsigned int)atoi(argv[3]), dst);
+	}
+	if (!strcmp(argv[2], "remap") && argc == 5) {
+		parse_mac(argv[4], dst);
+		return cmd_remap((unsigned int)atoi(argv[3]), dst);
 	}
 	if (!strcmp(argv[2], "hostile") && argc == 4)
 		return cmd_hostile(argv[3]);

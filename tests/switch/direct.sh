@@ -3,7 +3,8 @@
 # cross-connected forward with one copy) against DPDK's virtio-user frontend and iovkit's own:
 # what is negotiated, frames both ways through the learning switch and through a cross-connect,
 # counters that add up, two queue pairs, a frontend restart, a direct port wired to an
-# rte_vhost one, and a hostile guest's chains consumed and counted on its own port.
+# rte_vhost one, a hostile guest's chains consumed and counted on its own port, the memory
+# table replaced under a running device, and the switch restarted under a connected frontend.
 #   direct.sh IOVSWITCH IOVCTL VHOST_PEER
 source "$(dirname "$0")/lib.sh"
 PEER=$3
@@ -83,10 +84,6 @@ done
 sleep 3
 frontend_stop C
 frontend_stop D
-qstat() { # NAME QUEUE RX-packets|TX-packets, from testpmd's per-stream totals
-    awk -v q="$2" -v k="$3:" '/Forward Stats for RX Port= *0\/Queue= *[0-9]+/ { split($0, a, "Queue= *"); f = (a[2] + 0 == q) }
-        f && $0 ~ k { for (i = 1; i <= NF; i++) if ($i == k) { print $(i + 1); exit } }' "$t/$1.log"
-}
 for q in 0 1; do
     cmp_ok "D received on its receive queue $q" "$(qstat D $q RX-packets)" -gt 0
     cmp_ok "C received on its receive queue $q" "$(qstat C $q RX-packets)" -gt 0
@@ -108,9 +105,7 @@ cmp_ok "E received from A (direct into rte_vhost)" "$E_rx" -gt 0
 # guest on a direct port: each bad chain is consumed (not left to stall the ring) and counted.
 check "add direct ports h (MTU 1500) and r" 0 bash -c "$IOVCTL switch add h --vhost $t/h.sock --direct --mtu 1500 >/dev/null &&
     $IOVCTL switch add r --vhost $t/r.sock --direct >/dev/null && $IOVCTL switch xconnect h r"
-"$PEER" "$t/r.sock" recv 200 10 >"$t/recv.log" 2>&1 &
-recv_pid=$!; pids+=("$recv_pid")
-wait_state r running
+peer_recv "$t/r.sock" 200 10 r
 check "the frontend library sends 200 frames" 0 "$PEER" "$t/h.sock" send 200 02:00:00:00:00:0b
 wait "$recv_pid"
 has "all 200 arrived through the cross-connect" "$t/recv.log" "received 200"
@@ -126,6 +121,11 @@ check "a 9000-byte frame on the 1500-MTU port" 0 "$PEER" "$t/h.sock" hostile ove
 cmp_ok "is dropped as oversize" "$(stat h .drops.oversize)" -eq 1
 check "the switch is alive" 0 sw info
 check "and h serves a well-behaved frontend next" 0 "$PEER" "$t/h.sock" send 5 02:00:00:00:00:0b
+# The memory table replaced under a running device (the same memory as two regions): the data
+# path lets go of the old mappings before rte_vhost unmaps them, and uses the new ones.
+check "the memory table replaced while frames flow" 0 "$PEER" "$t/h.sock" remap 50 02:00:00:00:00:0b
+has "50 before and 50 after" "$t/out" "sent 50 then 50"
+check "the switch is alive after it" 0 sw info
 
 # The switch restarts under a connected frontend: it reconnects and sends again.
 h0=$(stat h .rx_packets)

@@ -11,9 +11,7 @@ switch_start --state "$t/state.json" || { nok "iovswitch starts"; tap_end; }
 for p in a b h; do sw add $p --vhost "$t/$p.sock" >/dev/null || nok "add $p"; done
 sw add o --vhost "$t/o.sock" --mtu 1500 >/dev/null
 
-"$PEER" "$t/b.sock" recv 500 4 >"$t/recv.log" 2>&1 &
-recv_pid=$!; pids+=("$recv_pid")
-wait_state b running
+peer_recv "$t/b.sock" 500 4 b
 check "the frontend library sends 500 frames" 0 "$PEER" "$t/a.sock" send 500 02:00:00:00:00:0b
 wait "$recv_pid"
 got=$(awk '/^received/ { print $2 }' "$t/recv.log")
@@ -35,9 +33,7 @@ has "is consumed" "$t/out" "consumed empty"
 check "the switch is alive" 0 sw info
 check "the hostile port serves a well-behaved frontend next" 0 "$PEER" "$t/h.sock" send 5 02:00:00:00:00:0b
 cmp_ok "whose frames the switch forwards" "$(stat h .rx_packets)" -ge 5
-"$PEER" "$t/b.sock" recv 50 20 >"$t/recv.log" 2>&1 &
-recv_pid=$!; pids+=("$recv_pid")
-wait_state b running
+peer_recv "$t/b.sock" 50 20 b
 check "other ports still forward" 0 "$PEER" "$t/a.sock" send 50 02:00:00:00:00:0b
 wait "$recv_pid"
 has "50 received (fewer than the ring holds)" "$t/recv.log" "received 50"

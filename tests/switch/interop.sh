@@ -70,11 +70,6 @@ sleep 4
 frontend_stop C
 frontend_stop D
 sleep 0.5
-# testpmd's per-stream totals at exit: "Forward Stats for RX Port= 0/Queue= Q -> TX Port= 0/Queue= Q".
-qstat() { # NAME QUEUE RX-packets|TX-packets
-    awk -v q="$2" -v k="$3:" '/Forward Stats for RX Port= *0\/Queue= *[0-9]+/ { split($0, a, "Queue= *"); f = (a[2] + 0 == q) }
-        f && $0 ~ k { for (i = 1; i <= NF; i++) if ($i == k) { print $(i + 1); exit } }' "$t/$1.log"
-}
 for q in 0 1; do
     cmp_ok "C sent on its transmit queue $q" "$(qstat C $q TX-packets)" -gt 0
     cmp_ok "D received on its receive queue $q (the switch spread C's flows)" "$(qstat D $q RX-packets)" -gt 0

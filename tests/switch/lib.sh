@@ -7,6 +7,9 @@
 #   frontend NAME SOCK MAC PEER MODE [DEVARGS] [-- TESTPMD-ARGS]
 #                                   dpdk-testpmd with a virtio-user port, in the background
 #   frontend_stop NAME              SIGTERM, wait, and set ${NAME}_rx / ${NAME}_tx from its totals
+#   qstat NAME QUEUE RX-packets|TX-packets   a stopped frontend's totals for one queue
+#   peer_recv SOCK N SECONDS PORT   vhost-peer ($PEER) receiving up to N frames on SOCK in the
+#                                   background (output in $t/recv.log, pid $recv_pid), once PORT runs
 set -uo pipefail
 IOVSWITCH=$1 IOVCTL=$2
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -82,6 +85,19 @@ frontend_stop() {
     eval "${1}_rx=$(awk '/Forward statistics for port 0/ { f = 1 } f && /RX-packets:/ { print $2; exit }' "$t/$1.log")"
     eval "${1}_tx=$(awk '/Forward statistics for port 0/ { f = 1 } f && /TX-packets:/ { print $2; exit }' "$t/$1.log")"
     eval ": \${${1}_rx:=-1} \${${1}_tx:=-1}"
+}
+
+# testpmd's per-stream totals at exit: "Forward Stats for RX Port= 0/Queue= Q -> TX Port= 0/Queue= Q".
+qstat() {
+    awk -v q="$2" -v k="$3:" '/Forward Stats for RX Port= *0\/Queue= *[0-9]+/ { split($0, a, "Queue= *"); f = (a[2] + 0 == q) }
+        f && $0 ~ k { for (i = 1; i <= NF; i++) if ($i == k) { print $(i + 1); exit } }' "$t/$1.log"
+}
+
+peer_recv() {
+    "$PEER" "$1" recv "$2" "$3" >"$t/recv.log" 2>&1 &
+    recv_pid=$!
+    pids+=("$recv_pid")
+    wait_state "$4" running
 }
 
 # "A ≤ B" etc. as test points that print both numbers.
