@@ -222,6 +222,48 @@ static void test_forward_gathers_and_sees_tags(void)
 	teardown(&b);
 }
 
+/* A frame in many buffers among frames in one: it is written at once, the others with the
+ * batch, and the receiver's used entries still follow its ring, each frame whole. */
+static void test_forward_many_buffers_keeps_order(void)
+{
+	struct net_direct a, b;
+	struct dvring tx, rx;
+	struct iov_vhost_fwd_counts c = { 0 };
+	uint64_t off = BUFS + 4096, rxoff[3];
+
+	setup(&a, true);
+	setup(&b, true);
+	ring_init(&tx, 0);
+	ring_init(&rx, 0x1000);
+	tx_frame(&tx, 0, 60, 10);
+	/* The header and 100 bytes in five buffers of 12, 20, 20, 20 and 40. */
+	memset(mem + off, 0, HDR);
+	for (unsigned int i = 0; i < 100; i++)
+		mem[off + 0x100 + i] = (uint8_t)(20 + i);
+	tx.desc[1] = (struct vring_desc){ gpa(off), HDR, VRING_DESC_F_NEXT, 2 };
+	for (uint16_t i = 0; i < 4; i++) {
+		uint32_t at = i * 20, len = i < 3 ? 20 : 40;
+
+		tx.desc[2 + i] = (struct vring_desc){ gpa(off + 0x100 + at), len, (uint16_t)(i < 3 ? VRING_DESC_F_NEXT : 0),
+						      (uint16_t)(3 + i) };
+	}
+	post(&tx, 1);
+	tx_frame(&tx, 6, 70, 30);
+	for (uint16_t i = 0; i < 3; i++)
+		rxoff[i] = rx_buf(&rx, i, 2048);
+	direct_forward(&a, &tx, &b, &rx, 32, &open_rules, &c);
+	ASSERT_INT_EQ(c.sent, 3);
+	ASSERT_INT_EQ(rx.used->idx, 3);
+	ASSERT_INT_EQ(rx.used->ring[0].len, HDR + 60);
+	ASSERT_INT_EQ(rx.used->ring[1].len, HDR + 100);
+	ASSERT_INT_EQ(rx.used->ring[2].len, HDR + 70);
+	ASSERT_TRUE(frame_is(rxoff[0] + HDR, 60, 10));
+	ASSERT_TRUE(frame_is(rxoff[1] + HDR, 100, 20));
+	ASSERT_TRUE(frame_is(rxoff[2] + HDR, 70, 30));
+	teardown(&a);
+	teardown(&b);
+}
+
 /* Mergeable receive buffers: a frame over several small buffers, num_buffers in the first
  * header, each buffer's used length; without them the frame does not fit and nothing of the
  * receive ring is taken. */
@@ -477,7 +519,8 @@ int main(int argc, char **argv)
 		return 1;
 	static const struct unit_test tests[] = {
 		UNIT_TEST(test_forward_copies_once), UNIT_TEST(test_forward_gathers_and_sees_tags),
-		UNIT_TEST(test_forward_mergeable),   UNIT_TEST(test_forward_rules_and_no_room),
+		UNIT_TEST(test_forward_mergeable),   UNIT_TEST(test_forward_many_buffers_keeps_order),
+		UNIT_TEST(test_forward_rules_and_no_room),
 		UNIT_TEST(test_bad_chains),          UNIT_TEST(test_index_wrap),
 		UNIT_TEST(test_dequeue_enqueue),
 	};
