@@ -5,9 +5,6 @@
 #
 #   benches/vhost.sh IOVSWITCH IOVCTL [RUNS] [SECONDS]
 #
-# iovswitch runs twice in each: with rte_vhost's data path (its default) and with direct ports
-# (iovswitch-direct: iovkit walks the rings itself, and a cross-connect copies each frame once).
-#
 # Scenarios, each run alternating the backends (A B A B ...), RUNS times (default 5):
 #   sink     one port; the frontend sends (txonly), the backend receives and frees
 #            (iovswitch: no destination; testpmd: rxonly)
@@ -32,9 +29,8 @@
 # received; testpmd's over its whole run, as it counts no other way; OVS: its PMD's "avg
 # processing cycles per packet"), and Mpps received by the backend (testpmd: the mean of the
 # receive rates it shows each second within the window). Cycles are far steadier than Mpps on
-# a small shared machine. Medians, and the ratios of each iovswitch (ours: iovswitch or
-# iovswitch-direct) to each peer: cycles (below 1: ours spends fewer) and Mpps (above 1: ours
-# moves more). Last line: JSON.
+# a small shared machine. Medians, and the ratios iovswitch / peer: cycles (below 1: iovswitch
+# spends fewer) and Mpps (above 1: iovswitch moves more). Last line: JSON.
 set -uo pipefail
 IOVSWITCH=$1 IOVCTL=$2 RUNS=${3:-5} SECS=${4:-4}
 WARM=3
@@ -67,18 +63,17 @@ median() { sort -g | awk '{ v[NR] = $1 } END { print (NR ? v[int((NR + 1) / 2)] 
 
 wait_sockets() { for _ in $(seq 100); do local all=1; for s in "$@"; do [ -S "$s" ] || all=0; done; [ $all = 1 ] && return; sleep 0.1; done; }
 
-# iovswitch: SCENARIO [--direct] -> "cycles_per_packet mpps", from its counters at the window's
-# ends; with --direct its ports are direct (iovkit's own ring walking, one copy when cross-connected)
+# iovswitch: SCENARIO -> "cycles_per_packet mpps", from its counters at the window's ends
 run_iovswitch() {
-    local sc=$1 direct=${2:-} socks
+    local sc=$1 socks
     rm -f "$t"/*.sock
     "$IOVSWITCH" --socket "$t/ctl.sock" --lcores 0,1 "${SW_MEM[@]}" >"$t/switch.log" 2>&1 &
     local sw=$!
     for _ in $(seq 100); do "$IOVCTL" switch info >/dev/null 2>&1 && break; sleep 0.1; done
-    "$IOVCTL" switch add a --vhost "$t/a.sock" ${direct:+"$direct"} >/dev/null
+    "$IOVCTL" switch add a --vhost "$t/a.sock" >/dev/null
     socks=("$t/a.sock")
     if [ "$sc" != sink ]; then
-        "$IOVCTL" switch add b --vhost "$t/b.sock" ${direct:+"$direct"} >/dev/null
+        "$IOVCTL" switch add b --vhost "$t/b.sock" >/dev/null
         socks+=("$t/b.sock")
         [ "$sc" = xconnect ] && "$IOVCTL" switch xconnect a b
     fi
@@ -235,9 +230,6 @@ for sc in "${scenarios[@]}"; do
         read -r c m < <(run_iovswitch "$sc")
         cpp[$sc,iovswitch]+="$c "; mpps[$sc,iovswitch]+="$m "
         line="iovswitch $c cycles/packet, $m Mpps"
-        read -r c m < <(run_iovswitch "$sc" --direct)
-        cpp[$sc,iovswitch-direct]+="$c "; mpps[$sc,iovswitch-direct]+="$m "
-        line+="; iovswitch-direct $c, $m"
         for p in "${peers[@]}"; do
             read -r c m < <(run_testpmd "$sc" "${p#*:}")
             cpp[$sc,${p%%:*}]+="$c "; mpps[$sc,${p%%:*}]+="$m "
@@ -273,8 +265,8 @@ for sc in "${scenarios[@]}"; do
     done
 done
 json+=']}'
-echo "$json" | jq -c '. + {ratios: [.results | group_by(.scenario)[] | . as $g |
-    ($g[] | select(.backend | startswith("iovswitch"))) as $a | $g[] | select(.backend | startswith("iovswitch") | not) |
-    {scenario, ours: $a.backend, peer: .backend,
+echo "$json" | jq -c '. + {ratios: [.results | group_by(.scenario)[] |
+    (map(select(.backend == "iovswitch"))[0]) as $a | .[] | select(.backend != "iovswitch") |
+    {scenario, peer: .backend,
      cycles_ratio: (if $a.cycles_per_packet and .cycles_per_packet then ($a.cycles_per_packet / .cycles_per_packet) * 1000 | round / 1000 else null end),
      mpps_ratio: (if .mpps > 0 then ($a.mpps / .mpps) * 1000 | round / 1000 else null end)}]}'

@@ -82,9 +82,8 @@ static void print_ports(json_t *res)
 		else if (up)
 			snprintf(wired, sizeof(wired), "pool of %s", up);
 		if (!strcmp(cli_str(p, "type"), "vhost"))
-			printf("%-12s %-6s %-10s %-5s %-5" JSON_INTEGER_FORMAT " %-14s %s (%s%s)\n", cli_str(p, "name"), "vhost",
-			       cli_str(p, "state"), vlan, cli_num(p, "mtu"), wired, cli_str(p, "path"), cli_str(p, "mode"),
-			       !strcmp(cli_str(p, "datapath"), "direct") ? ", direct" : "");
+			printf("%-12s %-6s %-10s %-5s %-5" JSON_INTEGER_FORMAT " %-14s %s (%s)\n", cli_str(p, "name"), "vhost",
+			       cli_str(p, "state"), vlan, cli_num(p, "mtu"), wired, cli_str(p, "path"), cli_str(p, "mode"));
 		else
 			printf("%-12s %-6s %-10s %-5s %-5" JSON_INTEGER_FORMAT " %-14s %s %s\n", cli_str(p, "name"), "dpdk",
 			       cli_str(p, "state"), vlan, cli_num(p, "mtu"), wired, cli_str(p, "devargs"), cli_str(p, "mac"));
@@ -146,7 +145,7 @@ static void print_blks(json_t *res)
 }
 
 enum { OPT_SOCKET = 1000, OPT_VHOST, OPT_CLIENT, OPT_DPDK, OPT_VLAN, OPT_MTU, OPT_MAC, OPT_NONE, OPT_NO_BCAST, OPT_MCAST,
-       OPT_IMAGE, OPT_READONLY, OPT_SERIAL, OPT_VMDQ, OPT_QUEUES, OPT_POLL_US, OPT_DIRECT };
+       OPT_IMAGE, OPT_READONLY, OPT_SERIAL, OPT_VMDQ, OPT_QUEUES, OPT_POLL_US };
 
 int cmd_switch(struct cli *cli)
 {
@@ -159,12 +158,12 @@ int cmd_switch(struct cli *cli)
 		{ "image", required_argument, NULL, OPT_IMAGE },   { "readonly", no_argument, NULL, OPT_READONLY },
 		{ "serial", required_argument, NULL, OPT_SERIAL }, { "vmdq-pools", required_argument, NULL, OPT_VMDQ },
 		{ "queues", required_argument, NULL, OPT_QUEUES }, { "poll-us", required_argument, NULL, OPT_POLL_US },
-		{ "direct", no_argument, NULL, OPT_DIRECT },      CLI_OPT_JSON,
+		CLI_OPT_JSON,
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *sock = getenv("IOVSWITCH_SOCKET"), *vhost = NULL, *dpdk = NULL, *image = NULL, *serial = NULL, *sub;
 	json_t *vlans = json_array(), *macs = json_array(), *params = NULL, *res = NULL;
-	bool client = false, none = false, bcast = true, mcast = false, readonly = false, direct = false;
+	bool client = false, none = false, bcast = true, mcast = false, readonly = false;
 	unsigned long mtu = 0, vmdq = 0, queues = 0, poll_us = 0, v;
 	char **args;
 	int opt, nargs, st;
@@ -176,7 +175,6 @@ int cmd_switch(struct cli *cli)
 		case OPT_SOCKET: sock = optarg; break;
 		case OPT_VHOST: vhost = optarg; break;
 		case OPT_CLIENT: client = true; break;
-		case OPT_DIRECT: direct = true; break;
 		case OPT_DPDK: dpdk = optarg; break;
 		case OPT_NONE: none = true; break;
 		case OPT_NO_BCAST: bcast = false; break;
@@ -256,8 +254,6 @@ int cmd_switch(struct cli *cli)
 			json_object_set_new(params, "vmdq_pools", json_integer((json_int_t)vmdq));
 		if (queues)
 			json_object_set_new(params, "queues", json_integer((json_int_t)queues));
-		if (direct)
-			json_object_set_new(params, "direct", json_true());
 		st = call(sock, "port.add", params, &res);
 		if (st == EXIT_OK && !cli->json)
 			print_ports(res = json_pack("[o]", res));

@@ -67,8 +67,7 @@ static const struct cli_command commands[] = {
 	  cmd_pool },
 	{ "rdma", "", "RDMA devices and the PCI functions (PF or VF) they belong to", NULL, cmd_rdma },
 	{ "switch",
-	  "[--socket PATH] [info] | ports | stats [PORT] | add NAME --vhost PATH [--client] [--queues N] [--direct]"
-	  " | add NAME --dpdk DEVARGS"
+	  "[--socket PATH] [info] | ports | stats [PORT] | add NAME --vhost PATH [--client] [--queues N] | add NAME --dpdk DEVARGS"
 	  " | del NAME | xconnect NAME PEER|--none | pool-assign UPLINK POOL PORT | pool-release UPLINK POOL | pools"
 	  " | blk-add NAME --vhost PATH --image FILE [--queues N] [--poll-us US] | blk-del NAME | blks",
 	  "iovswitch's ports, counters, cross-connects and VMDq pools, over its control socket",
@@ -79,9 +78,7 @@ static const struct cli_command commands[] = {
 	  "  stats [PORT]       packets, bytes, flooded frames and drops by reason\n"
 	  "  add NAME --vhost PATH [--client]   a vhost-user port: listen at PATH (a VMM connects),\n"
 	  "                     or with --client connect to a VMM listening there and reconnect;\n"
-	  "                     --queues N offers N queue pairs (1..8, default 1), all polled;\n"
-	  "                     --direct: iovkit's own split-ring data path, one copy between two\n"
-	  "                     such ports cross-connected (no packed rings, no live migration)\n"
+	  "                     --queues N offers N queue pairs (1..8, default 1), all polled\n"
 	  "  add NAME --dpdk DEVARGS [--vmdq-pools N]   a DPDK port: a PCI address on vfio-pci,\n"
 	  "                     net_tap0,...; --vmdq-pools: steer pools in the NIC (8/16/32/64)\n"
 	  "      --vlan N       access VLAN (frames on the port untagged); default trunk\n"

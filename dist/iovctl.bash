@@ -32,7 +32,7 @@ _iovctl() {
     demo) COMPREPLY=($(compgen -W "--socket --pings --frames --size --keep --json" -- "$cur")) ;;
     switch)
         COMPREPLY=($(compgen -W "info ports stats add del xconnect pool-assign pool-release pools blk-add blk-del blks
-            --socket --vhost --client --queues --direct --dpdk --vmdq-pools --vlan --mtu --mac --none --no-broadcast --multicast
+            --socket --vhost --client --queues --dpdk --vmdq-pools --vlan --mtu --mac --none --no-broadcast --multicast
             --image --readonly --serial --poll-us --json" -- "$cur")) ;;
     sriov) COMPREPLY=($(compgen -W "set apply save recover --numvfs --vfio --autoprobe --json" -- "$cur")) ;;
     vf) COMPREPLY=($(compgen -W "show set --mac --vlan --qos --vlan-proto --spoofchk --trust --link-state --min-rate

@@ -21,7 +21,6 @@
 #include <rte_branch_prediction.h>
 #include <rte_mbuf.h>
 
-#include "iovkit/vhost.h"
 #include "iovkit/vmdq.h"
 #include "iovkit/vmdq-hw.h"
 #include "switch-internal.h"
@@ -450,43 +449,6 @@ static unsigned int fwd_hw_pools(struct sw *sw, int in)
 	return total;
 }
 
-/*
- * A cross-connect between direct vhost ports that needs no tag changes: each frame is copied
- * once, from the sender's guest buffer into the receiver's (iov_vhost_net_forward), with the
- * checks fwd_wire() makes. The sender's pair i goes to the receiver's i-th receive pair (modulo
- * those enabled), so each transmit ring's frames stay in order.
- */
-static unsigned int fwd_direct(struct sw_port *in, struct sw_port *out)
-{
-	const struct iov_vhost_fwd_rules rules = { .max_len = (uint32_t)in->mtu + RTE_ETHER_HDR_LEN,
-						   .untagged_only = in->vlan != SW_VLAN_NONE };
-	struct iov_vhost_fwd_counts c = { 0 };
-	unsigned int mask = out->queues > 1 ? iov_vhost_net_tx_pairs(out->vhost) : 1, nq = 0, got = 0;
-	uint8_t qs[IOV_VHOST_MAX_QUEUE_PAIRS];
-
-	for (unsigned int q = 0; q < IOV_VHOST_MAX_QUEUE_PAIRS; q++)
-		if (mask & 1u << q)
-			qs[nq++] = (uint8_t)q;
-	for (unsigned int i = 0; i < in->queues && got < SW_BURST; i++) {
-		uint16_t qp = (uint16_t)((in->rx_next + i) % in->queues);
-
-		got += iov_vhost_net_forward(in->vhost, qp, out->vhost, nq ? qs[qp % nq] : 0, (uint16_t)(SW_BURST - got),
-					     &rules, &c);
-	}
-	in->rx_next = (uint8_t)((in->rx_next + 1) % in->queues);
-	if (!got)
-		return 0;
-	STAT_ADD(in->stats.rx_packets, c.received);
-	STAT_ADD(in->stats.rx_bytes, c.received_bytes);
-	STAT_ADD(in->stats.drops[DROP_RUNT], c.runt);
-	STAT_ADD(in->stats.drops[DROP_OVERSIZE], c.oversize);
-	STAT_ADD(in->stats.drops[DROP_VLAN], c.tagged);
-	STAT_ADD(out->stats.tx_packets, c.sent);
-	STAT_ADD(out->stats.tx_bytes, c.sent_bytes);
-	STAT_ADD(out->stats.drops[DROP_TX_FULL], c.no_room);
-	return got;
-}
-
 unsigned int fwd_poll(struct sw *sw)
 {
 	struct rte_mbuf *pkts[SW_BURST];
@@ -500,10 +462,6 @@ unsigned int fwd_poll(struct sw *sw)
 
 		if (p->hw) {
 			total += fwd_hw_pools(sw, i);
-			continue;
-		}
-		if (p->direct && p->xconnect >= 0 && sw->ports[p->xconnect].direct && sw->ports[p->xconnect].vlan == p->vlan) {
-			total += fwd_direct(p, &sw->ports[p->xconnect]);
 			continue;
 		}
 		n = p->ops->rx(p, sw->mp, pkts, SW_BURST);

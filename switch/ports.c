@@ -150,8 +150,7 @@ bool port_name_valid(const char *s)
 /* Says why in errbuf and evaluates to @err. */
 #define FAIL(err, ...) ({ snprintf(errbuf, errlen, __VA_ARGS__); (err); })
 
-static int vhost_open(struct sw_port *p, const char *path, const char *mode, int queues, bool direct, char *errbuf,
-		      size_t errlen)
+static int vhost_open(struct sw_port *p, const char *path, const char *mode, int queues, char *errbuf, size_t errlen)
 {
 	struct iov_vhost_net_config cfg = { .path = path, .queue_pairs = (unsigned int)queues };
 	int r;
@@ -167,9 +166,6 @@ static int vhost_open(struct sw_port *p, const char *path, const char *mode, int
 	p->rx_next = 0;
 	if (mode && !strcmp(mode, "client"))
 		cfg.flags |= IOV_VHOST_CLIENT;
-	if (direct)
-		cfg.flags |= IOV_VHOST_DIRECT;
-	p->direct = direct;
 	r = iov_vhost_net_new(&cfg, &p->vhost);
 	if (r == -EADDRINUSE)
 		return FAIL(r, "%s: another process is listening on this socket", path);
@@ -270,13 +266,13 @@ err_close:
 int port_add(struct sw *sw, json_t *params, char *errbuf, size_t errlen)
 {
 	const char *name, *type, *path = NULL, *mode = NULL, *devargs = NULL;
-	int queues = 1, vlan = 0, mtu = 1500, vmdq_pools = 0, slot = -1, direct = 0, r;
+	int queues = 1, vlan = 0, mtu = 1500, vmdq_pools = 0, slot = -1, r;
 	json_error_t jerr;
 	struct sw_port *p;
 
-	if (json_unpack_ex(params, &jerr, JSON_STRICT, "{s:s, s:s, s?:s, s?:s, s?:i, s?:s, s?:i, s?:i, s?:i, s?:b}",
-			   "name", &name, "type", &type, "path", &path, "mode", &mode, "queues", &queues, "devargs",
-			   &devargs, "vlan", &vlan, "mtu", &mtu, "vmdq_pools", &vmdq_pools, "direct", &direct) < 0)
+	if (json_unpack_ex(params, &jerr, JSON_STRICT, "{s:s, s:s, s?:s, s?:s, s?:i, s?:s, s?:i, s?:i, s?:i}", "name",
+			   &name, "type", &type, "path", &path, "mode", &mode, "queues", &queues, "devargs", &devargs,
+			   "vlan", &vlan, "mtu", &mtu, "vmdq_pools", &vmdq_pools) < 0)
 		return FAIL(-EINVAL, "invalid params: %s", jerr.text);
 	if (!port_name_valid(name))
 		return FAIL(-EINVAL, "port name \"%s\": 1 to %d of A-Z a-z 0-9 _ . -", name, SW_NAME_MAX - 1);
@@ -290,8 +286,8 @@ int port_add(struct sw *sw, json_t *params, char *errbuf, size_t errlen)
 		return FAIL(-EINVAL, "type \"%s\": \"vhost\" or \"dpdk\"", type);
 	if (!strcmp(type, "vhost") && devargs)
 		return FAIL(-EINVAL, "\"devargs\" is for dpdk ports");
-	if (!strcmp(type, "dpdk") && (path || mode || direct))
-		return FAIL(-EINVAL, "\"path\", \"mode\" and \"direct\" are for vhost ports");
+	if (!strcmp(type, "dpdk") && (path || mode))
+		return FAIL(-EINVAL, "\"path\" and \"mode\" are for vhost ports");
 	if (vmdq_pools && strcmp(type, "dpdk"))
 		return FAIL(-EINVAL, "\"vmdq_pools\" is for dpdk ports (a NIC's hardware VMDq)");
 	for (int i = 0; i < SW_MAX_PORTS && slot < 0; i++)
@@ -305,7 +301,7 @@ int port_add(struct sw *sw, json_t *params, char *errbuf, size_t errlen)
 	for (size_t i = 0; i < RTE_DIM(p->pool_port); i++)
 		p->pool_port[i] = -1;
 	snprintf(p->name, sizeof(p->name), "%s", name);
-	r = !strcmp(type, "vhost") ? vhost_open(p, path, mode, queues, direct, errbuf, errlen)
+	r = !strcmp(type, "vhost") ? vhost_open(p, path, mode, queues, errbuf, errlen)
 				   : eth_open(p, sw->mp, devargs, vmdq_pools, errbuf, errlen);
 	if (r < 0) {
 		*p = (struct sw_port){ .used = false };
@@ -367,9 +363,6 @@ json_t *port_describe(const struct sw *sw, int i)
 		json_object_set_new(o, "queue_pairs", json_integer(vi.queue_pairs));
 		json_object_set_new(o, "receive_pairs", json_integer(__builtin_popcount(iov_vhost_net_tx_pairs(p->vhost))));
 		json_object_set_new(o, "connects", json_integer(vi.connects));
-		json_object_set_new(o, "datapath", json_string(vi.direct ? "direct" : "rte_vhost"));
-		if (vi.direct)
-			json_object_set_new(o, "bad_chains", json_integer((json_int_t)vi.bad_chains));
 		if (vi.state == IOV_VHOST_RUNNING) {
 			char hex[24];
 			snprintf(hex, sizeof(hex), "0x%llx", (unsigned long long)vi.features);

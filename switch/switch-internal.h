@@ -69,7 +69,6 @@ struct sw_port {
 	struct iov_vhost_net *vhost;    /* vhost ports */
 	uint8_t queues;                 /* vhost ports: queue pairs offered and polled */
 	uint8_t rx_next;                /* vhost ports: the pair polled first next time */
-	bool direct;                    /* vhost ports: iovkit's own data path (IOV_VHOST_DIRECT) */
 	uint16_t eth_port;              /* ethdev ports */
 	char eth_name[64];
 

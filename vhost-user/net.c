@@ -4,10 +4,8 @@
  *
  * Threat model: the frontend is a guest's VMM and may be hostile or broken. rte_vhost parses
  * its messages and validates ring addresses and descriptor chains against the memory table it
- * was given (IOV_VHOST_DIRECT ports: net-direct.c validates the chains); what this layer adds
- * is state tracking that never lets the data path touch a device rte_vhost is tearing down (a
- * frontend may disconnect at any moment) or, on direct ports, memory or rings a message is
- * about to replace (pre_msg, post_msg).
+ * was given; what this layer adds is state tracking that never lets the data path touch a
+ * device rte_vhost is tearing down (a frontend may disconnect at any moment).
  *
  * Device lifetime, per port, as rte_vhost's callbacks report it (they run on rte_vhost's
  * event thread):
@@ -41,10 +39,6 @@ struct iov_vhost_net {
 	atomic_int state;               /* enum iov_vhost_state */
 	atomic_uint active_pairs;
 	atomic_uint rx_enabled;         /* pairs whose receive ring (our tx) the frontend enabled */
-	atomic_uint tx_enabled;         /* pairs whose transmit ring the frontend enabled */
-	bool is_direct;                 /* IOV_VHOST_DIRECT: the rings are walked by net-direct.c */
-	bool paused;                    /* direct: stopped by pre_msg, to start again in post_msg */
-	struct net_direct direct;
 	atomic_ullong features;
 	atomic_uint connects, starts;
 };
@@ -54,13 +48,11 @@ static struct iov_vhost_net *port_of_vid(int vid)
 	return vhost_sock_owner(vid);
 }
 
-static const struct rte_vhost_user_extern_ops extern_ops;
-
 static int on_new_connection(int vid)
 {
 	struct iov_vhost_net *p = port_of_vid(vid);
 
-	if (!p || (p->is_direct && rte_vhost_extern_callback_register(vid, &extern_ops, p) < 0))
+	if (!p)
 		return -1;
 	atomic_fetch_add(&p->connects, 1);
 	atomic_store(&p->state, IOV_VHOST_CONNECTED);
@@ -80,8 +72,6 @@ static int on_new_device(int vid)
 	for (uint16_t i = 0; i < vrings; i++)
 		rte_vhost_enable_guest_notification(vid, i, 0);
 	rte_vhost_get_negotiated_features(vid, &features);
-	if (p->is_direct && direct_start(&p->direct, vid, features, vrings) < 0)
-		return -1;
 	atomic_store(&p->features, features);
 	atomic_store(&p->active_pairs, vrings / 2 < p->queue_pairs ? vrings / 2 : p->queue_pairs);
 	atomic_store(&p->vid, vid);
@@ -91,27 +81,18 @@ static int on_new_device(int vid)
 	return 0;
 }
 
-/* Keeps the data path out of the port: returns once no call is inside it. The store and the
- * loads are sequentially consistent, pairing with enter() below. */
-static void quiesce(struct iov_vhost_net *p)
-{
-	atomic_store(&p->running, false);
-	for (unsigned int i = 0; i < RTE_DIM(p->in_ring); i++)
-		while (atomic_load(&p->in_ring[i]))
-			rte_pause();
-}
-
 static void on_destroy_device(int vid)
 {
 	struct iov_vhost_net *p = port_of_vid(vid);
 
 	if (!p)
 		return;
-	/* rte_vhost frees the rings when this returns: wait until the data path has let go. */
-	quiesce(p);
-	if (p->is_direct && !p->paused)
-		direct_stop(&p->direct, vid);
-	p->paused = false;
+	/* rte_vhost frees the rings when this returns: wait until the data path has let go. The
+	 * store and the loads are sequentially consistent, pairing with enter() below. */
+	atomic_store(&p->running, false);
+	for (unsigned int i = 0; i < RTE_DIM(p->in_ring); i++)
+		while (atomic_load(&p->in_ring[i]))
+			rte_pause();
 	atomic_store(&p->active_pairs, 0);
 	atomic_store(&p->state, IOV_VHOST_CONNECTED);
 }
@@ -149,68 +130,17 @@ static int on_vring_state_changed(int vid, uint16_t vring, int enable)
 			want = p->queue_pairs;
 		if (want > have)
 			want = have;
-		/* Direct: the new pairs' rings are loaded before the data path may use them. */
-		for (unsigned int q = cur; p->is_direct && q < want; q++)
-			if (!direct_load(&p->direct, vid, (uint16_t)(2 * q)) ||
-			    !direct_load(&p->direct, vid, (uint16_t)(2 * q + 1)))
-				want = q;
 		while (cur < want && !atomic_compare_exchange_weak(&p->active_pairs, &cur, want))
 			;
 	}
-	if (!p || vring / 2 >= IOV_VHOST_MAX_QUEUE_PAIRS)
+	if (!p || vring % 2 || vring / 2 >= IOV_VHOST_MAX_QUEUE_PAIRS)
 		return 0;
 	if (enable)
-		atomic_fetch_or(vring % 2 ? &p->tx_enabled : &p->rx_enabled, bit);
+		atomic_fetch_or(&p->rx_enabled, bit);
 	else
-		atomic_fetch_and(vring % 2 ? &p->tx_enabled : &p->rx_enabled, ~bit);
+		atomic_fetch_and(&p->rx_enabled, ~bit);
 	return 0;
 }
-
-/*
- * Direct ports: messages that replace what the data path uses (the memory table, a ring's
- * size, addresses, base or call fd, the features) stop it while rte_vhost handles them, and it
- * starts again afterwards on what they set. rte_vhost's builtin path has its ring locks for
- * this; the direct data path takes no lock, and calls nothing in rte_vhost that does.
- */
-enum { MSG_SET_FEATURES = 2, MSG_SET_MEM_TABLE = 5, MSG_SET_LOG_BASE = 6, MSG_SET_VRING_NUM = 8,
-       MSG_SET_VRING_ADDR = 9, MSG_SET_VRING_BASE = 10, MSG_SET_VRING_KICK = 12, MSG_SET_VRING_CALL = 13 };
-
-static enum rte_vhost_msg_result pre_msg(int vid, void *msg)
-{
-	struct iov_vhost_net *p = port_of_vid(vid);
-
-	switch (*(const uint32_t *)msg) {
-	case MSG_SET_FEATURES: case MSG_SET_MEM_TABLE: case MSG_SET_LOG_BASE: case MSG_SET_VRING_NUM:
-	case MSG_SET_VRING_ADDR: case MSG_SET_VRING_BASE: case MSG_SET_VRING_KICK: case MSG_SET_VRING_CALL:
-		if (p && atomic_load(&p->running)) {
-			quiesce(p);
-			direct_stop(&p->direct, vid);
-			p->paused = true;
-		}
-		break;
-	}
-	return RTE_VHOST_MSG_RESULT_NOT_HANDLED;
-}
-
-static enum rte_vhost_msg_result post_msg(int vid, void *msg)
-{
-	struct iov_vhost_net *p = port_of_vid(vid);
-	uint64_t features = 0;
-
-	(void)msg;
-	if (!p || !p->paused)
-		return RTE_VHOST_MSG_RESULT_NOT_HANDLED;
-	p->paused = false;
-	rte_vhost_get_negotiated_features(vid, &features);
-	if (direct_start(&p->direct, vid, features, 2 * atomic_load(&p->active_pairs)) == 0) {
-		atomic_store(&p->features, features);
-		atomic_store(&p->running, true);
-	}
-	return RTE_VHOST_MSG_RESULT_NOT_HANDLED;
-}
-
-static const struct rte_vhost_user_extern_ops extern_ops = { .pre_msg_handle = pre_msg,
-							     .post_msg_handle = post_msg };
 
 static const struct rte_vhost_device_ops ops = {
 	.new_device = on_new_device,
@@ -243,14 +173,6 @@ static inline void leave(struct iov_vhost_net *p, uint16_t vring)
 	atomic_store_explicit(&p->in_ring[vring], false, memory_order_release);
 }
 
-/* Direct ports, inside enter(): whether vring @vring of pair @qp is loaded and enabled. */
-static inline bool direct_ring_on(struct iov_vhost_net *p, uint16_t qp, uint16_t vring)
-{
-	atomic_uint *on = vring % 2 ? &p->tx_enabled : &p->rx_enabled;
-
-	return p->direct.vr[vring].ready && atomic_load_explicit(on, memory_order_relaxed) & 1u << qp;
-}
-
 IOV_EXPORT uint16_t iov_vhost_net_rx(struct iov_vhost_net *p, uint16_t qp, struct rte_mempool *mp,
 				     struct rte_mbuf **pkts, uint16_t n)
 {
@@ -259,12 +181,7 @@ IOV_EXPORT uint16_t iov_vhost_net_rx(struct iov_vhost_net *p, uint16_t qp, struc
 
 	if (!enter(p, qp, vring))
 		return 0;
-	if (!p->is_direct)
-		got = rte_vhost_dequeue_burst(atomic_load_explicit(&p->vid, memory_order_relaxed), vring, mp, pkts, n);
-	else if (direct_ring_on(p, qp, vring))
-		got = direct_dequeue(&p->direct, &p->direct.vr[vring], mp, pkts, n);
-	else
-		got = 0;
+	got = rte_vhost_dequeue_burst(atomic_load_explicit(&p->vid, memory_order_relaxed), vring, mp, pkts, n);
 	leave(p, vring);
 	return got;
 }
@@ -275,35 +192,9 @@ IOV_EXPORT uint16_t iov_vhost_net_tx(struct iov_vhost_net *p, uint16_t qp, struc
 
 	if (!enter(p, qp, vring))
 		return 0;
-	if (!p->is_direct)
-		sent = rte_vhost_enqueue_burst(atomic_load_explicit(&p->vid, memory_order_relaxed), vring, pkts, n);
-	else if (direct_ring_on(p, qp, vring))
-		sent = direct_enqueue(&p->direct, &p->direct.vr[vring], pkts, n);
-	else
-		sent = 0;
+	sent = rte_vhost_enqueue_burst(atomic_load_explicit(&p->vid, memory_order_relaxed), vring, pkts, n);
 	leave(p, vring);
 	return sent;
-}
-
-IOV_EXPORT uint16_t iov_vhost_net_forward(struct iov_vhost_net *from, uint16_t from_qp, struct iov_vhost_net *to,
-					  uint16_t to_qp, uint16_t n, const struct iov_vhost_fwd_rules *rules,
-					  struct iov_vhost_fwd_counts *out)
-{
-	uint16_t txr = (uint16_t)(2 * from_qp + 1), rxr = (uint16_t)(2 * to_qp);
-	uint64_t before = out->received;
-	bool to_in;
-
-	if (!from->is_direct || !to->is_direct || !enter(from, from_qp, txr))
-		return 0;
-	if (direct_ring_on(from, from_qp, txr)) {
-		to_in = enter(to, to_qp, rxr);
-		direct_forward(&from->direct, &from->direct.vr[txr], &to->direct,
-			       to_in && direct_ring_on(to, to_qp, rxr) ? &to->direct.vr[rxr] : NULL, n, rules, out);
-		if (to_in)
-			leave(to, rxr);
-	}
-	leave(from, txr);
-	return (uint16_t)(out->received - before);
 }
 
 IOV_EXPORT unsigned int iov_vhost_net_tx_pairs(struct iov_vhost_net *p)
@@ -320,14 +211,6 @@ static const uint64_t offloads = 1ULL << VIRTIO_NET_F_CSUM | 1ULL << VIRTIO_NET_
 				 1ULL << VIRTIO_NET_F_HOST_TSO4 | 1ULL << VIRTIO_NET_F_HOST_TSO6 |
 				 1ULL << VIRTIO_NET_F_HOST_ECN | 1ULL << VIRTIO_NET_F_HOST_UFO;
 
-/* What a direct port offers: what net-direct.c implements, and no more (see the header). */
-static uint64_t direct_features(unsigned int qps)
-{
-	return 1ULL << VIRTIO_F_VERSION_1 | 1ULL << VIRTIO_F_ANY_LAYOUT | 1ULL << VIRTIO_NET_F_MRG_RXBUF |
-	       1ULL << VIRTIO_F_IN_ORDER |
-	       1ULL << VHOST_USER_F_PROTOCOL_FEATURES | (qps > 1 ? 1ULL << VIRTIO_NET_F_MQ : 0);
-}
-
 IOV_EXPORT int iov_vhost_net_new(const struct iov_vhost_net_config *cfg, struct iov_vhost_net **ret)
 {
 	struct iov_vhost_net *p;
@@ -336,7 +219,7 @@ IOV_EXPORT int iov_vhost_net_new(const struct iov_vhost_net_config *cfg, struct 
 	int r;
 
 	if (!cfg->path || !cfg->path[0] || strlen(cfg->path) >= sizeof(p->sock.path) || qps > IOV_VHOST_MAX_QUEUE_PAIRS ||
-	    (cfg->flags & ~(unsigned int)(IOV_VHOST_CLIENT | IOV_VHOST_NO_RECONNECT | IOV_VHOST_DIRECT)))
+	    (cfg->flags & ~(unsigned int)(IOV_VHOST_CLIENT | IOV_VHOST_NO_RECONNECT)))
 		return -EINVAL;
 	p = calloc(1, sizeof(*p));
 	if (!p)
@@ -345,7 +228,6 @@ IOV_EXPORT int iov_vhost_net_new(const struct iov_vhost_net_config *cfg, struct 
 	p->sock.owner = p;
 	p->flags = cfg->flags;
 	p->queue_pairs = qps;
-	p->is_direct = cfg->flags & IOV_VHOST_DIRECT;
 	atomic_init(&p->vid, -1);
 	atomic_init(&p->state, IOV_VHOST_WAITING);
 	r = vhost_sock_add(&p->sock);
@@ -364,9 +246,7 @@ IOV_EXPORT int iov_vhost_net_new(const struct iov_vhost_net_config *cfg, struct 
 	r = -EIO;
 	if (rte_vhost_driver_register(p->sock.path, flags) < 0)
 		goto err_unlist;
-	if ((p->is_direct ? rte_vhost_driver_set_features(p->sock.path, direct_features(qps))
-			  : rte_vhost_driver_disable_features(p->sock.path,
-							      offloads | (qps == 1 ? 1ULL << VIRTIO_NET_F_MQ : 0))) < 0 ||
+	if (rte_vhost_driver_disable_features(p->sock.path, offloads | (qps == 1 ? 1ULL << VIRTIO_NET_F_MQ : 0)) < 0 ||
 	    rte_vhost_driver_callback_register(p->sock.path, &ops) < 0 || rte_vhost_driver_start(p->sock.path) < 0)
 		goto err_unregister;
 	*ret = p;
@@ -400,8 +280,6 @@ IOV_EXPORT void iov_vhost_net_info(struct iov_vhost_net *p, struct iov_vhost_net
 		.features = atomic_load(&p->running) ? atomic_load(&p->features) : 0,
 		.connects = atomic_load(&p->connects),
 		.starts = atomic_load(&p->starts),
-		.direct = p->is_direct,
-		.bad_chains = __atomic_load_n(&p->direct.bad, __ATOMIC_RELAXED),
 	};
 }
 

@@ -39,7 +39,6 @@ struct iov_vhost_net;
 enum iov_vhost_flags {
 	IOV_VHOST_CLIENT = 1 << 0,       /* connect to the frontend's socket instead of listening */
 	IOV_VHOST_NO_RECONNECT = 1 << 1, /* client mode: give up when the frontend goes away */
-	IOV_VHOST_DIRECT = 1 << 2,       /* iovkit's own data path (iov_vhost_net_forward) */
 };
 
 struct iov_vhost_net_config {
@@ -84,40 +83,6 @@ uint16_t iov_vhost_net_tx(struct iov_vhost_net *p, uint16_t qp, struct rte_mbuf 
  */
 unsigned int iov_vhost_net_tx_pairs(struct iov_vhost_net *p);
 
-/*
- * IOV_VHOST_DIRECT ports: iovkit walks the split rings itself instead of rte_vhost's builtin
- * net path (rte_vhost still serves the protocol and maps guest memory), which lets two such
- * ports forward to each other with one copy, guest buffer to guest buffer. They offer split
- * rings, mergeable receive buffers, in-order use of buffers and multiqueue; not packed rings,
- * indirect descriptors, EVENT_IDX, dirty logging (so no live migration) or offloads. A malformed descriptor chain
- * is consumed, returned with nothing written, and counted (iov_vhost_net_info's bad_chains),
- * where rte_vhost's path stops at it. iov_vhost_net_rx and _tx work on them as on any port.
- */
-struct iov_vhost_fwd_rules {
-	uint32_t max_len;               /* the longest untagged frame; an 802.1Q-tagged one may be 4 longer */
-	bool untagged_only;             /* drop frames that carry an 802.1Q tag */
-};
-
-/* What a forward did, added to what the struct holds. */
-struct iov_vhost_fwd_counts {
-	uint64_t received, received_bytes;      /* frames taken from the sender */
-	uint64_t sent, sent_bytes;              /* of those, written into the receiver's ring */
-	uint64_t runt;                          /* dropped: shorter than an Ethernet header */
-	uint64_t oversize;                      /* dropped: longer than max_len allows */
-	uint64_t tagged;                        /* dropped: tagged, and untagged_only */
-	uint64_t no_room;                       /* dropped: the receiver not running, its ring disabled or full */
-};
-
-/*
- * Up to @n frames the guest of @from sent on queue pair @from_qp, copied into the receive ring
- * of @to's pair @to_qp: each frame once, from guest buffer to guest buffer. Every frame taken
- * is consumed; those @rules refuse, and those the receiver has no room for, are dropped and
- * counted in @out. Returns the frames taken: 0 when @from is not running or either port is not
- * IOV_VHOST_DIRECT. One thread at a time per queue pair of each port.
- */
-uint16_t iov_vhost_net_forward(struct iov_vhost_net *from, uint16_t from_qp, struct iov_vhost_net *to, uint16_t to_qp,
-			       uint16_t n, const struct iov_vhost_fwd_rules *rules, struct iov_vhost_fwd_counts *out);
-
 enum iov_vhost_state {
 	IOV_VHOST_WAITING,      /* no frontend connected (server: listening; client: retrying) */
 	IOV_VHOST_CONNECTED,    /* a frontend is connected, the device is not running yet */
@@ -130,8 +95,6 @@ struct iov_vhost_net_info {
 	uint64_t features;              /* running: the negotiated virtio features */
 	unsigned int connects;          /* connections seen since the port was created */
 	unsigned int starts;            /* times the device started running */
-	bool direct;                    /* IOV_VHOST_DIRECT */
-	uint64_t bad_chains;            /* IOV_VHOST_DIRECT: malformed descriptor chains consumed */
 };
 
 /* A snapshot of the port's state; any thread. */

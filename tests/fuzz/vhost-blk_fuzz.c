@@ -13,28 +13,36 @@
 #include <sys/mman.h>
 
 #include "../../vhost-user/blk.c"
-#include "vhost-guest.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+#define GUEST (64u << 10)
 #define QSIZE 64
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+	static uint8_t *guest;
 	static int image = -1;
-	struct rte_vhost_memory *mem;
+	static struct rte_vhost_memory *mem;
 	struct iov_vhost_blk b = { .vid = -1, .stop_fd = -1 };
-	uint8_t *guest;
 	uint16_t n_avail;
 
-	if (image < 0) {
+	if (!guest) {
+		guest = aligned_alloc(4096, GUEST);
 		image = memfd_create("blk-fuzz", MFD_CLOEXEC);
-		if (image < 0 || ftruncate(image, 1 << 20) < 0)
+		if (!guest || image < 0 || ftruncate(image, 1 << 20) < 0)
 			abort();
+		mem = calloc(1, sizeof(*mem) + sizeof(mem->regions[0]));
+		mem->nregions = 1;
+		/* Guest-physical 0x100000, so a zero address is outside guest memory. */
+		mem->regions[0] = (struct rte_vhost_mem_region){ .guest_phys_addr = 0x100000,
+								 .host_user_addr = (uint64_t)(uintptr_t)guest,
+								 .size = GUEST };
 	}
 	if (size < 2)
 		return 0;
-	guest = fuzz_guest(data, size, &mem);
+	memset(guest, 0, GUEST);
+	memcpy(guest, data + 1, size - 1 < GUEST ? size - 1 : GUEST);
 	b.image = image;
 	b.sectors = (1 << 20) / SECTOR;
 	b.readonly = data[0] & 1;

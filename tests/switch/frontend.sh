@@ -1,8 +1,8 @@
 #!/bin/bash
 # iovkit's own vhost-user frontend library (the one iovm uses) against iovswitch's rte_vhost
-# backend: frames both ways, a backend restart survived with iov_vhost_front_reconnect(), and
-# a hostile guest's transmit chains (outside memory, wrapping, looping, too long, oversized,
-# empty) that must cost only the hostile port.
+# backend: frames both ways, a backend restart survived with iov_vhost_front_reconnect(), a
+# memory table replaced while the device runs, and a hostile guest's transmit chains (outside
+# memory, wrapping, looping, too long, oversized, empty) that must cost only the hostile port.
 #   frontend.sh IOVSWITCH IOVCTL VHOST_PEER
 source "$(dirname "$0")/lib.sh"
 PEER=$3
@@ -37,6 +37,12 @@ peer_recv "$t/b.sock" 50 20 b
 check "other ports still forward" 0 "$PEER" "$t/a.sock" send 50 02:00:00:00:00:0b
 wait "$recv_pid"
 has "50 received (fewer than the ring holds)" "$t/recv.log" "received 50"
+
+# The memory table replaced under a running device (the same memory as two regions): rte_vhost
+# maps the new table, and frames keep flowing through it.
+check "the memory table replaced while frames flow" 0 "$PEER" "$t/h.sock" remap 50 02:00:00:00:00:0b
+has "50 before and 50 after" "$t/out" "sent 50 then 50"
+check "the switch is alive after it" 0 sw info
 
 # The backend restarts under a connected frontend: reconnect and replay.
 "$PEER" "$t/a.sock" reconnect 100 02:00:00:00:00:0b >"$t/reconnect.log" 2>&1 &
