@@ -695,8 +695,8 @@ int main(int argc, char **argv)
 	uint8_t dst[6];
 
 	if (argc < 3) {
-		fprintf(stderr, "usage: vhost-peer SOCK send N DSTMAC [SIZE] | recv N SECONDS | reconnect N DSTMAC | remap N DSTMAC | "
-				"hostile CASE\n");
+		fprintf(stderr, "usage: vhost-peer SOCK send N DSTMAC [SIZE] | recv N SECONDS | reconnect N DSTMAC | "
+				"remap N DSTMAC | hostile CASE\n");
 		return 2;
 	}
 	if (!strcmp(argv[2], "blk")) {
