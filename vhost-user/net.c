@@ -152,10 +152,10 @@ static const struct rte_vhost_device_ops ops = {
 
 /*
  * The data path's way into vring @vring of pair @qp: false when the device is not running
- * or has no such pair (then nothing was entered). Each vring has one caller at a time, so a flag says it is in
- * use: one sequentially consistent store (the fence that orders it before the load of
- * running, as on_destroy_device orders its store before its loads) and a plain release to
- * leave, where a shared counter would cost two locked operations a burst.
+ * or has no such pair (then nothing was entered). Each vring has one caller at a time, so a
+ * flag says it is in use: one sequentially consistent store (the fence that orders it before
+ * the load of running, as on_destroy_device orders its store before its loads) and a plain
+ * release to leave, where a shared counter would cost two locked operations a burst.
  */
 static inline bool enter(struct iov_vhost_net *p, uint16_t qp, uint16_t vring)
 {

@@ -381,9 +381,9 @@ int main(int argc, char **argv)
 		return 1;
 	sw_init(&sw, mp, 1000000);
 	static const struct unit_test tests[] = {
-		UNIT_TEST(test_learning_and_flooding), UNIT_TEST(test_burst_remembers_and_relearns), UNIT_TEST(test_vlans), UNIT_TEST(test_bad_frames),
-		UNIT_TEST(test_tx_full_and_no_mbuf_leak), UNIT_TEST(test_xconnect), UNIT_TEST(test_pools),
-		UNIT_TEST(test_fdb_many_stations),
+		UNIT_TEST(test_learning_and_flooding), UNIT_TEST(test_burst_remembers_and_relearns),
+		UNIT_TEST(test_vlans), UNIT_TEST(test_bad_frames), UNIT_TEST(test_tx_full_and_no_mbuf_leak),
+		UNIT_TEST(test_xconnect), UNIT_TEST(test_pools), UNIT_TEST(test_fdb_many_stations),
 	};
 	st = unit_run("switch/fwd", tests, RTE_DIM(tests));
 	for (int i = 0; i < SW_MAX_PORTS; i++)
